@@ -1,0 +1,79 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+// The environment is validated once, here. next.config.mjs imports this module so that a bad
+// environment fails the build (and `npm run dev`) with the variable's name.
+// Never put a secret in a NEXT_PUBLIC_ variable: those are inlined into the browser bundle.
+
+const port = z.coerce.number().int().min(1).max(65535);
+const hexAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte address');
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: port.default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  ANVIL_PORT: port.default(8545),
+  /** JSON-RPC endpoint of the chain. Defaults to the local anvil on ANVIL_PORT. */
+  RPC_URL: z.string().url().optional(),
+  CHAIN_ID: z.coerce.number().int().positive().default(31337),
+  /** Deployment record written by contracts/script/Deploy.s.sol. */
+  DEPLOYMENT_FILE: z.string().optional(),
+  /** All local state (PGlite database, artifact store) lives under this directory. */
+  MODELDAO_DATA_DIR: z.string().default('.modeldao'),
+  /** postgres://… switches from embedded PGlite to PostgreSQL (same schema and migrations). */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  /** Public base URL the server advertises in blob URLs (defaults to http://HOST:PORT). */
+  PUBLIC_BASE_URL: z.string().url().optional(),
+  UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(64 * 1024 ** 3),
+  UPLOAD_TTL_SECONDS: z.coerce.number().int().positive().default(7 * 24 * 3600),
+  UPLOAD_QUOTA_BYTES: z.coerce.number().int().positive().default(256 * 1024 ** 3),
+  /** Secret for signing short-lived access tokens. Generated per data dir when absent. */
+  ACCESS_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(3600),
+  /** A token older than this is re-checked against canAccess on chain before serving. */
+  ACCESS_RECHECK_SECONDS: z.coerce.number().int().positive().default(60),
+  /** Blocks behind head the indexer treats as final enough to index (0 on anvil). */
+  INDEXER_CONFIRMATIONS: z.coerce.number().int().min(0).optional(),
+  INDEXER_POLL_MS: z.coerce.number().int().positive().default(1000),
+  GUARDIAN_ADDRESS: hexAddress.optional(),
+});
+
+export type Env = z.infer<typeof schema> & {
+  rpcUrl: string;
+  deploymentFile: string;
+  dataDir: string;
+  storeDir: string;
+  pgliteDir: string;
+  publicBaseUrl: string;
+};
+
+export class EnvError extends Error {}
+
+export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
+  const result = schema.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new EnvError(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  const e = result.data;
+  const dataDir = path.resolve(e.MODELDAO_DATA_DIR);
+  return {
+    ...e,
+    rpcUrl: e.RPC_URL ?? `http://127.0.0.1:${e.ANVIL_PORT}`,
+    deploymentFile: path.resolve(e.DEPLOYMENT_FILE ?? `contracts/deployments/${e.CHAIN_ID}.json`),
+    dataDir,
+    storeDir: path.join(dataDir, 'store'),
+    pgliteDir: path.join(dataDir, 'pglite'),
+    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/$/, ''),
+  };
+}
+
+let cached: Env | undefined;
+/** The process environment, validated once. */
+export function getEnv(): Env {
+  cached ??= parseEnv();
+  return cached;
+}
