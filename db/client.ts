@@ -1,0 +1,211 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import pg from 'pg';
+import * as schema from './schema/index.ts';
+
+// One database handle per data dir (or DATABASE_URL) per process. Next's bundled server code and the
+// custom node server are separate module graphs in the same process, so the handle lives on
+// globalThis, not in a module variable. Migrations run explicitly here, never at import time.
+
+export type Schema = typeof schema;
+/** Both drivers' drizzle databases share this interface (pg-core). */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+
+export interface Database {
+  db: Db;
+  kind: 'pglite' | 'postgres';
+  /** The driver underneath, for what drizzle does not cover (advisory locks on a dedicated connection). */
+  pglite?: PGlite;
+  pool?: pg.Pool;
+  /** Releases this reference; the last one closes the connection/PGlite. */
+  close(): Promise<void>;
+}
+
+export interface DatabaseEnv {
+  pgliteDir: string;
+  DATABASE_URL?: string;
+}
+
+export interface OpenDatabaseOptions {
+  /** PGlite in memory (tests); ignores env.pgliteDir. Each call gets its own database. */
+  inMemory?: boolean;
+  /** Where the committed drizzle migrations are (default: db/migrations). */
+  migrationsFolder?: string;
+}
+
+export class DatabaseLockedError extends Error {}
+
+interface Shared {
+  key: string;
+  refs: number;
+  ready: Promise<Omit<Database, 'close'>>;
+  shutdown(): Promise<void>;
+}
+
+const registry: Map<string, Shared> = ((globalThis as any).__modeldaoDatabases ??= new Map());
+
+export function defaultMigrationsFolder(): string {
+  const candidates = [
+    path.resolve(process.cwd(), 'db/migrations'),
+    (() => {
+      try {
+        return fileURLToPath(new URL('./migrations', import.meta.url));
+      } catch {
+        return '';
+      }
+    })(),
+  ];
+  for (const c of candidates) if (c && fs.existsSync(path.join(c, 'meta', '_journal.json'))) return c;
+  throw new Error(`drizzle migrations not found (looked in ${candidates.filter(Boolean).join(', ')}); run from the repo root`);
+}
+
+export async function openDatabase(env: DatabaseEnv, opts: OpenDatabaseOptions = {}): Promise<Database> {
+  const migrationsFolder = opts.migrationsFolder ?? defaultMigrationsFolder();
+  if (opts.inMemory) {
+    const shared = makePglite(null, migrationsFolder);
+    shared.refs = 1;
+    const base = await shared.ready;
+    return { ...base, close: () => shared.shutdown() };
+  }
+  const key = env.DATABASE_URL ? `postgres:${env.DATABASE_URL}` : `pglite:${path.resolve(env.pgliteDir)}`;
+  let shared = registry.get(key);
+  if (!shared) {
+    shared = env.DATABASE_URL ? makePostgres(env.DATABASE_URL, migrationsFolder) : makePglite(path.resolve(env.pgliteDir), migrationsFolder);
+    shared.key = key;
+    registry.set(key, shared);
+    shared.ready.catch(() => registry.delete(key));
+  }
+  shared.refs++;
+  const s = shared;
+  const base = await s.ready;
+  let closed = false;
+  return {
+    ...base,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      if (--s.refs > 0) return;
+      registry.delete(s.key);
+      await s.shutdown();
+    },
+  };
+}
+
+function makePglite(dir: string | null, migrationsFolder: string): Shared {
+  let client: PGlite | undefined;
+  let releaseLock = () => {};
+  const ready = (async () => {
+    if (dir) {
+      fs.mkdirSync(dir, { recursive: true });
+      releaseLock = acquireDirLock(dir);
+    }
+    try {
+      client = dir ? new PGlite(dir) : new PGlite();
+      await client.waitReady;
+      const db = drizzlePglite({ client, schema });
+      await migratePglite(db, { migrationsFolder });
+      return { db: db as unknown as Db, kind: 'pglite' as const, pglite: client };
+    } catch (err) {
+      await client?.close().catch(() => {});
+      releaseLock();
+      throw err;
+    }
+  })();
+  return {
+    key: '',
+    refs: 0,
+    ready,
+    shutdown: async () => {
+      try {
+        await ready.catch(() => {});
+        if (client && !client.closed) await client.close();
+      } finally {
+        releaseLock();
+      }
+    },
+  };
+}
+
+function makePostgres(url: string, migrationsFolder: string): Shared {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle client error (server restart) must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  const ready = (async () => {
+    const db = drizzlePg({ client: pool, schema });
+    // Two processes starting at once must not both apply the same migration.
+    const conn = await pool.connect();
+    try {
+      await conn.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+      await migratePg(drizzlePg({ client: conn as unknown as pg.Pool }), { migrationsFolder });
+    } finally {
+      await conn.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+      conn.release();
+    }
+    await db.execute(sql`select 1`);
+    return { db: db as unknown as Db, kind: 'postgres' as const, pool };
+  })();
+  ready.catch(() => pool.end().catch(() => {}));
+  return {
+    key: '',
+    refs: 0,
+    ready,
+    shutdown: async () => {
+      await ready.catch(() => {});
+      await pool.end().catch(() => {});
+    },
+  };
+}
+
+const MIGRATION_LOCK_KEY = 0x6d6f64656c; // "model"
+
+/**
+ * PGlite is an embedded, single-process database: two processes opening the same directory would
+ * corrupt it. A lock file holding the owner's pid keeps a second process out; a lock left by a
+ * process that died (kill -9) is taken over.
+ */
+function acquireDirLock(dir: string): () => void {
+  const file = path.join(dir, '.modeldao.lock');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        try {
+          if (fs.readFileSync(file, 'utf8') === String(process.pid)) fs.unlinkSync(file);
+        } catch {}
+        process.off('exit', release);
+      };
+      process.on('exit', release);
+      return release;
+    } catch (err: any) {
+      if (err.code !== 'EEXIST') throw err;
+      const owner = Number(fs.readFileSync(file, 'utf8'));
+      if (owner && owner !== process.pid && isAlive(owner)) {
+        throw new DatabaseLockedError(`PGlite data dir ${dir} is in use by process ${owner}; PGlite is single-process (use DATABASE_URL for several processes)`);
+      }
+      try {
+        fs.unlinkSync(file);
+      } catch {}
+    }
+  }
+  throw new DatabaseLockedError(`could not lock PGlite data dir ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err: any) {
+    return err.code === 'EPERM';
+  }
+}
