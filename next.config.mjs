@@ -1,0 +1,18 @@
+// Next loads this file with Node's own import(), which cannot read TypeScript on Node 20, so the
+// environment schema in lib/env.ts is loaded through tsx's scoped loader. A bad environment
+// therefore fails `next build` / `next dev` / the custom server with the variable's name.
+import { tsImport } from 'tsx/esm/api';
+
+const { parseEnv } = await tsImport('./lib/env.ts', import.meta.url);
+parseEnv(process.env);
+
+/** @type {import('next').NextConfig} */
+const nextConfig = {
+  reactStrictMode: true,
+  poweredByHeader: false,
+  // Native/wasm database drivers must stay plain Node requires, not bundled by Next.
+  serverExternalPackages: ['@electric-sql/pglite', 'pg'],
+  typescript: { tsconfigPath: 'tsconfig.json' },
+};
+
+export default nextConfig;
