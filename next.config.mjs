@@ -13,6 +13,9 @@ const nextConfig = {
   // Native/wasm database drivers must stay plain Node requires, not bundled by Next.
   serverExternalPackages: ['@electric-sql/pglite', 'pg'],
   typescript: { tsconfigPath: 'tsconfig.json' },
+  // The dev server is reached as 127.0.0.1 as often as localhost (anvil, tests, the printed URL).
+  allowedDevOrigins: ['127.0.0.1', 'localhost'],
+  devIndicators: false,
 };
 
 export default nextConfig;
