@@ -1,0 +1,243 @@
+import path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { getAddress, isAddress, type Address } from 'viem';
+import { ModelDaoError, EXIT_CODES } from '../sdk/errors.ts';
+import { pull } from '../sdk/pull.ts';
+import { status } from '../sdk/status.ts';
+import { verify } from '../sdk/verify.ts';
+import { loadAccount } from '../sdk/keys.ts';
+import { formatBytes, ProgressBar } from './progress.ts';
+
+const HELP = `modeldao — fetch the weights a modeldao DAO approved on chain, verified byte by byte
+
+Usage:
+  modeldao pull <slug> [--version N] [--out DIR] [--link] [--gateway URL ...] [--key KEY] [--token T]
+  modeldao status <slug> [--account ADDR | --key KEY]
+  modeldao verify <dir|slug> [--version N]
+  modeldao propose <slug> <file ...> --description TEXT [--parent N] [--metadata FILE] [--gateway URL] [--key KEY]
+
+Chain options (every command):
+  --rpc URL             JSON-RPC endpoint (default $RPC_URL or http://127.0.0.1:8545)
+  --registry ADDR       ModelRegistry address (default $MODELDAO_REGISTRY), or
+  --deployment FILE     deployment record with the addresses (default contracts/deployments/<chainId>.json)
+
+Other options:
+  --gateway URL         server with /api/manifests and /api/blobs; repeat for fallbacks
+                        (default $MODELDAO_GATEWAY, comma-separated, or http://127.0.0.1:3000)
+  --cache DIR           cache root (default $MODELDAO_CACHE or ~/.cache/modeldao)
+  --key KEY             0x private key, key file or v3 keystore ($MODELDAO_KEYSTORE_PASSWORD);
+                        default $MODELDAO_PRIVATE_KEY. Signs access requests for gated models.
+  --json                machine-readable output on stdout
+  --quiet               no progress bar
+
+Exit codes: 0 ok · 2 usage · 3 chain/RPC · 4 not found / no current version / revoked ·
+            5 integrity (bytes or manifest do not match the chain) · 6 access denied · 7 network`;
+
+const options = {
+  version: { type: 'string' },
+  out: { type: 'string', short: 'o' },
+  link: { type: 'boolean' },
+  rpc: { type: 'string' },
+  registry: { type: 'string' },
+  deployment: { type: 'string' },
+  gateway: { type: 'string', multiple: true },
+  key: { type: 'string' },
+  token: { type: 'string' },
+  account: { type: 'string' },
+  cache: { type: 'string' },
+  concurrency: { type: 'string' },
+  description: { type: 'string' },
+  parent: { type: 'string' },
+  metadata: { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+type Values = { [K in keyof typeof options]?: (typeof options)[K] extends { multiple: true } ? string[] : (typeof options)[K]['type'] extends 'boolean' ? boolean : string };
+
+function usage(message: string): never {
+  throw new ModelDaoError('usage', 'usage', `${message}\n\n${HELP}`);
+}
+
+function intOption(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < 1) usage(`--${name} must be a positive integer`);
+  return Number(v);
+}
+
+function chainOpts(v: Values) {
+  if (v.registry && v.deployment) usage('pass either --registry or --deployment, not both');
+  return { rpcUrl: v.rpc, registry: v.registry, deploymentFile: v.deployment };
+}
+
+const out = (s: string) => process.stdout.write(s + '\n');
+const err = (s: string) => process.stderr.write(s + '\n');
+
+async function cmdPull(args: string[], v: Values): Promise<number> {
+  const [slug] = args;
+  if (!slug || args.length > 1) usage('pull takes exactly one model slug');
+  const bar = new ProgressBar(process.stderr, !v.quiet && !v.json);
+  const account = loadAccount(v.key);
+  const started = Date.now();
+  try {
+    const result = await pull({
+      ...chainOpts(v),
+      slug,
+      version: intOption(v.version, 'version'),
+      out: v.out,
+      link: v.link,
+      gateways: v.gateway,
+      cacheDir: v.cache,
+      account,
+      accessToken: v.token,
+      concurrency: intOption(v.concurrency, 'concurrency'),
+      onProgress: (p) => bar.update(p.doneBytes, p.totalBytes, `${p.filesDone}/${p.filesTotal} files`),
+      onNotice: (m) => (v.quiet ? undefined : bar.note(`modeldao: ${m}`)),
+    });
+    bar.done();
+    const secs = (Date.now() - started) / 1000;
+    const a = result.approved;
+    if (v.json) {
+      out(
+        JSON.stringify({
+          slug: a.slug,
+          version: a.version,
+          manifestDigest: a.manifestDigest,
+          chainId: a.chainId,
+          registry: a.registry,
+          blockNumber: Number(a.blockNumber),
+          snapshotDir: result.snapshotDir,
+          outDir: result.outDir,
+          bytesDownloaded: result.bytesDownloaded,
+          files: result.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, localPath: f.localPath, fromCache: f.fromCache })),
+        }),
+      );
+    } else {
+      if (!v.quiet) {
+        err(
+          `modeldao: ${a.slug} v${a.version}${a.isCurrent ? ' (current)' : ` (${a.status})`} — manifest ${a.manifestDigest} read from registry ${a.registry} on chain ${a.chainId} at block ${a.blockNumber}`,
+        );
+        err(`modeldao: ${result.files.length} file(s) verified; ${formatBytes(result.bytesDownloaded)} downloaded in ${secs.toFixed(1)} s`);
+      }
+      out(result.outDir ?? result.snapshotDir);
+    }
+    return 0;
+  } finally {
+    bar.done();
+  }
+}
+
+async function cmdStatus(args: string[], v: Values): Promise<number> {
+  const [slug] = args;
+  if (!slug || args.length > 1) usage('status takes exactly one model slug');
+  let account: Address | undefined;
+  if (v.account) {
+    if (!isAddress(v.account, { strict: false })) usage(`--account ${v.account} is not an address`);
+    account = getAddress(v.account);
+  } else {
+    account = loadAccount(v.key)?.address;
+  }
+  const s = await status({ ...chainOpts(v), slug, account });
+  if (v.json) {
+    out(JSON.stringify(s, (_k, val) => (typeof val === 'bigint' ? val.toString() : val)));
+    return 0;
+  }
+  const rule =
+    s.access.kind === 'token-holders' ? `token holders (≥ ${s.access.minBalance} of ${s.access.token})` : s.access.kind === 'allowlist' ? 'allowlist' : 'public';
+  out(`${s.slug} (model ${s.modelId}) on chain ${s.chainId}, registry ${s.registry}, block ${s.blockNumber}`);
+  out(`current version: ${s.currentVersion === 0 ? 'none' : s.currentVersion}`);
+  out(`access: ${rule}`);
+  if (s.account) out(`${s.account} ${s.canAccess ? 'may' : 'may NOT'} fetch it`);
+  out('versions:');
+  for (const e of [...s.versions].reverse()) {
+    const when = new Date(e.publishedAt * 1000).toISOString().replace('.000Z', 'Z');
+    const by = e.proposalId ? `proposal ${e.proposalId}` : e.publishedTx ? `tx ${e.publishedTx}` : '';
+    const changed = e.statusChangedBy ? `, ${e.status} by ${e.statusChangedBy}` : '';
+    out(`  v${e.version}${e.isCurrent ? ' *' : '  '} ${e.status.padEnd(10)} ${when}  ${e.manifestDigest}  ${by}${changed}`);
+  }
+  return 0;
+}
+
+async function cmdVerify(args: string[], v: Values): Promise<number> {
+  const [target] = args;
+  if (!target || args.length > 1) usage('verify takes one directory or model slug');
+  const bar = new ProgressBar(process.stderr, !v.quiet && !v.json);
+  const r = await verify({ ...chainOpts(v), target, version: intOption(v.version, 'version'), cacheDir: v.cache, onProgress: (d, t) => bar.update(d, t) });
+  bar.done();
+  if (v.json) {
+    out(JSON.stringify({ ok: r.ok, dir: r.dir, slug: r.approved.slug, version: r.approved.version, manifestDigest: r.approved.manifestDigest, files: r.files }));
+  } else {
+    for (const f of r.files) out(`${f.ok ? 'ok  ' : 'FAIL'} ${f.path}${f.detail ? `  (${f.detail})` : ''}`);
+    out(`${r.approved.slug} v${r.approved.version} at ${r.dir}: ${r.ok ? 'matches' : 'does NOT match'} manifest ${r.approved.manifestDigest} on chain ${r.approved.chainId}`);
+  }
+  if (!r.ok) throw new ModelDaoError('integrity', 'verify_failed', `${r.files.filter((f) => !f.ok).length} file(s) do not match the approved manifest`);
+  return 0;
+}
+
+async function cmdPropose(args: string[], v: Values): Promise<number> {
+  const { propose } = await import('../sdk/propose.ts');
+  const [slug, ...files] = args;
+  if (!slug || files.length === 0) usage('propose takes a model slug and at least one file');
+  if (!v.description) usage('propose needs --description');
+  const account = loadAccount(v.key);
+  if (!account) usage('propose needs a key: --key or MODELDAO_PRIVATE_KEY');
+  const bar = new ProgressBar(process.stderr, !v.quiet && !v.json);
+  const r = await propose({
+    ...chainOpts(v),
+    slug,
+    files: files.map((f) => path.resolve(f)),
+    description: v.description,
+    parentVersion: v.parent === undefined ? undefined : Number(v.parent),
+    metadataFile: v.metadata,
+    gateway: v.gateway?.[0],
+    account,
+    onProgress: (d, t, label) => bar.update(d, t, label),
+    onNotice: (m) => (v.quiet ? undefined : bar.note(`modeldao: ${m}`)),
+  });
+  bar.done();
+  if (v.json) out(JSON.stringify(r));
+  else {
+    out(`proposal ${r.proposalId}`);
+    out(r.url);
+    err(`modeldao: manifest ${r.manifestDigest} (${r.files.length} files), tx ${r.txHash}`);
+  }
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    err(`modeldao: ${(e as Error).message}\n\n${HELP}`);
+    return EXIT_CODES.usage;
+  }
+  const { values, positionals } = parsed;
+  const [cmd, ...rest] = positionals;
+  if (values.help || !cmd || cmd === 'help') {
+    out(HELP);
+    return cmd || values.help ? 0 : EXIT_CODES.usage;
+  }
+  try {
+    switch (cmd) {
+      case 'pull':
+        return await cmdPull(rest, values as Values);
+      case 'status':
+        return await cmdStatus(rest, values as Values);
+      case 'verify':
+        return await cmdVerify(rest, values as Values);
+      case 'propose':
+        return await cmdPropose(rest, values as Values);
+      default:
+        usage(`unknown command "${cmd}"`);
+    }
+  } catch (e) {
+    if (e instanceof ModelDaoError) {
+      err(`modeldao: error [${e.code}]: ${e.message}`);
+      return e.exitCode;
+    }
+    err(`modeldao: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,463 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { LocalAccount } from 'viem/accounts';
+import { connectChain, type ChainConnection } from './chain.ts';
+import { ModelDaoError } from './errors.ts';
+import { requestAccess } from './access.ts';
+import { digestHex, parseManifest, sha256Hex, writeFileAtomic, type Manifest, type ManifestFile } from './manifest.ts';
+import { GatewayHttpError, httpError, readBody, request, trimSlash } from './net.ts';
+import { defaultCacheDir, safeJoin } from './paths.ts';
+import { resolveApproved, type ApprovedVersion, type ResolveOptions } from './resolve.ts';
+
+export interface PullProgress {
+  totalBytes: number;
+  doneBytes: number;
+  filesTotal: number;
+  filesDone: number;
+}
+
+export interface PullOptions extends ResolveOptions {
+  /** Gateways (servers with /api/manifests and /api/blobs), tried in order. Default $MODELDAO_GATEWAY (comma-separated) or http://127.0.0.1:3000. */
+  gateways?: string[];
+  /** Also materialize the files here (copies; `link: true` for hard links). */
+  out?: string;
+  link?: boolean;
+  /** Default $MODELDAO_CACHE or ~/.cache/modeldao. */
+  cacheDir?: string;
+  /** Signs AccessRequests for gated models. */
+  account?: LocalAccount;
+  /** A token already obtained from POST /api/access (used for every gateway). */
+  accessToken?: string;
+  /** Files downloaded at once (default 4). */
+  concurrency?: number;
+  onProgress?: (p: PullProgress) => void;
+  /** Human-readable notes: gateway failovers, resumes. */
+  onNotice?: (message: string) => void;
+}
+
+export interface PulledFile extends ManifestFile {
+  /** The verified blob in the cache. */
+  blobPath: string;
+  /** Where it was materialized (snapshot link, or --out copy). */
+  localPath: string;
+  fromCache: boolean;
+}
+
+export interface PullResult {
+  approved: ApprovedVersion;
+  manifest: Manifest;
+  snapshotDir: string;
+  outDir?: string;
+  files: PulledFile[];
+  bytesDownloaded: number;
+}
+
+export function defaultGateways(): string[] {
+  const env = process.env.MODELDAO_GATEWAY;
+  if (env) return env.split(',').map((s) => s.trim()).filter(Boolean);
+  return ['http://127.0.0.1:3000'];
+}
+
+class Failure extends Error {
+  constructor(
+    readonly kind: 'network' | 'integrity' | 'access' | 'missing',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Tokens per gateway for gated models (each server signs its own). */
+class GatewayAuth {
+  private tokens = new Map<string, Promise<string>>();
+  constructor(
+    private approved: ApprovedVersion,
+    private opts: PullOptions,
+  ) {}
+  get gated(): boolean {
+    return this.approved.access.kind !== 'public';
+  }
+  async headers(gateway: string): Promise<Record<string, string>> {
+    if (!this.gated) return {};
+    if (this.opts.accessToken) return { authorization: `Bearer ${this.opts.accessToken}` };
+    if (!this.opts.account) return {};
+    let t = this.tokens.get(gateway);
+    if (!t) {
+      t = requestAccess({ gateway, account: this.opts.account, chainId: this.approved.chainId, registry: this.approved.registry, modelId: this.approved.modelId }).then((r) => r.token);
+      this.tokens.set(gateway, t);
+      t.catch(() => this.tokens.delete(gateway));
+    }
+    return { authorization: `Bearer ${await t}` };
+  }
+  deniedMessage(gateway: string, err: GatewayHttpError): string {
+    if (!this.opts.account && !this.opts.accessToken) {
+      return `model "${this.approved.slug}" is gated (${this.approved.access.kind}); pass --key (or set MODELDAO_PRIVATE_KEY) to sign an access request — ${gateway} said: ${err.message}`;
+    }
+    return `access refused by ${gateway}: ${err.message}`;
+  }
+}
+
+function classify(err: unknown, gateway: string, auth: GatewayAuth): Failure {
+  if (err instanceof Failure) return err;
+  if (err instanceof ModelDaoError) return new Failure(err.kind === 'access' ? 'access' : 'network', err.message);
+  if (err instanceof GatewayHttpError) {
+    if (err.status === 401 || err.status === 403) return new Failure('access', auth.deniedMessage(gateway, err));
+    if (err.status === 404) return new Failure('missing', `${gateway} does not have it (${err.message})`);
+    return new Failure('network', `${gateway}: ${err.message}`);
+  }
+  return new Failure('network', `${gateway}: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+function giveUp(what: string, failures: Failure[]): ModelDaoError {
+  const detail = failures.map((f) => `  - ${f.message}`).join('\n');
+  const kind = failures.some((f) => f.kind === 'integrity')
+    ? 'integrity'
+    : failures.length > 0 && failures.every((f) => f.kind === 'access')
+      ? 'access'
+      : failures.every((f) => f.kind === 'missing')
+        ? 'not_found'
+        : 'network';
+  const code = kind === 'integrity' ? 'digest_mismatch' : kind === 'access' ? 'access_denied' : kind === 'not_found' ? 'not_on_any_gateway' : 'all_gateways_failed';
+  return new ModelDaoError(kind, code, `${what}: no gateway delivered verified bytes\n${detail}`);
+}
+
+/** Fetches the manifest from a gateway and accepts it only if its sha256 is the digest on chain. */
+async function fetchManifest(approved: ApprovedVersion, gateways: string[], cacheDir: string, auth: GatewayAuth, notice: (m: string) => void): Promise<{ manifest: Manifest; bytes: Buffer }> {
+  const hex = digestHex(approved.manifestDigest);
+  const cached = path.join(cacheDir, 'manifests', `${hex}.json`);
+  try {
+    const bytes = fs.readFileSync(cached);
+    if (sha256Hex(bytes) === hex) return { manifest: parseManifest(bytes, approved.slug), bytes };
+  } catch (err) {
+    if (err instanceof ModelDaoError) throw err;
+  }
+  const failures: Failure[] = [];
+  for (const gw of gateways) {
+    const url = `${trimSlash(gw)}/api/manifests/0x${hex}`;
+    try {
+      const res = await request(url, { headers: { accept: 'application/json', ...(await auth.headers(gw)) } });
+      if ((res.statusCode ?? 0) !== 200) throw await httpError(res, url);
+      const bytes = await readBody(res, 32 * 1024 * 1024);
+      const got = sha256Hex(bytes);
+      if (got !== hex) {
+        throw new Failure('integrity', `gateway ${gw} served a manifest with sha256 ${got}, but the chain approved ${hex} — ignoring that gateway`);
+      }
+      const manifest = parseManifest(bytes, approved.slug);
+      writeFileAtomic(cached, bytes);
+      return { manifest, bytes };
+    } catch (err) {
+      if (err instanceof ModelDaoError && err.kind === 'integrity') throw err; // approved bytes are themselves unusable
+      const f = classify(err, gw, auth);
+      failures.push(f);
+      if (gateways.length > 1) notice(f.message);
+    }
+  }
+  throw giveUp(`manifest 0x${hex} of ${approved.slug} v${approved.version}`, failures);
+}
+
+const HASH_READ = 8 * 1024 * 1024;
+
+async function hashExisting(file: string, bytes: number, hash: crypto.Hash): Promise<void> {
+  if (bytes === 0) return;
+  const rs = fs.createReadStream(file, { start: 0, end: bytes - 1, highWaterMark: HASH_READ });
+  for await (const c of rs) hash.update(c as Buffer);
+}
+
+/**
+ * One attempt at one file from one gateway: resumes `part` with a Range request, hashes while
+ * streaming, and on success leaves `part` complete and verified (caller renames it).
+ */
+async function fetchBlobOnce(gw: string, file: ManifestFile, part: string, auth: GatewayAuth, progress: (delta: number) => void): Promise<{ resumedFrom: number }> {
+  let have = 0;
+  try {
+    have = (await fsp.stat(part)).size;
+  } catch {
+    /* fresh */
+  }
+  if (have > file.size) {
+    await fsp.truncate(part, 0);
+    have = 0;
+  }
+  const hash = crypto.createHash('sha256');
+  await hashExisting(part, have, hash);
+  const resumedFrom = have;
+  if (have < file.size) {
+    const url = `${trimSlash(gw)}/api/blobs/${file.sha256}`;
+    const headers: Record<string, string> = { ...(await auth.headers(gw)) };
+    if (have > 0) headers.range = `bytes=${have}-`;
+    const res = await request(url, { headers });
+    const status = res.statusCode ?? 0;
+    if (status === 206 && have > 0) {
+      const m = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''));
+      if (!m || Number(m[1]) !== have) {
+        res.destroy();
+        throw new Failure('network', `${gw} answered a Range request for ${file.path} with the wrong range (${res.headers['content-range']})`);
+      }
+    } else if (status === 200) {
+      if (have > 0) {
+        // Server ignored Range: start over.
+        progress(-have);
+        have = 0;
+      }
+    } else {
+      throw await httpError(res, url);
+    }
+    const h = have === 0 && resumedFrom > 0 ? crypto.createHash('sha256') : hash;
+    const ws = fs.createWriteStream(part, { flags: have === 0 ? 'w' : 'r+', start: have, highWaterMark: 4 * 1024 * 1024 });
+    let received = have;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let done = false;
+        const fail = (e: Error) => {
+          if (done) return;
+          done = true;
+          res.destroy();
+          reject(e);
+        };
+        ws.on('error', fail);
+        res.on('error', (e) => fail(new Failure('network', `${gw} broke off ${file.path} after ${received} of ${file.size} bytes (${e.message})`)));
+        res.on('aborted', () => fail(new Failure('network', `${gw} broke off ${file.path} after ${received} of ${file.size} bytes`)));
+        res.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > file.size) {
+            fail(new Failure('integrity', `gateway ${gw} served more than ${file.size} bytes for ${file.path} (sha256 ${file.sha256})`));
+            return;
+          }
+          h.update(chunk);
+          progress(chunk.length);
+          if (!ws.write(chunk)) {
+            res.pause();
+            ws.once('drain', () => res.resume());
+          }
+        });
+        res.on('end', () => {
+          if (done) return;
+          if (received < file.size) {
+            fail(new Failure('network', `${gw} ended ${file.path} after ${received} of ${file.size} bytes (truncated)`));
+            return;
+          }
+          ws.end(() => {
+            done = true;
+            resolve();
+          });
+        });
+      });
+    } finally {
+      if (!ws.closed) await new Promise<void>((r) => ws.close(() => r()));
+    }
+    const got = h.digest('hex');
+    if (got !== file.sha256) {
+      throw new Failure('integrity', `gateway ${gw} served wrong bytes for ${file.path}: sha256 ${got}, expected ${file.sha256} (approved on chain)${resumedFrom > 0 && h === hash ? ` [resumed from ${resumedFrom} bytes]` : ''}`);
+    }
+  } else {
+    const got = hash.digest('hex');
+    if (got !== file.sha256) throw new Failure('integrity', `partial download of ${file.path} is corrupt (sha256 ${got}, expected ${file.sha256})`);
+  }
+  const fh = await fsp.open(part, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return { resumedFrom };
+}
+
+async function downloadFile(file: ManifestFile, gateways: string[], blobsDir: string, auth: GatewayAuth, progress: (delta: number) => void, notice: (m: string) => void): Promise<string> {
+  const blob = path.join(blobsDir, file.sha256);
+  const part = `${blob}.incomplete`;
+  const failures: Failure[] = [];
+  for (const gw of gateways) {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let before = 0;
+      try {
+        before = (await fsp.stat(part)).size;
+      } catch {
+        /* none */
+      }
+      const counted = { n: 0 };
+      const track = (d: number) => {
+        counted.n += d;
+        progress(d);
+      };
+      try {
+        if (before > 0) notice(`resuming ${file.path} at ${before} bytes from ${gw}`);
+        await fetchBlobOnce(gw, file, part, auth, track);
+        await fsp.rename(part, blob);
+        return blob;
+      } catch (err) {
+        const f = classify(err, gw, auth);
+        if (f.kind === 'integrity') {
+          // Bad bytes never stay in the cache; retry once from zero if we had resumed someone's partial.
+          progress(-(counted.n + before));
+          await fsp.rm(part, { force: true });
+          if (before > 0 && attempt === 0) {
+            notice(`${f.message}; retrying ${file.path} from the start`);
+            continue;
+          }
+        } else {
+          // Keep what arrived; the next gateway resumes from it. Progress keeps those bytes.
+          let now = 0;
+          try {
+            now = (await fsp.stat(part)).size;
+          } catch {
+            /* none */
+          }
+          progress(now - before - counted.n);
+        }
+        failures.push(f);
+        if (gateways.length > 1 || f.kind === 'integrity') notice(f.message);
+        break;
+      }
+    }
+  }
+  throw giveUp(`${file.path} (sha256 ${file.sha256})`, failures);
+}
+
+async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let firstError: unknown;
+  const workers = Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length && firstError === undefined) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (err) {
+        firstError ??= err;
+      }
+    }
+  });
+  await Promise.all(workers);
+  if (firstError !== undefined) throw firstError;
+}
+
+export interface Origin {
+  slug: string;
+  version: number;
+  manifestDigest: string;
+  chainId: number;
+  registry: string;
+  pulledAt: string;
+}
+
+/** Snapshot folder: relative symlinks into blobs/, plus .modeldao/{origin,manifest}.json. Replaced atomically. */
+async function writeSnapshot(cacheDir: string, approved: ApprovedVersion, manifestBytes: Buffer, files: ManifestFile[]): Promise<string> {
+  const parent = path.join(cacheDir, 'snapshots', approved.slug);
+  const dir = path.join(parent, String(approved.version));
+  const originFile = path.join(dir, '.modeldao', 'origin.json');
+  try {
+    const o = JSON.parse(fs.readFileSync(originFile, 'utf8')) as Origin;
+    if (o.manifestDigest === approved.manifestDigest && o.chainId === approved.chainId && o.registry === approved.registry) return dir;
+  } catch {
+    /* build it */
+  }
+  const tmp = path.join(parent, `.tmp-${approved.version}-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+  await fsp.mkdir(tmp, { recursive: true });
+  for (const f of files) {
+    const link = safeJoin(tmp, f.path);
+    await fsp.mkdir(path.dirname(link), { recursive: true });
+    const target = path.join(cacheDir, 'blobs', f.sha256);
+    // Relative to where the link will finally live (same depth as in tmp).
+    await fsp.symlink(path.relative(path.dirname(safeJoin(dir, f.path)), target), link);
+  }
+  await writeMeta(tmp, approved, manifestBytes);
+  await fsp.rm(dir, { recursive: true, force: true });
+  await fsp.rename(tmp, dir);
+  return dir;
+}
+
+async function writeMeta(dir: string, approved: ApprovedVersion, manifestBytes: Buffer): Promise<void> {
+  const origin: Origin = {
+    slug: approved.slug,
+    version: approved.version,
+    manifestDigest: approved.manifestDigest,
+    chainId: approved.chainId,
+    registry: approved.registry,
+    pulledAt: new Date().toISOString(),
+  };
+  writeFileAtomic(path.join(dir, '.modeldao', 'origin.json'), JSON.stringify(origin, null, 2) + '\n');
+  writeFileAtomic(path.join(dir, '.modeldao', 'manifest.json'), manifestBytes);
+}
+
+/** Copies (reflink where the filesystem can) or hard-links each verified blob into `out`, via temp name + rename. */
+async function materialize(out: string, approved: ApprovedVersion, manifestBytes: Buffer, files: PulledFile[], link: boolean): Promise<void> {
+  await fsp.mkdir(out, { recursive: true });
+  for (const f of files) {
+    const dest = safeJoin(out, f.path);
+    await fsp.mkdir(path.dirname(dest), { recursive: true });
+    const tmp = `${dest}.modeldao-${crypto.randomBytes(4).toString('hex')}.tmp`;
+    try {
+      if (link) {
+        try {
+          await fsp.link(f.blobPath, tmp);
+        } catch {
+          await fsp.copyFile(f.blobPath, tmp, fs.constants.COPYFILE_FICLONE);
+        }
+      } else {
+        await fsp.copyFile(f.blobPath, tmp, fs.constants.COPYFILE_FICLONE);
+      }
+      await fsp.rename(tmp, dest);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+    f.localPath = dest;
+  }
+  await writeMeta(out, approved, manifestBytes);
+}
+
+/**
+ * Pulls the approved version of a model: version and manifest digest from the chain, manifest from a
+ * gateway (sha256 checked against the chain), every file hashed while streaming and checked against
+ * the manifest, resumable, failing over across gateways; only verified blobs enter the cache.
+ */
+export async function pull(opts: PullOptions): Promise<PullResult> {
+  const chain: ChainConnection = opts.chain ?? (await connectChain(opts));
+  const approved = await resolveApproved({ ...opts, chain });
+  const gateways = (opts.gateways && opts.gateways.length > 0 ? opts.gateways : defaultGateways()).map(trimSlash);
+  const cacheDir = path.resolve(opts.cacheDir ?? defaultCacheDir());
+  const notice = opts.onNotice ?? (() => {});
+  const auth = new GatewayAuth(approved, opts);
+
+  const { manifest, bytes: manifestBytes } = await fetchManifest(approved, gateways, cacheDir, auth, notice);
+  const blobsDir = path.join(cacheDir, 'blobs');
+  await fsp.mkdir(blobsDir, { recursive: true });
+
+  // Same content listed twice downloads once.
+  const unique = new Map<string, ManifestFile>();
+  for (const f of manifest.files) unique.set(f.sha256, f);
+  const todo: ManifestFile[] = [];
+  const fromCache = new Set<string>();
+  for (const f of unique.values()) {
+    const blob = path.join(blobsDir, f.sha256);
+    const st = await fsp.stat(blob).catch(() => null);
+    if (st && st.size === f.size) fromCache.add(f.sha256);
+    else todo.push(f);
+  }
+  const progress: PullProgress = { totalBytes: todo.reduce((s, f) => s + f.size, 0), doneBytes: 0, filesTotal: todo.length, filesDone: 0 };
+  let downloaded = 0;
+  const onDelta = (d: number) => {
+    progress.doneBytes += d;
+    downloaded += d;
+    opts.onProgress?.(progress);
+  };
+  opts.onProgress?.(progress);
+  // Biggest first, so the long poles start early.
+  todo.sort((a, b) => b.size - a.size);
+  await pool(todo, opts.concurrency ?? 4, async (f) => {
+    await downloadFile(f, gateways, blobsDir, auth, onDelta, notice);
+    progress.filesDone++;
+    opts.onProgress?.(progress);
+  });
+
+  const files: PulledFile[] = manifest.files.map((f) => ({ ...f, blobPath: path.join(blobsDir, f.sha256), localPath: '', fromCache: fromCache.has(f.sha256) }));
+  const snapshotDir = await writeSnapshot(cacheDir, approved, manifestBytes, manifest.files);
+  for (const f of files) f.localPath = safeJoin(snapshotDir, f.path);
+  let outDir: string | undefined;
+  if (opts.out) {
+    outDir = path.resolve(opts.out);
+    await materialize(outDir, approved, manifestBytes, files, opts.link ?? false);
+  }
+  return { approved, manifest, snapshotDir, outDir, files, bytesDownloaded: Math.max(0, downloaded) };
+}
