@@ -17,14 +17,14 @@ export const accessRequestTypes = {
   ],
 } as const;
 
-export interface AccessRequest {
+export type AccessRequest = {
   account: Address;
   modelId: bigint;
   /** 32 random bytes; single-use. */
   nonce: Hex;
   /** Unix seconds. */
   expiry: bigint;
-}
+};
 
 export function accessDomain(chainId: number, registry: Address) {
   return {
