@@ -1,0 +1,182 @@
+// Shared fixtures for consumer tests: a real anvil with the real deploy, registry changes made as the
+// timelock through anvil_impersonateAccount (a shortcut for speed — the governance path itself is
+// covered by one test that publishes through propose/vote/queue/execute), model files with real
+// manifests, and small node:http gateways, honest or hostile.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import canonicalize from 'canonicalize';
+import { createPublicClient, createWalletClient, http as viemHttp, type Address, type Hex } from 'viem';
+import { modelRegistryAbi } from '../../lib/contracts/generated.ts';
+import { chainFor } from '../../lib/chain/client.ts';
+import { rpc, startTestChain, type TestChain } from '../helpers/anvil.ts';
+
+export type { TestChain };
+export { startTestChain };
+
+export const ACCESS = { Public: 0, TokenHolders: 1, Allowlist: 2 } as const;
+
+/** Sends a registry call from the timelock (impersonated; the timelock owns the registry). */
+export async function asTimelock(chain: TestChain, functionName: string, args: readonly unknown[]): Promise<Hex> {
+  const timelock = chain.deployment.contracts.TimelockController;
+  await rpc(chain.rpcUrl, 'anvil_impersonateAccount', [timelock]);
+  await rpc(chain.rpcUrl, 'anvil_setBalance', [timelock, '0x56BC75E2D63100000']);
+  const c = chainFor(chain.deployment.chainId, chain.rpcUrl);
+  const wallet = createWalletClient({ account: timelock, chain: c, transport: viemHttp(chain.rpcUrl) });
+  const client = createPublicClient({ chain: c, transport: viemHttp(chain.rpcUrl) });
+  const hash = await wallet.writeContract({ address: chain.deployment.contracts.ModelRegistry, abi: modelRegistryAbi, functionName, args } as never);
+  const receipt = await client.waitForTransactionReceipt({ hash });
+  if (receipt.status !== 'success') throw new Error(`${functionName} reverted`);
+  await rpc(chain.rpcUrl, 'anvil_stopImpersonatingAccount', [timelock]);
+  return hash;
+}
+
+export async function asGuardian(chain: TestChain, functionName: string, args: readonly unknown[]): Promise<void> {
+  const guardian = chain.deployment.guardian;
+  await rpc(chain.rpcUrl, 'anvil_impersonateAccount', [guardian]);
+  const c = chainFor(chain.deployment.chainId, chain.rpcUrl);
+  const wallet = createWalletClient({ account: guardian, chain: c, transport: viemHttp(chain.rpcUrl) });
+  const client = createPublicClient({ chain: c, transport: viemHttp(chain.rpcUrl) });
+  const hash = await wallet.writeContract({ address: chain.deployment.contracts.ModelRegistry, abi: modelRegistryAbi, functionName, args } as never);
+  await client.waitForTransactionReceipt({ hash });
+  await rpc(chain.rpcUrl, 'anvil_stopImpersonatingAccount', [guardian]);
+}
+
+export interface ModelVersionFiles {
+  manifest: Record<string, unknown>;
+  manifestBytes: Buffer;
+  /** 0x + 64 hex, as stored on chain */
+  digest: Hex;
+  files: Map<string, Buffer>;
+}
+
+export function sha256(b: Buffer | string): string {
+  return crypto.createHash('sha256').update(b).digest('hex');
+}
+
+/** Random file contents and a canonical (RFC 8785) manifest for them. */
+export function makeVersion(slug: string, files: Record<string, number | Buffer>, opts: { parent?: string | null; rawPaths?: boolean } = {}): ModelVersionFiles {
+  const blobs = new Map<string, Buffer>();
+  const entries = Object.entries(files).map(([p, spec]) => {
+    const bytes = typeof spec === 'number' ? crypto.randomBytes(spec) : spec;
+    const h = sha256(bytes);
+    blobs.set(h, bytes);
+    return { path: p, size: bytes.length, sha256: h };
+  });
+  const manifest = { schema: 'modeldao.manifest/v1', model: slug, parent: opts.parent ?? null, files: entries, metadata: { license: 'apache-2.0' } };
+  const manifestBytes = Buffer.from(canonicalize(manifest) as string);
+  return { manifest, manifestBytes, digest: `0x${sha256(manifestBytes)}`, files: blobs };
+}
+
+/** Registers `slug` (if needed) and publishes `v` as its new current version, as the timelock. */
+export async function publish(chain: TestChain, slug: string, v: ModelVersionFiles, opts: { access?: number; token?: Address; minBalance?: bigint; parent?: number } = {}): Promise<void> {
+  const client = createPublicClient({ transport: viemHttp(chain.rpcUrl) });
+  let modelId: bigint;
+  try {
+    modelId = (await client.readContract({ address: chain.deployment.contracts.ModelRegistry, abi: modelRegistryAbi, functionName: 'modelIdOf', args: [slug] })) as bigint;
+  } catch {
+    await asTimelock(chain, 'registerModel', [slug, { kind: opts.access ?? ACCESS.Public, token: opts.token ?? '0x0000000000000000000000000000000000000000', minBalance: opts.minBalance ?? 0n }]);
+    modelId = (await client.readContract({ address: chain.deployment.contracts.ModelRegistry, abi: modelRegistryAbi, functionName: 'modelIdOf', args: [slug] })) as bigint;
+  }
+  await asTimelock(chain, 'publishVersion', [modelId, v.digest, opts.parent ?? 0]);
+}
+
+export async function modelIdOf(chain: TestChain, slug: string): Promise<bigint> {
+  const client = createPublicClient({ transport: viemHttp(chain.rpcUrl) });
+  return (await client.readContract({ address: chain.deployment.contracts.ModelRegistry, abi: modelRegistryAbi, functionName: 'modelIdOf', args: [slug] })) as bigint;
+}
+
+export type Hostility =
+  | { kind: 'honest' }
+  /** flips one byte in the middle of every blob */
+  | { kind: 'flip' }
+  /** sends only half of every blob, with a Content-Length that admits it, then ends */
+  | { kind: 'truncate' }
+  /** sends this many bytes of each blob, then destroys the socket */
+  | { kind: 'die'; afterBytes: number }
+  /** serves another manifest under the requested digest */
+  | { kind: 'wrong-manifest'; manifest: Buffer }
+  /** serves this manifest (e.g. with hostile paths) whatever the digest */
+  | { kind: 'fixed-manifest'; manifest: Buffer };
+
+export interface Gateway {
+  url: string;
+  requests: string[];
+  setHostility(h: Hostility): void;
+  add(v: ModelVersionFiles): void;
+  close(): Promise<void>;
+}
+
+/** A bare-bones gateway (the /api/manifests and /api/blobs shapes, with Range) that can lie. */
+export async function startGateway(initial: ModelVersionFiles[] = [], hostility: Hostility = { kind: 'honest' }): Promise<Gateway> {
+  const manifests = new Map<string, Buffer>();
+  const blobs = new Map<string, Buffer>();
+  const requests: string[] = [];
+  let h = hostility;
+  const add = (v: ModelVersionFiles) => {
+    manifests.set(v.digest.slice(2), v.manifestBytes);
+    for (const [k, b] of v.files) blobs.set(k, b);
+  };
+  initial.forEach(add);
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? '';
+    requests.push(`${req.method} ${url}${req.headers.range ? ` ${req.headers.range}` : ''}`);
+    const m = /^\/api\/manifests\/(?:0x)?([0-9a-f]{64})$/.exec(url);
+    if (m) {
+      let body = manifests.get(m[1]);
+      if (h.kind === 'wrong-manifest') body = h.manifest;
+      if (h.kind === 'fixed-manifest') body = h.manifest;
+      if (!body) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"no such manifest"}}');
+      return void res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
+    }
+    const b = /^\/api\/blobs\/([0-9a-f]{64})$/.exec(url);
+    if (b) {
+      let body = blobs.get(b[1]);
+      if (!body) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"no such blob"}}');
+      if (h.kind === 'flip') {
+        body = Buffer.from(body);
+        body[body.length >> 1] ^= 0xff;
+      }
+      let start = 0;
+      const r = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ''));
+      if (r) start = Number(r[1]);
+      let slice = body.subarray(start);
+      if (h.kind === 'truncate') slice = slice.subarray(0, slice.length >> 1);
+      const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream', 'content-length': slice.length };
+      if (r) headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
+      res.writeHead(r ? 206 : 200, headers);
+      if (h.kind === 'die') {
+        res.write(slice.subarray(0, h.afterBytes), () => setTimeout(() => res.socket?.destroy(), 20));
+        return;
+      }
+      return void res.end(slice);
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    setHostility: (x) => (h = x),
+    add,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+export function tmpDir(prefix = 'modeldao-consumer-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Every regular file and symlink under dir (relative paths). */
+export function listFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((p) => !fs.statSync(path.join(dir, p), { throwIfNoEntry: false })?.isDirectory()).sort();
+}
