@@ -1,0 +1,102 @@
+'use client';
+
+import { useCallback, useState, useTransition } from 'react';
+import { useRouter } from 'next/navigation';
+import { useQueryClient } from '@tanstack/react-query';
+import { usePublicClient, useWriteContract, useConnection } from 'wagmi';
+import type { Abi, Hash } from 'viem';
+import { useAppConfig } from '@/app/providers';
+import { describeWalletError } from '@/lib/web/wallet-errors';
+
+export type TxPhase = 'idle' | 'simulating' | 'signing' | 'pending' | 'indexing' | 'done' | 'error';
+
+/** Waits until the server's index includes `block` (custom server's /api/health), then re-renders the page. */
+async function waitForIndex(block: bigint) {
+  for (let i = 0; i < 40; i++) {
+    try {
+      const res = await fetch('/api/health', { cache: 'no-store' });
+      if (res.status === 404) {
+        await new Promise((r) => setTimeout(r, 1500));
+        return;
+      }
+      const h = (await res.json()) as { indexedBlock?: number | null };
+      if (h.indexedBlock !== null && h.indexedBlock !== undefined && BigInt(h.indexedBlock) >= block) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * One contract write as members experience it: simulate first (reverts shown in words before the
+ * wallet prompt), sign, wait for the receipt, wait for the index, refresh server-rendered data and
+ * live queries.
+ */
+export function useDaoTx() {
+  const app = useAppConfig();
+  const { address, chainId } = useConnection();
+  const client = usePublicClient({ chainId: app.chainId });
+  const write = useWriteContract();
+  const queryClient = useQueryClient();
+  const router = useRouter();
+  const [, startTransition] = useTransition();
+  const [phase, setPhase] = useState<TxPhase>('idle');
+  const [error, setError] = useState<string | null>(null);
+  const [hash, setHash] = useState<Hash | null>(null);
+
+  const run = useCallback(
+    async (req: { address: `0x${string}`; abi: Abi; functionName: string; args: readonly unknown[]; value?: bigint }) => {
+      setError(null);
+      setHash(null);
+      if (!address) {
+        setError('Connect a wallet first.');
+        setPhase('error');
+        return false;
+      }
+      if (chainId !== app.chainId) {
+        setError(`Your wallet is on the wrong network: switch to ${app.chainName} (chain id ${app.chainId}).`);
+        setPhase('error');
+        return false;
+      }
+      try {
+        setPhase('simulating');
+        await client!.simulateContract({ ...req, account: address } as never);
+        setPhase('signing');
+        const h = await write.mutateAsync({ ...req, chainId: app.chainId } as never);
+        setHash(h);
+        setPhase('pending');
+        const receipt = await client!.waitForTransactionReceipt({ hash: h });
+        if (receipt.status !== 'success') throw new Error('The transaction reverted on chain.');
+        setPhase('indexing');
+        await waitForIndex(receipt.blockNumber);
+        await queryClient.invalidateQueries();
+        startTransition(() => router.refresh());
+        setPhase('done');
+        return true;
+      } catch (err) {
+        setError(describeWalletError(err));
+        setPhase('error');
+        return false;
+      }
+    },
+    [address, chainId, app.chainId, app.chainName, client, write, queryClient, router],
+  );
+
+  return { run, phase, error, hash, busy: phase === 'simulating' || phase === 'signing' || phase === 'pending' || phase === 'indexing' };
+}
+
+export function phaseText(phase: TxPhase): string {
+  switch (phase) {
+    case 'simulating':
+      return 'Checking the transaction…';
+    case 'signing':
+      return 'Confirm in your wallet…';
+    case 'pending':
+      return 'Transaction sent, waiting for it to be mined…';
+    case 'indexing':
+      return 'Mined. Updating the page…';
+    case 'done':
+      return 'Done.';
+    default:
+      return '';
+  }
+}
