@@ -12,12 +12,22 @@ import {GovernorPreventLateQuorum} from "@openzeppelin/contracts/governance/exte
 import {GovernorProposalGuardian} from "@openzeppelin/contracts/governance/extensions/GovernorProposalGuardian.sol";
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
+import {IERC6372} from "@openzeppelin/contracts/interfaces/IERC6372.sol";
+import {Time} from "@openzeppelin/contracts/utils/types/Time.sol";
 
 /// @title ModelGovernor
 /// @notice The modeldao governor. Proposals pass through the timelock, which holds every permission
 /// (it owns the model registry and the treasury); the governor itself holds none.
 /// @dev Delays and periods are in the token's clock unit (seconds: ModelToken uses a timestamp clock).
 /// The proposal guardian may cancel any proposal at any stage; governance may replace it.
+///
+/// Gas: {GovernorPreventLateQuorum} as written computes the quorum (two checkpoint lookups and a call to
+/// the token, ~14k gas) on every vote until quorum is reached, then stores the extended deadline in a
+/// fresh slot (~20k) even when quorum was reached early and the record can never move the deadline.
+/// {_countVote} and {_tallyUpdated} below skip that bookkeeping whenever it cannot change anything, so
+/// the extension only costs gas for a vote that can actually reach quorum late. Proposal deadlines and
+/// {ProposalExtended} events are exactly those of the unmodified extension (see the differential test
+/// in contracts/test/LateQuorum.t.sol).
 contract ModelGovernor is
     Governor,
     GovernorSettings,
@@ -28,6 +38,13 @@ contract ModelGovernor is
     GovernorPreventLateQuorum,
     GovernorProposalGuardian
 {
+    /// @dev Set by {_countVote}, consumed by {_tallyUpdated} within the same vote: this vote may be the one
+    /// that first reaches quorum inside the late-quorum window.
+    bool private transient _lateQuorumCheckPending;
+
+    /// @dev The token does not use an ERC-6372 timestamp clock (`mode=timestamp`).
+    error ModelGovernorUnsupportedClock(string clockMode);
+
     constructor(
         IVotes token_,
         TimelockController timelock_,
@@ -46,6 +63,53 @@ contract ModelGovernor is
         GovernorPreventLateQuorum(initialVoteExtension)
     {
         _setProposalGuardian(initialProposalGuardian);
+        string memory clockMode = IERC6372(address(token_)).CLOCK_MODE();
+        if (keccak256(bytes(clockMode)) != keccak256("mode=timestamp")) revert ModelGovernorUnsupportedClock(clockMode);
+    }
+
+    /// @notice The governor's clock: seconds, like its token's (checked at construction).
+    /// @dev Reads `block.timestamp` instead of calling `token().clock()` as {GovernorVotes} does: the token
+    /// is immutable and its clock mode was checked, so the call (~1.3k gas, made by every state check,
+    /// hence every vote, queue and execute) would always return this.
+    function clock() public view override(Governor, GovernorVotes) returns (uint48) {
+        return Time.timestamp();
+    }
+
+    /// @inheritdoc IERC6372
+    // solhint-disable-next-line func-name-mixedcase
+    function CLOCK_MODE() public pure override(Governor, GovernorVotes) returns (string memory) {
+        return "mode=timestamp";
+    }
+
+    /**
+     * @dev A deadline moves only when quorum is first reached at a time `t` with
+     * `t + lateQuorumVoteExtension() > original deadline`. So the unmodified extension's bookkeeping
+     * ({GovernorPreventLateQuorum-_tallyUpdated}) runs only for a For or Abstain vote (Against does not
+     * count towards quorum) cast inside that window while quorum was not yet reached. Outside the window
+     * the unmodified extension would record a deadline no later than the original one, which
+     * {proposalDeadline} ignores; once quorum is reached it never records again.
+     */
+    function _countVote(uint256 proposalId, address account, uint8 support, uint256 totalWeight, bytes memory params)
+        internal
+        override(Governor, GovernorCountingSimple)
+        returns (uint256)
+    {
+        if (
+            support != uint8(VoteType.Against)
+                && clock() + lateQuorumVoteExtension() > Governor.proposalDeadline(proposalId)
+                && !_quorumReached(proposalId)
+        ) {
+            _lateQuorumCheckPending = true;
+        }
+        return super._countVote(proposalId, account, support, totalWeight, params);
+    }
+
+    /// @dev See {_countVote}.
+    function _tallyUpdated(uint256 proposalId) internal override(Governor, GovernorPreventLateQuorum) {
+        if (_lateQuorumCheckPending) {
+            _lateQuorumCheckPending = false;
+            super._tallyUpdated(proposalId);
+        }
     }
 
     // The following functions are overrides required by Solidity.
@@ -106,10 +170,6 @@ contract ModelGovernor is
         bytes32 descriptionHash
     ) internal override(Governor, GovernorTimelockControl) returns (uint48) {
         return super._queueOperations(proposalId, targets, values, calldatas, descriptionHash);
-    }
-
-    function _tallyUpdated(uint256 proposalId) internal override(Governor, GovernorPreventLateQuorum) {
-        super._tallyUpdated(proposalId);
     }
 
     function _validateCancel(uint256 proposalId, address caller)

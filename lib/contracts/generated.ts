@@ -46,7 +46,7 @@ export const modelGovernorAbi = [
     inputs: [],
     name: 'CLOCK_MODE',
     outputs: [{ name: '', internalType: 'string', type: 'string' }],
-    stateMutability: 'view',
+    stateMutability: 'pure',
   },
   {
     type: 'function',
@@ -851,7 +851,6 @@ export const modelGovernorAbi = [
     name: 'VotingPeriodSet',
   },
   { type: 'error', inputs: [], name: 'CheckpointUnorderedInsertion' },
-  { type: 'error', inputs: [], name: 'ERC6372InconsistentClock' },
   { type: 'error', inputs: [], name: 'FailedCall' },
   {
     type: 'error',
@@ -967,6 +966,11 @@ export const modelGovernorAbi = [
     name: 'InvalidAccountNonce',
   },
   { type: 'error', inputs: [], name: 'InvalidShortString' },
+  {
+    type: 'error',
+    inputs: [{ name: 'clockMode', internalType: 'string', type: 'string' }],
+    name: 'ModelGovernorUnsupportedClock',
+  },
   {
     type: 'error',
     inputs: [

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
+import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
+import {ERC20Votes} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Votes.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+
+contract MockERC20 is ERC20 {
+    constructor() ERC20("Mock", "MOCK") {}
+
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+}
+
+contract MockERC721 is ERC721 {
+    constructor() ERC721("Mock NFT", "MNFT") {}
+
+    function mint(address to, uint256 tokenId) external {
+        _mint(to, tokenId);
+    }
+}
+
+/// @dev `balanceOf` reverts.
+contract RevertingToken {
+    function balanceOf(address) external pure returns (uint256) {
+        revert("broken");
+    }
+}
+
+/// @dev `balanceOf` answers with fewer than 32 bytes.
+contract ShortReturnToken {
+    fallback() external {
+        assembly {
+            mstore(0, 1)
+            return(0, 16)
+        }
+    }
+}
+
+/// @dev An ERC20Votes token on OpenZeppelin's default block-number clock.
+contract BlockNumberVotesToken is ERC20, ERC20Permit, ERC20Votes {
+    constructor() ERC20("Block", "BLK") ERC20Permit("Block") {}
+
+    function _update(address from, address to, uint256 value) internal override(ERC20, ERC20Votes) {
+        super._update(from, to, value);
+    }
+
+    function nonces(address owner) public view override(ERC20Permit, Nonces) returns (uint256) {
+        return super.nonces(owner);
+    }
+}
