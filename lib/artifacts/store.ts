@@ -1,0 +1,295 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { StreamingHasher, sha256File, type ContentHashes } from './hash.ts';
+
+export const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+export interface PutOptions {
+  /** Bare 64-hex sha256 the client says it sent; checked before the blob is committed. */
+  expectedSha256?: string;
+  /** Upload size limit; exceeding it aborts with StoreError 'too_large'. */
+  maxBytes?: number;
+  /** Sees every byte in order, synchronously (e.g. the safetensors header sniffer). */
+  tap?: (chunk: Uint8Array) => void;
+  /** Last check before commit (e.g. safetensors validation); throwing discards the upload. */
+  beforeCommit?: (hashes: ContentHashes) => void | Promise<void>;
+}
+
+export interface PutResult extends ContentHashes {
+  /** false when the same bytes were already stored (identical bytes are stored once). */
+  created: boolean;
+}
+
+export interface BlobStat {
+  sha256: string;
+  size: number;
+  cid: string | null;
+}
+
+export interface ByteRange {
+  /** inclusive */
+  start: number;
+  /** inclusive */
+  end: number;
+}
+
+/**
+ * The narrow interface every backend implements (local disk today; IPFS pinning or object storage
+ * could sit behind the same calls). Blobs are addressed by bare lowercase sha256 hex.
+ */
+export interface ArtifactStore {
+  put(source: AsyncIterable<Uint8Array> | Readable, opts?: PutOptions): Promise<PutResult>;
+  has(sha256: string): Promise<boolean>;
+  stat(sha256: string): Promise<BlobStat | null>;
+  createReadStream(sha256: string, range?: ByteRange): Readable;
+  delete(sha256: string): Promise<boolean>;
+  list(): AsyncIterable<string>;
+}
+
+export type StoreErrorCode = 'too_large' | 'hash_mismatch' | 'invalid_digest' | 'aborted';
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Incoming bytes are packed into buffers of this size before hashing and writing. */
+const BATCH_BYTES = 4 * 1024 * 1024;
+/** Start writeback during the upload rather than leaving the whole file to the final fsync. */
+const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
+const READ_HIGH_WATER_MARK = 1024 * 1024;
+
+/**
+ * Blobs on local disk: `<root>/blobs/<aa>/<sha256>`, CIDs beside them in `<root>/meta/<aa>/<sha256>.cid`,
+ * uploads in progress in `<root>/tmp/<pid>-<uuid>.part`.
+ *
+ * Write path: temp file (hashing while streaming) → fdatasync → rename to its sha256 → fsync the
+ * directory. A blob file therefore only ever appears complete and under its own content hash.
+ */
+export class LocalArtifactStore implements ArtifactStore {
+  private constructor(readonly root: string) {}
+
+  /** Opens (creating if needed) a store and removes temp files left by dead processes. */
+  static async open(root: string): Promise<LocalArtifactStore> {
+    const store = new LocalArtifactStore(path.resolve(root));
+    await fs.promises.mkdir(store.tmpDir, { recursive: true });
+    await fs.promises.mkdir(path.join(store.root, 'blobs'), { recursive: true });
+    await fs.promises.mkdir(path.join(store.root, 'meta'), { recursive: true });
+    await store.cleanTemp();
+    return store;
+  }
+
+  get tmpDir() {
+    return path.join(this.root, 'tmp');
+  }
+
+  blobPath(sha256: string) {
+    return path.join(this.root, 'blobs', sha256.slice(0, 2), sha256);
+  }
+
+  private cidPath(sha256: string) {
+    return path.join(this.root, 'meta', sha256.slice(0, 2), `${sha256}.cid`);
+  }
+
+  /** Temp files whose writer process is gone (crash, kill -9) are deleted. Returns how many. */
+  async cleanTemp(): Promise<number> {
+    let removed = 0;
+    for (const name of await fs.promises.readdir(this.tmpDir)) {
+      const pid = Number(name.split('-')[0]);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) continue;
+      if (pid === process.pid) continue;
+      await fs.promises.rm(path.join(this.tmpDir, name), { force: true });
+      removed++;
+    }
+    return removed;
+  }
+
+  async put(source: AsyncIterable<Uint8Array> | Readable, opts: PutOptions = {}): Promise<PutResult> {
+    const expected = opts.expectedSha256?.toLowerCase();
+    if (expected !== undefined && !SHA256_HEX.test(expected)) {
+      throw new StoreError('invalid_digest', 'expected sha256 must be 64 hex characters');
+    }
+    const maxBytes = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
+    const tmp = path.join(this.tmpDir, `${process.pid}-${randomUUID()}.part`);
+    const fh = await fs.promises.open(tmp, 'wx');
+    const hasher = new StreamingHasher();
+    let closed = false;
+    let committed = false;
+    let pendingWrite: Promise<unknown> = Promise.resolve();
+    let pendingSync: Promise<unknown> | null = null;
+    let sinceSync = 0;
+    let total = 0;
+
+    let batch = new Uint8Array(new ArrayBuffer(BATCH_BYTES));
+    let fill = 0;
+
+    const flush = async (final: boolean) => {
+      if (fill === 0) return;
+      const full = fill === batch.byteLength ? batch : new Uint8Array(batch.buffer.slice(0, fill));
+      batch = final ? batch : new Uint8Array(new ArrayBuffer(BATCH_BYTES));
+      fill = 0;
+      await pendingWrite;
+      // The write owns `full` until it completes; only then is it hashed and its buffer given to the
+      // CID worker. Not awaited here, so the next batch fills while this one is written.
+      const w = fh.write(full, 0, full.byteLength, null);
+      pendingWrite = w.then(() => hasher.update(full as Uint8Array & { buffer: ArrayBuffer }));
+      pendingWrite.catch(() => {});
+      sinceSync += full.byteLength;
+      if (sinceSync >= SYNC_EVERY_BYTES && pendingSync === null) {
+        sinceSync = 0;
+        pendingSync = fh.datasync().finally(() => (pendingSync = null));
+        pendingSync.catch(() => {});
+      }
+    };
+
+    try {
+      for await (const chunk of source as AsyncIterable<Uint8Array>) {
+        total += chunk.byteLength;
+        if (total > maxBytes) throw new StoreError('too_large', `upload exceeds the limit of ${maxBytes} bytes`);
+        opts.tap?.(chunk);
+        let off = 0;
+        while (off < chunk.byteLength) {
+          const n = Math.min(chunk.byteLength - off, batch.byteLength - fill);
+          batch.set(chunk.subarray(off, off + n), fill);
+          fill += n;
+          off += n;
+          if (fill === batch.byteLength) await flush(false);
+        }
+      }
+      await flush(true);
+      await pendingWrite;
+      if (pendingSync) await pendingSync;
+      await fh.datasync();
+      await fh.close();
+      closed = true;
+      const hashes = await hasher.digest();
+      if (expected !== undefined && hashes.sha256 !== expected) {
+        throw new StoreError('hash_mismatch', `content sha256 is ${hashes.sha256}, expected ${expected}`);
+      }
+      await opts.beforeCommit?.(hashes);
+
+      const dest = this.blobPath(hashes.sha256);
+      if (await exists(dest)) {
+        await fs.promises.rm(tmp, { force: true });
+        committed = true;
+        return { ...hashes, created: false };
+      }
+      await fs.promises.mkdir(path.dirname(dest), { recursive: true });
+      await writeFileDurable(this.cidPath(hashes.sha256), hashes.cid);
+      await fs.promises.rename(tmp, dest);
+      committed = true;
+      await fsyncDir(path.dirname(dest));
+      return { ...hashes, created: true };
+    } catch (err) {
+      hasher.abort();
+      throw err;
+    } finally {
+      if (!closed) await fh.close().catch(() => {});
+      if (!committed) await fs.promises.rm(tmp, { force: true }).catch(() => {});
+    }
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    if (!SHA256_HEX.test(sha256)) return false;
+    return exists(this.blobPath(sha256));
+  }
+
+  async stat(sha256: string): Promise<BlobStat | null> {
+    if (!SHA256_HEX.test(sha256)) return null;
+    try {
+      const st = await fs.promises.stat(this.blobPath(sha256));
+      let cid: string | null = null;
+      try {
+        cid = (await fs.promises.readFile(this.cidPath(sha256), 'utf8')).trim() || null;
+      } catch {
+        cid = null;
+      }
+      return { sha256, size: st.size, cid };
+    } catch {
+      return null;
+    }
+  }
+
+  createReadStream(sha256: string, range?: ByteRange): Readable {
+    if (!SHA256_HEX.test(sha256)) throw new StoreError('invalid_digest', 'not a sha256 digest');
+    return fs.createReadStream(this.blobPath(sha256), {
+      start: range?.start,
+      end: range?.end,
+      highWaterMark: READ_HIGH_WATER_MARK,
+    });
+  }
+
+  async delete(sha256: string): Promise<boolean> {
+    if (!SHA256_HEX.test(sha256)) return false;
+    const p = this.blobPath(sha256);
+    const had = await exists(p);
+    await fs.promises.rm(p, { force: true });
+    await fs.promises.rm(this.cidPath(sha256), { force: true });
+    if (had) await fsyncDir(path.dirname(p));
+    return had;
+  }
+
+  async *list(): AsyncIterable<string> {
+    const blobs = path.join(this.root, 'blobs');
+    for (const prefix of (await fs.promises.readdir(blobs)).sort()) {
+      for (const name of (await fs.promises.readdir(path.join(blobs, prefix))).sort()) yield name;
+    }
+  }
+
+  /** Re-hashes every blob; returns the names whose content does not match (should always be empty). */
+  async verifyAll(): Promise<{ checked: number; bad: string[] }> {
+    const bad: string[] = [];
+    let checked = 0;
+    for await (const name of this.list()) {
+      checked++;
+      if (!SHA256_HEX.test(name) || (await sha256File(this.blobPath(name))) !== name) bad.push(name);
+    }
+    return { checked, bad };
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.promises.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function fsyncDir(dir: string) {
+  const fh = await fs.promises.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function writeFileDurable(file: string, content: string) {
+  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}-${randomUUID()}.tmp`;
+  const fh = await fs.promises.open(tmp, 'w');
+  try {
+    await fh.writeFile(content);
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await fs.promises.rename(tmp, file);
+}

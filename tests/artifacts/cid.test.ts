@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { createFileEncoderStream } from 'ipfs-car';
+import { describe, expect, it } from 'vitest';
+import { StreamingHasher } from '../../lib/artifacts/hash.ts';
+
+// Second, independent path: ipfs-car encodes with @ipld/unixfs (a separate UnixFS implementation
+// from ipfs-unixfs-importer), configured by ipfs-car as raw leaves, 1 MiB chunks, width 1024.
+
+const MiB = 1024 * 1024;
+
+/** Deterministic bytes: every MiB differs (index stamped in), pieces of an awkward size. */
+function* generate(size: number, piece = 700_001): Generator<Uint8Array> {
+  const base = new Uint8Array(MiB);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < MiB; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    base[i] = x & 0xff;
+  }
+  for (let off = 0; off < size; ) {
+    const n = Math.min(piece, size - off);
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; ) {
+      const pos = off + i;
+      const inMiB = pos % MiB;
+      const take = Math.min(n - i, MiB - inMiB);
+      out.set(base.subarray(inMiB, inMiB + take), i);
+      if (inMiB < 4 && take > 0) {
+        const stamp = Math.floor(pos / MiB);
+        for (let k = inMiB; k < Math.min(4, inMiB + take); k++) out[i + k - inMiB] = (stamp >>> (8 * k)) & 0xff;
+      }
+      i += take;
+    }
+    yield out;
+    off += n;
+  }
+}
+
+async function ours(size: number) {
+  const h = new StreamingHasher();
+  for (const piece of generate(size)) await h.update(piece as Uint8Array & { buffer: ArrayBuffer });
+  return h.digest();
+}
+
+async function viaIpfsCar(size: number): Promise<string> {
+  const blob = { stream: () => Readable.toWeb(Readable.from(generate(size))) as ReadableStream<Uint8Array> };
+  let last: { cid: { toString(): string } } | undefined;
+  const reader = createFileEncoderStream(blob).getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    last = value;
+  }
+  return last!.cid.toString();
+}
+
+function sha256Of(size: number) {
+  const h = createHash('sha256');
+  for (const p of generate(size)) h.update(p);
+  return h.digest('hex');
+}
+
+describe('CIDv1 (unixfs-v1-2025) matches an independent encoder', () => {
+  for (const [label, size] of [
+    ['0 B', 0],
+    ['1 B', 1],
+    ['1 MiB - 1', MiB - 1],
+    ['1 MiB', MiB],
+    ['1 MiB + 1', MiB + 1],
+    ['3 MiB + 5', 3 * MiB + 5],
+  ] as const) {
+    it(`${label}`, async () => {
+      const mine = await ours(size);
+      expect(mine.size).toBe(size);
+      expect(mine.sha256).toBe(sha256Of(size));
+      expect(mine.cid).toBe(await viaIpfsCar(size));
+      // single-chunk files are a raw block (bafk…), bigger ones a dag-pb root (bafy…)
+      expect(mine.cid.startsWith(size <= MiB ? 'bafk' : 'bafy')).toBe(true);
+    });
+  }
+
+  it('a multi-level DAG (1025 chunks + 1 byte, more than 1024 links)', async () => {
+    const size = 1025 * MiB + 1;
+    const mine = await ours(size);
+    expect(mine.cid).toBe(await viaIpfsCar(size));
+  });
+});
