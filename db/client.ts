@@ -16,8 +16,12 @@ import * as schema from './schema/index.ts';
 // globalThis, not in a module variable. Migrations run explicitly here, never at import time.
 
 export type Schema = typeof schema;
+/** What db.execute() resolves to on both drivers (node-postgres QueryResult, PGlite Results). */
+export interface ExecuteResultHKT extends PgQueryResultHKT {
+  type: { rows: Record<string, unknown>[]; rowCount?: number | null; affectedRows?: number };
+}
 /** Both drivers' drizzle databases share this interface (pg-core). */
-export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+export type Db = PgDatabase<ExecuteResultHKT, Schema>;
 
 export interface Database {
   db: Db;

@@ -1,0 +1,315 @@
+import type { Database } from '../../db/client.ts';
+import type { ContractKind } from './abi.ts';
+import type { Deployment } from '../contracts/deployment.ts';
+import { ChainSource, ReorgDetected, StoppedError, errorText, type FetchedRange, type RpcClient } from './source.ts';
+import { loadCheckpoint, recentBlocks, rollbackTo, writeRange, type Checkpoint } from './store.ts';
+import type { BatchSummary } from './reducer.ts';
+import { acquireWriterLock, type WriterLock } from './lock.ts';
+
+export { dumpIndex } from './store.ts';
+export type { BatchSummary } from './reducer.ts';
+
+/** Blocks behind head treated as final enough to index, per chain id (INDEXER_CONFIRMATIONS overrides). */
+export const DEFAULT_CONFIRMATIONS: Record<number, number> = {
+  31337: 0, // anvil
+  1: 12, // mainnet: ~2.5 min; finalized is ~64 blocks
+  11155111: 6, // sepolia
+  10: 10, // optimism
+  8453: 10, // base
+  42161: 20, // arbitrum one (fast blocks)
+};
+export const DEFAULT_REORG_WINDOW = 64;
+
+export function defaultConfirmations(chainId: number): number {
+  return DEFAULT_CONFIRMATIONS[chainId] ?? 12;
+}
+
+export class ReorgTooDeepError extends Error {}
+
+export interface IndexerOptions {
+  db: Database;
+  /** viem PublicClient (or anything with request()) */
+  publicClient: RpcClient;
+  deployment: Deployment;
+  env?: { INDEXER_CONFIRMATIONS?: number; INDEXER_POLL_MS?: number };
+  confirmations?: number;
+  /** Deepest reorg the indexer repairs by itself; deeper stops it with ReorgTooDeepError. */
+  reorgWindow?: number;
+  pollMs?: number;
+  initialRange?: number;
+  maxRange?: number;
+  log?: (msg: string) => void;
+}
+
+export interface AdvanceEvent {
+  chainId: number;
+  fromBlock: number;
+  toBlock: number;
+  summary: BatchSummary;
+  /** true when this advance follows a rollback (derived state was rebuilt) */
+  reorg: boolean;
+}
+export type AdvanceListener = (e: AdvanceEvent) => void | Promise<void>;
+
+export interface IndexerStatus {
+  chainId: number;
+  /** 'standby' while another process holds the writer lock */
+  role: 'starting' | 'writer' | 'standby' | 'stopped' | 'failed';
+  indexedBlock: number | null;
+  headBlock: number | null;
+  lag: number | null;
+  lastError: string | null;
+  /** set when the indexer stopped for good (e.g. a reorg deeper than the window) */
+  fatalError: string | null;
+  rangeSize: number;
+}
+
+export interface Indexer {
+  stop(): Promise<void>;
+  status(): IndexerStatus;
+  onAdvance(cb: AdvanceListener): () => void;
+  /** resolves when the loop ends (stop() or fatal error) */
+  done: Promise<void>;
+}
+
+class Core {
+  readonly chainId: number;
+  readonly confirmations: number;
+  readonly reorgWindow: number;
+  readonly source: ChainSource;
+  readonly listeners = new Set<AdvanceListener>();
+  stopped = false;
+  checkpoint: Checkpoint | null = null;
+  pendingReorg = false;
+  st: IndexerStatus;
+
+  constructor(readonly o: IndexerOptions) {
+    this.chainId = o.deployment.chainId;
+    this.confirmations = o.confirmations ?? o.env?.INDEXER_CONFIRMATIONS ?? defaultConfirmations(this.chainId);
+    this.reorgWindow = Math.max(1, o.reorgWindow ?? DEFAULT_REORG_WINDOW);
+    const c = o.deployment.contracts;
+    this.source = new ChainSource({
+      client: o.publicClient,
+      contracts: new Map<string, ContractKind>([
+        [c.ModelGovernor.toLowerCase(), 'governor'],
+        [c.ModelToken.toLowerCase(), 'token'],
+        [c.TimelockController.toLowerCase(), 'timelock'],
+        [c.ModelRegistry.toLowerCase(), 'registry'],
+      ]),
+      initialRange: o.initialRange,
+      maxRange: o.maxRange,
+      log: o.log,
+      isStopped: () => this.stopped,
+      onError: (err) => (this.st.lastError = errorText(err).slice(0, 500)),
+    });
+    this.st = { chainId: this.chainId, role: 'starting', indexedBlock: null, headBlock: null, lag: null, lastError: null, fatalError: null, rangeSize: this.source.rangeSize };
+  }
+
+  private updateStatus() {
+    this.st.indexedBlock = this.checkpoint?.blockNumber ?? null;
+    this.st.lag = this.st.headBlock !== null ? Math.max(0, this.st.headBlock - (this.checkpoint?.blockNumber ?? this.o.deployment.deployBlock - 1)) : null;
+    this.st.rangeSize = this.source.rangeSize;
+  }
+
+  private async emit(e: AdvanceEvent) {
+    for (const cb of this.listeners) {
+      try {
+        await cb(e);
+      } catch (err) {
+        this.o.log?.(`onAdvance listener failed: ${errorText(err)}`);
+      }
+    }
+  }
+
+  /** Walks back the stored recent blocks to the newest one still on the chain, and rolls back to it. */
+  private async handleReorg(): Promise<void> {
+    const db = this.o.db.db;
+    const cp = this.checkpoint!;
+    const stored = await recentBlocks(db, this.chainId);
+    let ancestor: { number: number; hash: string } | null = null;
+    for (const b of stored) {
+      const h = await this.source.header(b.number);
+      if (h.hash === b.hash) {
+        ancestor = b;
+        break;
+      }
+    }
+    if (!ancestor && cp.blockNumber - (this.o.deployment.deployBlock - 1) <= this.reorgWindow && this.o.deployment.deployBlock > 0) {
+      // nothing stored survived, but the whole index is younger than the window: start over
+      const h = await this.source.header(this.o.deployment.deployBlock - 1);
+      ancestor = { number: h.number, hash: h.hash };
+    }
+    if (!ancestor || cp.blockNumber - ancestor.number > this.reorgWindow) {
+      throw new ReorgTooDeepError(
+        `chain ${this.chainId}: reorg deeper than the ${this.reorgWindow}-block window below indexed block ${cp.blockNumber}` +
+          (ancestor ? ` (common ancestor ${ancestor.number})` : ' (no common ancestor among the stored blocks)') +
+          '. Refusing to guess: check the RPC endpoint, then re-index into an empty database or raise the window.',
+      );
+    }
+    this.o.log?.(`reorg: rolling back from block ${cp.blockNumber} to common ancestor ${ancestor.number}`);
+    await rollbackTo(this.o.db.db, this.chainId, ancestor);
+    this.checkpoint = { blockNumber: ancestor.number, blockHash: ancestor.hash };
+    this.pendingReorg = true;
+    this.updateStatus();
+  }
+
+  /** Indexes up to the current safe head; returns true when it reached it. */
+  async step(): Promise<boolean> {
+    const head = await this.source.headNumber();
+    this.st.headBlock = head;
+    const safe = head - this.confirmations;
+    this.checkpoint ??= await loadCheckpoint(this.o.db.db, this.chainId);
+    const cp = this.checkpoint;
+    if (cp) {
+      const h = await this.source.header(cp.blockNumber);
+      if (h.hash !== cp.blockHash) {
+        await this.handleReorg();
+        return false;
+      }
+    }
+    this.updateStatus();
+    const start = cp ? cp.blockNumber + 1 : this.o.deployment.deployBlock;
+    if (start > safe) {
+      if (this.pendingReorg) {
+        this.pendingReorg = false;
+        await this.emit({ chainId: this.chainId, fromBlock: start, toBlock: start - 1, summary: { events: 0, proposals: [], models: [], versionsChanged: true, delegatesChanged: true }, reorg: true });
+      }
+      return true;
+    }
+
+    // fetch range k+1 while range k is written
+    const windowStart = safe - this.reorgWindow + 1;
+    let parent = cp ? { number: cp.blockNumber, hash: cp.blockHash } : null;
+    let next: Promise<FetchedRange> | null = this.source.fetchRange(start, safe, parent, windowStart);
+    while (next) {
+      const r = await next;
+      next = null;
+      parent = { number: r.to, hash: r.toHeader.hash };
+      if (r.to < safe && !this.stopped) {
+        next = this.source.fetchRange(r.to + 1, safe, parent, windowStart);
+        next.catch(() => {}); // awaited on the next turn
+      }
+      const summary = await writeRange(this.o.db.db, this.chainId, r.events, r.headers, r.toHeader, this.reorgWindow);
+      this.checkpoint = { blockNumber: r.to, blockHash: r.toHeader.hash };
+      this.updateStatus();
+      const reorg = this.pendingReorg;
+      this.pendingReorg = false;
+      if (reorg) {
+        summary.versionsChanged = true;
+        summary.delegatesChanged = true;
+      }
+      await this.emit({ chainId: this.chainId, fromBlock: r.from, toBlock: r.to, summary, reorg });
+      if (this.stopped) {
+        await next?.catch(() => {});
+        return false;
+      }
+    }
+    return true;
+  }
+}
+
+async function runStep(core: Core): Promise<boolean> {
+  try {
+    return await core.step();
+  } catch (err) {
+    if (err instanceof ReorgDetected) {
+      // caught by the next step's checkpoint check; re-read the checkpoint after the partial run
+      core.checkpoint = null;
+      return false;
+    }
+    throw err;
+  }
+}
+
+/**
+ * Indexes from the checkpoint (or the deploy block) up to the safe head once, then returns. No
+ * writer lock: for scripts and tests that own the database.
+ */
+export async function indexOnce(o: IndexerOptions): Promise<IndexerStatus> {
+  const core = new Core(o);
+  for (let i = 0; i < 1000; i++) {
+    try {
+      if (await runStep(core)) break;
+    } catch (err) {
+      if (err instanceof StoppedError) break;
+      if (err instanceof ReorgTooDeepError) throw err;
+      // transient database/RPC trouble: a fresh attempt from the stored checkpoint
+      o.log?.(`index step failed, retrying: ${errorText(err)}`);
+      core.checkpoint = null;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  core.st.role = 'stopped';
+  return { ...core.st };
+}
+
+/**
+ * Runs the indexer until stop(): backfill, then follow the head every pollMs. Only one writer per
+ * database: a second instance waits in standby and takes over when the first goes away.
+ */
+export function startIndexer(o: IndexerOptions): Indexer {
+  const core = new Core(o);
+  const pollMs = o.pollMs ?? o.env?.INDEXER_POLL_MS ?? 1000;
+  let lock: WriterLock | null = null;
+  let wake: (() => void) | null = null;
+  const sleep = (ms: number) =>
+    new Promise<void>((r) => {
+      const t = setTimeout(() => ((wake = null), r()), ms);
+      wake = () => (clearTimeout(t), (wake = null), r());
+    });
+
+  const done = (async () => {
+    let failures = 0;
+    while (!core.stopped) {
+      try {
+        if (!lock) {
+          lock = await acquireWriterLock(o.db, core.chainId);
+          if (!lock) {
+            core.st.role = 'standby';
+            await sleep(Math.max(pollMs, 2000));
+            continue;
+          }
+          core.st.role = 'writer';
+          core.checkpoint = null;
+        }
+        const caughtUp = await runStep(core);
+        failures = 0;
+        if (caughtUp) await sleep(pollMs);
+      } catch (err) {
+        if (err instanceof StoppedError) break;
+        if (err instanceof ReorgTooDeepError) {
+          core.st.fatalError = err.message;
+          core.st.role = 'failed';
+          o.log?.(`\n!!! INDEXER STOPPED: ${err.message}\n`);
+          console.error(`[indexer] FATAL: ${err.message}`);
+          break;
+        }
+        failures++;
+        core.st.lastError = errorText(err).slice(0, 500);
+        core.checkpoint = null;
+        o.log?.(`indexer step failed (${failures}), retrying: ${core.st.lastError}`);
+        if (lock && !(await lock.stillHeld())) {
+          await lock.release().catch(() => {});
+          lock = null;
+        }
+        await sleep(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)));
+      }
+    }
+    await lock?.release().catch(() => {});
+    if (core.st.role !== 'failed') core.st.role = 'stopped';
+  })();
+
+  return {
+    done,
+    status: () => ({ ...core.st }),
+    onAdvance(cb) {
+      core.listeners.add(cb);
+      return () => core.listeners.delete(cb);
+    },
+    async stop() {
+      core.stopped = true;
+      (wake as (() => void) | null)?.();
+      await done;
+    },
+  };
+}

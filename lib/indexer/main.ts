@@ -1,0 +1,49 @@
+// Standalone indexer (`npm run indexer`): the same indexer the server runs in-process, against PGlite
+// (MODELDAO_DATA_DIR) or PostgreSQL (DATABASE_URL). Several may run against one PostgreSQL database:
+// one writes, the others wait in standby. PGlite allows one process per data dir.
+import { getEnv } from '../env.ts';
+import { loadDeployment } from '../contracts/deployment.ts';
+import { createChainClient } from '../chain/client.ts';
+import { openDatabase } from '../../db/client.ts';
+import { DEFAULT_REORG_WINDOW, startIndexer } from './index.ts';
+
+const env = getEnv();
+const deployment = loadDeployment(env.deploymentFile);
+const publicClient = createChainClient(env.rpcUrl, deployment.chainId);
+const database = await openDatabase(env);
+const log = (msg: string) => console.log(`[indexer ${new Date().toISOString()}] ${msg}`);
+const reorgWindow = process.env.INDEXER_REORG_WINDOW ? Number(process.env.INDEXER_REORG_WINDOW) : DEFAULT_REORG_WINDOW;
+
+const indexer = startIndexer({ env, db: database, publicClient, deployment, reorgWindow, log });
+log(`chain ${deployment.chainId} via ${env.rpcUrl}, ${database.kind}${database.kind === 'pglite' ? ` at ${env.pgliteDir}` : ''}, from block ${deployment.deployBlock}`);
+
+let lastLogged = -1;
+indexer.onAdvance(({ toBlock }) => {
+  const s = indexer.status();
+  if (s.lag === 0 || toBlock - lastLogged >= 10_000) {
+    if (toBlock !== lastLogged) log(`indexed block ${toBlock} (head ${s.headBlock}, lag ${s.lag})`);
+    lastLogged = toBlock;
+  }
+});
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log(`${signal}: stopping`);
+  await indexer.stop();
+  await database.close();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+await indexer.done;
+if (!stopping) {
+  const s = indexer.status();
+  await database.close();
+  if (s.fatalError) {
+    console.error(`indexer stopped: ${s.fatalError}`);
+    process.exit(2);
+  }
+}

@@ -1,0 +1,250 @@
+import { decodeEventLog, type AbiEvent, type AbiParameter } from 'viem';
+import { allTopics, eventsBySelector, type ContractKind } from './abi.ts';
+import type { IndexedEvent } from './reducer.ts';
+import type { BlockHeader } from './store.ts';
+
+// Reads the chain: block headers and logs, with retries and block ranges that adapt to what the RPC
+// accepts. Every range it returns is consistent: the logs and headers belong to one chain whose block
+// `from - 1` is the caller's parent block, or it throws ReorgDetected.
+
+export interface RpcClient {
+  request(args: { method: string; params?: unknown }): Promise<any>;
+}
+
+export class ReorgDetected extends Error {
+  constructor(readonly atBlock: number) {
+    super(`chain reorganised at or below block ${atBlock}`);
+  }
+}
+export class StoppedError extends Error {}
+
+interface RawLog {
+  address: string;
+  topics: `0x${string}`[];
+  data: `0x${string}`;
+  blockNumber: string;
+  blockHash: string;
+  blockTimestamp?: string;
+  transactionHash: string;
+  logIndex: string;
+  removed?: boolean;
+}
+
+export interface FetchedRange {
+  from: number;
+  to: number;
+  toHeader: BlockHeader;
+  events: IndexedEvent[];
+  /** headers to remember for reorg detection (the range end and every block inside the reorg window) */
+  headers: BlockHeader[];
+  rawLogs: number;
+}
+
+export interface ChainSourceOptions {
+  client: RpcClient;
+  /** lowercase contract address → which contract it is */
+  contracts: Map<string, ContractKind>;
+  /** first range size in blocks */
+  initialRange?: number;
+  maxRange?: number;
+  /** grow the range while a request returns fewer logs than this, shrink above twice it */
+  targetLogs?: number;
+  log?: (msg: string) => void;
+  isStopped?: () => boolean;
+  /** called with every transient RPC failure (status reporting) */
+  onError?: (err: unknown) => void;
+}
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+export function errorText(err: unknown): string {
+  const parts: string[] = [];
+  let e: any = err;
+  for (let i = 0; e && i < 6; i++, e = e.cause) {
+    if (e.shortMessage) parts.push(e.shortMessage);
+    if (e.details) parts.push(e.details);
+    if (e.message) parts.push(e.message);
+  }
+  return parts.join(' | ') || String(err);
+}
+
+const RANGE_ERROR = /too many|more than \d+ results|limit exceeded|exceeds? (the )?(max|limit)|block range|range (is )?too (large|wide)|response size|query timeout|timed? ?out|timeout|10000 results|payload too large|413/i;
+
+export class ChainSource {
+  rangeSize: number;
+  private readonly maxRange: number;
+  private readonly targetLogs: number;
+  constructor(private readonly o: ChainSourceOptions) {
+    this.rangeSize = o.initialRange ?? 2_000;
+    this.maxRange = o.maxRange ?? 100_000;
+    this.targetLogs = o.targetLogs ?? 8_000;
+  }
+
+  private async sleep(ms: number) {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      if (this.o.isStopped?.()) throw new StoppedError('stopped');
+      await new Promise((r) => setTimeout(r, Math.min(100, end - Date.now())));
+    }
+  }
+
+  /** Retries transient failures with exponential backoff (capped at 10 s), forever, until stopped. */
+  async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.o.isStopped?.()) throw new StoppedError('stopped');
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof ReorgDetected || err instanceof StoppedError) throw err;
+        this.o.onError?.(err);
+        const delay = Math.min(10_000, 100 * 2 ** Math.min(attempt, 7)) * (0.5 + Math.random() / 2);
+        if (attempt % 5 === 0) this.o.log?.(`rpc ${what} failed (attempt ${attempt + 1}), retrying in ${Math.round(delay)} ms: ${errorText(err).slice(0, 300)}`);
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  async headNumber(): Promise<number> {
+    return this.call('eth_blockNumber', async () => Number(await this.o.client.request({ method: 'eth_blockNumber' })));
+  }
+
+  async header(n: number): Promise<BlockHeader> {
+    return this.call(`eth_getBlockByNumber(${n})`, async () => {
+      const b = await this.o.client.request({ method: 'eth_getBlockByNumber', params: [hex(n), false] });
+      if (!b || typeof b.hash !== 'string') throw new Error(`block ${n} not available`);
+      return { number: Number(b.number), hash: b.hash.toLowerCase(), parentHash: b.parentHash.toLowerCase(), timestamp: Number(b.timestamp) };
+    });
+  }
+
+  private async headers(numbers: number[]): Promise<Map<number, BlockHeader>> {
+    const out = new Map<number, BlockHeader>();
+    const queue = [...new Set(numbers)];
+    const workers = Array.from({ length: Math.min(8, queue.length) }, async () => {
+      for (let n = queue.shift(); n !== undefined; n = queue.shift()) out.set(n, await this.header(n));
+    });
+    await Promise.all(workers);
+    return out;
+  }
+
+  /**
+   * Logs and headers of blocks from..(≤ maxTo). `parent` is the indexed block from - 1 (null at the
+   * start block); blocks ≥ windowStart get their headers stored for reorg detection.
+   */
+  async fetchRange(from: number, maxTo: number, parent: { number: number; hash: string } | null, windowStart: number): Promise<FetchedRange> {
+    for (;;) {
+      const to = Math.min(maxTo, from + this.rangeSize - 1);
+      const h1 = await this.header(to);
+      let logs: RawLog[];
+      const started = Date.now();
+      try {
+        logs = await this.o.client.request({
+          method: 'eth_getLogs',
+          params: [{ address: [...this.o.contracts.keys()], topics: [allTopics], fromBlock: hex(from), toBlock: hex(to) }],
+        });
+        if (!Array.isArray(logs)) throw new Error('eth_getLogs returned no array');
+      } catch (err) {
+        if (this.o.isStopped?.()) throw new StoppedError('stopped');
+        this.o.onError?.(err);
+        const text = errorText(err);
+        const suggested = /\[\s*(0x[0-9a-f]+)\s*,\s*(0x[0-9a-f]+)\s*\]/i.exec(text);
+        const before = this.rangeSize;
+        if (suggested && Number(suggested[1]) === from && Number(suggested[2]) >= from) this.rangeSize = Number(suggested[2]) - from + 1;
+        else if (RANGE_ERROR.test(text) && to > from) this.rangeSize = Math.max(1, Math.floor((to - from + 1) / 2));
+        else {
+          // not obviously about the range: back off, shrink a little in case it is
+          this.rangeSize = Math.max(1, Math.floor(this.rangeSize * 0.75));
+          await this.sleep(200 + Math.random() * 300);
+        }
+        this.o.log?.(`eth_getLogs ${from}..${to} failed, range ${before} → ${this.rangeSize}: ${text.slice(0, 200)}`);
+        continue;
+      }
+      const elapsed = Date.now() - started;
+      const h2 = await this.header(to);
+      if (h2.hash !== h1.hash) continue; // the chain moved under us: read again
+      if (parent) {
+        const p = await this.header(parent.number);
+        if (p.hash !== parent.hash) throw new ReorgDetected(parent.number);
+      }
+      if (logs.some((l) => l.removed || (Number(l.blockNumber) === to && l.blockHash.toLowerCase() !== h1.hash) || Number(l.blockNumber) < from || Number(l.blockNumber) > to)) continue;
+
+      // headers: the range end, every block in the reorg window, and blocks whose logs lack a timestamp
+      const want: number[] = [];
+      for (let n = Math.max(from, windowStart); n < to; n++) want.push(n);
+      for (const l of logs) if (l.blockTimestamp == null) want.push(Number(l.blockNumber));
+      const got = await this.headers(want);
+      got.set(to, h1);
+      const windowHeaders = [...got.values()].filter((h) => h.number >= Math.max(from, windowStart) || h.number === to).sort((a, b) => a.number - b.number);
+      // the window headers must link up (else a reorg happened while we read them)
+      let linked = true;
+      for (let i = 1; i < windowHeaders.length; i++) {
+        if (windowHeaders[i].number === windowHeaders[i - 1].number + 1 && windowHeaders[i].parentHash !== windowHeaders[i - 1].hash) linked = false;
+      }
+      if (parent && windowHeaders[0]?.number === from && windowHeaders[0].parentHash !== parent.hash) throw new ReorgDetected(parent.number);
+      if (!linked) continue;
+      const byBlock = got;
+      if (logs.some((l) => byBlock.has(Number(l.blockNumber)) && byBlock.get(Number(l.blockNumber))!.hash !== l.blockHash.toLowerCase())) continue;
+
+      // adapt: grow when cheap, shrink when heavy
+      if (logs.length < this.targetLogs / 2 && elapsed < 2_000) this.rangeSize = Math.min(this.maxRange, this.rangeSize * 2);
+      else if (logs.length > this.targetLogs * 2 || elapsed > 8_000) this.rangeSize = Math.max(1, Math.floor(this.rangeSize / 2));
+
+      const events: IndexedEvent[] = [];
+      for (const l of logs) {
+        const e = decodeLog(l, byBlock, this.o.contracts);
+        if (e) events.push(e);
+      }
+      events.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
+      return { from, to, toHeader: h1, events, headers: windowHeaders, rawLogs: logs.length };
+    }
+  }
+}
+
+function normalize(value: unknown, param: AbiParameter): unknown {
+  const t = param.type;
+  if (t.endsWith('[]')) {
+    const inner = { ...param, type: t.slice(0, -2) } as AbiParameter;
+    return (value as unknown[]).map((v) => normalize(v, inner));
+  }
+  if (t === 'tuple') {
+    const comps = (param as { components: readonly AbiParameter[] }).components;
+    const out: Record<string, unknown> = {};
+    comps.forEach((c, i) => {
+      const v = Array.isArray(value) ? value[i] : (value as Record<string, unknown>)[c.name!];
+      out[c.name ?? String(i)] = normalize(v, c);
+    });
+    return out;
+  }
+  if (t === 'address') return (value as string).toLowerCase();
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'string' && (t.startsWith('bytes') || t === 'bytes')) return value.toLowerCase();
+  return value;
+}
+
+export function decodeLog(l: RawLog, headers?: Map<number, BlockHeader>, contracts?: Map<string, ContractKind>): IndexedEvent | null {
+  const found = eventsBySelector.get(l.topics[0]?.toLowerCase());
+  if (!found) return null;
+  const kind = contracts?.get(l.address.toLowerCase()) ?? found.kind;
+  let decoded: { eventName: string; args: unknown };
+  try {
+    decoded = decodeEventLog({ abi: [found.abi] as AbiEvent[], data: l.data, topics: l.topics as [`0x${string}`, ...`0x${string}`[]], strict: true }) as any;
+  } catch {
+    return null; // a log with the same selector but another layout (not one of ours)
+  }
+  const args: Record<string, unknown> = {};
+  const raw = decoded.args as Record<string, unknown>;
+  for (const input of found.abi.inputs) args[input.name!] = normalize(raw[input.name!], input);
+  const blockNumber = Number(l.blockNumber);
+  const blockTime = l.blockTimestamp != null ? Number(l.blockTimestamp) : headers?.get(blockNumber)?.timestamp;
+  if (blockTime === undefined) throw new Error(`no timestamp for block ${blockNumber}`);
+  return {
+    kind,
+    eventName: decoded.eventName,
+    args,
+    blockNumber,
+    blockHash: l.blockHash.toLowerCase(),
+    blockTime,
+    txHash: l.transactionHash.toLowerCase(),
+    logIndex: Number(l.logIndex),
+    address: l.address.toLowerCase(),
+  };
+}
