@@ -122,12 +122,13 @@ class Core {
   }
 
   /** Walks back the stored recent blocks to the newest one still on the chain, and rolls back to it. */
-  private async handleReorg(): Promise<void> {
+  private async handleReorg(head: number): Promise<void> {
     const db = this.o.db.db;
     const cp = this.checkpoint!;
     const stored = await recentBlocks(db, this.chainId);
     let ancestor: { number: number; hash: string } | null = null;
     for (const b of stored) {
+      if (b.number > head) continue;
       const h = await this.source.header(b.number);
       if (h.hash === b.hash) {
         ancestor = b;
@@ -161,9 +162,9 @@ class Core {
     this.checkpoint ??= await loadCheckpoint(this.o.db.db, this.chainId);
     const cp = this.checkpoint;
     if (cp) {
-      const h = await this.source.header(cp.blockNumber);
-      if (h.hash !== cp.blockHash) {
-        await this.handleReorg();
+      // a chain now shorter than our checkpoint, or another block at its height: reorg
+      if (head < cp.blockNumber || (await this.source.header(cp.blockNumber)).hash !== cp.blockHash) {
+        await this.handleReorg(head);
         return false;
       }
     }

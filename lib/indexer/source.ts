@@ -111,7 +111,9 @@ export class ChainSource {
   async header(n: number): Promise<BlockHeader> {
     return this.call(`eth_getBlockByNumber(${n})`, async () => {
       const b = await this.o.client.request({ method: 'eth_getBlockByNumber', params: [hex(n), false] });
-      if (!b || typeof b.hash !== 'string') throw new Error(`block ${n} not available`);
+      // the chain got shorter than what we were reading (reorg): start the step over from the checkpoint
+      if (b === null) throw new ReorgDetected(n);
+      if (typeof b?.hash !== 'string') throw new Error(`block ${n}: malformed response`);
       return { number: Number(b.number), hash: b.hash.toLowerCase(), parentHash: b.parentHash.toLowerCase(), timestamp: Number(b.timestamp) };
     });
   }

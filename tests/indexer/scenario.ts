@@ -24,9 +24,19 @@ export function gov(rpcUrl: string, deployment: Deployment): Gov {
   const wallet = createWalletClient({ transport: http(rpcUrl) });
   const c = deployment.contracts;
   const send = async (from: Address, address: Address, abi: any, functionName: string, args: unknown[]) => {
-    const hash = await wallet.writeContract({ account: from, chain: null, address, abi, functionName, args } as any);
+    // Explicit gas: estimates taken in the same second as the previous block under-count ERC20Votes'
+    // timestamp-keyed checkpoint writes (update-in-place vs a new slot) and the tx runs out of gas.
+    const hash = await wallet.writeContract({ account: from, chain: null, address, abi, functionName, args, gas: 3_000_000n } as any);
     const receipt = await pub.waitForTransactionReceipt({ hash, pollingInterval: 50 });
-    if (receipt.status !== 'success') throw new Error(`${functionName} reverted`);
+    if (receipt.status !== 'success') {
+      let reason = '';
+      try {
+        await pub.simulateContract({ account: from, address, abi, functionName, args, blockNumber: receipt.blockNumber - 1n } as any);
+      } catch (err) {
+        reason = (err as Error).message.split('\n').slice(0, 3).join(' ');
+      }
+      throw new Error(`${functionName} reverted in block ${receipt.blockNumber} (gas used ${receipt.gasUsed}): ${reason}`);
+    }
     return hash;
   };
   const ops = (p: { calls: { target: Address; data: Hex }[]; description: string }) =>
