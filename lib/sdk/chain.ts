@@ -24,7 +24,8 @@ export interface ChainConnection {
   governor?: Address;
 }
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+// The CLI runs bundled from a cache directory; its launcher says where the package lives.
+const repoRoot = process.env.MODELDAO_PACKAGE_ROOT ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function firstLine(err: unknown): string {
   const msg = err instanceof Error ? (err as { shortMessage?: string }).shortMessage ?? err.message : String(err);

@@ -97,6 +97,8 @@ export type Hostility =
   | { kind: 'truncate' }
   /** sends this many bytes of each blob, then destroys the socket */
   | { kind: 'die'; afterBytes: number }
+  /** sends blobs in 64 KiB pieces, one every `intervalMs` */
+  | { kind: 'slow'; intervalMs: number }
   /** serves another manifest under the requested digest */
   | { kind: 'wrong-manifest'; manifest: Buffer }
   /** serves this manifest (e.g. with hostile paths) whatever the digest */
@@ -111,7 +113,14 @@ export interface Gateway {
 }
 
 /** A bare-bones gateway (the /api/manifests and /api/blobs shapes, with Range) that can lie. */
-export async function startGateway(initial: ModelVersionFiles[] = [], hostility: Hostility = { kind: 'honest' }): Promise<Gateway> {
+export interface GatewayHooks {
+  /** Handles other routes first (e.g. the real POST /api/access); resolves true when it answered. */
+  route?: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>;
+  /** Runs before a manifest or blob is served; throw an HttpError to refuse (e.g. checkBlobAccess). */
+  guard?: (req: http.IncomingMessage) => Promise<void>;
+}
+
+export async function startGateway(initial: ModelVersionFiles[] = [], hostility: Hostility = { kind: 'honest' }, hooks: GatewayHooks = {}): Promise<Gateway> {
   const manifests = new Map<string, Buffer>();
   const blobs = new Map<string, Buffer>();
   const requests: string[] = [];
@@ -121,9 +130,19 @@ export async function startGateway(initial: ModelVersionFiles[] = [], hostility:
     for (const [k, b] of v.files) blobs.set(k, b);
   };
   initial.forEach(add);
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '';
-    requests.push(`${req.method} ${url}${req.headers.range ? ` ${req.headers.range}` : ''}`);
+  const server = http.createServer(async (req, res) => {
+    requests.push(`${req.method} ${req.url}${req.headers.range ? ` ${req.headers.range}` : ''}`);
+    if (hooks.route && (await hooks.route(req, res))) return;
+    if (hooks.guard && /^\/api\/(manifests|blobs)\//.test(req.url ?? '')) {
+      try {
+        await hooks.guard(req);
+      } catch (err) {
+        const e = err as { status?: number; code?: string; message: string };
+        res.writeHead(e.status ?? 500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: e.code ?? 'internal', message: e.message } }));
+        return;
+      }
+    }
+    const url = (req.url ?? '').replace(/\?.*$/, '');
     const m = /^\/api\/manifests\/(?:0x)?([0-9a-f]{64})$/.exec(url);
     if (m) {
       let body = manifests.get(m[1]);
@@ -148,6 +167,19 @@ export async function startGateway(initial: ModelVersionFiles[] = [], hostility:
       const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream', 'content-length': slice.length };
       if (r) headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
       res.writeHead(r ? 206 : 200, headers);
+      if (h.kind === 'slow') {
+        const ms = h.intervalMs;
+        let off = 0;
+        const tick = () => {
+          if (res.destroyed) return;
+          if (off >= slice.length) return void res.end();
+          res.write(slice.subarray(off, off + 65536));
+          off += 65536;
+          setTimeout(tick, ms);
+        };
+        tick();
+        return;
+      }
       if (h.kind === 'die') {
         res.write(slice.subarray(0, h.afterBytes), () => setTimeout(() => res.socket?.destroy(), 20));
         return;

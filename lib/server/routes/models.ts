@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
+import { getManifest } from '../../artifacts/catalog.ts';
 import { HttpError, type Route } from '../http.ts';
 import { indexerCheckpoint, model, modelVersion } from '../../../db/schema/indexer.ts';
 import { tokenFromRequest, type AccessService, type AnyPgDatabase } from '../../access/service.ts';
@@ -130,15 +131,8 @@ async function loadManifest(ctx: ModelsRouteContext, digest: string): Promise<Re
       return null;
     }
     // The artifact store's `manifest` table (digest → canonical JSON).
-    const hex = digest.replace(/^0x/, '');
-    const res = (await ctx.db.execute(sql`select * from manifest where digest in (${digest}, ${hex}, ${'sha256:' + hex}) limit 1`)) as unknown as { rows?: Record<string, unknown>[] } | Record<string, unknown>[];
-    const rows = Array.isArray(res) ? res : (res.rows ?? []);
-    const row = rows[0];
-    if (!row) return null;
-    const json = row.canonical_json ?? row.canonical ?? row.json ?? row.body;
-    if (typeof json === 'string') return JSON.parse(json) as Record<string, unknown>;
-    if (json && typeof json === 'object') return json as Record<string, unknown>;
-    return null;
+    const row = await getManifest(ctx.db, digest);
+    return row ? (JSON.parse(row.canonical) as Record<string, unknown>) : null;
   } catch {
     return null;
   }
