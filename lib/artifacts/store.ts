@@ -235,6 +235,14 @@ export class LocalArtifactStore implements ArtifactStore {
     return had;
   }
 
+  async blobMtime(sha256: string): Promise<Date | null> {
+    try {
+      return (await fs.promises.stat(this.blobPath(sha256))).mtime;
+    } catch {
+      return null;
+    }
+  }
+
   async *list(): AsyncIterable<string> {
     const blobs = path.join(this.root, 'blobs');
     for (const prefix of (await fs.promises.readdir(blobs)).sort()) {

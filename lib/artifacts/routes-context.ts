@@ -1,0 +1,60 @@
+import type { IncomingMessage } from 'node:http';
+import type { Address, PublicClient } from 'viem';
+import type { AnyDb } from './catalog.ts';
+import type { ArtifactStore } from './store.ts';
+import { createUploadAuthVerifier } from './upload-auth.ts';
+
+/**
+ * Access hook for blobs of gated models: resolves when the request may read a blob that belongs to
+ * (at least one of) `modelIds`, throws HttpError 401/403 otherwise. Supplied by lib/access.
+ */
+export type CheckAccess = (req: IncomingMessage, input: { modelIds: bigint[] }) => Promise<void>;
+
+/** What the upload, manifest and blob routes need from ServerContext. */
+export interface ArtifactRoutesContext {
+  env: { UPLOAD_MAX_BYTES: number; UPLOAD_TTL_SECONDS: number; UPLOAD_QUOTA_BYTES: number };
+  deployment: { chainId: number; contracts: { ModelRegistry: Address; ModelGovernor: Address } };
+  publicClient: PublicClient;
+  db: AnyDb;
+  store: ArtifactStore;
+  /** Explicit access hook; when absent, `access.checkBlobAccess` with the request's bearer token is used. */
+  checkAccess?: CheckAccess;
+  access?: { checkBlobAccess(input: { token: string | undefined; modelIds: bigint[] }): Promise<unknown> };
+  /** Override of the EIP-712 upload authorization check (returns the account). */
+  verifyUpload?: (req: IncomingMessage) => Promise<Address>;
+}
+
+const verifiers = new WeakMap<object, (req: IncomingMessage) => Promise<Address>>();
+
+export function uploadVerifier(ctx: ArtifactRoutesContext): (req: IncomingMessage) => Promise<Address> {
+  if (ctx.verifyUpload) return ctx.verifyUpload;
+  let v = verifiers.get(ctx.publicClient);
+  if (!v) {
+    v = createUploadAuthVerifier({
+      publicClient: ctx.publicClient,
+      chainId: ctx.deployment.chainId,
+      registry: ctx.deployment.contracts.ModelRegistry,
+      governor: ctx.deployment.contracts.ModelGovernor,
+    });
+    verifiers.set(ctx.publicClient, v);
+  }
+  return v;
+}
+
+function bearerToken(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  if (q === -1) return undefined;
+  return new URLSearchParams(url.slice(q + 1)).get('access_token') ?? undefined;
+}
+
+export function accessChecker(ctx: ArtifactRoutesContext): CheckAccess {
+  if (ctx.checkAccess) return ctx.checkAccess;
+  const access = ctx.access;
+  if (access) return async (req, { modelIds }) => void (await access.checkBlobAccess({ token: bearerToken(req), modelIds }));
+  return async () => {
+    throw new Error('no access checker configured for gated models');
+  };
+}

@@ -1,0 +1,83 @@
+import { Readable } from 'node:stream';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError, readJsonBody, sendJson, type Route } from '../http.ts';
+import { getManifest, hasManifest, recordManifest, recordUpload, syncPins } from '../../artifacts/catalog.ts';
+import { ManifestError, MANIFEST_MAX_BYTES, parseDigest, validateManifest } from '../../manifest/index.ts';
+import { uploadVerifier, type ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
+
+// POST /api/manifests — validates a manifest (schema, paths, files in the store with matching
+// size/cid, parent known), stores its RFC 8785 canonical bytes as a blob and returns the digest.
+// Same upload authorization as POST /api/uploads. GET /api/manifests/{digest} (0x…, sha256:… or
+// bare hex) returns the canonical bytes; manifests are public (voters review them before approval).
+
+const STATUS: Record<ManifestError['code'], number> = {
+  invalid_manifest: 400,
+  unknown_blob: 422,
+  blob_mismatch: 422,
+  unknown_parent: 422,
+};
+
+async function postManifest(req: IncomingMessage, res: ServerResponse, _p: unknown, ctx: ArtifactRoutesContext) {
+  const account = await uploadVerifier(ctx)(req);
+  const body = await readJsonBody(req, MANIFEST_MAX_BYTES);
+  let validated;
+  try {
+    validated = await validateManifest(body, {
+      statBlob: (sha) => ctx.store.stat(sha),
+      hasManifest: (hex) => hasManifest(ctx.db, `0x${hex}`),
+    });
+  } catch (err) {
+    if (err instanceof ManifestError) {
+      throw new HttpError(STATUS[err.code], err.code, err.message);
+    }
+    throw err;
+  }
+  const { manifest, canonical, digest } = validated;
+  const put = await ctx.store.put(Readable.from([Buffer.from(canonical)]), { expectedSha256: digest.hex });
+  await recordUpload(ctx.db, { sha256: put.sha256, size: put.size, cid: put.cid, kind: 'manifest', account, ttlSeconds: ctx.env.UPLOAD_TTL_SECONDS });
+  const { created } = await recordManifest(ctx.db, {
+    digest: digest.bytes32,
+    model: manifest.model,
+    parent: manifest.parent ? `0x${manifest.parent.slice(7)}` : null,
+    canonical: new TextDecoder().decode(canonical),
+    submittedBy: account,
+    files: manifest.files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size })),
+    ttlSeconds: ctx.env.UPLOAD_TTL_SECONDS,
+  });
+  // The version may already be on chain (manifest posted late): pin right away.
+  await syncPins(ctx.db, ctx.deployment.chainId);
+  sendJson(res, created ? 201 : 200, {
+    manifestDigest: digest.bytes32,
+    digest: digest.prefixed,
+    size: put.size,
+    cid: put.cid,
+  });
+}
+
+async function getManifestRoute(req: IncomingMessage, res: ServerResponse, params: Record<string, string>, ctx: ArtifactRoutesContext) {
+  const hex = parseDigest(decodeURIComponent(params.digest));
+  if (!hex) throw new HttpError(400, 'invalid_digest', 'digest must be 0x…, sha256:… or 64 hex characters');
+  const row = await getManifest(ctx.db, `0x${hex}`);
+  if (!row) throw new HttpError(404, 'manifest_not_found', `no manifest with digest 0x${hex}`);
+  const body = Buffer.from(row.canonical, 'utf8');
+  const etag = `"${hex}"`;
+  const headers = {
+    'content-type': 'application/json; charset=utf-8',
+    etag,
+    'repr-digest': `sha-256=:${Buffer.from(hex, 'hex').toString('base64')}:`,
+    'cache-control': 'public, max-age=31536000, immutable',
+    'x-manifest-digest': `0x${hex}`,
+  };
+  if (req.headers['if-none-match']?.split(',').some((t) => t.trim() === etag)) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  res.writeHead(200, { ...headers, 'content-length': String(body.length) });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+export const routes: Route<ArtifactRoutesContext>[] = [
+  { methods: ['POST'], pattern: /^\/api\/manifests\/?$/, handle: postManifest as Route<ArtifactRoutesContext>['handle'] },
+  { methods: ['GET', 'HEAD'], pattern: /^\/api\/manifests\/(?<digest>[^/]+)\/?$/, handle: getManifestRoute as Route<ArtifactRoutesContext>['handle'] },
+];
