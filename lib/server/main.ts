@@ -9,12 +9,16 @@ import { createChainClient } from '../chain/client.ts';
 import { openDatabase } from '../../db/client.ts';
 import { startIndexer, type Indexer } from '../indexer/index.ts';
 import { LocalArtifactStore } from '../artifacts/store.ts';
+import { syncPins } from '../artifacts/catalog.ts';
 import { openAccess } from '../access/open.ts';
 import { createRouter, HttpError, sendError, type Route } from './http.ts';
 import type { BaseContext } from './context.ts';
 import { routes as healthRoutes } from './routes/health.ts';
 import { routes as accessRoutes } from './routes/access.ts';
 import { routes as modelRoutes, invalidateModelsCache } from './routes/models.ts';
+import { routes as uploadRoutes } from './routes/uploads.ts';
+import { routes as manifestRoutes } from './routes/manifests.ts';
+import { routes as blobRoutes } from './routes/blobs.ts';
 import { repoRoot } from '../devchain/anvil.ts';
 
 export interface StartServerOptions {
@@ -46,7 +50,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const access = openAccess({ env, deployment, publicClient, db: database.db });
 
   const indexer = startIndexer({ env, db: database, publicClient, deployment, log: (m) => log(`indexer: ${m}`) });
-  indexer.onAdvance(() => invalidateModelsCache(database.db));
+  indexer.onAdvance(async (e) => {
+    invalidateModelsCache(database.db);
+    // A published version pins its manifest and files (never collected); see lib/artifacts/catalog.ts.
+    if (e.reorg || e.summary.versionsChanged) await syncPins(database.db, deployment.chainId);
+  });
 
   const ctx = {
     env,
@@ -66,7 +74,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   } satisfies BaseContext & Record<string, unknown>;
 
   // Each route module declares the part of the context it needs; ctx has them all.
-  const routes = [...healthRoutes, ...accessRoutes, ...modelRoutes] as Route<typeof ctx>[];
+  const routes = [...healthRoutes, ...blobRoutes, ...modelRoutes, ...uploadRoutes, ...manifestRoutes, ...accessRoutes] as Route<typeof ctx>[];
   const plain = createRouter(routes, () => ctx);
 
   let nextHandler: ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) | undefined;

@@ -1,0 +1,95 @@
+// The demo DAO: voting power spread over the dev accounts, the demo model `tiny-lm` registered and its
+// version 1 approved through real governance, with real weights uploaded through the same HTTP path
+// maintainers use (POST /api/uploads, POST /api/manifests). A second proposal (version 2, one tensor
+// reshaped and one added, plus a treasury reward) is left open for voting.
+import { formatUnits, parseUnits, type Hex } from 'viem';
+import { modelRegistryAbi, modelTokenAbi } from '../lib/contracts/generated.ts';
+import type { Deployment } from '../lib/contracts/deployment.ts';
+import { DEV_ACCOUNTS, advanceTime } from '../lib/devchain/anvil.ts';
+import { demoModelV1, demoModelV2 } from '../lib/devchain/demo-weights.ts';
+import { Governance, Support, call } from '../lib/devchain/governance.ts';
+import { publishFiles } from '../lib/devchain/publish.ts';
+
+export interface SeedResult {
+  accounts: { label: string; address: string; votingPower: string }[];
+  summary: string;
+  openProposalId: bigint;
+}
+
+const [maintainer, alice, bob, carol, dave] = DEV_ACCOUNTS;
+
+export async function seedDemoDao(opts: { rpcUrl: string; deployment: Deployment; baseUrl: string; log?: (m: string) => void }): Promise<SeedResult> {
+  const log = opts.log ?? (() => {});
+  const gov = new Governance(opts.rpcUrl, opts.deployment);
+  const { ModelToken, ModelRegistry } = opts.deployment.contracts;
+
+  // Dave keeps his tokens undelegated: the app must tell him to delegate before he can vote.
+  for (const a of [maintainer, alice, bob, carol]) await gov.delegate(a.privateKey);
+  // Voting power counts from the next second on (timestamp clock: getVotes at clock() - 1).
+  await advanceTime(opts.rpcUrl, 1);
+  log('accounts #0–#3 delegated to themselves; #4 holds tokens without voting power');
+
+  const v1 = await publishFiles({
+    baseUrl: opts.baseUrl,
+    privateKey: maintainer.privateKey,
+    deployment: opts.deployment,
+    model: 'tiny-lm',
+    parent: null,
+    files: demoModelV1().files,
+    metadata: { license: 'apache-2.0', description: 'A tiny demo language model (1 layer, 64 hidden), generated deterministically at seed time.', evals: [{ name: 'demo-perplexity', value: 42.0 }] },
+  });
+  log(`uploaded tiny-lm v1 (${v1.files.length} files), manifest ${v1.manifestDigest}`);
+
+  const registerActions = [
+    call(ModelRegistry, modelRegistryAbi, 'registerModel', ['tiny-lm', { kind: 0, token: '0x0000000000000000000000000000000000000000', minBalance: 0n }]),
+    call(ModelRegistry, modelRegistryAbi, 'publishVersion', [1n, v1.manifestDigest, 0]),
+  ];
+  const first = await gov.passProposal({
+    proposer: maintainer.privateKey,
+    actions: registerActions,
+    description: '# Register tiny-lm and approve version 1\n\nRegisters the demo model **tiny-lm** (public access) and approves its first weights.',
+    votes: [
+      { key: maintainer.privateKey, support: Support.For },
+      { key: alice.privateKey, support: Support.For, reason: 'Checked the manifest and the safetensors header: looks right.' },
+      { key: bob.privateKey, support: Support.For },
+      { key: carol.privateKey, support: Support.Abstain },
+    ],
+  });
+  log(`proposal ${first.proposalId} executed: tiny-lm v1 is the approved version`);
+
+  const v2 = await publishFiles({
+    baseUrl: opts.baseUrl,
+    privateKey: maintainer.privateKey,
+    deployment: opts.deployment,
+    model: 'tiny-lm',
+    parent: v1.manifestDigest,
+    files: demoModelV2().files,
+    metadata: { license: 'apache-2.0', description: 'Larger vocabulary (640) and an untied LM head.', evals: [{ name: 'demo-perplexity', value: 37.5 }] },
+  });
+  const reward = parseUnits('500', 18);
+  const updateActions = [
+    call(ModelRegistry, modelRegistryAbi, 'publishVersion', [1n, v2.manifestDigest, 1]),
+    call(ModelToken, modelTokenAbi, 'transfer', [maintainer.address, reward]),
+  ];
+  const open = await gov.propose(
+    maintainer.privateKey,
+    updateActions,
+    '# tiny-lm v2: larger vocabulary, untied LM head\n\nGrows the embedding from 512 to 640 tokens and adds a separate `lm_head`. Pays the maintainer 500 MGOV from the treasury.',
+  );
+  await gov.waitForVotingStart(open.proposalId);
+  await gov.vote(alice.privateKey, open.proposalId, Support.For, 'Eval improves; diff is what the description says.');
+  log(`proposal ${open.proposalId} (tiny-lm v2 + reward) is open for voting`);
+
+  const accounts = [];
+  for (const [label, a] of [['maintainer #0', maintainer], ['alice #1', alice], ['bob #2', bob], ['carol #3', carol], ['dave #4 (no delegation)', dave]] as const) {
+    const votes = (await gov.client.readContract({ address: ModelToken, abi: modelTokenAbi, functionName: 'getVotes', args: [a.address] })) as bigint;
+    accounts.push({ label, address: a.address, votingPower: `${formatUnits(votes, 18)} votes` });
+  }
+  return {
+    accounts,
+    openProposalId: open.proposalId,
+    summary: `tiny-lm v1 approved by proposal ${String(first.proposalId).slice(0, 12)}…; v2 proposal open for voting`,
+  };
+}
+
+export type { Hex };
