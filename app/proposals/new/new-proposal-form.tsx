@@ -117,7 +117,7 @@ export function NewProposalForm({ models, threshold, initialType, initialModel }
   async function authHeaders(): Promise<Record<string, string>> {
     if (authRef.current) return authRef.current;
     if (!address) throw new Error('Connect a wallet to upload: uploads are signed by your account.');
-    const h = await uploadAuthorization({ account: address, chainId: app.chainId, registry: app.contracts!.registry, sign: (td) => signTypedData.mutateAsync(td as never) });
+    const h = await uploadAuthorization({ account: address, chainId: app.chainId, registry: app.contracts!.registry, sign: (td) => signTypedData.mutateAsync(td) });
     authRef.current = h;
     return h;
   }
