@@ -9,6 +9,7 @@ import { requestAccess } from './access.ts';
 import { digestHex, parseManifest, sha256Hex, writeFileAtomic, type Manifest, type ManifestFile } from './manifest.ts';
 import { GatewayHttpError, httpError, readBody, request, trimSlash } from './net.ts';
 import { defaultCacheDir, safeJoin } from './paths.ts';
+import { createHasher } from './hasher.ts';
 import { resolveApproved, type ApprovedVersion, type ResolveOptions } from './resolve.ts';
 
 export interface PullProgress {
@@ -157,17 +158,10 @@ async function fetchManifest(approved: ApprovedVersion, gateways: string[], cach
   throw giveUp(`manifest 0x${hex} of ${approved.slug} v${approved.version}`, failures);
 }
 
-const HASH_READ = 8 * 1024 * 1024;
-
-async function hashExisting(file: string, bytes: number, hash: crypto.Hash): Promise<void> {
-  if (bytes === 0) return;
-  const rs = fs.createReadStream(file, { start: 0, end: bytes - 1, highWaterMark: HASH_READ });
-  for await (const c of rs) hash.update(c as Buffer);
-}
-
 /**
  * One attempt at one file from one gateway: resumes `part` with a Range request, hashes while
- * streaming, and on success leaves `part` complete and verified (caller renames it).
+ * streaming (in a worker thread for big files), and on success leaves `part` complete and verified
+ * (the caller renames it).
  */
 async function fetchBlobOnce(gw: string, file: ManifestFile, part: string, auth: GatewayAuth, progress: (delta: number) => void): Promise<{ resumedFrom: number }> {
   let have = 0;
@@ -180,86 +174,103 @@ async function fetchBlobOnce(gw: string, file: ManifestFile, part: string, auth:
     await fsp.truncate(part, 0);
     have = 0;
   }
-  const hash = crypto.createHash('sha256');
-  await hashExisting(part, have, hash);
   const resumedFrom = have;
-  if (have < file.size) {
-    const url = `${trimSlash(gw)}/api/blobs/${file.sha256}`;
-    const headers: Record<string, string> = { ...(await auth.headers(gw)) };
-    if (have > 0) headers.range = `bytes=${have}-`;
-    const res = await request(url, { headers });
-    const status = res.statusCode ?? 0;
-    if (status === 206 && have > 0) {
-      const m = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''));
-      if (!m || Number(m[1]) !== have) {
-        res.destroy();
-        throw new Failure('network', `${gw} answered a Range request for ${file.path} with the wrong range (${res.headers['content-range']})`);
-      }
-    } else if (status === 200) {
-      if (have > 0) {
-        // Server ignored Range: start over.
-        progress(-have);
-        have = 0;
-      }
-    } else {
-      throw await httpError(res, url);
-    }
-    const h = have === 0 && resumedFrom > 0 ? crypto.createHash('sha256') : hash;
-    const ws = fs.createWriteStream(part, { flags: have === 0 ? 'w' : 'r+', start: have, highWaterMark: 4 * 1024 * 1024 });
-    let received = have;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        let done = false;
-        const fail = (e: Error) => {
-          if (done) return;
-          done = true;
+  let hasher = createHasher(file.size);
+  try {
+    await hasher.prefix(part, have);
+    if (have < file.size) {
+      const url = `${trimSlash(gw)}/api/blobs/${file.sha256}`;
+      const headers: Record<string, string> = { ...(await auth.headers(gw)) };
+      if (have > 0) headers.range = `bytes=${have}-`;
+      const res = await request(url, { headers });
+      const status = res.statusCode ?? 0;
+      if (status === 206 && have > 0) {
+        const m = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''));
+        if (!m || Number(m[1]) !== have) {
           res.destroy();
-          reject(e);
-        };
-        ws.on('error', fail);
-        res.on('error', (e) => fail(new Failure('network', `${gw} broke off ${file.path} after ${received} of ${file.size} bytes (${e.message})`)));
-        res.on('aborted', () => fail(new Failure('network', `${gw} broke off ${file.path} after ${received} of ${file.size} bytes`)));
-        res.on('data', (chunk: Buffer) => {
-          received += chunk.length;
-          if (received > file.size) {
-            fail(new Failure('integrity', `gateway ${gw} served more than ${file.size} bytes for ${file.path} (sha256 ${file.sha256})`));
-            return;
-          }
-          h.update(chunk);
-          progress(chunk.length);
-          if (!ws.write(chunk)) {
-            res.pause();
-            ws.once('drain', () => res.resume());
-          }
-        });
-        res.on('end', () => {
-          if (done) return;
-          if (received < file.size) {
-            fail(new Failure('network', `${gw} ended ${file.path} after ${received} of ${file.size} bytes (truncated)`));
-            return;
-          }
-          ws.end(() => {
+          throw new Failure('network', `${gw} answered a Range request for ${file.path} with the wrong range (${res.headers['content-range']})`);
+        }
+      } else if (status === 200) {
+        if (have > 0) {
+          // The server ignored Range: start over.
+          progress(-have);
+          have = 0;
+          hasher.close();
+          hasher = createHasher(file.size);
+        }
+      } else {
+        throw await httpError(res, url);
+      }
+      const h = hasher;
+      const ws = fs.createWriteStream(part, { flags: have === 0 ? 'w' : 'r+', start: have, highWaterMark: 4 * 1024 * 1024 });
+      let received = have;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          let done = false;
+          let waits = 0;
+          const fail = (e: Error) => {
+            if (done) return;
             done = true;
-            resolve();
+            res.destroy();
+            reject(e);
+          };
+          const unpause = () => {
+            if (--waits === 0) res.resume();
+          };
+          ws.on('error', fail);
+          res.on('error', (e) => fail(new Failure('network', `${gw} broke off ${file.path} after ${received} of ${file.size} bytes (${e.message})`)));
+          res.on('aborted', () => fail(new Failure('network', `${gw} broke off ${file.path} after ${received} of ${file.size} bytes`)));
+          res.on('data', (chunk: Buffer) => {
+            received += chunk.length;
+            if (received > file.size) {
+              fail(new Failure('integrity', `gateway ${gw} served more than ${file.size} bytes for ${file.path} (sha256 ${file.sha256})`));
+              return;
+            }
+            h.update(chunk);
+            progress(chunk.length);
+            if (!ws.write(chunk)) {
+              waits++;
+              res.pause();
+              ws.once('drain', unpause);
+            }
+            if (h.backlogged) {
+              waits++;
+              res.pause();
+              h.onDrain(unpause);
+            }
+          });
+          res.on('end', () => {
+            if (done) return;
+            if (received < file.size) {
+              fail(new Failure('network', `${gw} ended ${file.path} after ${received} of ${file.size} bytes (truncated)`));
+              return;
+            }
+            ws.end(() => {
+              done = true;
+              resolve();
+            });
           });
         });
-      });
-    } finally {
-      if (!ws.closed) await new Promise<void>((r) => ws.close(() => r()));
+      } finally {
+        if (!ws.closed) await new Promise<void>((r) => ws.close(() => r()));
+      }
     }
-    const got = h.digest('hex');
+    const got = await hasher.digest();
     if (got !== file.sha256) {
-      throw new Failure('integrity', `gateway ${gw} served wrong bytes for ${file.path}: sha256 ${got}, expected ${file.sha256} (approved on chain)${resumedFrom > 0 && h === hash ? ` [resumed from ${resumedFrom} bytes]` : ''}`);
+      if (have === file.size && resumedFrom === file.size) throw new Failure('integrity', `partial download of ${file.path} is corrupt (sha256 ${got}, expected ${file.sha256})`);
+      throw new Failure('integrity', `gateway ${gw} served wrong bytes for ${file.path}: sha256 ${got}, expected ${file.sha256} (approved on chain)${resumedFrom > 0 && have > 0 ? ` [resumed from ${resumedFrom} bytes]` : ''}`);
     }
-  } else {
-    const got = hash.digest('hex');
-    if (got !== file.sha256) throw new Failure('integrity', `partial download of ${file.path} is corrupt (sha256 ${got}, expected ${file.sha256})`);
-  }
-  const fh = await fsp.open(part, 'r+');
-  try {
-    await fh.sync();
   } finally {
-    await fh.close();
+    hasher.close();
+  }
+  // Durable before it gets its final name (MODELDAO_FSYNC=0 skips this, e.g. on throwaway CI disks).
+  if (process.env.MODELDAO_FSYNC !== '0') {
+    const fh = await fsp.open(part, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
   }
   return { resumedFrom };
 }

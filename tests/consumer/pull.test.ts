@@ -202,4 +202,22 @@ describe('pull', () => {
     expect(r.ok).toBe(false);
     expect(r.files[0].problem).toBe('size');
   });
+
+  it('verifies and resumes big files (hashed in a worker thread) the same way', async () => {
+    const v = makeVersion('big-lm', { 'w.bin': 40 * 1024 * 1024 });
+    await publish(chain, 'big-lm', v);
+    const sha = [...v.files.keys()][0];
+    const flaky = await gateway([v], { kind: 'die', afterBytes: 9 * 1024 * 1024 });
+    const cache = dir();
+    await expectError(pull({ ...base(), slug: 'big-lm', gateways: [flaky.url], cacheDir: cache }), 'all_gateways_failed', 'network');
+    const flipped = await gateway([v], { kind: 'flip' });
+    // Resuming from a bad gateway: wrong bytes are caught, the partial file is dropped.
+    await expectError(pull({ ...base(), slug: 'big-lm', gateways: [flipped.url], cacheDir: cache }), 'digest_mismatch', 'integrity');
+    expect(listFiles(path.join(cache, 'blobs'))).toEqual([]);
+    await expectError(pull({ ...base(), slug: 'big-lm', gateways: [flaky.url], cacheDir: cache }), 'all_gateways_failed', 'network');
+    flaky.setHostility({ kind: 'honest' });
+    const r = await pull({ ...base(), slug: 'big-lm', gateways: [flaky.url], cacheDir: cache });
+    expect(flaky.requests.at(-1)).toMatch(/bytes=\d+-/);
+    expect(sha256(fs.readFileSync(r.files[0].localPath))).toBe(sha);
+  });
 });

@@ -1,0 +1,180 @@
+// npm run bench:pull [-- --size 2GiB --runs 3]
+// A model of `size` bytes in two shards, published on a local anvil (registry call made as the
+// timelock via anvil_impersonateAccount) and served over HTTP by a local node:http server.
+// Times `modeldao pull` (cold cache: a fresh cache dir each run) against `curl -o` of the same files
+// followed by `openssl dgst -sha256`, alternating, in the same run. Medians. Last line: JSON.
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { startAnvil, deployContracts, repoRoot } from '../lib/devchain/anvil.ts';
+import { makeVersion, publish } from '../tests/consumer/fixtures.ts';
+
+const { values } = parseArgs({ options: { size: { type: 'string', default: '2GiB' }, runs: { type: 'string', default: '3' } } });
+function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|K|M|G)?$/i.exec(s.trim());
+  if (!m) throw new Error(`bad --size ${s}`);
+  const mult: Record<string, number> = { b: 1, kib: 1024, k: 1024, mib: 1024 ** 2, m: 1024 ** 2, gib: 1024 ** 3, g: 1024 ** 3 };
+  return Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]);
+}
+const total = parseSize(values.size!);
+const runs = Math.max(1, Number(values.runs));
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-bench-pull-'));
+const cleanups: (() => Promise<void> | void)[] = [() => fs.rmSync(work, { recursive: true, force: true })];
+const log = (s: string) => process.stderr.write(s + '\n');
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function exec(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ ms: number; stdout: string }> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => (code === 0 ? resolve({ ms: performance.now() - t0, stdout }) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`))));
+  });
+}
+
+async function writeRandomFile(file: string, size: number): Promise<string> {
+  const hash = crypto.createHash('sha256');
+  const fd = fs.openSync(file, 'w');
+  const chunk = 16 * 1024 * 1024;
+  // Random but cheap: one random 16 MiB block, varied per chunk by a counter (not compressible, not repeated).
+  const seed = crypto.randomBytes(chunk);
+  for (let off = 0, i = 0; off < size; off += chunk, i++) {
+    const n = Math.min(chunk, size - off);
+    const buf = Buffer.from(seed.subarray(0, n));
+    buf.writeUInt32LE(i, 0);
+    for (let j = 4096; j < n; j += 4096) buf.writeUInt32LE((i * 2654435761 + j) >>> 0, j);
+    hash.update(buf);
+    fs.writeSync(fd, buf);
+  }
+  fs.closeSync(fd);
+  return hash.digest('hex');
+}
+
+async function main() {
+  log(`bench:pull — ${(total / 1024 ** 3).toFixed(2)} GiB in two shards, ${runs} run(s) each, alternating`);
+  const srcDir = path.join(work, 'src');
+  fs.mkdirSync(srcDir);
+  const half = Math.floor(total / 2);
+  const shards = [
+    { name: 'model-00001-of-00002.safetensors', size: half },
+    { name: 'model-00002-of-00002.safetensors', size: total - half },
+  ];
+  const blobs = new Map<string, string>();
+  for (const s of shards) {
+    const file = path.join(srcDir, s.name);
+    const sha = await writeRandomFile(file, s.size);
+    blobs.set(sha, file);
+    Object.assign(s, { sha256: sha });
+  }
+  // The manifest lists the real sizes and hashes (contents are not needed for makeVersion here).
+  const v = makeVersion('bench-lm', {});
+  Object.assign(v.manifest, { files: shards.map((s) => ({ path: s.name, size: s.size, sha256: (s as { sha256?: string }).sha256 })) });
+  const canonicalize = (await import('canonicalize')).default;
+  v.manifestBytes = Buffer.from(canonicalize(v.manifest) as string);
+  v.digest = `0x${crypto.createHash('sha256').update(v.manifestBytes).digest('hex')}`;
+
+  const anvil = await startAnvil();
+  cleanups.push(() => anvil.stop());
+  const { deployment, deploymentFile } = await deployContracts(anvil.rpcUrl, { deploymentFile: path.join(work, 'deployment.json') });
+  await publish({ ...anvil, deployment, deploymentFile }, 'bench-lm', v);
+
+  // The gateway: manifests and blobs over node:http, Range-capable, streaming from disk.
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? '';
+    if (url === `/api/manifests/${v.digest}`) return void res.writeHead(200, { 'content-type': 'application/json', 'content-length': v.manifestBytes.length }).end(v.manifestBytes);
+    const m = /^\/api\/blobs\/([0-9a-f]{64})$/.exec(url);
+    const file = m && blobs.get(m[1]);
+    if (!file) return void res.writeHead(404).end();
+    const size = fs.statSync(file).size;
+    const r = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ''));
+    const start = r ? Number(r[1]) : 0;
+    res.writeHead(r ? 206 : 200, {
+      'content-type': 'application/octet-stream',
+      'content-length': size - start,
+      ...(r ? { 'content-range': `bytes ${start}-${size - 1}/${size}` } : {}),
+    });
+    fs.createReadStream(file, { start, highWaterMark: 1024 * 1024 }).pipe(res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  cleanups.push(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
+  const gw = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const cli = path.join(repoRoot, 'lib', 'cli', 'modeldao.mjs');
+  const cliArgs = ['pull', 'bench-lm', '--rpc', anvil.rpcUrl, '--deployment', deploymentFile, '--gateway', gw, '--quiet', '--json'];
+
+  // Warm-up: bundles the CLI if needed and puts the source files in the page cache for both sides.
+  {
+    const warm = path.join(work, 'warm-cache');
+    await exec(process.execPath, [cli, ...cliArgs, '--cache', warm]);
+    fs.rmSync(warm, { recursive: true, force: true });
+  }
+
+  const pullMs: number[] = [];
+  const refMs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const cache = path.join(work, `cache-${i}`);
+    const r = await exec(process.execPath, [cli, ...cliArgs, '--cache', cache]);
+    const out = JSON.parse(r.stdout) as { files: { sha256: string; localPath: string }[] };
+    if (out.files.length !== 2) throw new Error('pull did not return two files');
+    pullMs.push(r.ms);
+    fs.rmSync(cache, { recursive: true, force: true });
+
+    const refDir = path.join(work, `curl-${i}`);
+    fs.mkdirSync(refDir);
+    const t0 = performance.now();
+    const curlArgs = ['-sSf'];
+    for (const s of shards) curlArgs.push('-o', path.join(refDir, s.name), `${gw}/api/blobs/${(s as { sha256?: string }).sha256}`);
+    await exec('curl', curlArgs);
+    const dg = await exec('openssl', ['dgst', '-sha256', ...shards.map((s) => path.join(refDir, s.name))]);
+    refMs.push(performance.now() - t0);
+    for (const s of shards) if (!dg.stdout.includes((s as { sha256?: string }).sha256!)) throw new Error('curl+openssl produced a different hash');
+    fs.rmSync(refDir, { recursive: true, force: true });
+    log(`run ${i + 1}: modeldao pull ${(pullMs[i] / 1000).toFixed(2)} s · curl+openssl ${(refMs[i] / 1000).toFixed(2)} s`);
+  }
+  const pull = median(pullMs);
+  const ref = median(refMs);
+  const ratio = ref / pull;
+  const result = {
+    bench: 'pull',
+    size_bytes: total,
+    shards: 2,
+    runs,
+    pull_median_s: +(pull / 1000).toFixed(3),
+    curl_openssl_median_s: +(ref / 1000).toFixed(3),
+    pull_throughput_mib_per_s: +(total / 1024 ** 2 / (pull / 1000)).toFixed(1),
+    curl_openssl_throughput_mib_per_s: +(total / 1024 ** 2 / (ref / 1000)).toFixed(1),
+    speed_ratio_curl_over_pull: +ratio.toFixed(3),
+    goal: 'modeldao pull (cold cache, verifying every byte against the chain) takes at most as long as curl -o + openssl dgst -sha256 (ratio >= 1)',
+    goal_met: ratio >= 1,
+    cores: os.cpus().length,
+    load_avg_1m: +os.loadavg()[0].toFixed(2),
+  };
+  return result;
+}
+
+let exitCode = 0;
+try {
+  const result = await main();
+  await cleanupAll();
+  console.log(JSON.stringify(result));
+} catch (err) {
+  console.error(err);
+  exitCode = 1;
+  await cleanupAll();
+}
+async function cleanupAll() {
+  for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+  cleanups.length = 0;
+}
+process.exit(exitCode);
