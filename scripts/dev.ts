@@ -54,7 +54,7 @@ async function main() {
   process.on('SIGTERM', () => void shutdown(0));
 
   try {
-    const deploymentFile = path.resolve('contracts/deployments/31337.json');
+    const deploymentFile = env.deploymentFile;
     console.log(`Local chain on ${anvil.rpcUrl}; deploying contracts…`);
     const { deployment } = await deployContracts(anvil.rpcUrl, { deploymentFile });
 
@@ -85,8 +85,8 @@ modeldao is running (ready in ${secs}s)
     ModelRegistry       ${deployment.contracts.ModelRegistry}
 
   Dev accounts (anvil's public test keys — never use them on a real chain)
-${seed.accounts.map((a) => `    ${a.label.padEnd(18)} ${a.address}  ${a.votingPower}`).join('\n')}
-    ${'guardian'.padEnd(18)} ${GUARDIAN_ACCOUNT.address}
+${seed.accounts.map((a) => `    ${a.label.padEnd(24)} ${a.address}  ${a.votingPower}`).join('\n')}
+    ${'guardian'.padEnd(24)} ${GUARDIAN_ACCOUNT.address}
   Private key of the first account: ${DEV_ACCOUNTS[0].privateKey}
 
   Demo: ${seed.summary}
