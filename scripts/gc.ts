@@ -1,0 +1,28 @@
+// `npm run gc` — lists the blobs garbage collection would delete (unpinned, past their expiry, not
+// listed by a live manifest; plus store files with no database row, older than the TTL).
+// `npm run gc -- --delete` deletes them. Pinned blobs (published versions, revoked included) are
+// never collected. With embedded PGlite, stop the server first (one process per data dir).
+import { getEnv } from '../lib/env.ts';
+import { openDatabase } from '../db/client.ts';
+import { LocalArtifactStore } from '../lib/artifacts/store.ts';
+import { gcDelete, gcPlan } from '../lib/artifacts/catalog.ts';
+
+const doDelete = process.argv.includes('--delete');
+const env = getEnv();
+const database = await openDatabase(env);
+try {
+  const store = await LocalArtifactStore.open(env.storeDir);
+  const plan = await gcPlan(database.db, store, { ttlSeconds: env.UPLOAD_TTL_SECONDS });
+  const bytes = plan.reduce((s, c) => s + c.size, 0);
+  for (const c of plan) {
+    console.log(`${doDelete ? 'delete' : 'would delete'} ${c.sha256} ${c.size} B ${c.kind} (${c.reason}${c.expiresAt ? `, expired ${c.expiresAt.toISOString()}` : ''})`);
+  }
+  if (doDelete) {
+    const n = await gcDelete(database.db, store, plan);
+    console.log(`deleted ${n} blob(s), ${bytes} bytes`);
+  } else {
+    console.log(`${plan.length} blob(s), ${bytes} bytes would be deleted (dry run; pass --delete to delete)`);
+  }
+} finally {
+  await database.close();
+}
