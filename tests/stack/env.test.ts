@@ -1,0 +1,58 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseEnv, EnvError } from '../../lib/env.ts';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+
+describe('environment validation (lib/env.ts)', () => {
+  it('runs on embedded defaults with nothing set: local anvil, PGlite and store under .modeldao', () => {
+    const env = parseEnv({});
+    expect(env.PORT).toBe(3000);
+    expect(env.rpcUrl).toBe('http://127.0.0.1:8545');
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.pgliteDir).toBe(path.resolve('.modeldao', 'pglite'));
+    expect(env.storeDir).toBe(path.resolve('.modeldao', 'store'));
+    expect(env.deploymentFile).toBe(path.resolve('contracts/deployments/31337.json'));
+  });
+
+  it('derives the RPC URL from ANVIL_PORT and the deployment record from CHAIN_ID', () => {
+    const env = parseEnv({ ANVIL_PORT: '9545', CHAIN_ID: '11155111' });
+    expect(env.rpcUrl).toBe('http://127.0.0.1:9545');
+    expect(env.deploymentFile).toBe(path.resolve('contracts/deployments/11155111.json'));
+  });
+
+  it.each([
+    ['PORT', { PORT: 'eighty' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://localhost/db' }],
+    ['RPC_URL', { RPC_URL: 'not a url' }],
+    ['ACCESS_TOKEN_SECRET', { ACCESS_TOKEN_SECRET: 'short' }],
+    ['GUARDIAN_ADDRESS', { GUARDIAN_ADDRESS: '0x1234' }],
+  ])('rejects a bad %s and names the variable', (name, source) => {
+    expect(() => parseEnv(source)).toThrow(EnvError);
+    expect(() => parseEnv(source)).toThrow(new RegExp(`${name}:`));
+  });
+
+  it('npm run dev refuses to start on a bad environment, naming the variable, before starting anything', () => {
+    const r = spawnSync(path.join(root, 'node_modules', '.bin', 'tsx'), ['scripts/dev.ts'], {
+      cwd: root,
+      env: { ...process.env, PORT: '70000', NEXT_TELEMETRY_DISABLED: '1' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/Invalid environment/);
+    expect(r.stderr).toMatch(/PORT:/);
+  });
+
+  it('next.config.mjs fails the build on a bad environment', () => {
+    const r = spawnSync(process.execPath, ['-e', "import('./next.config.mjs').then(()=>process.exit(0),(e)=>{console.error(e.message);process.exit(3)})"], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: 'mysql://nope' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/DATABASE_URL/);
+  });
+});
