@@ -8,16 +8,21 @@ export { DEV_ACCOUNTS, GUARDIAN_ACCOUNT, advanceTime, mine, rpc, freePort } from
 export interface TestChain extends Anvil {
   deployment: Deployment;
   deploymentFile: string;
-  /** A viem public client for this chain. */
-  client(): PublicClient;
+}
+
+const clients = new WeakMap<object, PublicClient>();
+/** A viem public client for a test chain (one per chain). */
+export function chainClient(chain: TestChain): PublicClient {
+  let c = clients.get(chain);
+  if (!c) clients.set(chain, (c = createChainClient(chain.rpcUrl, chain.deployment.chainId)));
+  return c;
 }
 
 export async function startTestChain(opts: { env?: Record<string, string> } = {}): Promise<TestChain> {
   const anvil = await startAnvil();
   try {
     const { deployment, deploymentFile } = await deployContracts(anvil.rpcUrl, { env: opts.env });
-    let client: PublicClient | undefined;
-    return { ...anvil, deployment, deploymentFile, client: () => (client ??= createChainClient(anvil.rpcUrl, deployment.chainId)) };
+    return { ...anvil, deployment, deploymentFile };
   } catch (err) {
     await anvil.stop();
     throw err;

@@ -7,7 +7,7 @@ import { modelRegistryAbi, modelGovernorAbi } from '../../lib/contracts/generate
 import { parseEnv } from '../../lib/env.ts';
 import { startServer, type RunningServer } from '../../lib/server/main.ts';
 import { seedDemoDao, type SeedResult } from '../../scripts/seed.ts';
-import { freePort, startTestChain, type TestChain } from '../helpers/anvil.ts';
+import { chainClient, freePort, startTestChain, type TestChain } from '../helpers/anvil.ts';
 import { ProposalState } from '../../lib/chain/proposal-state.ts';
 
 // The demo DAO as `npm run dev` builds it: a real chain, the real server (plain routes + indexer),
@@ -46,8 +46,8 @@ describe('seeded local stack', () => {
 
   it('the demo model is registered and its version 1 is current on chain, approved by an executed proposal', async () => {
     const { ModelRegistry } = chain.deployment.contracts;
-    const modelId = await chain.client().readContract({ address: ModelRegistry, abi: modelRegistryAbi, functionName: 'modelIdOf', args: ['tiny-lm'] });
-    const [version, digest] = await chain.client().readContract({ address: ModelRegistry, abi: modelRegistryAbi, functionName: 'currentVersion', args: [modelId] });
+    const modelId = await chainClient(chain).readContract({ address: ModelRegistry, abi: modelRegistryAbi, functionName: 'modelIdOf', args: ['tiny-lm'] });
+    const [version, digest] = await chainClient(chain).readContract({ address: ModelRegistry, abi: modelRegistryAbi, functionName: 'currentVersion', args: [modelId] });
     expect(version).toBe(1);
     const api = await (await fetch(`${server.url}/api/models/tiny-lm/current`)).json();
     expect(api.manifestDigest).toBe(digest);
@@ -68,7 +68,7 @@ describe('seeded local stack', () => {
   });
 
   it('leaves a second proposal open for voting, and only delegated accounts have voting power', async () => {
-    const state = await chain.client().readContract({ address: chain.deployment.contracts.ModelGovernor, abi: modelGovernorAbi, functionName: 'state', args: [seed.openProposalId] });
+    const state = await chainClient(chain).readContract({ address: chain.deployment.contracts.ModelGovernor, abi: modelGovernorAbi, functionName: 'state', args: [seed.openProposalId] });
     expect(state).toBe(ProposalState.Active);
     expect(seed.accounts.find((a) => a.label.startsWith('dave'))?.votingPower).toBe('0 votes');
     expect(seed.accounts.filter((a) => a.votingPower !== '0 votes')).toHaveLength(4);
