@@ -65,6 +65,11 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 const READ_HIGH_WATER_MARK = 1024 * 1024;
 
+/** A batch buffer that owns its whole ArrayBuffer (so it can be transferred), not zero-filled. */
+function newBatch(): Uint8Array {
+  return Buffer.allocUnsafeSlow(BATCH_BYTES);
+}
+
 /**
  * Blobs on local disk: `<root>/blobs/<aa>/<sha256>`, CIDs beside them in `<root>/meta/<aa>/<sha256>.cid`,
  * uploads in progress in `<root>/tmp/<pid>-<uuid>.part`.
@@ -126,13 +131,13 @@ export class LocalArtifactStore implements ArtifactStore {
     let sinceSync = 0;
     let total = 0;
 
-    let batch = new Uint8Array(new ArrayBuffer(BATCH_BYTES));
+    let batch = newBatch();
     let fill = 0;
 
     const flush = async (final: boolean) => {
       if (fill === 0) return;
       const full = fill === batch.byteLength ? batch : new Uint8Array(batch.buffer.slice(0, fill));
-      batch = final ? batch : new Uint8Array(new ArrayBuffer(BATCH_BYTES));
+      batch = final ? batch : newBatch();
       fill = 0;
       await pendingWrite;
       // The write owns `full` until it completes; only then is it hashed and its buffer given to the
