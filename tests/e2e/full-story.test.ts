@@ -31,7 +31,7 @@ describe('GOV: a model update from upload to execution', () => {
     const s = await openSession(browser, stack.baseUrl);
     const shell = new AppShell(s.page);
     const form = new NewProposalPage(s.page);
-    await form.open('publish');
+    await form.open('publish', 'tiny-lm');
     await shell.connectDevAccount(0);
     await form.uploadFiles([
       { name: 'model.safetensors', mimeType: 'application/octet-stream', buffer: weights },

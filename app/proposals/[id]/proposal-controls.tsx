@@ -1,7 +1,7 @@
 'use client';
 
 import Link from 'next/link';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { useConnection, usePublicClient } from 'wagmi';
 import type { Abi } from 'viem';
@@ -37,6 +37,7 @@ export function ProposalControls(props: Props) {
   const [support, setSupport] = useState<0 | 1 | 2>(1);
   const [reason, setReason] = useState('');
   const [lastVote, setLastVote] = useState<0 | 1 | 2 | null>(null);
+  useEffect(() => setLastVote(null), [address]);
 
   const live = useQuery({
     queryKey: queryKeys.proposalLive(app.chainId, governor, props.id),

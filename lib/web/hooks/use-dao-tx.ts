@@ -1,6 +1,6 @@
 'use client';
 
-import { useCallback, useState, useTransition } from 'react';
+import { useCallback, useEffect, useState, useTransition } from 'react';
 import { useRouter } from 'next/navigation';
 import { useQueryClient } from '@tanstack/react-query';
 import { usePublicClient, useWriteContract, useConnection } from 'wagmi';
@@ -42,6 +42,13 @@ export function useDaoTx() {
   const [phase, setPhase] = useState<TxPhase>('idle');
   const [error, setError] = useState<string | null>(null);
   const [hash, setHash] = useState<Hash | null>(null);
+
+  // A different account starts with a clean slate (no "You voted" carried over from the last one).
+  useEffect(() => {
+    setPhase('idle');
+    setError(null);
+    setHash(null);
+  }, [address]);
 
   const run = useCallback(
     async (req: { address: `0x${string}`; abi: Abi; functionName: string; args: readonly unknown[]; value?: bigint }) => {

@@ -31,6 +31,8 @@ export async function openSession(
     viewport: opts.viewport ?? { width: 1280, height: 900 },
   });
   context.setDefaultTimeout(30_000);
+  // `npm run dev` compiles each page on its first request: allow for it on a busy 2-core machine.
+  context.setDefaultNavigationTimeout(180_000);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));

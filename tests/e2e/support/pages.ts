@@ -153,8 +153,8 @@ export class DelegatesPage {
 
 export class NewProposalPage {
   constructor(readonly page: Page) {}
-  async open(type = 'publish') {
-    await this.page.goto(`/proposals/new?type=${type}`);
+  async open(type = 'publish', model?: string) {
+    await this.page.goto(`/proposals/new?type=${type}${model ? `&model=${model}` : ''}`);
   }
   async uploadFiles(files: { name: string; mimeType: string; buffer: Buffer }[]) {
     await this.page.getByTestId('file-input').setInputFiles(files);
