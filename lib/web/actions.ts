@@ -229,3 +229,12 @@ export function proposalTitle(description: string): string {
 export function stripProposerSuffix(description: string): string {
   return description.replace(/\s*#proposer=0x[0-9a-fA-F]{40}\s*$/, '');
 }
+
+/** The description without its first line when that line is the title (shown as the page heading already). */
+export function descriptionBody(description: string): string {
+  const body = stripProposerSuffix(description).trim();
+  const lines = body.split('\n');
+  const i = lines.findIndex((l) => l.trim());
+  if (i >= 0 && /^#\s/.test(lines[i]!.trim())) return lines.slice(i + 1).join('\n').trim();
+  return body;
+}

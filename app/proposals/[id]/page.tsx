@@ -7,7 +7,7 @@ import { getModel } from '@/lib/web/queries/models';
 import { getManifestView, type ManifestView } from '@/lib/web/queries/manifests';
 import { simulateProposal } from '@/lib/web/queries/simulate';
 import { getChainNow } from '@/lib/web/queries/chain';
-import { decodeActions, stripProposerSuffix } from '@/lib/web/actions';
+import { decodeActions, descriptionBody } from '@/lib/web/actions';
 import { diffManifests, type ManifestDiff } from '@/lib/web/manifest-diff';
 import { ProposalState, isFinal } from '@/lib/chain/proposal-state';
 import { formatBytes, formatDateTime, formatSignedParams, formatTokens, percent, relativeTime, shortAddress } from '@/lib/web/format';
@@ -155,7 +155,7 @@ export default async function ProposalPage({ params }: { params: Params }) {
 
           <section aria-labelledby="desc-h">
             <h2 id="desc-h">Description</h2>
-            <Markdown text={stripProposerSuffix(p.description)} />
+            {descriptionBody(p.description) ? <Markdown text={descriptionBody(p.description)} /> : <p className="muted">No description beyond the title.</p>}
           </section>
 
           <section aria-labelledby="voters-h">
