@@ -169,8 +169,9 @@ export async function servingStatus(db: AnyDb, sha256: string, chainId: number):
   if (refs.length === 0) return { kind: 'staging' };
   const live = refs.filter((r) => r.status !== 'Revoked');
   if (live.length === 0) return { kind: 'revoked' };
-  // Public anywhere means public: the same bytes are freely available through that model.
-  if (live.some((r) => r.access_kind === 'Public' || r.access_kind === null)) return { kind: 'published', gatedModelIds: [] };
+  // Public anywhere means public: the same bytes are freely available through that model. A model
+  // row not indexed yet (access_kind null) counts as gated, so the check fails closed.
+  if (live.some((r) => r.access_kind === 'Public')) return { kind: 'published', gatedModelIds: [] };
   return { kind: 'published', gatedModelIds: [...new Set(live.map((r) => r.model_id))].map((s) => BigInt(s)) };
 }
 
