@@ -14,13 +14,25 @@ const database = await openDatabase(env);
 const log = (msg: string) => console.log(`[indexer ${new Date().toISOString()}] ${msg}`);
 const reorgWindow = process.env.INDEXER_REORG_WINDOW ? Number(process.env.INDEXER_REORG_WINDOW) : DEFAULT_REORG_WINDOW;
 
-const indexer = startIndexer({ env, db: database, publicClient, deployment, reorgWindow, log });
-log(`chain ${deployment.chainId} via ${env.rpcUrl}, ${database.kind}${database.kind === 'pglite' ? ` at ${env.pgliteDir}` : ''}, from block ${deployment.deployBlock}`);
+const numberFromEnv = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
+const indexer = startIndexer({
+  env,
+  db: database,
+  publicClient,
+  deployment,
+  reorgWindow,
+  log,
+  // block range limits for eth_getLogs (the indexer adapts between them)
+  initialRange: numberFromEnv('INDEXER_INITIAL_RANGE'),
+  maxRange: numberFromEnv('INDEXER_MAX_RANGE'),
+});
+log(`chain ${deployment.chainId} via ${env.rpcUrl}, ${database.kind}${database.kind === 'pglite' ? ` at ${env.pgliteDir}` : ''}, deploy block ${deployment.deployBlock}`);
 
 let lastLogged = -1;
+const verbose = process.env.INDEXER_VERBOSE === '1';
 indexer.onAdvance(({ toBlock }) => {
   const s = indexer.status();
-  if (s.lag === 0 || toBlock - lastLogged >= 10_000) {
+  if (verbose || s.lag === 0 || toBlock - lastLogged >= 10_000) {
     if (toBlock !== lastLogged) log(`indexed block ${toBlock} (head ${s.headBlock}, lag ${s.lag})`);
     lastLogged = toBlock;
   }

@@ -68,7 +68,7 @@ export function errorText(err: unknown): string {
   return parts.join(' | ') || String(err);
 }
 
-const RANGE_ERROR = /too many|more than \d+ results|limit exceeded|exceeds? (the )?(max|limit)|block range|range (is )?too (large|wide)|response size|query timeout|timed? ?out|timeout|10000 results|payload too large|413/i;
+const RANGE_ERROR = /too many|more than \d+ results|limit exceeded|exceeds? (the )?(max|limit)|block range|range (is )?too (large|wide)|response size|query timeout|timed? ?out|timeout|10000 results|payload too large|413|body exceeded|too large/i;
 
 export class ChainSource {
   rangeSize: number;
@@ -77,7 +77,8 @@ export class ChainSource {
   constructor(private readonly o: ChainSourceOptions) {
     this.rangeSize = o.initialRange ?? 2_000;
     this.maxRange = o.maxRange ?? 100_000;
-    this.targetLogs = o.targetLogs ?? 8_000;
+    // ~1.5 KB of JSON per log: 5,000 logs stay under viem's default 10 MB response limit
+    this.targetLogs = o.targetLogs ?? 5_000;
   }
 
   private async sleep(ms: number) {
