@@ -1,5 +1,7 @@
 // CIDv1 computation off the main thread (plain JS so it loads the same way under tsx, vitest and
-// node). Several jobs can run at once; each is fed by 'data' messages with transferred buffers.
+// node). Several jobs can run at once. Each job shares a SharedArrayBuffer ring of slots with the
+// main thread: 'data' says which slot holds the next bytes; the slot is released back once every
+// leaf block in it has been hashed (seen by the hash-only blockstore), so the memory is reused.
 // Profile unixfs-v1-2025 (IPIP-499): raw leaves, 1 MiB chunks, 1024 links per node, balanced
 // layout, CIDv1 — spelled out explicitly as well so a library default change cannot move our CIDs.
 import { parentPort } from 'node:worker_threads';
@@ -7,11 +9,12 @@ import { importer } from 'ipfs-unixfs-importer';
 import { balanced } from 'ipfs-unixfs-importer/layout';
 
 const CHUNK = 1024 * 1024;
+const RAW_CODEC = 0x55;
 
 /**
  * Fixed-size chunking into exactly CHUNK-byte pieces (last one shorter). Same output as the
- * library's fixedSize chunker, but chunk-aligned input (the store sends 4 MiB batches) is passed
- * through as views instead of being copied through a Uint8ArrayList.
+ * library's fixedSize chunker, but chunk-aligned input (the store's 4 MiB slots) is passed through
+ * as views instead of being copied.
  */
 async function* fixedChunks(source) {
   let pending = null;
@@ -28,7 +31,6 @@ async function* fixedChunks(source) {
       yield pending;
       emitted = true;
       pending = null;
-      fill = 0;
     }
     while (buf.byteLength - off >= CHUNK) {
       yield buf.subarray(off, off + CHUNK);
@@ -45,18 +47,40 @@ async function* fixedChunks(source) {
   else if (!emitted) yield new Uint8Array(0); // an empty file is one empty raw block
 }
 
-/** Blocks are only hashed, never kept: the store keeps the file, the DAG can be rebuilt from it. */
-const hashOnlyBlockstore = { put: async (cid) => cid };
-
-class ByteQueue {
-  constructor(id) {
+class Job {
+  constructor(id, sab, slotBytes) {
     this.id = id;
+    this.sab = sab;
+    this.slotBytes = slotBytes;
     this.items = [];
     this.done = false;
+    this.aborted = false;
     this.wake = null;
+    /** slots handed to the importer, in order, with the cumulative byte offset where each ends */
+    this.inFlight = [];
+    this.pushed = 0;
+    this.hashed = 0;
+    const job = this;
+    /** Blocks are only hashed, never kept; raw leaf puts tell which slots are finished. */
+    this.blockstore = {
+      put: async (cid, bytes) => {
+        if (cid.code === RAW_CODEC) {
+          job.hashed += bytes.byteLength;
+          job.releaseHashed();
+        }
+        return cid;
+      },
+    };
   }
-  push(buf) {
-    this.items.push(buf);
+  releaseHashed() {
+    while (this.inFlight.length > 0 && this.hashed >= this.inFlight[0].end) {
+      parentPort.postMessage({ t: 'release', id: this.id, slot: this.inFlight.shift().slot });
+    }
+  }
+  push(slot, length) {
+    this.pushed += length;
+    this.inFlight.push({ slot, end: this.pushed });
+    this.items.push(new Uint8Array(this.sab, slot * this.slotBytes, length));
     this.wake?.();
   }
   end() {
@@ -65,10 +89,9 @@ class ByteQueue {
   }
   async *[Symbol.asyncIterator]() {
     for (;;) {
+      if (this.aborted) return;
       if (this.items.length > 0) {
-        const buf = this.items.shift();
-        yield buf;
-        parentPort.postMessage({ t: 'ack', id: this.id, n: buf.byteLength });
+        yield this.items.shift();
         continue;
       }
       if (this.done) return;
@@ -80,10 +103,10 @@ class ByteQueue {
 
 const jobs = new Map();
 
-async function run(id, queue) {
+async function run(job) {
   try {
     let root;
-    for await (const entry of importer([{ content: queue }], hashOnlyBlockstore, {
+    for await (const entry of importer([{ content: job }], job.blockstore, {
       profile: 'unixfs-v1-2025',
       cidVersion: 1,
       rawLeaves: true,
@@ -94,28 +117,32 @@ async function run(id, queue) {
     })) {
       root = entry;
     }
-    parentPort.postMessage({ t: 'done', id, cid: root.cid.toString(), size: Number(root.size) });
+    // Every slot is released (also after an abort, when the importer stopped early).
+    job.hashed = Infinity;
+    job.releaseHashed();
+    parentPort.postMessage({ t: 'done', id: job.id, cid: root.cid.toString(), size: Number(root.size) });
   } catch (err) {
-    parentPort.postMessage({ t: 'error', id, message: String(err?.message ?? err) });
+    parentPort.postMessage({ t: 'error', id: job.id, message: String(err?.message ?? err) });
   } finally {
-    jobs.delete(id);
+    jobs.delete(job.id);
   }
 }
 
 parentPort.on('message', (m) => {
   if (m.t === 'start') {
-    const q = new ByteQueue(m.id);
-    jobs.set(m.id, q);
-    void run(m.id, q);
+    const job = new Job(m.id, m.sab, m.slotBytes);
+    jobs.set(m.id, job);
+    void run(job);
   } else if (m.t === 'data') {
-    jobs.get(m.id)?.push(new Uint8Array(m.buf));
+    jobs.get(m.id)?.push(m.slot, m.length);
   } else if (m.t === 'end') {
     jobs.get(m.id)?.end();
   } else if (m.t === 'abort') {
-    const q = jobs.get(m.id);
-    if (q) {
-      q.items = [];
-      q.end();
+    const job = jobs.get(m.id);
+    if (job) {
+      job.aborted = true;
+      job.items = [];
+      job.end();
     }
   }
 });

@@ -7,35 +7,40 @@ import { Worker } from 'node:worker_threads';
  * CIDv1 (unixfs-v1-2025) in a worker thread, so the two hashes use both cores.
  */
 
-/** Bytes handed to the CID worker but not yet consumed; above this, `update` applies backpressure. */
-const CID_WINDOW_BYTES = 32 * 1024 * 1024;
+/**
+ * Each hashing job owns a ring of SLOTS × SLOT_BYTES in a SharedArrayBuffer: the caller fills a
+ * slot, the main thread hashes it (sha256), the worker reads the same memory (no copy, no transfer)
+ * and releases the slot once every leaf in it is hashed. Memory per job is constant (32 MiB), and
+ * the pages are reused instead of faulting in fresh buffers for every batch.
+ */
+export const SLOT_BYTES = 4 * 1024 * 1024;
+const SLOTS = 8;
 
-type Pending = {
-  resolve: (cid: string) => void;
-  reject: (err: Error) => void;
-  inflight: number;
-  drained: (() => void) | null;
-};
+export interface Slot {
+  index: number;
+  /** the slot's memory (SLOT_BYTES long) */
+  bytes: Buffer;
+}
+
+interface JobHandlers {
+  release(slot: number): void;
+  resolve(cid: string): void;
+  reject(err: Error): void;
+}
 
 class CidWorker {
   private worker: Worker;
-  private jobs = new Map<number, Pending>();
+  private jobs = new Map<number, JobHandlers>();
   private nextId = 1;
   private dead = false;
 
   constructor() {
     this.worker = new Worker(new URL('./cid-worker.mjs', import.meta.url));
-    this.worker.on('message', (m: { t: string; id: number; n?: number; cid?: string; message?: string }) => {
+    this.worker.on('message', (m: { t: string; id: number; slot?: number; cid?: string; message?: string }) => {
       const job = this.jobs.get(m.id);
       if (!job) return;
-      if (m.t === 'ack') {
-        job.inflight -= m.n!;
-        if (job.inflight <= CID_WINDOW_BYTES && job.drained) {
-          const d = job.drained;
-          job.drained = null;
-          d();
-        }
-      } else if (m.t === 'done') {
+      if (m.t === 'release') job.release(m.slot!);
+      else if (m.t === 'done') {
         this.settle(m.id);
         job.resolve(m.cid!);
       } else if (m.t === 'error') {
@@ -45,10 +50,7 @@ class CidWorker {
     });
     const fail = (err: Error) => {
       this.dead = true;
-      for (const job of this.jobs.values()) {
-        job.reject(err);
-        job.drained?.();
-      }
+      for (const job of this.jobs.values()) job.reject(err);
       this.jobs.clear();
     };
     this.worker.on('error', fail);
@@ -57,52 +59,27 @@ class CidWorker {
     this.worker.unref();
   }
 
+  get alive() {
+    return !this.dead;
+  }
+
   private settle(id: number) {
     this.jobs.delete(id);
     if (this.jobs.size === 0) this.worker.unref();
   }
 
-  get alive() {
-    return !this.dead;
-  }
-
-  start(): CidJob {
+  start(sab: SharedArrayBuffer, handlers: JobHandlers) {
     const id = this.nextId++;
-    let resolve!: (cid: string) => void;
-    let reject!: (err: Error) => void;
-    const result = new Promise<string>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    result.catch(() => {}); // observed by the caller through `finish`
-    const pending: Pending = { resolve, reject, inflight: 0, drained: null };
-    this.jobs.set(id, pending);
+    this.jobs.set(id, handlers);
     this.worker.ref();
-    this.worker.postMessage({ t: 'start', id });
+    this.worker.postMessage({ t: 'start', id, sab, slotBytes: SLOT_BYTES });
     const worker = this.worker;
     return {
-      push(buf: ArrayBuffer): Promise<void> | undefined {
-        pending.inflight += buf.byteLength;
-        worker.postMessage({ t: 'data', id, buf }, [buf]);
-        if (pending.inflight > CID_WINDOW_BYTES) return new Promise<void>((r) => (pending.drained = r));
-        return undefined;
-      },
-      finish() {
-        worker.postMessage({ t: 'end', id });
-        return result;
-      },
-      abort() {
-        worker.postMessage({ t: 'abort', id });
-      },
+      data: (slot: number, length: number) => worker.postMessage({ t: 'data', id, slot, length }),
+      end: () => worker.postMessage({ t: 'end', id }),
+      abort: () => worker.postMessage({ t: 'abort', id }),
     };
   }
-}
-
-interface CidJob {
-  /** Transfers `buf` to the worker (it is detached afterwards). Resolves when there is room again. */
-  push(buf: ArrayBuffer): Promise<void> | undefined;
-  finish(): Promise<string>;
-  abort(): void;
 }
 
 let shared: CidWorker | undefined;
@@ -118,48 +95,128 @@ export interface ContentHashes {
 }
 
 /**
- * Feed with whole ArrayBuffers that the caller gives up (they are transferred to the CID worker).
+ * sha256 (this thread) + CIDv1 (worker) of a byte stream fed through slots: `acquire` a slot, fill
+ * it, `submit` it. A slot submitted with `withWriter` stays busy until `writerDone` too, so the
+ * caller may write the same memory to disk meanwhile.
  */
 export class StreamingHasher {
   private sha: Hash = createHash('sha256');
-  private cid: CidJob = cidWorker().start();
+  private sab = new SharedArrayBuffer(SLOT_BYTES * SLOTS);
+  private refs = new Array<number>(SLOTS).fill(0);
+  private free: number[] = [...Array(SLOTS).keys()];
+  private waiters: ((slot: Slot) => void)[] = [];
+  private failure: Error | null = null;
+  private cidResult: Promise<string>;
+  private job: ReturnType<CidWorker['start']>;
+  private ended = false;
+  /** partially filled slot of `update` */
+  private open: { slot: Slot; fill: number } | null = null;
   size = 0;
 
-  /** Hashes `chunk` and hands its buffer to the CID worker; returns a promise only under backpressure. */
-  update(chunk: Uint8Array & { buffer: ArrayBuffer }): Promise<void> | undefined {
-    if (chunk.byteOffset !== 0 || chunk.byteLength !== chunk.buffer.byteLength) {
-      throw new Error('StreamingHasher.update needs a chunk that owns its whole ArrayBuffer');
+  constructor() {
+    let resolve!: (cid: string) => void;
+    let reject!: (err: Error) => void;
+    this.cidResult = new Promise<string>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.cidResult.catch(() => {});
+    this.job = cidWorker().start(this.sab, {
+      release: (slot) => this.unref(slot),
+      resolve,
+      reject: (err) => {
+        this.failure = err;
+        reject(err);
+        for (const w of this.waiters.splice(0)) w(this.slot(0)); // wake waiters; they check failure
+      },
+    });
+  }
+
+  private slot(index: number): Slot {
+    return { index, bytes: Buffer.from(this.sab, index * SLOT_BYTES, SLOT_BYTES) };
+  }
+
+  private unref(index: number) {
+    if (--this.refs[index] > 0) return;
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      waiter(this.slot(index));
+    } else this.free.push(index);
+  }
+
+  /** A free slot; waits (backpressure) while the worker or the writer still hold all of them. */
+  acquire(): Promise<Slot> | Slot {
+    if (this.failure) throw this.failure;
+    const index = this.free.shift();
+    if (index !== undefined) return this.slot(index);
+    return new Promise<Slot>((resolve) => this.waiters.push(resolve)).then((s) => {
+      if (this.failure) throw this.failure;
+      return s;
+    });
+  }
+
+  /** Hashes the first `length` bytes of `slot` and hands them to the CID worker. */
+  submit(slot: Slot, length: number, withWriter = false): void {
+    if (length === 0) {
+      this.free.push(slot.index);
+      return;
     }
-    this.sha.update(chunk);
-    this.size += chunk.byteLength;
-    return this.cid.push(chunk.buffer);
+    this.refs[slot.index] = withWriter ? 2 : 1;
+    this.sha.update(slot.bytes.subarray(0, length));
+    this.size += length;
+    this.job.data(slot.index, length);
+  }
+
+  /** The writer is finished with `slot`. */
+  writerDone(slot: Slot): void {
+    this.unref(slot.index);
+  }
+
+  /** Convenience for in-memory data: copies `bytes` through the slots. */
+  async update(bytes: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < bytes.byteLength) {
+      if (!this.open) this.open = { slot: await this.acquire(), fill: 0 };
+      const n = Math.min(bytes.byteLength - off, SLOT_BYTES - this.open.fill);
+      this.open.slot.bytes.set(bytes.subarray(off, off + n), this.open.fill);
+      this.open.fill += n;
+      off += n;
+      if (this.open.fill === SLOT_BYTES) {
+        this.submit(this.open.slot, this.open.fill);
+        this.open = null;
+      }
+    }
   }
 
   async digest(): Promise<ContentHashes> {
-    const sha256 = this.sha.digest('hex');
-    const cid = await this.cid.finish();
-    return { sha256, size: this.size, cid };
+    if (this.open) {
+      this.submit(this.open.slot, this.open.fill);
+      this.open = null;
+    }
+    this.ended = true;
+    this.job.end();
+    const cid = await this.cidResult;
+    return { sha256: this.sha.digest('hex'), size: this.size, cid };
   }
 
   abort(): void {
-    this.cid.abort();
-    this.cid.finish().catch(() => {});
+    if (!this.ended) {
+      this.ended = true;
+      this.job.abort();
+    }
   }
 }
 
-const READ_BYTES = 8 * 1024 * 1024;
-
-/** sha256 + CID of a file on disk, read in 8 MiB pieces. */
+/** sha256 + CID of a file on disk, read straight into the hasher's slots. */
 export async function hashFile(file: string): Promise<ContentHashes> {
   const fh = await fs.promises.open(file, 'r');
   const hasher = new StreamingHasher();
   try {
     for (;;) {
-      const buf = new Uint8Array(new ArrayBuffer(READ_BYTES));
-      const { bytesRead } = await fh.read(buf, 0, READ_BYTES, null);
+      const slot = await hasher.acquire();
+      const { bytesRead } = await fh.read(slot.bytes, 0, SLOT_BYTES, null);
+      hasher.submit(slot, bytesRead);
       if (bytesRead === 0) break;
-      const chunk = bytesRead === READ_BYTES ? buf : new Uint8Array(buf.buffer.slice(0, bytesRead));
-      await hasher.update(chunk as Uint8Array & { buffer: ArrayBuffer });
     }
     return await hasher.digest();
   } catch (err) {
@@ -169,6 +226,8 @@ export async function hashFile(file: string): Promise<ContentHashes> {
     await fh.close();
   }
 }
+
+const READ_BYTES = 8 * 1024 * 1024;
 
 /** sha256 only (no CID), for integrity checks of stored blobs. */
 export async function sha256File(file: string): Promise<string> {
@@ -190,8 +249,6 @@ export async function sha256File(file: string): Promise<string> {
 /** CID of in-memory bytes (small things: manifests, tests). */
 export async function hashBytes(bytes: Uint8Array): Promise<ContentHashes> {
   const hasher = new StreamingHasher();
-  const copy = new Uint8Array(new ArrayBuffer(bytes.byteLength));
-  copy.set(bytes);
-  await hasher.update(copy as Uint8Array & { buffer: ArrayBuffer });
+  await hasher.update(bytes);
   return hasher.digest();
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { StreamingHasher, sha256File, type ContentHashes } from './hash.ts';
+import { SLOT_BYTES, StreamingHasher, sha256File, type ContentHashes, type Slot } from './hash.ts';
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -59,16 +59,10 @@ export class StoreError extends Error {
   }
 }
 
-/** Incoming bytes are packed into buffers of this size before hashing and writing. */
-const BATCH_BYTES = 4 * 1024 * 1024;
 /** Start writeback during the upload rather than leaving the whole file to the final fsync. */
 const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 const READ_HIGH_WATER_MARK = 1024 * 1024;
 
-/** A batch buffer that owns its whole ArrayBuffer (so it can be transferred), not zero-filled. */
-function newBatch(): Uint8Array {
-  return Buffer.allocUnsafeSlow(BATCH_BYTES);
-}
 
 /**
  * Blobs on local disk: `<root>/blobs/<aa>/<sha256>`, CIDs beside them in `<root>/meta/<aa>/<sha256>.cid`,
@@ -126,26 +120,39 @@ export class LocalArtifactStore implements ArtifactStore {
     const hasher = new StreamingHasher();
     let closed = false;
     let committed = false;
-    let pendingWrite: Promise<unknown> = Promise.resolve();
+    // Slots are written with explicit positions, so several writes may be in flight at once.
+    const writes = new Set<Promise<void>>();
+    let writeError: unknown = null;
     let pendingSync: Promise<unknown> | null = null;
     let sinceSync = 0;
+    let position = 0;
     let total = 0;
 
-    let batch = newBatch();
+    let slot: Slot | null = null;
     let fill = 0;
 
-    const flush = async (final: boolean) => {
-      if (fill === 0) return;
-      const full = fill === batch.byteLength ? batch : new Uint8Array(batch.buffer.slice(0, fill));
-      batch = final ? batch : newBatch();
+    const flush = () => {
+      if (!slot || fill === 0) return;
+      const s = slot;
+      const length = fill;
+      slot = null;
       fill = 0;
-      await pendingWrite;
-      // The write owns `full` until it completes; only then is it hashed and its buffer given to the
-      // CID worker. Not awaited here, so the next batch fills while this one is written.
-      const w = fh.write(full, 0, full.byteLength, null);
-      pendingWrite = w.then(() => hasher.update(full as Uint8Array & { buffer: ArrayBuffer }));
-      pendingWrite.catch(() => {});
-      sinceSync += full.byteLength;
+      hasher.submit(s, length, true);
+      const w: Promise<void> = fh
+        .write(s.bytes, 0, length, position)
+        .then(
+          () => undefined,
+          (err) => {
+            writeError ??= err;
+          },
+        )
+        .finally(() => {
+          writes.delete(w);
+          hasher.writerDone(s);
+        });
+      writes.add(w);
+      position += length;
+      sinceSync += length;
       if (sinceSync >= SYNC_EVERY_BYTES && pendingSync === null) {
         sinceSync = 0;
         pendingSync = fh.datasync().finally(() => (pendingSync = null));
@@ -157,18 +164,21 @@ export class LocalArtifactStore implements ArtifactStore {
       for await (const chunk of source as AsyncIterable<Uint8Array>) {
         total += chunk.byteLength;
         if (total > maxBytes) throw new StoreError('too_large', `upload exceeds the limit of ${maxBytes} bytes`);
+        if (writeError) throw writeError;
         opts.tap?.(chunk);
         let off = 0;
         while (off < chunk.byteLength) {
-          const n = Math.min(chunk.byteLength - off, batch.byteLength - fill);
-          batch.set(chunk.subarray(off, off + n), fill);
+          slot ??= await hasher.acquire();
+          const n = Math.min(chunk.byteLength - off, SLOT_BYTES - fill);
+          slot.bytes.set(chunk.subarray(off, off + n), fill);
           fill += n;
           off += n;
-          if (fill === batch.byteLength) await flush(false);
+          if (fill === SLOT_BYTES) flush();
         }
       }
-      await flush(true);
-      await pendingWrite;
+      flush();
+      while (writes.size > 0) await Promise.all(writes);
+      if (writeError) throw writeError;
       if (pendingSync) await pendingSync;
       await fh.datasync();
       await fh.close();
@@ -195,6 +205,7 @@ export class LocalArtifactStore implements ArtifactStore {
       hasher.abort();
       throw err;
     } finally {
+      if (writes.size > 0) await Promise.allSettled([...writes]);
       if (!closed) await fh.close().catch(() => {});
       if (!committed) await fs.promises.rm(tmp, { force: true }).catch(() => {});
     }
