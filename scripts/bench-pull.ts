@@ -125,7 +125,8 @@ async function main() {
   for (let i = 0; i < runs; i++) {
     const cache = path.join(work, `cache-${i}`);
     const r = await exec(process.execPath, [cli, ...cliArgs, '--cache', cache]);
-    const out = JSON.parse(r.stdout) as { files: { sha256: string; localPath: string }[] };
+    const out = JSON.parse(r.stdout) as { files: { sha256: string; localPath: string }[]; timings: Record<string, number> };
+    log(`  pull phases: ${JSON.stringify(out.timings)}`);
     if (out.files.length !== 2) throw new Error('pull did not return two files');
     pullMs.push(r.ms);
     fs.rmSync(cache, { recursive: true, force: true });

@@ -110,6 +110,7 @@ async function cmdPull(args: string[], v: Values): Promise<number> {
           snapshotDir: result.snapshotDir,
           outDir: result.outDir,
           bytesDownloaded: result.bytesDownloaded,
+          timings: result.timings,
           files: result.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, localPath: f.localPath, fromCache: f.fromCache })),
         }),
       );

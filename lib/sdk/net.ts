@@ -40,12 +40,10 @@ export function request(url: string, opts: RequestOptions = {}): Promise<http.In
         agent: u.protocol === 'https:' ? agents.https : agents.http,
         signal: opts.signal,
       },
-      (res) => {
-        res.socket?.setTimeout(opts.idleTimeoutMs ?? 30_000, () => res.destroy(new Error(`no data for ${(opts.idleTimeoutMs ?? 30_000) / 1000} s`)));
-        resolve(res);
-      },
+      (res) => resolve(res),
     );
-    req.setTimeout(opts.idleTimeoutMs ?? 30_000, () => req.destroy(new Error(`no response within ${(opts.idleTimeoutMs ?? 30_000) / 1000} s`)));
+    // Socket idle timeout: covers waiting for the response and stalls while streaming its body.
+    req.setTimeout(opts.idleTimeoutMs ?? 30_000, () => req.destroy(new Error(`no data for ${(opts.idleTimeoutMs ?? 30_000) / 1000} s`)));
     req.on('error', reject);
     req.end(opts.body);
   });

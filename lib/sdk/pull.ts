@@ -9,7 +9,7 @@ import { requestAccess } from './access.ts';
 import { digestHex, parseManifest, sha256Hex, writeFileAtomic, type Manifest, type ManifestFile } from './manifest.ts';
 import { GatewayHttpError, httpError, readBody, request, trimSlash } from './net.ts';
 import { defaultCacheDir, safeJoin } from './paths.ts';
-import { createHasher } from './hasher.ts';
+import { rawGet, RawGetUnsupported } from './rawget.ts';
 import { resolveApproved, type ApprovedVersion, type ResolveOptions } from './resolve.ts';
 
 export interface PullProgress {
@@ -53,6 +53,8 @@ export interface PullResult {
   outDir?: string;
   files: PulledFile[];
   bytesDownloaded: number;
+  /** Wall time per phase (ms): chain reads, manifest, downloads, cache/snapshot/out. */
+  timings: { chainMs: number; manifestMs: number; downloadMs: number; finishMs: number };
 }
 
 export function defaultGateways(): string[] {
@@ -158,10 +160,38 @@ async function fetchManifest(approved: ApprovedVersion, gateways: string[], cach
   throw giveUp(`manifest 0x${hex} of ${approved.slug} v${approved.version}`, failures);
 }
 
+interface BodySink {
+  onHead(head: { status: number; headers: Record<string, string | string[] | undefined> }): void;
+  onData(chunk: Buffer): void;
+}
+
+/** The same GET through node:http (https gateways, or servers rawGet does not handle). */
+async function nodeHttpGet(url: string, headers: Record<string, string>, sink: BodySink): Promise<void> {
+  const res = await request(url, { headers });
+  const status = res.statusCode ?? 0;
+  if (status < 200 || status >= 300) throw await httpError(res, url);
+  sink.onHead({ status, headers: res.headers });
+  await new Promise<void>((resolve, reject) => {
+    let received = 0;
+    res.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      try {
+        sink.onData(chunk);
+      } catch (err) {
+        res.destroy();
+        reject(err);
+      }
+    });
+    res.on('error', (e) => reject(new Error(`connection lost after ${received} body bytes (${e.message})`)));
+    res.on('aborted', () => reject(new Error(`connection lost after ${received} body bytes`)));
+    res.on('end', () => resolve());
+  });
+}
+
 /**
  * One attempt at one file from one gateway: resumes `part` with a Range request, hashes while
- * streaming (in a worker thread for big files), and on success leaves `part` complete and verified
- * (the caller renames it).
+ * receiving (each socket read is hashed and written synchronously from one reusable buffer), and on
+ * success leaves `part` complete and verified (the caller renames it).
  */
 async function fetchBlobOnce(gw: string, file: ManifestFile, part: string, auth: GatewayAuth, progress: (delta: number) => void): Promise<{ resumedFrom: number }> {
   let have = 0;
@@ -175,102 +205,64 @@ async function fetchBlobOnce(gw: string, file: ManifestFile, part: string, auth:
     have = 0;
   }
   const resumedFrom = have;
-  let hasher = createHasher(file.size);
-  try {
-    await hasher.prefix(part, have);
-    if (have < file.size) {
-      const url = `${trimSlash(gw)}/api/blobs/${file.sha256}`;
-      const headers: Record<string, string> = { ...(await auth.headers(gw)) };
-      if (have > 0) headers.range = `bytes=${have}-`;
-      const res = await request(url, { headers });
-      const status = res.statusCode ?? 0;
-      if (status === 206 && have > 0) {
-        const m = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''));
-        if (!m || Number(m[1]) !== have) {
-          res.destroy();
-          throw new Failure('network', `${gw} answered a Range request for ${file.path} with the wrong range (${res.headers['content-range']})`);
-        }
-      } else if (status === 200) {
-        if (have > 0) {
-          // The server ignored Range: start over.
-          progress(-have);
-          have = 0;
-          hasher.close();
-          hasher = createHasher(file.size);
-        }
-      } else {
-        throw await httpError(res, url);
-      }
-      const h = hasher;
-      const ws = fs.createWriteStream(part, { flags: have === 0 ? 'w' : 'r+', start: have, highWaterMark: 4 * 1024 * 1024 });
-      let received = have;
-      try {
-        await new Promise<void>((resolve, reject) => {
-          let done = false;
-          let waits = 0;
-          const fail = (e: Error) => {
-            if (done) return;
-            done = true;
-            res.destroy();
-            reject(e);
-          };
-          const unpause = () => {
-            if (--waits === 0) res.resume();
-          };
-          ws.on('error', fail);
-          res.on('error', (e) => fail(new Failure('network', `${gw} broke off ${file.path} after ${received} of ${file.size} bytes (${e.message})`)));
-          res.on('aborted', () => fail(new Failure('network', `${gw} broke off ${file.path} after ${received} of ${file.size} bytes`)));
-          res.on('data', (chunk: Buffer) => {
-            received += chunk.length;
-            if (received > file.size) {
-              fail(new Failure('integrity', `gateway ${gw} served more than ${file.size} bytes for ${file.path} (sha256 ${file.sha256})`));
-              return;
-            }
-            h.update(chunk);
-            progress(chunk.length);
-            if (!ws.write(chunk)) {
-              waits++;
-              res.pause();
-              ws.once('drain', unpause);
-            }
-            if (h.backlogged) {
-              waits++;
-              res.pause();
-              h.onDrain(unpause);
-            }
-          });
-          res.on('end', () => {
-            if (done) return;
-            if (received < file.size) {
-              fail(new Failure('network', `${gw} ended ${file.path} after ${received} of ${file.size} bytes (truncated)`));
-              return;
-            }
-            ws.end(() => {
-              done = true;
-              resolve();
-            });
-          });
-        });
-      } finally {
-        if (!ws.closed) await new Promise<void>((r) => ws.close(() => r()));
-      }
-    }
-    const got = await hasher.digest();
-    if (got !== file.sha256) {
-      if (have === file.size && resumedFrom === file.size) throw new Failure('integrity', `partial download of ${file.path} is corrupt (sha256 ${got}, expected ${file.sha256})`);
-      throw new Failure('integrity', `gateway ${gw} served wrong bytes for ${file.path}: sha256 ${got}, expected ${file.sha256} (approved on chain)${resumedFrom > 0 && have > 0 ? ` [resumed from ${resumedFrom} bytes]` : ''}`);
-    }
-  } finally {
-    hasher.close();
+  let hash = crypto.createHash('sha256');
+  if (have > 0) {
+    const rs = fs.createReadStream(part, { start: 0, end: have - 1, highWaterMark: 8 * 1024 * 1024 });
+    for await (const c of rs) hash.update(c as Buffer);
   }
-  // Durable before it gets its final name (MODELDAO_FSYNC=0 skips this, e.g. on throwaway CI disks).
-  if (process.env.MODELDAO_FSYNC !== '0') {
-    const fh = await fsp.open(part, 'r+');
+  if (have < file.size) {
+    const url = `${trimSlash(gw)}/api/blobs/${file.sha256}`;
+    const headers: Record<string, string> = { ...(await auth.headers(gw)) };
+    if (have > 0) headers.range = `bytes=${have}-`;
+    const fd = fs.openSync(part, have > 0 ? 'r+' : 'w');
+    let pos = have;
+    const sink: BodySink = {
+      onHead({ status, headers: h }) {
+        if (status === 206 && have > 0) {
+          const m = /^bytes (\d+)-/.exec(String(h['content-range'] ?? ''));
+          if (!m || Number(m[1]) !== have) throw new Failure('network', `${gw} answered a Range request for ${file.path} with the wrong range (${h['content-range']})`);
+        } else if (status === 200) {
+          if (have > 0) {
+            // The server ignored Range: start over.
+            progress(-have);
+            have = 0;
+            pos = 0;
+            fs.ftruncateSync(fd, 0);
+            hash = crypto.createHash('sha256');
+          }
+        } else {
+          throw new Failure('network', `${gw} answered ${status} for ${file.path}`);
+        }
+      },
+      onData(chunk) {
+        if (pos + chunk.length > file.size) throw new Failure('integrity', `gateway ${gw} served more than ${file.size} bytes for ${file.path} (sha256 ${file.sha256})`);
+        hash.update(chunk);
+        for (let off = 0; off < chunk.length; ) off += fs.writeSync(fd, chunk, off, chunk.length - off, pos + off);
+        pos += chunk.length;
+        progress(chunk.length);
+      },
+    };
     try {
-      await fh.sync();
+      try {
+        await rawGet(new URL(url), headers, sink);
+      } catch (err) {
+        if (!(err instanceof RawGetUnsupported)) throw err;
+        await nodeHttpGet(url, headers, sink);
+      }
+      if (pos < file.size) throw new Failure('network', `${gw} ended ${file.path} after ${pos} of ${file.size} bytes (truncated)`);
+      // Durable before it gets its final name: opt in with MODELDAO_FSYNC=1 (see docs/consumers.md).
+      if (process.env.MODELDAO_FSYNC === '1') fs.fsyncSync(fd);
+    } catch (err) {
+      if (err instanceof Failure || err instanceof GatewayHttpError) throw err;
+      throw new Failure('network', `${gw} broke off ${file.path} after ${pos} of ${file.size} bytes (${err instanceof Error ? err.message : err})`);
     } finally {
-      await fh.close();
+      fs.closeSync(fd);
     }
+  }
+  const got = hash.digest('hex');
+  if (got !== file.sha256) {
+    if (resumedFrom === file.size) throw new Failure('integrity', `partial download of ${file.path} is corrupt (sha256 ${got}, expected ${file.sha256})`);
+    throw new Failure('integrity', `gateway ${gw} served wrong bytes for ${file.path}: sha256 ${got}, expected ${file.sha256} (approved on chain)${resumedFrom > 0 && have > 0 ? ` [resumed from ${resumedFrom} bytes]` : ''}`);
   }
   return { resumedFrom };
 }
@@ -424,14 +416,17 @@ async function materialize(out: string, approved: ApprovedVersion, manifestBytes
  * the manifest, resumable, failing over across gateways; only verified blobs enter the cache.
  */
 export async function pull(opts: PullOptions): Promise<PullResult> {
+  const t0 = performance.now();
   const chain: ChainConnection = opts.chain ?? (await connectChain(opts));
   const approved = await resolveApproved({ ...opts, chain });
+  const t1 = performance.now();
   const gateways = (opts.gateways && opts.gateways.length > 0 ? opts.gateways : defaultGateways()).map(trimSlash);
   const cacheDir = path.resolve(opts.cacheDir ?? defaultCacheDir());
   const notice = opts.onNotice ?? (() => {});
   const auth = new GatewayAuth(approved, opts);
 
   const { manifest, bytes: manifestBytes } = await fetchManifest(approved, gateways, cacheDir, auth, notice);
+  const t2 = performance.now();
   const blobsDir = path.join(cacheDir, 'blobs');
   await fsp.mkdir(blobsDir, { recursive: true });
 
@@ -462,6 +457,7 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
     opts.onProgress?.(progress);
   });
 
+  const t3 = performance.now();
   const files: PulledFile[] = manifest.files.map((f) => ({ ...f, blobPath: path.join(blobsDir, f.sha256), localPath: '', fromCache: fromCache.has(f.sha256) }));
   const snapshotDir = await writeSnapshot(cacheDir, approved, manifestBytes, manifest.files);
   for (const f of files) f.localPath = safeJoin(snapshotDir, f.path);
@@ -470,5 +466,15 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
     outDir = path.resolve(opts.out);
     await materialize(outDir, approved, manifestBytes, files, opts.link ?? false);
   }
-  return { approved, manifest, snapshotDir, outDir, files, bytesDownloaded: Math.max(0, downloaded) };
+  const t4 = performance.now();
+  const ms = (x: number) => Math.round(x);
+  return {
+    approved,
+    manifest,
+    snapshotDir,
+    outDir,
+    files,
+    bytesDownloaded: Math.max(0, downloaded),
+    timings: { chainMs: ms(t1 - t0), manifestMs: ms(t2 - t1), downloadMs: ms(t3 - t2), finishMs: ms(t4 - t3) },
+  };
 }

@@ -203,7 +203,7 @@ describe('pull', () => {
     expect(r.files[0].problem).toBe('size');
   });
 
-  it('verifies and resumes big files (hashed in a worker thread) the same way', async () => {
+  it('verifies and resumes a 40 MiB file across bad gateways and interruptions', async () => {
     const v = makeVersion('big-lm', { 'w.bin': 40 * 1024 * 1024 });
     await publish(chain, 'big-lm', v);
     const sha = [...v.files.keys()][0];

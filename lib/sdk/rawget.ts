@@ -1,0 +1,121 @@
+import net from 'node:net';
+import { GatewayHttpError } from './net.ts';
+
+// A minimal HTTP/1.1 GET for blob bodies over plain TCP: the socket reads straight into one reusable
+// 1 MiB buffer (net.Socket `onread`) and the body is handed to a synchronous consumer (hash + write)
+// — no per-chunk allocations or stream machinery. Anything unusual (chunked encoding, no
+// Content-Length) is reported as `unsupported` and the caller uses node:http instead.
+
+export class RawGetUnsupported extends Error {}
+
+export interface RawHead {
+  status: number;
+  headers: Record<string, string>;
+}
+
+export interface RawGetHandlers {
+  /** Called once with the response head for 2xx answers; throw to abort. */
+  onHead(head: RawHead): void;
+  /** Body bytes; `chunk` is only valid during the call. */
+  onData(chunk: Buffer): void;
+}
+
+const READ_BUFFER = 1024 * 1024;
+
+export function rawGet(url: URL, headers: Record<string, string>, h: RawGetHandlers, idleTimeoutMs = 30_000): Promise<{ received: number; contentLength: number }> {
+  if (url.protocol !== 'http:') return Promise.reject(new RawGetUnsupported('only http:'));
+  return new Promise((resolve, reject) => {
+    let headBuf: Buffer | null = Buffer.alloc(0);
+    let head: RawHead | null = null;
+    let contentLength = -1;
+    let received = 0;
+    let errorBody: Buffer[] | null = null;
+    let settled = false;
+    const finish = (err: Error | null) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      if (err) reject(err);
+      else resolve({ received, contentLength });
+    };
+    const body = (chunk: Buffer) => {
+      if (chunk.length === 0) return;
+      const take = Math.min(chunk.length, contentLength - received);
+      if (errorBody) errorBody.push(Buffer.from(chunk.subarray(0, take)));
+      else h.onData(take === chunk.length ? chunk : chunk.subarray(0, take));
+      received += take;
+      if (received >= contentLength) done();
+    };
+    const done = () => {
+      if (errorBody) {
+        let message = `${head!.status}`;
+        let code: string | undefined;
+        try {
+          const j = JSON.parse(Buffer.concat(errorBody).toString('utf8')) as { error?: { code?: string; message?: string } };
+          if (j.error) {
+            code = j.error.code;
+            message = `${head!.status} ${j.error.code}: ${j.error.message}`;
+          }
+        } catch {
+          /* not JSON */
+        }
+        finish(new GatewayHttpError(head!.status, code, `${url.href} → ${message}`));
+      } else finish(null);
+    };
+    const socket: net.Socket = net.connect({
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(url.port || 80),
+      onread: {
+        buffer: Buffer.allocUnsafe(READ_BUFFER),
+        callback: (n: number, buf: Uint8Array) => {
+          if (settled) return false;
+          try {
+            const chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
+            if (head) {
+              body(chunk);
+              return;
+            }
+            headBuf = Buffer.concat([headBuf!, chunk]);
+            const end = headBuf.indexOf('\r\n\r\n');
+            if (end === -1) {
+              if (headBuf.length > 64 * 1024) finish(new Error('response head too large'));
+              return;
+            }
+            const lines = headBuf.subarray(0, end).toString('latin1').split('\r\n');
+            const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
+            if (!m) return finish(new Error(`not an HTTP response from ${url.host}`));
+            const hs: Record<string, string> = {};
+            for (const l of lines.slice(1)) {
+              const i = l.indexOf(':');
+              if (i > 0) hs[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+            }
+            head = { status: Number(m[1]), headers: hs };
+            const rest = Buffer.from(headBuf.subarray(end + 4));
+            headBuf = null;
+            if (hs['transfer-encoding'] || hs['content-length'] === undefined || !/^\d+$/.test(hs['content-length'])) {
+              if (head.status >= 200 && head.status < 300) return finish(new RawGetUnsupported('no Content-Length'));
+              return finish(new GatewayHttpError(head.status, undefined, `${url.href} → ${head.status}`));
+            }
+            contentLength = Number(hs['content-length']);
+            if (head.status < 200 || head.status >= 300) errorBody = [];
+            else h.onHead(head);
+            if (contentLength === 0) return done();
+            body(rest);
+          } catch (err) {
+            finish(err as Error);
+          }
+        },
+      },
+    } as net.NetConnectOpts);
+    socket.setNoDelay(true);
+    socket.setTimeout(idleTimeoutMs, () => finish(new Error(`no data for ${idleTimeoutMs / 1000} s`)));
+    socket.on('error', (e) => finish(head ? new Error(`connection lost after ${received} body bytes (${e.message})`) : e));
+    socket.on('close', () => {
+      if (!settled) finish(new Error(head ? `connection closed after ${received} of ${contentLength} bytes` : 'connection closed before a response'));
+    });
+    const path = url.pathname + url.search;
+    const lines = [`GET ${path} HTTP/1.1`, `Host: ${url.host}`, 'User-Agent: modeldao-cli', 'Accept-Encoding: identity', 'Connection: close'];
+    for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+    socket.write(lines.join('\r\n') + '\r\n\r\n');
+  });
+}
