@@ -16,7 +16,7 @@ export const metadata: Metadata = {
 export const viewport: Viewport = { width: 'device-width', initialScale: 1 };
 
 export default async function RootLayout({ children }: { children: ReactNode }) {
-  const app = getAppConfig();
+  const app = await getAppConfig();
   const initialState = cookieToInitialState(
     getConfig({ chainId: app.chainId, rpcUrl: app.rpcUrl }),
     (await headers()).get('cookie'),

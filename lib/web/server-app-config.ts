@@ -3,11 +3,12 @@ import { cache } from 'react';
 import { getEnv } from '@/lib/env';
 import { loadDeployment } from '@/lib/contracts/deployment';
 import type { AppConfig } from './app-config';
+import { getTokenSymbol } from './queries/token';
 
 const chainNames: Record<number, string> = { 31337: 'Anvil (local)', 1: 'Ethereum', 11155111: 'Sepolia', 8453: 'Base', 10: 'OP Mainnet', 42161: 'Arbitrum One' };
 
 /** The public part of the server's configuration, for client components. */
-export const getAppConfig = cache((): AppConfig => {
+export const getAppConfig = cache(async (): Promise<AppConfig> => {
   const env = getEnv();
   let contracts: AppConfig['contracts'] = null;
   let guardian: AppConfig['guardian'] = null;
@@ -31,7 +32,7 @@ export const getAppConfig = cache((): AppConfig => {
     contracts,
     guardian,
     deploymentProblem,
-    tokenSymbol: 'MGOV',
+    tokenSymbol: await getTokenSymbol(),
     publicBaseUrl: env.publicBaseUrl,
   };
 });

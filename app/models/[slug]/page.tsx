@@ -25,7 +25,7 @@ export default async function ModelPage({ params, searchParams }: { params: Para
   const { v } = await searchParams;
   const m = await getModel(slug);
   if (!m) notFound();
-  const app = getAppConfig();
+  const app = await getAppConfig();
   const shownNumber = v && /^\d+$/.test(v) ? Number(v) : m.currentVersion || m.versionCount;
   const shown = m.versions.find((x) => x.version === shownNumber) ?? null;
   const view = shown ? await getManifestView(shown.manifestDigest) : null;

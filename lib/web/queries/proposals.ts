@@ -8,6 +8,7 @@ import { getEnv } from '@/lib/env';
 import { decodeActions, proposalTitle, type DecodedAction, type ManifestBrief } from '@/lib/web/actions';
 import { getDb } from './db';
 import { getChainClient, getChainNow, getDeployment } from './chain';
+import { getTokenSymbol } from './token';
 
 export interface ProposalRow {
   id: string;
@@ -89,7 +90,7 @@ export const getDecodeContext = cache(async () => {
     versionCounts: undefined as Record<string, number> | undefined,
     versionCountsNow: Object.fromEntries(rows.map((r) => [String(r.id), r.versionCount])),
     manifests: undefined as Record<string, ManifestBrief | undefined> | undefined,
-    tokenSymbol: 'MGOV',
+    tokenSymbol: await getTokenSymbol(),
   };
 });
 
