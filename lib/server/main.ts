@@ -42,6 +42,8 @@ export interface RunningServer {
 
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
   const { env } = opts;
+  // Next's pages (lib/web/server-env.ts) read this Env, not process.env: same chain, database and deployment.
+  (globalThis as { __modeldaoEnv?: Env }).__modeldaoEnv = env;
   const log = opts.log ?? ((m: string) => console.log(`[server] ${m}`));
   const deployment = opts.deployment ?? loadDeployment(env.deploymentFile);
   const publicClient = createChainClient(env.rpcUrl, deployment.chainId);

@@ -1,6 +1,6 @@
 import 'server-only';
 import { cache } from 'react';
-import { getEnv } from '@/lib/env';
+import { getEnv } from '@/lib/web/server-env';
 import { loadDeployment } from '@/lib/contracts/deployment';
 import type { AppConfig } from './app-config';
 import { getTokenSymbol } from './queries/token';

@@ -3,7 +3,7 @@ import { cache } from 'react';
 import type { PublicClient } from 'viem';
 import { createChainClient } from '@/lib/chain/client';
 import { loadDeployment, type Deployment } from '@/lib/contracts/deployment';
-import { getEnv } from '@/lib/env';
+import { getEnv } from '@/lib/web/server-env';
 
 const holder = globalThis as unknown as { __modeldaoWebChain?: PublicClient };
 

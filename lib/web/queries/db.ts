@@ -1,6 +1,6 @@
 import 'server-only';
 import { openDatabase, type Db } from '@/db/client';
-import { getEnv } from '@/lib/env';
+import { getEnv } from '@/lib/web/server-env';
 
 // One handle for the page renderer, opened on first use. openDatabase itself shares the underlying
 // PGlite/pool per data dir on globalThis, so the custom server's indexer and the pages use one database.

@@ -2,7 +2,7 @@ import 'server-only';
 import { cache } from 'react';
 import { count, desc, eq, gt, and } from 'drizzle-orm';
 import { delegate, proposal } from '@/db/schema';
-import { getEnv } from '@/lib/env';
+import { getEnv } from '@/lib/web/server-env';
 import { getDb } from './db';
 
 export interface DelegateRow {

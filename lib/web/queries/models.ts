@@ -2,7 +2,7 @@ import 'server-only';
 import { cache } from 'react';
 import { and, asc, eq } from 'drizzle-orm';
 import { model, modelAllowlist, modelVersion } from '@/db/schema';
-import { getEnv } from '@/lib/env';
+import { getEnv } from '@/lib/web/server-env';
 import { getDb } from './db';
 
 export type VersionStatusName = 'Active' | 'Deprecated' | 'Revoked';

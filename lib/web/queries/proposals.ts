@@ -4,7 +4,7 @@ import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import { governorSettings, model, proposal, vote } from '@/db/schema';
 import { modelGovernorAbi, modelTokenAbi } from '@/lib/contracts/generated';
 import { deriveProposalState, ProposalState } from '@/lib/chain/proposal-state';
-import { getEnv } from '@/lib/env';
+import { getEnv } from '@/lib/web/server-env';
 import { decodeActions, proposalTitle, type DecodedAction, type ManifestBrief } from '@/lib/web/actions';
 import { getDb } from './db';
 import { getChainClient, getChainNow, getDeployment } from './chain';
