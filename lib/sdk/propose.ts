@@ -8,7 +8,7 @@ import { canonicalManifest, manifestDigest, parseManifest as validateManifestSha
 import { connectChain, type ChainOptions } from './chain.ts';
 import { ModelDaoError } from './errors.ts';
 import { httpError, readBody, request, trimSlash } from './net.ts';
-import { uploadFile, type UploadResult } from './upload.ts';
+import { uploadAuthHeaders, uploadFile, type UploadResult } from './upload.ts';
 import { defaultGateways } from './pull.ts';
 
 export interface ProposeOptions extends ChainOptions {
@@ -72,14 +72,14 @@ export async function propose(opts: ProposeOptions): Promise<ProposeResult> {
 
   const total = opts.files.reduce((s, f) => s + fs.statSync(f).size, 0);
   let done = 0;
+  const authHeaders = await uploadAuthHeaders({ account: opts.account, chainId: chain.chainId, registry: chain.registry });
   const uploaded: UploadResult[] = [];
   for (const [i, file] of opts.files.entries()) {
     const r = await uploadFile({
       gateway,
       file,
-      account: opts.account,
-      chainId: chain.chainId,
-      registry: chain.registry,
+      name: paths[i],
+      authHeaders,
       onBytes: (n) => {
         done += n;
         opts.onProgress?.(done, total, `uploading ${paths[i]}`);
@@ -100,7 +100,7 @@ export async function propose(opts: ProposeOptions): Promise<ProposeResult> {
   const canonical = Buffer.from(canonicalManifest(manifest));
 
   const url = `${gateway}/api/manifests`;
-  const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: canonical });
+  const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders }, body: canonical });
   if ((res.statusCode ?? 0) >= 300) {
     const e = await httpError(res, url);
     throw new ModelDaoError(e.status === 401 || e.status === 403 ? 'access' : 'network', e.code ?? 'manifest_rejected', `storing the manifest failed: ${e.message}`);

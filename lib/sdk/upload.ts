@@ -1,9 +1,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Address } from 'viem';
 import type { LocalAccount } from 'viem/accounts';
 import { ModelDaoError } from './errors.ts';
-import { httpError, readBody, request } from './net.ts';
+import { httpError, readBody } from './net.ts';
+import { signUploadAuthorization } from '../artifacts/upload-auth.ts';
 
 export interface UploadResult {
   size: number;
@@ -15,16 +17,19 @@ export interface UploadResult {
 export interface UploadOptions {
   gateway: string;
   file: string;
-  account: LocalAccount;
-  chainId: number;
-  registry: Address;
+  /** Name the server sees (x-file-name; *.safetensors headers are validated). */
+  name?: string;
+  /** From uploadAuthHeaders. */
+  authHeaders: Record<string, string>;
   onBytes?: (n: number) => void;
 }
 
-/** Headers authorizing an upload (see lib/server/routes/uploads.ts). */
-export async function uploadAuthHeaders(o: { account: LocalAccount; chainId: number; registry: Address; gateway: string }): Promise<Record<string, string>> {
-  void o;
-  return {};
+/**
+ * `Authorization: ModelDAO-Upload …` — the EIP-712 UploadAuthorization {account, expiry} for this chain
+ * and registry (lib/artifacts/upload-auth.ts). One signature covers every file and the manifest.
+ */
+export async function uploadAuthHeaders(o: { account: LocalAccount; chainId: number; registry: Address }): Promise<Record<string, string>> {
+  return { authorization: await signUploadAuthorization(o.account, { account: o.account.address, chainId: o.chainId, registry: o.registry }) };
 }
 
 /** Streams one file to POST /api/uploads and checks the server's sha256 against a local hash. */
@@ -34,7 +39,8 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
   const headers = {
     'content-type': 'application/octet-stream',
     'content-length': String(size),
-    ...(await uploadAuthHeaders(o)),
+    'x-file-name': o.name ?? path.basename(o.file),
+    ...o.authHeaders,
   };
   const hash = crypto.createHash('sha256');
   const mod = await import(url.startsWith('https:') ? 'node:https' : 'node:http');
@@ -60,6 +66,5 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
   if (body.sha256 !== local || body.size !== size) {
     throw new ModelDaoError('integrity', 'upload_mismatch', `the gateway recorded ${o.file} as sha256 ${body.sha256} (${body.size} bytes); local file is ${local} (${size} bytes)`);
   }
-  void request;
   return body;
 }
