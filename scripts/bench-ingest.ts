@@ -56,7 +56,7 @@ try {
       const auth = await chain.auth();
       // warm-up: JIT, CID worker start, database connections
       const warm = path.join(work, 'warm.bin');
-      generateFile(warm, 8 * MiB);
+      generateFile(warm, 64 * MiB);
       await curlUpload(server.url, warm, auth);
       timeOpenssl(file); // page cache warm for both
       const ours: number[] = [];
