@@ -124,6 +124,11 @@ contract ModelGovernorTest is Fixture {
         assertEq(digest, DIGEST_1);
     }
 
+    function test_proposalNeedsQueuing_alwaysThroughTimelock() public {
+        uint256 id = _propose(_publishProposal(DIGEST_1, 0, "v1"));
+        assertTrue(governor.proposalNeedsQueuing(id));
+    }
+
     function test_castVote_revertsIfVotedTwice() public {
         uint256 id = _propose(_publishProposal(DIGEST_1, 0, "v1"));
         vm.warp(governor.proposalSnapshot(id) + 1);
