@@ -25,7 +25,8 @@ function eventTable<const N extends string>(name: N) {
       eventName: text('event_name').notNull(),
       args: jsonb('args').$type<Record<string, unknown>>().notNull(),
     },
-    (t) => [primaryKey({ columns: [t.chainId, t.txHash, t.logIndex] }), index(`${name}_block_idx`).on(t.chainId, t.blockNumber, t.logIndex), index(`${name}_name_idx`).on(t.chainId, t.eventName)],
+    // no index on event_name: readers go through the derived tables; each index costs backfill speed
+    (t) => [primaryKey({ columns: [t.chainId, t.txHash, t.logIndex] }), index(`${name}_block_idx`).on(t.chainId, t.blockNumber, t.logIndex)],
   );
 }
 

@@ -5,6 +5,7 @@ import { ChainSource, ReorgDetected, StoppedError, errorText, type FetchedRange,
 import { loadCheckpoint, recentBlocks, rollbackTo, writeRange, type Checkpoint } from './store.ts';
 import type { BatchSummary } from './reducer.ts';
 import { acquireWriterLock, type WriterLock } from './lock.ts';
+import { reportPhases, timed } from './profile.ts';
 
 export { dumpIndex } from './store.ts';
 export type { BatchSummary } from './reducer.ts';
@@ -19,6 +20,8 @@ export const DEFAULT_CONFIRMATIONS: Record<number, number> = {
   42161: 20, // arbitrum one (fast blocks)
 };
 export const DEFAULT_REORG_WINDOW = 64;
+/** Events per database transaction when a fetched range is dense. */
+const MAX_EVENTS_PER_TX = 10_000;
 
 export function defaultConfirmations(chainId: number): number {
   return DEFAULT_CONFIRMATIONS[chainId] ?? 12;
@@ -154,6 +157,34 @@ class Core {
     this.updateStatus();
   }
 
+  /**
+   * Commits a fetched range. A dense range (one response, many events) is committed in slices that
+   * end on block boundaries, so a transaction stays a bounded size and progress survives a crash.
+   */
+  private async write(r: FetchedRange): Promise<BatchSummary> {
+    const total: BatchSummary = { events: 0, proposals: [], models: [], versionsChanged: false, delegatesChanged: false };
+    let start = 0;
+    while (start < r.events.length || start === 0) {
+      let end = Math.min(r.events.length, start + MAX_EVENTS_PER_TX);
+      // extend to the end of the block so a block is never split across transactions
+      while (end < r.events.length && r.events[end].blockNumber === r.events[end - 1].blockNumber) end++;
+      const last = end >= r.events.length;
+      const slice = r.events.slice(start, end);
+      const tip = last ? r.toHeader : { number: slice[slice.length - 1].blockNumber, hash: slice[slice.length - 1].blockHash, parentHash: '', timestamp: slice[slice.length - 1].blockTime };
+      const headers = r.headers.filter((h) => h.number <= tip.number && (last || h.number > (start === 0 ? -1 : r.events[start - 1].blockNumber)));
+      const s = await timed('writeRange', () => writeRange(this.o.db.db, this.chainId, slice, headers, tip, this.reorgWindow));
+      this.checkpoint = { blockNumber: tip.number, blockHash: tip.hash };
+      total.events += s.events;
+      total.proposals.push(...s.proposals);
+      total.models.push(...s.models);
+      total.versionsChanged ||= s.versionsChanged;
+      total.delegatesChanged ||= s.delegatesChanged;
+      if (last) break;
+      start = end;
+    }
+    return total;
+  }
+
   /** Indexes up to the current safe head; returns true when it reached it. */
   async step(): Promise<boolean> {
     const head = await this.source.headNumber();
@@ -183,15 +214,14 @@ class Core {
     let parent = cp ? { number: cp.blockNumber, hash: cp.blockHash } : null;
     let next: Promise<FetchedRange> | null = this.source.fetchRange(start, safe, parent, windowStart);
     while (next) {
-      const r = await next;
+      const r = await timed('wait for fetch', () => next!);
       next = null;
       parent = { number: r.to, hash: r.toHeader.hash };
       if (r.to < safe && !this.stopped) {
         next = this.source.fetchRange(r.to + 1, safe, parent, windowStart);
         next.catch(() => {}); // awaited on the next turn
       }
-      const summary = await writeRange(this.o.db.db, this.chainId, r.events, r.headers, r.toHeader, this.reorgWindow);
-      this.checkpoint = { blockNumber: r.to, blockHash: r.toHeader.hash };
+      const summary = await this.write(r);
       this.updateStatus();
       const reorg = this.pendingReorg;
       this.pendingReorg = false;
@@ -241,6 +271,7 @@ export async function indexOnce(o: IndexerOptions): Promise<IndexerStatus> {
     }
   }
   core.st.role = 'stopped';
+  if (process.env.INDEXER_PROFILE === '1') o.log?.(`phases: ${reportPhases()}`) ?? console.error(`phases: ${reportPhases()}`);
   return { ...core.st };
 }
 

@@ -1,7 +1,8 @@
-import { decodeEventLog, type AbiEvent, type AbiParameter } from 'viem';
+import { decodeAbiParameters, type AbiEvent, type AbiParameter } from 'viem';
 import { allTopics, eventsBySelector, type ContractKind } from './abi.ts';
 import type { IndexedEvent } from './reducer.ts';
 import type { BlockHeader } from './store.ts';
+import { addPhase, timed } from './profile.ts';
 
 // Reads the chain: block headers and logs, with retries and block ranges that adapt to what the RPC
 // accepts. Every range it returns is consistent: the logs and headers belong to one chain whose block
@@ -75,7 +76,8 @@ export class ChainSource {
   private readonly maxRange: number;
   private readonly targetLogs: number;
   constructor(private readonly o: ChainSourceOptions) {
-    this.rangeSize = o.initialRange ?? 2_000;
+    // start small and double while responses are cheap: a dense chain never gets one huge first response
+    this.rangeSize = o.initialRange ?? 10;
     this.maxRange = o.maxRange ?? 100_000;
     // ~1.5 KB of JSON per log: 5,000 logs stay under viem's default 10 MB response limit
     this.targetLogs = o.targetLogs ?? 5_000;
@@ -140,10 +142,10 @@ export class ChainSource {
       let logs: RawLog[];
       const started = Date.now();
       try {
-        logs = await this.o.client.request({
+        logs = await timed('eth_getLogs', () => this.o.client.request({
           method: 'eth_getLogs',
           params: [{ address: [...this.o.contracts.keys()], topics: [allTopics], fromBlock: hex(from), toBlock: hex(to) }],
-        });
+        }));
         if (!Array.isArray(logs)) throw new Error('eth_getLogs returned no array');
       } catch (err) {
         if (this.o.isStopped?.()) throw new StoppedError('stopped');
@@ -188,14 +190,17 @@ export class ChainSource {
       if (logs.some((l) => byBlock.has(Number(l.blockNumber)) && byBlock.get(Number(l.blockNumber))!.hash !== l.blockHash.toLowerCase())) continue;
 
       // adapt: grow when cheap, shrink when heavy
-      if (logs.length < this.targetLogs / 2 && elapsed < 2_000) this.rangeSize = Math.min(this.maxRange, this.rangeSize * 2);
+      if (logs.length < this.targetLogs / 8 && elapsed < 1_000) this.rangeSize = Math.min(this.maxRange, this.rangeSize * 4);
+      else if (logs.length < this.targetLogs / 2 && elapsed < 2_000) this.rangeSize = Math.min(this.maxRange, this.rangeSize * 2);
       else if (logs.length > this.targetLogs * 2 || elapsed > 8_000) this.rangeSize = Math.max(1, Math.floor(this.rangeSize / 2));
 
       const events: IndexedEvent[] = [];
+      const t0 = performance.now();
       for (const l of logs) {
         const e = decodeLog(l, byBlock, this.o.contracts);
         if (e) events.push(e);
       }
+      addPhase('decode', performance.now() - t0);
       events.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
       return { from, to, toHeader: h1, events, headers: windowHeaders, rawLogs: logs.length };
     }
@@ -223,26 +228,54 @@ function normalize(value: unknown, param: AbiParameter): unknown {
   return value;
 }
 
+interface Layout {
+  indexed: AbiParameter[];
+  data: AbiParameter[];
+}
+const layouts = new WeakMap<AbiEvent, Layout>();
+function layoutOf(abi: AbiEvent): Layout {
+  let l = layouts.get(abi);
+  if (!l) {
+    l = { indexed: abi.inputs.filter((i) => i.indexed), data: abi.inputs.filter((i) => !i.indexed) };
+    layouts.set(abi, l);
+  }
+  return l;
+}
+const dynamicTopic = (t: string) => t === 'string' || t === 'bytes' || t.endsWith(']') || t === 'tuple';
+
+/**
+ * viem's ABI decoder on the topics and data of a known event. (decodeEventLog would look the event
+ * up again by hashing its signature for every log; the selector map already did that once.)
+ */
 export function decodeLog(l: RawLog, headers?: Map<number, BlockHeader>, contracts?: Map<string, ContractKind>): IndexedEvent | null {
   const found = eventsBySelector.get(l.topics[0]?.toLowerCase());
   if (!found) return null;
   const kind = contracts?.get(l.address.toLowerCase()) ?? found.kind;
-  let decoded: { eventName: string; args: unknown };
-  try {
-    decoded = decodeEventLog({ abi: [found.abi] as AbiEvent[], data: l.data, topics: l.topics as [`0x${string}`, ...`0x${string}`[]], strict: true }) as any;
-  } catch {
-    return null; // a log with the same selector but another layout (not one of ours)
-  }
+  const layout = layoutOf(found.abi);
+  if (l.topics.length !== layout.indexed.length + 1) return null; // same selector, other layout: not one of ours
   const args: Record<string, unknown> = {};
-  const raw = decoded.args as Record<string, unknown>;
-  for (const input of found.abi.inputs) args[input.name!] = normalize(raw[input.name!], input);
+  try {
+    layout.indexed.forEach((input, i) => {
+      const topic = l.topics[i + 1];
+      // indexed dynamic values are stored as their keccak hash
+      args[input.name!] = dynamicTopic(input.type) ? topic.toLowerCase() : normalize(decodeAbiParameters([input], topic)[0], input);
+    });
+    if (layout.data.length > 0) {
+      const values = decodeAbiParameters(layout.data, l.data);
+      layout.data.forEach((input, i) => (args[input.name!] = normalize(values[i], input)));
+    }
+  } catch {
+    return null;
+  }
+  const ordered: Record<string, unknown> = {};
+  for (const input of found.abi.inputs) ordered[input.name!] = args[input.name!];
   const blockNumber = Number(l.blockNumber);
   const blockTime = l.blockTimestamp != null ? Number(l.blockTimestamp) : headers?.get(blockNumber)?.timestamp;
   if (blockTime === undefined) throw new Error(`no timestamp for block ${blockNumber}`);
   return {
     kind,
-    eventName: decoded.eventName,
-    args,
+    eventName: found.abi.name,
+    args: ordered,
     blockNumber,
     blockHash: l.blockHash.toLowerCase(),
     blockTime,

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import type { ContractKind } from './abi.ts';
+import { timed } from './profile.ts';
 import { applyEvents, type BatchSummary, type IndexedEvent } from './reducer.ts';
 import { T, derivedTables, eventTables, selectAllSql, upsertRows, type Exec, type Row } from './tables.ts';
 
@@ -53,7 +54,7 @@ export async function writeRange(
     const byKind: Record<ContractKind, Row[]> = { governor: [], token: [], timelock: [], registry: [] };
     for (const e of events) byKind[e.kind].push(eventRow(chainId, e));
     for (const kind of Object.keys(byKind) as ContractKind[]) await upsertRows(tx, eventTables[kind], byKind[kind], 'nothing');
-    const summary = await applyEvents(tx, chainId, events);
+    const summary = await timed('applyEvents', () => applyEvents(tx, chainId, events));
     const blockRows = headers.map((h) => ({ chain_id: chainId, block_number: h.number, block_hash: h.hash, parent_hash: h.parentHash, block_time: h.timestamp }));
     await upsertRows(tx, T.block, blockRows);
     await tx.execute(sql`DELETE FROM indexer_block WHERE chain_id = ${chainId} AND block_number < ${checkpoint.number - reorgWindow}`);

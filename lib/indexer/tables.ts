@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
+import { timed } from './profile.ts';
 
 // Bulk reads and writes of the indexer's tables through jsonb_to_recordset: one statement and one
 // parameter per batch whatever its size, the same SQL on PGlite and PostgreSQL. Rows are plain JSON
@@ -60,7 +61,7 @@ export async function upsertRows(db: Exec, spec: TableSpec, rows: Row[], onConfl
   const tail = `::jsonb) AS x(${cols.map((c) => `${c} ${recordType[spec.cols[c]]}`).join(', ')}) ${conflict}`;
   for (let i = 0; i < rows.length; i += CHUNK) {
     const chunk = rows.slice(i, i + CHUNK);
-    await db.execute(sql`${sql.raw(head)}${JSON.stringify(chunk)}${sql.raw(tail)}`);
+    await timed(`upsert ${spec.name}`, () => db.execute(sql`${sql.raw(head)}${JSON.stringify(chunk)}${sql.raw(tail)}`));
   }
 }
 
@@ -75,7 +76,7 @@ export async function selectByKeys(db: Exec, spec: TableSpec, chainId: number, k
     const q = sql`${sql.raw(`SELECT ${cols.map((c) => selectExpr(c, spec.cols[c])).join(', ')} FROM ${spec.name} WHERE chain_id = `)}${chainId}${sql.raw(
       ` AND (${keyCols.join(', ')}) IN (SELECT ${keyCols.map((c, j) => `(e->>${j})${keyCast(spec.cols[c])}`).join(', ')} FROM jsonb_array_elements(`,
     )}${JSON.stringify(chunk)}${sql.raw('::jsonb) e)')}`;
-    const res = await db.execute(q);
+    const res = await timed(`select ${spec.name}`, () => db.execute(q));
     out.push(...(res.rows as Row[]));
   }
   return out;
