@@ -3,7 +3,7 @@
 // timelock via anvil_impersonateAccount) and served over HTTP by a local node:http server.
 // Times `modeldao pull` (cold cache: a fresh cache dir each run) against `curl -o` of the same files
 // followed by `openssl dgst -sha256`, alternating, in the same run. Medians. Last line: JSON.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -122,17 +122,22 @@ async function main() {
 
   const pullMs: number[] = [];
   const refMs: number[] = [];
-  for (let i = 0; i < runs; i++) {
+  // Each measurement starts with no dirty pages left by the previous one (`sync`, untimed), and the
+  // order alternates (ABBA…) so neither side always inherits the other's page-cache state.
+  const timePull = async (i: number) => {
     const cache = path.join(work, `cache-${i}`);
+    execFileSync('sync');
     const r = await exec(process.execPath, [cli, ...cliArgs, '--cache', cache]);
     const out = JSON.parse(r.stdout) as { files: { sha256: string; localPath: string }[]; timings: Record<string, number> };
-    log(`  pull phases: ${JSON.stringify(out.timings)}`);
     if (out.files.length !== 2) throw new Error('pull did not return two files');
+    log(`  pull phases: ${JSON.stringify(out.timings)}`);
     pullMs.push(r.ms);
     fs.rmSync(cache, { recursive: true, force: true });
-
+  };
+  const timeRef = async (i: number) => {
     const refDir = path.join(work, `curl-${i}`);
     fs.mkdirSync(refDir);
+    execFileSync('sync');
     const t0 = performance.now();
     const curlArgs = ['-sSf'];
     for (const s of shards) curlArgs.push('-o', path.join(refDir, s.name), `${gw}/api/blobs/${(s as { sha256?: string }).sha256}`);
@@ -141,6 +146,15 @@ async function main() {
     refMs.push(performance.now() - t0);
     for (const s of shards) if (!dg.stdout.includes((s as { sha256?: string }).sha256!)) throw new Error('curl+openssl produced a different hash');
     fs.rmSync(refDir, { recursive: true, force: true });
+  };
+  for (let i = 0; i < runs; i++) {
+    if (i % 2 === 0) {
+      await timePull(i);
+      await timeRef(i);
+    } else {
+      await timeRef(i);
+      await timePull(i);
+    }
     log(`run ${i + 1}: modeldao pull ${(pullMs[i] / 1000).toFixed(2)} s · curl+openssl ${(refMs[i] / 1000).toFixed(2)} s`);
   }
   const pull = median(pullMs);

@@ -74,6 +74,9 @@ describe('modeldao CLI', () => {
 
     const ok = await run(['verify', out, ...chainArgs()]);
     expect(ok.code).toBe(0);
+    const cached = await run(['verify', 'cli-lm', ...chainArgs()], { env: { MODELDAO_CACHE: cache } });
+    expect(cached.code).toBe(0);
+    expect(cached.stdout).toMatch(/cli-lm v1 at .*snapshots\/cli-lm\/1: matches/);
     fs.writeFileSync(path.join(out, 'config.json'), '{"a":2}');
     const bad = await run(['verify', out, ...chainArgs()]);
     expect(bad.code).toBe(5);
