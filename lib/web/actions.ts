@@ -98,12 +98,15 @@ export function decodeActions(targets: string[], values: string[], calldatas: st
             base.publish = { modelId: id, manifestDigest: a[1] as Hex, parentVersion: Number(a[2]) };
             pendingPublishes[id] = (pendingPublishes[id] ?? 0) + 1;
             const next = ctx.versionCounts?.[id] !== undefined ? ctx.versionCounts[id]! + pendingPublishes[id]! : null;
+            // Without a manifest lookup (lists) the line stays short; with one, a missing manifest is a warning.
             const m = ctx.manifests?.[String(a[1]).toLowerCase()];
             const what = m
               ? `: ${m.files} file${m.files === 1 ? '' : 's'}, ${formatBytes(m.totalBytes)}${m.params !== null ? `, ${formatParams(m.params)} params` : ''}${m.dtypes.length ? ' ' + m.dtypes.join('/') : ''}`
-              : ' (manifest not found on this server — check the digest yourself)';
+              : ctx.manifests
+                ? ' (manifest not found on this server — check the digest yourself)'
+                : '';
             base.summary = `Publish ${next ? `version ${next}` : 'a new version'} of ${modelName(ctx, id)}${what} — ${Number(a[2]) === 0 ? 'first version' : `parent v${a[2]}`}; it becomes the current version`;
-            if (!m) base.warning = 'The manifest for this digest is not stored here, so its files cannot be shown.';
+            if (!m && ctx.manifests) base.warning = 'The manifest for this digest is not stored here, so its files cannot be shown.';
             break;
           }
           case 'setCurrentVersion':

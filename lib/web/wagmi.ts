@@ -1,6 +1,7 @@
-import { cookieStorage, createConfig, createConnector, createStorage, http } from 'wagmi';
-import { injected, mock } from 'wagmi/connectors';
-import { chainFor } from '@/lib/chain/client';
+// injected and mock straight from wagmi (the same functions as 'wagmi/connectors', without the
+// barrel of every third-party wallet SDK connector).
+import { cookieStorage, createConfig, createConnector, createStorage, http, injected, mock } from 'wagmi';
+import { defineChain } from 'viem';
 import { DEV_ACCOUNTS, DEV_CHAIN_ID } from './app-config';
 
 export interface WalletChainParams {
@@ -33,7 +34,14 @@ function devAccount(index: number, address: `0x${string}`, label: string) {
 
 /** The app's wagmi config. One factory, used by the root layout (cookie → initial state) and the providers. */
 export function getConfig({ chainId, rpcUrl }: WalletChainParams) {
-  const chain = chainFor(chainId, rpcUrl);
+  // A minimal chain object: importing viem/chains' definitions (OP-stack formatters and all) would
+  // add their code to every page's first-load JS.
+  const chain = defineChain({
+    id: chainId,
+    name: chainId === DEV_CHAIN_ID ? 'Anvil' : `chain ${chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  });
   const connectors = [injected({ shimDisconnect: true })];
   if (chainId === DEV_CHAIN_ID) {
     for (const a of DEV_ACCOUNTS) connectors.push(devAccount(a.index, a.address, a.label) as never);

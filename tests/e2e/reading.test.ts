@@ -59,6 +59,7 @@ describe('READ: anyone can read without a wallet', () => {
     const overflow = await s.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(1);
     await s.shot('READ-002-proposals-phone');
+    if (s.consoleErrors.length) console.warn('READ-002 console errors:\n' + s.consoleErrors.join('\n'));
     await s.context.close();
   });
 });

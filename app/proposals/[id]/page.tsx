@@ -56,9 +56,11 @@ export default async function ProposalPage({ params }: { params: Params }) {
       diff: next ? diffManifests(baseVersion && base ? base : null, next) : null,
     });
   }
-  const actions = Object.keys(manifests).length
-    ? decodeActions(p.targets, p.values, p.calldatas, { ...ctx, manifests, versionCounts: p.state === ProposalState.Executed ? undefined : ctx.versionCountsNow })
-    : p.actions;
+  const actions = decodeActions(p.targets, p.values, p.calldatas, {
+    ...ctx,
+    manifests,
+    versionCounts: p.state === ProposalState.Executed ? undefined : ctx.versionCountsNow,
+  });
   const simulation = isFinal(p.state) ? null : await simulateProposal(id, p.targets, p.values, p.calldatas);
   const descriptionHash = keccak256(toBytes(p.description));
   const total = BigInt(p.forVotes) + BigInt(p.againstVotes) + BigInt(p.abstainVotes);

@@ -18,6 +18,8 @@ export interface Session {
   /** Saves test-results/e2e/<name>.png (full page). */
   shot(name: string): Promise<string>;
   errors: string[];
+  /** console.error output (hydration warnings, failed requests), for the log */
+  consoleErrors: string[];
 }
 
 export async function openSession(
@@ -36,11 +38,16 @@ export async function openSession(
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  const consoleErrors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text().slice(0, 500));
+  });
   fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
   return {
     context,
     page,
     errors,
+    consoleErrors,
     async shot(name: string) {
       const file = path.join(SCREENSHOT_DIR, `${name}.png`);
       await page.screenshot({ path: file, fullPage: true });
