@@ -44,9 +44,18 @@ async function rpcBatch(url: string, calls: { method: string; params: unknown[] 
  */
 async function sendAll(url: string, txs: { from: Address; to: Address; data: Hex }[], gas: number) {
   const batch = Math.floor(90_000_000 / gas);
+  // Explicit nonces: anvil handles a JSON-RPC batch concurrently, so many txs from one sender
+  // would otherwise get the same pending nonce.
+  const senders = [...new Set(txs.map((t) => t.from))];
+  const counts = (await rpcBatch(url, senders.map((a) => ({ method: 'eth_getTransactionCount', params: [a, 'pending'] })))) as Hex[];
+  const nonces = new Map(senders.map((a, i) => [a, BigInt(counts[i]!)]));
   for (let i = 0; i < txs.length; i += batch) {
-    const chunk = txs.slice(i, i + batch);
-    const hashes = (await rpcBatch(url, chunk.map((t) => ({ method: 'eth_sendTransaction', params: [{ ...t, gas: toHex(gas) }] })))) as Hex[];
+    const chunk = txs.slice(i, i + batch).map((t) => {
+      const nonce = nonces.get(t.from)!;
+      nonces.set(t.from, nonce + 1n);
+      return { ...t, gas: toHex(gas), nonce: toHex(nonce) };
+    });
+    const hashes = (await rpcBatch(url, chunk.map((t) => ({ method: 'eth_sendTransaction', params: [t] })))) as Hex[];
     let receipts: ({ status: Hex } | null)[] = [];
     for (let round = 0; round < 20; round++) {
       await rpcBatch(url, [{ method: 'evm_mine', params: [] }]);
@@ -58,6 +67,8 @@ async function sendAll(url: string, txs: { from: Address; to: Address; data: Hex
   }
 }
 
+let buildChild: import('node:child_process').ChildProcess | null = null;
+
 function buildNext(): Promise<void> {
   // next build rewrites tsconfig.json (adds its distDir's type paths); keep the committed file as it is.
   const tsconfig = fs.readFileSync('tsconfig.json', 'utf8');
@@ -67,6 +78,7 @@ function buildNext(): Promise<void> {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, MODELDAO_NEXT_DIST_DIR: DIST_DIR, MODELDAO_SKIP_BUILD_TYPECHECK: '1', NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
     });
+    buildChild = child;
     let out = '';
     child.stdout.on('data', (b) => (out += b));
     child.stderr.on('data', (b) => (out += b));
@@ -97,6 +109,13 @@ async function main() {
   process.chdir(path.resolve(import.meta.dirname, '..'));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-bench-web-'));
   const stops: (() => Promise<void>)[] = [async () => fs.rmSync(tmp, { recursive: true, force: true })];
+  const interrupted = async () => {
+    buildChild?.kill('SIGTERM');
+    for (const stop of stops.splice(0)) await stop().catch(() => {});
+    process.exit(130);
+  };
+  process.once('SIGINT', () => void interrupted());
+  process.once('SIGTERM', () => void interrupted());
   try {
     log('building the production app…');
     const tBuild = performance.now();
