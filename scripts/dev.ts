@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseEnv, EnvError } from '../lib/env.ts';
 import { startAnvil, deployContracts, portIsFree, freePort, DEV_ACCOUNTS, GUARDIAN_ACCOUNT, repoRoot } from '../lib/devchain/anvil.ts';
-import { startServer } from '../lib/server/main.ts';
+import { prepareNext, startServer } from '../lib/server/main.ts';
 import { seedDemoDao } from './seed.ts';
 
 process.env.NEXT_TELEMETRY_DISABLED = '1';
@@ -40,6 +40,10 @@ async function main() {
   }
 
   const t0 = Date.now();
+  // Next's dev compiler starts while the chain comes up and the contracts deploy.
+  const dev = process.env.NODE_ENV !== 'production';
+  const next = prepareNext({ dev, env });
+  next.catch(() => {});
   const anvil = await startAnvil({ port: anvilPort, chainId: 31337 });
   const stops: (() => Promise<void>)[] = [() => anvil.stop()];
   let stopping = false;
@@ -62,7 +66,7 @@ async function main() {
     fs.rmSync(path.join(env.dataDir, 'pglite'), { recursive: true, force: true });
 
     const runEnv = parseEnv({ ...process.env, ANVIL_PORT: String(anvilPort), DEPLOYMENT_FILE: deploymentFile });
-    const server = await startServer({ env: runEnv, dev: process.env.NODE_ENV !== 'production', withNext: true });
+    const server = await startServer({ env: runEnv, dev, withNext: true, next });
     stops.push(() => server.close());
 
     console.log('Seeding the demo DAO through governance (propose → vote → queue → execute)…');

@@ -108,7 +108,8 @@ export async function startAnvil(opts: { port?: number; chainId?: number; blockT
  */
 export async function deployContracts(rpcUrl: string, opts: { deploymentFile?: string; env?: Record<string, string>; privateKey?: string } = {}): Promise<{ deployment: Deployment; deploymentFile: string }> {
   const deploymentFile = opts.deploymentFile ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-deploy-')), 'deployment.json');
-  const args = ['script', 'contracts/script/Deploy.s.sol', '--rpc-url', rpcUrl, '--broadcast', '--private-key', opts.privateKey ?? DEV_ACCOUNTS[0].privateKey, '--slow'];
+  const args = ['script', 'contracts/script/Deploy.s.sol', '--rpc-url', rpcUrl, '--broadcast', '--private-key', opts.privateKey ?? DEV_ACCOUNTS[0].privateKey, '--slow', '--skip', 'test'];
+  // (--skip test: a fresh clone compiles only what the deployment needs, not the test suite.)
   await new Promise<void>((resolve, reject) => {
     const child = spawn(bin('forge'), args, {
       cwd: repoRoot,

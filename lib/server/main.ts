@@ -28,7 +28,29 @@ export interface StartServerOptions {
   /** Serve pages through Next; false runs only the plain API (e.g. a blob gateway). */
   withNext?: boolean;
   deployment?: Deployment;
+  /** A Next app already being prepared (see prepareNext), so its start overlaps the caller's work. */
+  next?: Promise<NextHandle>;
   log?: (msg: string) => void;
+}
+
+export interface NextHandle {
+  handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts preparing the Next app (dev: compiler; production: the build output). */
+export async function prepareNext(opts: { dev: boolean; env: Env }): Promise<NextHandle> {
+  process.env.NEXT_TELEMETRY_DISABLED = '1';
+  const { default: next } = await import('next');
+  const app = next({ dev: opts.dev, dir: repoRoot, hostname: opts.env.HOST, port: opts.env.PORT });
+  await app.prepare();
+  const handler = app.getRequestHandler();
+  return {
+    handle: (req, res) => handler(req, res),
+    close: async () => {
+      await (app as unknown as { close?: () => Promise<void> }).close?.();
+    },
+  };
 }
 
 export interface RunningServer {
@@ -79,21 +101,12 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const routes = [...healthRoutes, ...blobRoutes, ...modelRoutes, ...uploadRoutes, ...manifestRoutes, ...accessRoutes] as Route<typeof ctx>[];
   const plain = createRouter(routes, () => ctx);
 
-  let nextHandler: ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) | undefined;
-  let nextApp: { close?: () => Promise<void> } | undefined;
-  if (opts.withNext !== false) {
-    process.env.NEXT_TELEMETRY_DISABLED = '1';
-    const { default: next } = await import('next');
-    const app = next({ dev: opts.dev ?? false, dir: repoRoot, hostname: env.HOST, port: env.PORT });
-    await app.prepare();
-    nextApp = app as never;
-    nextHandler = app.getRequestHandler() as never;
-  }
+  const nextApp = opts.withNext === false ? undefined : await (opts.next ?? prepareNext({ dev: opts.dev ?? false, env }));
 
   const server = http.createServer(async (req, res) => {
     try {
       if (await plain(req, res)) return;
-      if (nextHandler) return await nextHandler(req, res);
+      if (nextApp) return await nextApp.handle(req, res);
       sendError(res, new HttpError(404, 'not_found', `no route for ${req.method} ${req.url}`));
     } catch (err) {
       sendError(res, err);
@@ -133,7 +146,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await indexer.stop();
-      await nextApp?.close?.().catch(() => {});
+      await nextApp?.close().catch(() => {});
       await database.close();
     },
   };
