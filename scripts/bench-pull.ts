@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { startAnvil, deployContracts, repoRoot } from '../lib/devchain/anvil.ts';
 import { makeVersion, publish } from '../tests/consumer/fixtures.ts';
 
-const { values } = parseArgs({ options: { size: { type: 'string', default: '2GiB' }, runs: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { size: { type: 'string', default: '2GiB' }, runs: { type: 'string', default: '3' }, concurrency: { type: 'string' } } });
 function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|K|M|G)?$/i.exec(s.trim());
   if (!m) throw new Error(`bad --size ${s}`);
@@ -32,15 +32,18 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-function exec(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ ms: number; stdout: string }> {
+const cpuFile = path.join(work, 'cpu.txt');
+/** Runs a command; `cpu` is its user+sys CPU seconds (GNU time), a load-independent cost. */
+function exec(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ ms: number; stdout: string; cpu: number }> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn('/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => (code === 0 ? resolve({ ms: performance.now() - t0, stdout }) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`))));
+    const cpu = () => fs.readFileSync(cpuFile, 'utf8').trim().split(/\s+/).slice(-2).reduce((a, x) => a + Number(x), 0);
+    child.on('exit', (code) => (code === 0 ? resolve({ ms: performance.now() - t0, stdout, cpu: cpu() }) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`))));
   });
 }
 
@@ -111,7 +114,7 @@ async function main() {
   cleanups.push(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
   const gw = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const cli = path.join(repoRoot, 'lib', 'cli', 'modeldao.mjs');
-  const cliArgs = ['pull', 'bench-lm', '--rpc', anvil.rpcUrl, '--deployment', deploymentFile, '--gateway', gw, '--quiet', '--json'];
+  const cliArgs = ['pull', 'bench-lm', '--rpc', anvil.rpcUrl, '--deployment', deploymentFile, '--gateway', gw, '--quiet', '--json', ...(values.concurrency ? ['--concurrency', values.concurrency] : [])];
 
   // Warm-up: bundles the CLI if needed and puts the source files in the page cache for both sides.
   {
@@ -122,6 +125,8 @@ async function main() {
 
   const pullMs: number[] = [];
   const refMs: number[] = [];
+  const pullCpu: number[] = [];
+  const refCpu: number[] = [];
   // Each measurement starts with no dirty pages left by the previous one (`sync`, untimed), and the
   // order alternates (ABBA…) so neither side always inherits the other's page-cache state.
   const timePull = async (i: number) => {
@@ -132,6 +137,7 @@ async function main() {
     if (out.files.length !== 2) throw new Error('pull did not return two files');
     log(`  pull phases: ${JSON.stringify(out.timings)}`);
     pullMs.push(r.ms);
+    pullCpu.push(r.cpu);
     fs.rmSync(cache, { recursive: true, force: true });
   };
   const timeRef = async (i: number) => {
@@ -141,9 +147,10 @@ async function main() {
     const t0 = performance.now();
     const curlArgs = ['-sSf'];
     for (const s of shards) curlArgs.push('-o', path.join(refDir, s.name), `${gw}/api/blobs/${(s as { sha256?: string }).sha256}`);
-    await exec('curl', curlArgs);
+    const c = await exec('curl', curlArgs);
     const dg = await exec('openssl', ['dgst', '-sha256', ...shards.map((s) => path.join(refDir, s.name))]);
     refMs.push(performance.now() - t0);
+    refCpu.push(c.cpu + dg.cpu);
     for (const s of shards) if (!dg.stdout.includes((s as { sha256?: string }).sha256!)) throw new Error('curl+openssl produced a different hash');
     fs.rmSync(refDir, { recursive: true, force: true });
   };
@@ -155,7 +162,7 @@ async function main() {
       await timeRef(i);
       await timePull(i);
     }
-    log(`run ${i + 1}: modeldao pull ${(pullMs[i] / 1000).toFixed(2)} s · curl+openssl ${(refMs[i] / 1000).toFixed(2)} s`);
+    log(`run ${i + 1}: modeldao pull ${(pullMs[i] / 1000).toFixed(2)} s (cpu ${pullCpu[i].toFixed(2)} s) · curl+openssl ${(refMs[i] / 1000).toFixed(2)} s (cpu ${refCpu[i].toFixed(2)} s)`);
   }
   const pull = median(pullMs);
   const ref = median(refMs);
@@ -170,6 +177,9 @@ async function main() {
     pull_throughput_mib_per_s: +(total / 1024 ** 2 / (pull / 1000)).toFixed(1),
     curl_openssl_throughput_mib_per_s: +(total / 1024 ** 2 / (ref / 1000)).toFixed(1),
     speed_ratio_curl_over_pull: +ratio.toFixed(3),
+    pull_cpu_median_s: +median(pullCpu).toFixed(2),
+    curl_openssl_cpu_median_s: +median(refCpu).toFixed(2),
+    cpu_ratio_curl_over_pull: +(median(refCpu) / median(pullCpu)).toFixed(3),
     goal: 'modeldao pull (cold cache, verifying every byte against the chain) takes at most as long as curl -o + openssl dgst -sha256 (ratio >= 1)',
     goal_met: ratio >= 1,
     cores: os.cpus().length,
