@@ -42,8 +42,11 @@ async function main() {
   }
   const { deployment, deploymentFile } = await deployContracts(rpcUrl, { env: { VOTING_PERIOD: String(30 * 24 * 3600), VOTING_DELAY: '1' } });
   cleanups.push(() => fs.rmSync(path.dirname(deploymentFile), { recursive: true, force: true }));
-  // viem refuses responses over 10 MB by default; a 2,500-vote block is ~4 MB of logs, a wide range more
-  const pub = createPublicClient({ transport: http(rpcUrl, { timeout: 120_000, maxResponseBodySize: 256 * 1024 * 1024 }) }) as PublicClient;
+  // viem refuses responses over 10 MB by default. A 2,500-vote block is ~4 MB of logs and the
+  // indexer's growing ranges may ask for much more once: a refused body still costs anvil the whole
+  // serialisation, so both sides get a client that accepts large responses (the indexer then
+  // narrows its ranges from the density it saw).
+  const pub = createPublicClient({ transport: http(rpcUrl, { timeout: 120_000, maxResponseBodySize: 512 * 1024 * 1024 }) }) as PublicClient;
   const wallet = createWalletClient({ transport: http(rpcUrl, { timeout: 600_000 }) });
   const from = DEV_ACCOUNTS[0].address as Address;
   const c = deployment.contracts;

@@ -3,7 +3,7 @@ import { bigint, boolean, index, integer, jsonb, numeric, pgTable, primaryKey, s
 // Index of chain events (lib/indexer writes, everybody reads). Conventions:
 // - addresses are lowercase 0x-hex text; uint256 values and ids are numeric(78,0) read as decimal strings;
 // - times are timestamptz (the token's ERC-6372 clock is unix seconds);
-// - *_event tables are append-only, keyed by (chain_id, tx_hash, log_index), args as JSON with
+// - *_event tables are append-only, keyed by (chain_id, block_number, log_index), args as JSON with
 //   uint256 as decimal strings; the other tables are derived from them and are updated in the same
 //   transaction as indexer_checkpoint, so a reader never sees state ahead of or behind the checkpoint.
 
@@ -25,8 +25,11 @@ function eventTable<const N extends string>(name: N) {
       eventName: text('event_name').notNull(),
       args: jsonb('args').$type<Record<string, unknown>>().notNull(),
     },
-    // no index on event_name: readers go through the derived tables; each index costs backfill speed
-    (t) => [primaryKey({ columns: [t.chainId, t.txHash, t.logIndex] }), index(`${name}_block_idx`).on(t.chainId, t.blockNumber, t.logIndex)],
+    // Keyed by (chain_id, block_number, log_index): as unique as (tx_hash, log_index) on a canonical
+    // chain, in chain order (what replay, rollback and dumps read), and appended at the right edge of
+    // the index during backfill — a random tx_hash key plus a separate block index made inserts ~2x
+    // slower (measured on PGlite). No further indexes: readers use the derived tables.
+    (t) => [primaryKey({ columns: [t.chainId, t.blockNumber, t.logIndex] })],
   );
 }
 

@@ -1,3 +1,14 @@
+// Chain events → database. How it works:
+// - Backfill from deployment.deployBlock with one eth_getLogs per block range for the four contracts;
+//   ranges adapt to the RPC (source.ts). Range k+1 is fetched while range k is written.
+// - Each range is written in one transaction with its derived state, recent block hashes and the
+//   checkpoint (store.ts, reducer.ts): a crash leaves the database at a consistent checkpoint.
+// - `confirmations`: how far behind the head to index (0 on anvil). `reorgWindow` (default 64): how
+//   deep a reorg the indexer repairs by itself — it walks the stored block hashes back to the common
+//   ancestor, deletes what came after, rebuilds the derived tables from the remaining events and
+//   re-indexes. A deeper reorg stops the indexer with ReorgTooDeepError (status().fatalError).
+// - Transient RPC/database errors are retried with backoff; the loop never exits on them.
+// - One writer per database (lock.ts): PostgreSQL advisory lock; PGlite is single-process.
 import type { Database } from '../../db/client.ts';
 import type { ContractKind } from './abi.ts';
 import type { Deployment } from '../contracts/deployment.ts';

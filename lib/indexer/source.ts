@@ -190,9 +190,11 @@ export class ChainSource {
       if (logs.some((l) => byBlock.has(Number(l.blockNumber)) && byBlock.get(Number(l.blockNumber))!.hash !== l.blockHash.toLowerCase())) continue;
 
       // adapt: grow when cheap, shrink when heavy
-      if (logs.length < this.targetLogs / 8 && elapsed < 1_000) this.rangeSize = Math.min(this.maxRange, this.rangeSize * 4);
-      else if (logs.length < this.targetLogs / 2 && elapsed < 2_000) this.rangeSize = Math.min(this.maxRange, this.rangeSize * 2);
-      else if (logs.length > this.targetLogs * 2 || elapsed > 8_000) this.rangeSize = Math.max(1, Math.floor(this.rangeSize / 2));
+      // aim at targetLogs per request from the density just seen, at most doubling per step
+      const blocks = to - from + 1;
+      const aimed = logs.length === 0 ? blocks * 2 : Math.floor((this.targetLogs * blocks) / logs.length);
+      if (elapsed > 8_000) this.rangeSize = Math.max(1, Math.floor(blocks / 2));
+      else this.rangeSize = Math.max(1, Math.min(this.maxRange, blocks * 2, Math.max(aimed, Math.floor(blocks / 2))));
 
       const events: IndexedEvent[] = [];
       const t0 = performance.now();

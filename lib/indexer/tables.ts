@@ -110,7 +110,7 @@ const eventCols: Record<string, ColType> = {
   event_name: 'text',
   args: 'json',
 };
-const eventSpec = (name: string): TableSpec => ({ name, pk: ['chain_id', 'tx_hash', 'log_index'], cols: eventCols });
+const eventSpec = (name: string): TableSpec => ({ name, pk: ['chain_id', 'block_number', 'log_index'], cols: eventCols });
 
 export const eventTables = {
   governor: eventSpec('governor_event'),
