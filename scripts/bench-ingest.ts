@@ -5,6 +5,7 @@
 // Ingest time = request sent → response received: sha256 + CID + write + fsync + rename included.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { median, parseSize, generateFile, startServerProcess, startUploadChain, tempDir } from './artifacts/server-process.ts';
 
@@ -17,10 +18,22 @@ const sizes = arg('size') ? [parseSize(arg('size')!)] : [256 * 1024 ** 2, 1.5 * 
 const runs = Number(arg('runs') ?? 3);
 const MiB = 1024 * 1024;
 
+let lastOpensslCpu = 0;
+/** Wall seconds of `openssl dgst -sha256 file`; its CPU seconds (user+sys) go to lastOpensslCpu. */
 function timeOpenssl(file: string): number {
   const t0 = process.hrtime.bigint();
-  execFileSync('openssl', ['dgst', '-sha256', file], { stdio: 'ignore' });
-  return Number(process.hrtime.bigint() - t0) / 1e9;
+  const out = execFileSync('bash', ['-c', `TIMEFORMAT='%U %S'; time openssl dgst -sha256 "$0" > /dev/null`, file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const [u, s] = out.toString().trim().split(/\s+/).map(Number);
+  lastOpensslCpu = u + s;
+  return wall;
+}
+
+/** CPU seconds (user+sys, all threads) a process has used so far. */
+function processCpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
 function curlUpload(url: string, file: string, auth: string): Promise<{ seconds: number; body: any }> {
@@ -62,24 +75,29 @@ try {
       const ours: number[] = [];
       const ref: number[] = [];
       const growth: number[] = [];
+      const serverCpu: number[] = [];
+      const opensslCpu: number[] = [];
       for (let r = 0; r < runs; r++) {
         // a distinct file per run (first bytes changed) so every run stores a new blob
         const fd = fs.openSync(file, 'r+');
         fs.writeSync(fd, Buffer.from(`run${r}-${Date.now()}`), 0, undefined, 0);
         fs.closeSync(fd);
         ref.push(timeOpenssl(file));
+        opensslCpu.push(lastOpensslCpu);
         const base = server.rss();
+        const cpu0 = processCpuSeconds(server.pid);
         let peak = base;
         const sampler = setInterval(() => (peak = Math.max(peak, server.rss())), 20);
         const up = await curlUpload(server.url, file, auth);
         clearInterval(sampler);
+        serverCpu.push(processCpuSeconds(server.pid) - cpu0);
         peak = Math.max(peak, server.rss());
         if (up.body.size !== size) throw new Error(`upload returned ${JSON.stringify(up.body)}`);
         const expected = execFileSync('openssl', ['dgst', '-sha256', '-r', file]).toString().split(' ')[0];
         if (up.body.sha256 !== expected) throw new Error(`sha256 mismatch: ${up.body.sha256} vs ${expected}`);
         ours.push(up.seconds);
         growth.push(peak - base);
-        console.log(`${(size / MiB).toFixed(0)} MiB run ${r + 1}: ingest ${(size / MiB / up.seconds).toFixed(0)} MiB/s, openssl ${(size / MiB / ref[r]).toFixed(0)} MiB/s, RSS +${((peak - base) / MiB).toFixed(1)} MiB`);
+        console.log(`${(size / MiB).toFixed(0)} MiB run ${r + 1}: ingest ${(size / MiB / up.seconds).toFixed(0)} MiB/s, openssl ${(size / MiB / ref[r]).toFixed(0)} MiB/s, RSS +${((peak - base) / MiB).toFixed(1)} MiB, server CPU ${serverCpu[r].toFixed(2)} s, openssl CPU ${opensslCpu[r].toFixed(2)} s`);
       }
       const ingest = size / MiB / median(ours);
       const openssl = size / MiB / median(ref);
@@ -90,6 +108,10 @@ try {
         ratio_vs_openssl: +(ingest / openssl).toFixed(3),
         rss_growth_MiB: +(median(growth) / MiB).toFixed(1),
         rss_growth_max_MiB: +(Math.max(...growth) / MiB).toFixed(1),
+        // CPU per GiB does not depend on how busy the machine is: the server needs sha256 + CID
+        // (a second sha256 pass) + socket reads + fsync writeback; openssl needs one sha256.
+        server_cpu_s_per_GiB: +(median(serverCpu) / (size / 1024 ** 3)).toFixed(2),
+        openssl_cpu_s_per_GiB: +(median(opensslCpu) / (size / 1024 ** 3)).toFixed(2),
       });
     } finally {
       await server.stop();
@@ -110,6 +132,7 @@ console.log(
     runs_per_size: runs,
     results,
     ratio_vs_openssl: big.ratio_vs_openssl,
+    load_average_1min: +os.loadavg()[0].toFixed(1),
     rss_growth_MiB: big.rss_growth_max_MiB,
     goal: 'ingest >= 0.5x openssl dgst -sha256 on the same file; serving-process RSS growth <= 128 MiB at every size (constant memory)',
     goal_met: goalMet,

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import { modelRegistryAbi } from '../lib/contracts/generated.ts';
@@ -116,6 +117,7 @@ try {
       modeldao_MiB_per_s: +oursMiBs.toFixed(1),
       plain_node_http_MiB_per_s: +refMiBs.toFixed(1),
       ratio_vs_plain: +(oursMiBs / refMiBs).toFixed(3),
+      load_average_1min: +os.loadavg()[0].toFixed(1),
       goal: 'GET /api/blobs (published blob, sha256 checked by the client) >= 0.8x a plain node:http file server',
       goal_met: oursMiBs / refMiBs >= 0.8,
     }),

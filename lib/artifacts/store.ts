@@ -61,7 +61,8 @@ export class StoreError extends Error {
 
 /** Start writeback during the upload rather than leaving the whole file to the final fsync. */
 const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
-const READ_HIGH_WATER_MARK = 1024 * 1024;
+/** 256 KiB reads measured best for serving (64 KiB: more syscalls; 1–4 MiB: worse socket interplay). */
+const READ_HIGH_WATER_MARK = 256 * 1024;
 
 
 /**
