@@ -100,6 +100,9 @@ export function parseSafetensorsHeader(head: Uint8Array, fileSize: number): Safe
   if (n > MAX_HEADER_BYTES) {
     throw new SafetensorsError('header_too_large', `header length ${n} exceeds the cap of ${MAX_HEADER_BYTES} bytes`);
   }
+  if (head.byteLength > 8 && head[8] !== 0x7b) {
+    throw new SafetensorsError('header_not_object', 'header must start with "{"');
+  }
   if (8 + n > fileSize) {
     throw new SafetensorsError('header_exceeds_file', `header length ${n} runs past the end of the ${fileSize}-byte file`);
   }
@@ -203,7 +206,7 @@ export function parseSafetensorsHeader(head: Uint8Array, fileSize: number): Safe
 export class SafetensorsSniffer {
   private parts: Uint8Array[] = [];
   private have = 0;
-  private want = 8;
+  private want = 9;
   private lengthKnown = false;
 
   push = (chunk: Uint8Array): void => {
@@ -213,10 +216,13 @@ export class SafetensorsSniffer {
       this.parts.push(Uint8Array.from(take));
       this.have += take.byteLength;
       off += take.byteLength;
-      if (!this.lengthKnown && this.have >= 8) {
+      if (!this.lengthKnown && this.have >= 9) {
         this.lengthKnown = true;
-        const n = safetensorsHeaderLength(this.head())!;
-        this.want = 8 + Math.min(n, MAX_HEADER_BYTES);
+        const h = this.head();
+        const n = safetensorsHeaderLength(h)!;
+        // Only a plausible header ('{' first, within the cap) is collected; for any other file
+        // (random first bytes read as a huge length) the sniffer stops at 9 bytes.
+        this.want = h[8] === 0x7b && n <= MAX_HEADER_BYTES ? 8 + n : this.have;
       }
     }
   };

@@ -52,11 +52,11 @@ export interface ServerProcess {
   output(): string;
 }
 
-export async function startServerProcess(o: { chain: UploadChain; dataDir: string; env?: Record<string, string> }): Promise<ServerProcess> {
+export async function startServerProcess(o: { chain: UploadChain; dataDir: string; env?: Record<string, string>; nodeArgs?: string[] }): Promise<ServerProcess> {
   const port = await freePort();
   const inherited = { ...process.env };
   delete inherited.DATABASE_URL; // embedded PGlite in the data dir
-  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/server/start.ts'], {
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'lib/server/start.ts'], {
     cwd: repoRoot,
     env: {
       ...inherited,

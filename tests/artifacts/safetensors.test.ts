@@ -62,7 +62,10 @@ describe('safetensors header', () => {
 
     const past = new Uint8Array(16);
     new DataView(past.buffer).setBigUint64(0, 100n, true);
+    past[8] = 0x7b; // '{'
     expect(reason(past).rule).toBe('header_exceeds_file');
+    past[8] = 0x5b; // '['
+    expect(reason(past).rule).toBe('header_not_object');
 
     const badUtf8 = fileWithHeader(null, 0, '{"a":"\u0000"}');
     badUtf8[10] = 0xff;
