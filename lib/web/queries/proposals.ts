@@ -1,6 +1,6 @@
 import 'server-only';
 import { cache } from 'react';
-import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, ilike, inArray, or, sql } from 'drizzle-orm';
 import { governorSettings, model, proposal, vote } from '@/db/schema';
 import { modelGovernorAbi, modelTokenAbi } from '@/lib/contracts/generated';
 import { deriveProposalState, ProposalState } from '@/lib/chain/proposal-state';
@@ -162,6 +162,11 @@ export interface ProposalFilter {
   pageSize?: number;
 }
 
+/**
+ * One page of the proposal list. States are derived for every proposal from a narrow read (times,
+ * tallies, lifecycle stamps); the wide columns (description, calldatas…) are read only for the rows
+ * on the page — or, when filtering by model, the targets/calldatas of the candidates.
+ */
 export const getProposals = cache(
   async (
     state: ProposalState | undefined,
@@ -172,24 +177,92 @@ export const getProposals = cache(
   ): Promise<{ rows: ProposalRow[]; total: number; now: number }> => {
     const db = await getDb();
     const chainId = getEnv().CHAIN_ID;
-    const [all, { now }, supply, params, ctx] = await Promise.all([
-      db.select().from(proposal).where(eq(proposal.chainId, chainId)).orderBy(desc(proposal.createdBlock)),
+    const needle = q?.trim();
+    const where = needle
+      ? and(
+          eq(proposal.chainId, chainId),
+          /^\d+$/.test(needle)
+            ? or(ilike(proposal.description, `%${escapeLike(needle)}%`), sql`${proposal.proposalId}::text like ${`%${needle}%`}`)
+            : ilike(proposal.description, `%${escapeLike(needle)}%`),
+        )
+      : eq(proposal.chainId, chainId);
+    const [light, { now }, supply, params, ctx] = await Promise.all([
+      db
+        .select({
+          id: proposal.proposalId,
+          voteStart: proposal.voteStart,
+          voteEnd: proposal.voteEnd,
+          extendedDeadline: proposal.extendedDeadline,
+          forVotes: proposal.forVotes,
+          againstVotes: proposal.againstVotes,
+          abstainVotes: proposal.abstainVotes,
+          eta: proposal.eta,
+          queuedAt: proposal.queuedAt,
+          executedAt: proposal.executedAt,
+          canceledAt: proposal.canceledAt,
+        })
+        .from(proposal)
+        .where(where)
+        .orderBy(desc(proposal.createdBlock), desc(proposal.proposalId)),
       getChainNow(),
       getTotalSupply(),
       getGovernanceParams(),
       getDecodeContext(),
     ]);
     const quorum = (supply * BigInt(params.quorumNumerator)) / 100n;
-    const needle = q?.trim().toLowerCase();
-    let rows = all
-      .filter((p) => !needle || p.description.toLowerCase().includes(needle) || String(p.proposalId).includes(needle))
-      .map((p) => toRow(p, now, quorum, ctx));
-    if (state !== undefined) rows = rows.filter((r) => r.state === state);
-    if (modelSlug) rows = rows.filter((r) => r.models.includes(modelSlug));
-    const total = rows.length;
-    return { rows: rows.slice((page - 1) * pageSize, page * pageSize), total, now };
+    let ids = light
+      .filter(
+        (p) =>
+          state === undefined ||
+          deriveProposalState(
+            {
+              voteStart: BigInt(sec(p.voteStart)!),
+              voteEnd: BigInt(sec(p.extendedDeadline ?? p.voteEnd)!),
+              forVotes: BigInt(p.forVotes),
+              againstVotes: BigInt(p.againstVotes),
+              abstainVotes: BigInt(p.abstainVotes),
+              quorum,
+              eta: p.eta ? BigInt(sec(p.eta)!) : null,
+              queued: Boolean(p.queuedAt),
+              executed: Boolean(p.executedAt),
+              canceled: Boolean(p.canceledAt),
+            },
+            BigInt(now),
+          ) === state,
+      )
+      .map((p) => String(p.id));
+    if (modelSlug && ids.length) {
+      const calls = await db
+        .select({ id: proposal.proposalId, targets: proposal.targets, values: proposal.values, calldatas: proposal.calldatas })
+        .from(proposal)
+        .where(and(eq(proposal.chainId, chainId), inArray(proposal.proposalId, ids)));
+      const touches = new Set(
+        calls
+          .filter((c) =>
+            decodeActions(c.targets, c.values, c.calldatas, ctx).some(
+              (a) => (a.modelId && ctx.slugs[a.modelId] === modelSlug) || (a.functionName === 'registerModel' && a.args?.[0] === modelSlug),
+            ),
+          )
+          .map((c) => String(c.id)),
+      );
+      ids = ids.filter((id) => touches.has(id));
+    }
+    const total = ids.length;
+    const pageIds = ids.slice((page - 1) * pageSize, page * pageSize);
+    if (pageIds.length === 0) return { rows: [], total, now };
+    const full = await db
+      .select()
+      .from(proposal)
+      .where(and(eq(proposal.chainId, chainId), inArray(proposal.proposalId, pageIds)));
+    const byId = new Map(full.map((p) => [String(p.proposalId), p]));
+    const rows = pageIds.map((id) => byId.get(id)).filter((p): p is NonNullable<typeof p> => Boolean(p)).map((p) => toRow(p, now, quorum, ctx));
+    return { rows, total, now };
   },
 );
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
 
 export const getProposal = cache(async (id: string): Promise<ProposalRow | null> => {
   if (!/^\d{1,78}$/.test(id)) return null;
