@@ -1,6 +1,7 @@
 // npm run bench:pull [-- --size 2GiB --runs 3]
-// A model of `size` bytes in two shards, published on a local anvil (registry call made as the
-// timelock via anvil_impersonateAccount) and served over HTTP by a local node:http server.
+// A model of `size` bytes in two shards, uploaded to the real server (POST /api/uploads, /api/manifests),
+// published on a local anvil (registry calls made as the timelock via anvil_impersonateAccount) and
+// served by GET /api/blobs (`--server plain`: a bare node:http file server instead).
 // Times `modeldao pull` (cold cache: a fresh cache dir each run) against `curl -o` of the same files
 // followed by `openssl dgst -sha256`, alternating, in the same run. Medians. Last line: JSON.
 import { execFileSync, spawn } from 'node:child_process';
@@ -11,10 +12,15 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { startAnvil, deployContracts, repoRoot } from '../lib/devchain/anvil.ts';
+import { privateKeyToAccount } from 'viem/accounts';
+import { startAnvil, deployContracts, repoRoot, freePort, advanceTime, DEV_ACCOUNTS } from '../lib/devchain/anvil.ts';
+import { Governance } from '../lib/devchain/governance.ts';
+import { parseEnv } from '../lib/env.ts';
+import { startServer } from '../lib/server/main.ts';
+import { uploadAuthHeaders, uploadFile } from '../lib/sdk/upload.ts';
 import { makeVersion, publish } from '../tests/consumer/fixtures.ts';
 
-const { values } = parseArgs({ options: { size: { type: 'string', default: '2GiB' }, runs: { type: 'string', default: '3' }, concurrency: { type: 'string' } } });
+const { values } = parseArgs({ options: { size: { type: 'string', default: '2GiB' }, runs: { type: 'string', default: '3' }, concurrency: { type: 'string' }, server: { type: 'string', default: 'real' } } });
 function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|K|M|G)?$/i.exec(s.trim());
   if (!m) throw new Error(`bad --size ${s}`);
@@ -71,8 +77,8 @@ async function main() {
   fs.mkdirSync(srcDir);
   const half = Math.floor(total / 2);
   const shards = [
-    { name: 'model-00001-of-00002.safetensors', size: half },
-    { name: 'model-00002-of-00002.safetensors', size: total - half },
+    { name: 'model-00001-of-00002.bin', size: half },
+    { name: 'model-00002-of-00002.bin', size: total - half },
   ];
   const blobs = new Map<string, string>();
   for (const s of shards) {
@@ -81,38 +87,72 @@ async function main() {
     blobs.set(sha, file);
     Object.assign(s, { sha256: sha });
   }
-  // The manifest lists the real sizes and hashes (contents are not needed for makeVersion here).
-  const v = makeVersion('bench-lm', {});
-  Object.assign(v.manifest, { files: shards.map((s) => ({ path: s.name, size: s.size, sha256: (s as { sha256?: string }).sha256 })) });
-  const canonicalize = (await import('canonicalize')).default;
-  v.manifestBytes = Buffer.from(canonicalize(v.manifest) as string);
-  v.digest = `0x${crypto.createHash('sha256').update(v.manifestBytes).digest('hex')}`;
-
   const anvil = await startAnvil();
   cleanups.push(() => anvil.stop());
   const { deployment, deploymentFile } = await deployContracts(anvil.rpcUrl, { deploymentFile: path.join(work, 'deployment.json') });
-  await publish({ ...anvil, deployment, deploymentFile }, 'bench-lm', v);
+  const chain = { ...anvil, deployment, deploymentFile };
+  const canonicalize = (await import('canonicalize')).default;
+  const v = makeVersion('bench-lm', {});
+  let gw: string;
 
-  // The gateway: manifests and blobs over node:http, Range-capable, streaming from disk.
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '';
-    if (url === `/api/manifests/${v.digest}`) return void res.writeHead(200, { 'content-type': 'application/json', 'content-length': v.manifestBytes.length }).end(v.manifestBytes);
-    const m = /^\/api\/blobs\/([0-9a-f]{64})$/.exec(url);
-    const file = m && blobs.get(m[1]);
-    if (!file) return void res.writeHead(404).end();
-    const size = fs.statSync(file).size;
-    const r = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ''));
-    const start = r ? Number(r[1]) : 0;
-    res.writeHead(r ? 206 : 200, {
-      'content-type': 'application/octet-stream',
-      'content-length': size - start,
-      ...(r ? { 'content-range': `bytes ${start}-${size - 1}/${size}` } : {}),
+  if (values.server === 'real') {
+    // The real server (lib/server/main.ts, plain API, in-process indexer): shards uploaded through
+    // POST /api/uploads, manifest through POST /api/manifests, version published on chain, served by
+    // GET /api/blobs once the index has it.
+    const env = parseEnv({ ...process.env, NODE_ENV: 'production', PORT: String(await freePort()), RPC_URL: anvil.rpcUrl, DEPLOYMENT_FILE: deploymentFile, MODELDAO_DATA_DIR: path.join(work, 'data'), DATABASE_URL: undefined, INDEXER_POLL_MS: '200' });
+    const server = await startServer({ env, deployment, withNext: false, log: () => {} });
+    cleanups.push(() => server.close());
+    gw = server.url;
+    const gov = new Governance(anvil.rpcUrl, deployment);
+    await gov.delegate(DEV_ACCOUNTS[0].privateKey);
+    await advanceTime(anvil.rpcUrl, 2);
+    const account = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey);
+    const authHeaders = await uploadAuthHeaders({ account, chainId: deployment.chainId, registry: deployment.contracts.ModelRegistry });
+    const files = [];
+    for (const s of shards) {
+      const up = await uploadFile({ gateway: gw, file: path.join(srcDir, s.name), authHeaders });
+      files.push({ path: s.name, size: up.size, sha256: up.sha256, cid: up.cid });
+    }
+    Object.assign(v.manifest, { files });
+    v.manifestBytes = Buffer.from(canonicalize(v.manifest) as string);
+    v.digest = `0x${crypto.createHash('sha256').update(v.manifestBytes).digest('hex')}`;
+    const posted = await fetch(`${gw}/api/manifests`, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders }, body: new Uint8Array(v.manifestBytes) });
+    if (!posted.ok) throw new Error(`POST /api/manifests: ${posted.status} ${await posted.text()}`);
+    await publish(chain, 'bench-lm', v);
+    await server.waitForIndex();
+    // Publication pins the blobs (indexer onAdvance → syncPins); wait until they are served.
+    for (let i = 0; ; i++) {
+      const r = await fetch(`${gw}/api/blobs/${files[0].sha256}`, { method: 'HEAD' });
+      if (r.ok) break;
+      if (i > 100) throw new Error(`blob not served after publication: ${r.status}`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  } else {
+    // A plain node:http file server (manifests and blobs, Range-capable).
+    Object.assign(v.manifest, { files: shards.map((s) => ({ path: s.name, size: s.size, sha256: (s as { sha256?: string }).sha256 })) });
+    v.manifestBytes = Buffer.from(canonicalize(v.manifest) as string);
+    v.digest = `0x${crypto.createHash('sha256').update(v.manifestBytes).digest('hex')}`;
+    await publish(chain, 'bench-lm', v);
+    const server = http.createServer((req, res) => {
+      const url = req.url ?? '';
+      if (url === `/api/manifests/${v.digest}`) return void res.writeHead(200, { 'content-type': 'application/json', 'content-length': v.manifestBytes.length }).end(v.manifestBytes);
+      const m = /^\/api\/blobs\/([0-9a-f]{64})$/.exec(url);
+      const file = m && blobs.get(m[1]);
+      if (!file) return void res.writeHead(404).end();
+      const size = fs.statSync(file).size;
+      const r = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ''));
+      const start = r ? Number(r[1]) : 0;
+      res.writeHead(r ? 206 : 200, {
+        'content-type': 'application/octet-stream',
+        'content-length': size - start,
+        ...(r ? { 'content-range': `bytes ${start}-${size - 1}/${size}` } : {}),
+      });
+      fs.createReadStream(file, { start, highWaterMark: 1024 * 1024 }).pipe(res);
     });
-    fs.createReadStream(file, { start, highWaterMark: 1024 * 1024 }).pipe(res);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  cleanups.push(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
-  const gw = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
+    gw = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
   const cli = path.join(repoRoot, 'lib', 'cli', 'modeldao.mjs');
   const cliArgs = ['pull', 'bench-lm', '--rpc', anvil.rpcUrl, '--deployment', deploymentFile, '--gateway', gw, '--quiet', '--json', ...(values.concurrency ? ['--concurrency', values.concurrency] : [])];
 
@@ -176,6 +216,7 @@ async function main() {
     curl_openssl_median_s: +(ref / 1000).toFixed(3),
     pull_throughput_mib_per_s: +(total / 1024 ** 2 / (pull / 1000)).toFixed(1),
     curl_openssl_throughput_mib_per_s: +(total / 1024 ** 2 / (ref / 1000)).toFixed(1),
+    server: values.server === 'real' ? 'lib/server/main.ts (GET /api/blobs)' : 'plain node:http file server',
     speed_ratio_curl_over_pull: +ratio.toFixed(3),
     pull_cpu_median_s: +median(pullCpu).toFixed(2),
     curl_openssl_cpu_median_s: +median(refCpu).toFixed(2),
