@@ -3,7 +3,7 @@
 // with curl, and times `openssl dgst -sha256` on the same file in the same run. Without --size it
 // runs 256 MiB and 1.5 GiB to show the serving process's memory does not grow with the file size.
 // Ingest time = request sent → response received: sha256 + CID + write + fsync + rename included.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,9 +22,10 @@ let lastOpensslCpu = 0;
 /** Wall seconds of `openssl dgst -sha256 file`; its CPU seconds (user+sys) go to lastOpensslCpu. */
 function timeOpenssl(file: string): number {
   const t0 = process.hrtime.bigint();
-  const out = execFileSync('bash', ['-c', `TIMEFORMAT='%U %S'; time openssl dgst -sha256 "$0" > /dev/null`, file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync('bash', ['-c', `TIMEFORMAT='%U %S'; time openssl dgst -sha256 "$0" > /dev/null`, file], { encoding: 'utf8' });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  const [u, s] = out.toString().trim().split(/\s+/).map(Number);
+  if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+  const [u, s] = r.stderr.trim().split(/\s+/).map(Number);
   lastOpensslCpu = u + s;
   return wall;
 }
