@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createPublicClient, createWalletClient, http, parseEventLogs, type Abi, type Address, type Hex, type PublicClient } from 'viem';
 import { openDatabase } from '../db/client.ts';
 import { modelGovernorAbi, modelRegistryAbi, modelTokenAbi, timelockControllerAbi } from '../lib/contracts/generated.ts';
-import { DEV_ACCOUNTS, deployContracts, freePort, repoRoot, rpc } from '../lib/devchain/anvil.ts';
+import { DEV_ACCOUNTS, deployContracts, foundryBinary, freePort, repoRoot, rpc } from '../lib/devchain/anvil.ts';
 import { dumpIndex, indexOnce } from '../lib/indexer/index.ts';
 import { startPostgres } from '../tests/helpers/postgres.ts';
 
@@ -28,7 +28,7 @@ async function main() {
   const artifact = JSON.parse(fs.readFileSync(path.join(repoRoot, 'contracts/out/BenchSwarm.sol/BenchSwarm.json'), 'utf8'));
   const port = await freePort();
   // prague: no per-transaction gas cap, so one transaction can cast thousands of votes
-  const anvil = spawn(path.join(repoRoot, 'node_modules/.bin/anvil'), ['--port', String(port), '--silent', '--gas-limit', '3000000000', '--hardfork', 'prague', '--chain-id', '31337'], { stdio: 'ignore' });
+  const anvil = spawn(foundryBinary('anvil'), ['--port', String(port), '--silent', '--gas-limit', '3000000000', '--hardfork', 'prague', '--chain-id', '31337'], { stdio: 'ignore' });
   cleanups.push(() => void anvil.kill('SIGKILL'));
   const rpcUrl = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {

@@ -12,6 +12,17 @@ import { loadDeployment, type Deployment } from '../contracts/deployment.ts';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = (name: string) => path.join(repoRoot, 'node_modules', '.bin', name);
 
+/**
+ * The native forge/anvil/cast binary from @foundry-rs/<tool>-<os>-<arch>. The `.bin/<tool>` entry is a
+ * node wrapper that spawns it: killing the wrapper (a test's cleanup, SIGKILL) would orphan a
+ * running anvil, so long-lived processes are started from the binary itself.
+ */
+export function foundryBinary(tool: 'anvil' | 'forge' | 'cast'): string {
+  const arch = ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[process.arch] ?? process.arch;
+  const native = path.join(repoRoot, 'node_modules', '@foundry-rs', `${tool}-${process.platform}-${arch}`, 'bin', tool);
+  return fs.existsSync(native) ? native : bin(tool);
+}
+
 /** anvil's default mnemonic accounts ("test test … junk"). Public knowledge; only for chain 31337. */
 export const DEV_ACCOUNTS = [
   { address: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', privateKey: '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80' },
@@ -70,9 +81,13 @@ export async function startAnvil(opts: { port?: number; chainId?: number; blockT
   const args = ['--port', String(port), '--host', '127.0.0.1', '--chain-id', String(opts.chainId ?? 31337), '--silent', '--gas-limit', '100000000'];
   if (opts.blockTime) args.push('--block-time', String(opts.blockTime));
   args.push(...(opts.args ?? []));
-  const child = spawn(bin('anvil'), args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+  const child = spawn(foundryBinary('anvil'), args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
   let stderr = '';
   child.stderr?.on('data', (d) => (stderr += d));
+  // Whatever happens to the caller (a test that times out, a crash), the chain goes with it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   const rpcUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -111,7 +126,7 @@ export async function deployContracts(rpcUrl: string, opts: { deploymentFile?: s
   const args = ['script', 'contracts/script/Deploy.s.sol', '--rpc-url', rpcUrl, '--broadcast', '--private-key', opts.privateKey ?? DEV_ACCOUNTS[0].privateKey, '--slow', '--skip', 'test'];
   // (--skip test: a fresh clone compiles only what the deployment needs, not the test suite.)
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(bin('forge'), args, {
+    const child = spawn(foundryBinary('forge'), args, {
       cwd: repoRoot,
       env: { ...process.env, ...opts.env, DEPLOYMENT_FILE: deploymentFile, FOUNDRY_DISABLE_NIGHTLY_WARNING: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
