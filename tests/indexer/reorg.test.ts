@@ -4,6 +4,7 @@ import { openDatabase, type Database } from '../../db/client.ts';
 import { dumpIndex, indexOnce, startIndexer, type Indexer } from '../../lib/indexer/index.ts';
 import { modelGovernorAbi, modelTokenAbi } from '../../lib/contracts/generated.ts';
 import { rpc, startTestChain, type TestChain } from '../helpers/anvil.ts';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { acct, delegations, gov, governance, type Gov } from './scenario.ts';
 
 // Reorgs injected with anvil's evm_snapshot/evm_revert: the indexer follows a branch block by block,
@@ -64,11 +65,13 @@ async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms 
   }
 }
 
-describe('indexer under chain reorganisations', () => {
+describe.each(['PGlite', 'PostgreSQL'])('indexer on %s under chain reorganisations', (backend) => {
   let database: Database;
   let indexer: Indexer;
+  let pgServer: TestPostgres | undefined;
   beforeAll(async () => {
-    database = await openDatabase({ pgliteDir: '' }, { inMemory: true });
+    if (backend === 'PostgreSQL') pgServer = await startPostgres();
+    database = pgServer ? await openDatabase({ pgliteDir: '', DATABASE_URL: pgServer.url }) : await openDatabase({ pgliteDir: '' }, { inMemory: true });
     indexer = startIndexer({ db: database, publicClient: pub, deployment: chain.deployment, confirmations: 0, reorgWindow: WINDOW, pollMs: 20 });
     const h = await head();
     await waitFor(() => indexer.status().indexedBlock === h, 'initial backfill');
@@ -76,24 +79,25 @@ describe('indexer under chain reorganisations', () => {
   afterAll(async () => {
     await indexer?.stop();
     await database?.close();
+    await pgServer?.stop();
   });
 
   it.each([1, 5, WINDOW])('after a %i-block reorg with different transactions the index equals a fresh index of the new chain', async (depth) => {
     const snapshot = await rpc<string>(chain.rpcUrl, 'evm_snapshot');
     const base = await head();
-    await mineBranch(depth, 'old', `d${depth}`);
+    await mineBranch(depth, 'old', `${backend}-d${depth}`);
     await waitFor(() => indexer.status().indexedBlock === base + depth, 'old branch indexed');
     const doomed = await dumpIndex(database.db, chain.deployment.chainId);
-    expect(doomed.proposal.some((p: any) => p.description === `doomed d${depth}`)).toBe(true);
+    expect(doomed.proposal.some((p: any) => p.description === `doomed ${backend}-d${depth}`)).toBe(true);
 
     await rpc(chain.rpcUrl, 'evm_revert', [snapshot]);
-    await mineBranch(depth + 1, 'new', `d${depth}`);
+    await mineBranch(depth + 1, 'new', `${backend}-d${depth}`);
     const newHead = await pub.getBlock({ blockTag: 'latest' });
     await waitFor(() => indexer.status().indexedBlock === Number(newHead.number), 'new branch indexed');
 
     const dump = await dumpIndex(database.db, chain.deployment.chainId);
     expect(dump.indexer_checkpoint[0]).toMatchObject({ block_number: Number(newHead.number), block_hash: newHead.hash });
-    expect(dump.proposal.some((p: any) => p.description === `doomed d${depth}`)).toBe(false);
+    expect(dump.proposal.some((p: any) => p.description === `doomed ${backend}-d${depth}`)).toBe(false);
     expect(dump).toEqual(await freshDump());
     expect(indexer.status().fatalError).toBeNull();
   });
@@ -105,17 +109,17 @@ describe('indexer under chain reorganisations', () => {
       const base = await head();
       await waitFor(() => lagging.status().indexedBlock === base - 3, 'confirmed backfill');
       const snapshot = await rpc<string>(chain.rpcUrl, 'evm_snapshot');
-      await mineBranch(3, 'old', 'confirmations');
+      await mineBranch(3, 'old', `${backend}-confirmations`);
       await new Promise((r) => setTimeout(r, 300));
       expect(lagging.status().indexedBlock).toBe(base);
       const seen: boolean[] = [];
       lagging.onAdvance((e) => void seen.push(e.reorg));
       await rpc(chain.rpcUrl, 'evm_revert', [snapshot]);
-      await mineBranch(4, 'new', 'confirmations');
+      await mineBranch(4, 'new', `${backend}-confirmations`);
       await waitFor(() => lagging.status().indexedBlock === base + 1, 'confirmed new branch');
       expect(seen.every((r) => r === false)).toBe(true); // nothing had to be rolled back
       const dump = await dumpIndex(confirmed.db, chain.deployment.chainId);
-      expect(dump.proposal.some((p: any) => p.description === 'doomed confirmations')).toBe(false);
+      expect(dump.proposal.some((p: any) => p.description === `doomed ${backend}-confirmations`)).toBe(false);
     } finally {
       await lagging.stop();
       await confirmed.close();
@@ -127,11 +131,11 @@ describe('indexer under chain reorganisations', () => {
   it('a reorg deeper than the window stops the indexer with a loud error instead of guessing', async () => {
     const snapshot = await rpc<string>(chain.rpcUrl, 'evm_snapshot');
     const base = await head();
-    await mineBranch(WINDOW + 2, 'old', 'deep');
+    await mineBranch(WINDOW + 2, 'old', `${backend}-deep`);
     await waitFor(() => indexer.status().indexedBlock === base + WINDOW + 2, 'old branch indexed');
     const before = await dumpIndex(database.db, chain.deployment.chainId);
     await rpc(chain.rpcUrl, 'evm_revert', [snapshot]);
-    await mineBranch(WINDOW + 3, 'new', 'deep');
+    await mineBranch(WINDOW + 3, 'new', `${backend}-deep`);
     await waitFor(() => indexer.status().role === 'failed', 'indexer to stop');
     expect(indexer.status().fatalError).toMatch(/reorg deeper than the 8-block window/);
     // nothing was rolled back or half-applied
