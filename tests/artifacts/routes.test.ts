@@ -364,6 +364,11 @@ describe('GET /api/blobs/{sha256}', () => {
     expect(seen[0]).toEqual([BigInt(gated.modelId)]);
     // the manifest bytes of a gated version go through the same check
     expect((await fetch(`${h.url}/api/blobs/${gated.digest.slice(2)}`)).status).toBe(401);
+    // and so does the manifest route once the version is published
+    expect((await fetch(`${h.url}/api/manifests/${gated.digest}`)).status).toBe(401);
+    const manifest = await fetch(`${h.url}/api/manifests/${gated.digest}`, { headers: { authorization: 'Bearer good' } });
+    expect(manifest.status).toBe(200);
+    expect(manifest.headers.get('cache-control')).toContain('no-store');
   });
 
   it('stops serving (410) a blob whose only versions are revoked, but keeps it pinned', async () => {

@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, readJsonBody, sendJson, type Route } from '../http.ts';
-import { getManifest, hasManifest, recordManifest, recordUpload, syncPins } from '../../artifacts/catalog.ts';
+import { getManifest, hasManifest, recordManifest, recordUpload, servingStatus, syncPins } from '../../artifacts/catalog.ts';
 import { ManifestError, MANIFEST_MAX_BYTES, parseDigest, validateManifest } from '../../manifest/index.ts';
-import { uploadVerifier, type ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
+import { accessChecker, uploadVerifier, type ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
 
 // POST /api/manifests — validates a manifest (schema, paths, files in the store with matching
 // size/cid, parent known), stores its RFC 8785 canonical bytes as a blob and returns the digest.
@@ -59,13 +59,18 @@ async function getManifestRoute(req: IncomingMessage, res: ServerResponse, param
   if (!hex) throw new HttpError(400, 'invalid_digest', 'digest must be 0x…, sha256:… or 64 hex characters');
   const row = await getManifest(ctx.db, `0x${hex}`);
   if (!row) throw new HttpError(404, 'manifest_not_found', `no manifest with digest 0x${hex}`);
+  // Once a gated model publishes a manifest, reading it takes an access token like its files do.
+  // Manifests not yet published (under vote) stay readable so voters can review what they approve.
+  const serving = await servingStatus(ctx.db, hex, ctx.deployment.chainId);
+  const gated = serving.kind === 'published' && serving.gatedModelIds.length > 0;
+  if (gated) await accessChecker(ctx)(req, { modelIds: serving.gatedModelIds });
   const body = Buffer.from(row.canonical, 'utf8');
   const etag = `"${hex}"`;
   const headers = {
     'content-type': 'application/json; charset=utf-8',
     etag,
     'repr-digest': `sha-256=:${Buffer.from(hex, 'hex').toString('base64')}:`,
-    'cache-control': 'public, max-age=31536000, immutable',
+    'cache-control': gated ? 'private, no-store' : 'public, max-age=31536000, immutable',
     'x-manifest-digest': `0x${hex}`,
   };
   if (req.headers['if-none-match']?.split(',').some((t) => t.trim() === etag)) {
