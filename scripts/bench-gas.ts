@@ -22,7 +22,7 @@ import { foundry } from 'viem/chains';
 import { DEV_ACCOUNTS, repoRoot, rpc, startAnvil } from '../lib/devchain/anvil.ts';
 
 const out = path.join(repoRoot, 'contracts/out');
-execFileSync(path.join(repoRoot, 'node_modules/.bin/forge'), ['build'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+execFileSync(path.join(repoRoot, 'scripts/foundry'), ['forge', 'build'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
 
 function artifact(file: string, name: string): { abi: Abi; bytecode: Hex } {
   const json = JSON.parse(fs.readFileSync(path.join(out, file, `${name}.json`), 'utf8'));

@@ -24,7 +24,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main() {
   // ---- chain ----
   log('building contracts/bench');
-  execFileSync(path.join(repoRoot, 'node_modules/.bin/forge'), ['build', 'contracts/bench'], { cwd: repoRoot, stdio: 'ignore', env: { ...process.env, FOUNDRY_DISABLE_NIGHTLY_WARNING: '1' } });
+  execFileSync(path.join(repoRoot, 'scripts/foundry'), ['forge', 'build', 'contracts/bench'], { cwd: repoRoot, stdio: 'ignore', env: { ...process.env, FOUNDRY_DISABLE_NIGHTLY_WARNING: '1' } });
   const artifact = JSON.parse(fs.readFileSync(path.join(repoRoot, 'contracts/out/BenchSwarm.sol/BenchSwarm.json'), 'utf8'));
   const port = await freePort();
   // prague: no per-transaction gas cap, so one transaction can cast thousands of votes

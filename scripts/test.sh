@@ -10,10 +10,13 @@ bash scripts/prereqs.sh
 step() { printf '\n=== %s\n' "$*"; }
 
 step "contracts: build, ABI freshness, gas snapshot, forge tests"
-npx forge build
+# (scripts/foundry runs the native binary: the npm wrapper of forge always exits 0.)
+scripts/foundry forge build
 npm run --silent contracts:abi:check
 npm run --silent contracts:snapshot:check
-npx forge test ${CI:+--profile ci}
+# Under CI the `ci` profile raises fuzz and invariant runs to 1000.
+if [ -n "${CI:-}" ]; then export FOUNDRY_PROFILE=ci; fi
+scripts/foundry forge test
 
 step "typecheck"
 npx tsc --noEmit -p tsconfig.json
