@@ -2,7 +2,8 @@ import type { Metadata } from 'next';
 import { getModels, getModel } from '@/lib/web/queries/models';
 import { getManifestView } from '@/lib/web/queries/manifests';
 import { getGovernanceParams } from '@/lib/web/queries/proposals';
-import { NewProposalForm, type ModelOption } from './new-proposal-form';
+import type { ModelOption } from './new-proposal-form';
+import { LazyNewProposalForm } from './lazy-form';
 
 export const dynamic = 'force-dynamic';
 export const metadata: Metadata = { title: 'New proposal' };
@@ -38,7 +39,7 @@ export default async function NewProposalPage({ searchParams }: { searchParams: 
       <noscript>
         <p className="notice-warn">Creating a proposal needs JavaScript and a wallet. Reading proposals works without either.</p>
       </noscript>
-      <NewProposalForm
+      <LazyNewProposalForm
         models={options}
         threshold={params.proposalThreshold.toString()}
         initialType={sp.type}
