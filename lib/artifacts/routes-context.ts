@@ -3,6 +3,7 @@ import type { Address, PublicClient } from 'viem';
 import type { AnyDb } from './catalog.ts';
 import type { ArtifactStore } from './store.ts';
 import { createUploadAuthVerifier } from './upload-auth.ts';
+import { tokenFromRequest } from '../access/service.ts';
 
 /**
  * Access hook for blobs of gated models: resolves when the request may read a blob that belongs to
@@ -41,19 +42,11 @@ export function uploadVerifier(ctx: ArtifactRoutesContext): (req: IncomingMessag
   return v;
 }
 
-function bearerToken(req: IncomingMessage): string | undefined {
-  const auth = req.headers.authorization;
-  if (auth && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
-  const url = req.url ?? '';
-  const q = url.indexOf('?');
-  if (q === -1) return undefined;
-  return new URLSearchParams(url.slice(q + 1)).get('access_token') ?? undefined;
-}
 
 export function accessChecker(ctx: ArtifactRoutesContext): CheckAccess {
   if (ctx.checkAccess) return ctx.checkAccess;
   const access = ctx.access;
-  if (access) return async (req, { modelIds }) => void (await access.checkBlobAccess({ token: bearerToken(req), modelIds }));
+  if (access) return async (req, { modelIds }) => void (await access.checkBlobAccess({ token: tokenFromRequest(req), modelIds }));
   return async () => {
     throw new Error('no access checker configured for gated models');
   };
