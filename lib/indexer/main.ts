@@ -37,6 +37,18 @@ indexer.onAdvance(({ toBlock }) => {
     lastLogged = toBlock;
   }
 });
+// A restart that finds the index already at the head has nothing to advance, so no event fires:
+// say where the index stands once the head is known (operators and supervisors wait for this line).
+const startupReport = setInterval(() => {
+  const s = indexer.status();
+  if (s.indexedBlock === null || s.headBlock === null) return;
+  clearInterval(startupReport);
+  if (lastLogged === -1) {
+    log(`indexed block ${s.indexedBlock} (head ${s.headBlock}, lag ${s.lag})`);
+    lastLogged = s.indexedBlock;
+  }
+}, 100);
+startupReport.unref();
 
 let stopping = false;
 async function shutdown(signal: string) {
