@@ -6,13 +6,18 @@ import {TimelockController} from "@openzeppelin/contracts/governance/TimelockCon
 import {ModelToken} from "../src/ModelToken.sol";
 import {ModelGovernor} from "../src/ModelGovernor.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 /// @title Deploy
 /// @notice Deploys and wires token, timelock, governor and registry, hands every permission to the
 /// timelock, and writes the deployment record the TypeScript side reads.
-/// @dev `npx forge script contracts/script/Deploy.s.sol --rpc-url $RPC --broadcast --private-key $KEY`.
-/// Governance parameters come from the environment; the defaults suit a local anvil chain (seconds).
-/// The test fixture calls {deploy} with {defaultConfig}, so tests run against exactly this wiring.
+/// @dev `scripts/foundry forge script contracts/script/Deploy.s.sol --rpc-url $RPC --broadcast --private-key $KEY`
+/// (or `--account NAME`, `--ledger`: whichever signer forge was given deploys; `PRIVATE_KEY` in the
+/// environment overrides it). Governance parameters come from the environment. The defaults suit a
+/// local anvil chain (seconds, anvil's public accounts) and apply only there: on any other chain every
+/// parameter must be set, so a forgotten variable cannot hand the guardian role or half the supply
+/// to a well-known test key. The test fixture calls {deploy} with {defaultConfig}, so tests run
+/// against exactly this wiring.
 contract Deploy is Script {
     struct Config {
         uint48 votingDelay;
@@ -39,17 +44,25 @@ contract Deploy is Script {
     string internal constant TOKEN_NAME = "ModelDAO";
     string internal constant TOKEN_SYMBOL = "MDAO";
 
-    /// @dev anvil's well-known account #0; only a default for local chains.
-    uint256 internal constant ANVIL_DEPLOYER_KEY = 0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80;
     /// @dev anvil's account #9.
     address internal constant ANVIL_GUARDIAN = 0xa0Ee7A142d267C1f36714E4a8F75612F20a79720;
     uint256 internal constant DEFAULT_HOLDER_AMOUNT = 100_000e18;
     uint256 internal constant DEFAULT_TREASURY_AMOUNT = 500_000e18;
 
+    /// @dev Chain id of anvil / hardhat, the only chain where {defaultConfig} may fill in parameters.
+    uint256 internal constant LOCAL_CHAIN_ID = 31337;
+
     function run() external returns (Deployment memory deployment) {
         Config memory config = configFromEnv();
-        uint256 deployerKey = vm.envOr("PRIVATE_KEY", ANVIL_DEPLOYER_KEY);
-        deployment = deploy(config, deployerKey);
+        uint256 deployerKey = vm.envOr("PRIVATE_KEY", uint256(0));
+        if (deployerKey != 0) {
+            vm.startBroadcast(deployerKey);
+        } else {
+            vm.startBroadcast(); // the signer given to forge (--private-key, --account, --ledger …)
+        }
+        (, address deployer,) = vm.readCallers();
+        deployment = _deploy(config, deployer);
+        vm.stopBroadcast();
         string memory path = vm.envOr(
             "DEPLOYMENT_FILE", string.concat("contracts/deployments/", vm.toString(block.chainid), ".json")
         );
@@ -58,12 +71,16 @@ contract Deploy is Script {
 
     /// @notice Deploys the system from `deployerKey`'s account, which keeps no role afterwards.
     function deploy(Config memory config, uint256 deployerKey) public returns (Deployment memory deployment) {
-        address deployer = vm.addr(deployerKey);
+        vm.startBroadcast(deployerKey);
+        deployment = _deploy(config, vm.addr(deployerKey));
+        vm.stopBroadcast();
+    }
+
+    /// @dev Runs inside a broadcast from `deployer`.
+    function _deploy(Config memory config, address deployer) internal returns (Deployment memory deployment) {
         // The script runs against the head block; its first transaction lands in the next one at the
         // earliest, so an indexer starting here misses nothing.
         deployment.deployBlock = block.number + 1;
-
-        vm.startBroadcast(deployerKey);
 
         // The timelock comes first so the token can mint the treasury share to it.
         address[] memory noProposers = new address[](0);
@@ -78,8 +95,6 @@ contract Deploy is Script {
         timelock.grantRole(timelock.PROPOSER_ROLE(), address(deployment.governor));
         timelock.grantRole(timelock.CANCELLER_ROLE(), address(deployment.governor));
         timelock.renounceRole(timelock.DEFAULT_ADMIN_ROLE(), deployer);
-
-        vm.stopBroadcast();
     }
 
     function _deployToken(Config memory config, address treasury) internal returns (ModelToken) {
@@ -135,20 +150,36 @@ contract Deploy is Script {
 
     /// @notice {defaultConfig}, overridden by VOTING_DELAY, VOTING_PERIOD, PROPOSAL_THRESHOLD (wei),
     /// QUORUM_PERCENT, LATE_QUORUM_EXTENSION, TIMELOCK_DELAY, GUARDIAN, TOKEN_RECIPIENTS and
-    /// TOKEN_AMOUNTS (comma-separated, same length) and TREASURY_AMOUNT (wei).
+    /// TOKEN_AMOUNTS (comma-separated, same length) and TREASURY_AMOUNT (wei). Off the local chain
+    /// each of them is required. Values that do not fit their type revert instead of wrapping.
     function configFromEnv() public view returns (Config memory config) {
         Config memory defaults = defaultConfig();
-        config.votingDelay = uint48(vm.envOr("VOTING_DELAY", uint256(defaults.votingDelay)));
-        config.votingPeriod = uint32(vm.envOr("VOTING_PERIOD", uint256(defaults.votingPeriod)));
-        config.proposalThreshold = vm.envOr("PROPOSAL_THRESHOLD", defaults.proposalThreshold);
-        config.quorumNumerator = vm.envOr("QUORUM_PERCENT", defaults.quorumNumerator);
-        config.lateQuorumExtension = uint48(vm.envOr("LATE_QUORUM_EXTENSION", uint256(defaults.lateQuorumExtension)));
-        config.timelockDelay = vm.envOr("TIMELOCK_DELAY", defaults.timelockDelay);
+        config.votingDelay = SafeCast.toUint48(_envUint("VOTING_DELAY", defaults.votingDelay));
+        config.votingPeriod = SafeCast.toUint32(_envUint("VOTING_PERIOD", defaults.votingPeriod));
+        config.proposalThreshold = _envUint("PROPOSAL_THRESHOLD", defaults.proposalThreshold);
+        config.quorumNumerator = _envUint("QUORUM_PERCENT", defaults.quorumNumerator);
+        config.lateQuorumExtension = SafeCast.toUint48(_envUint("LATE_QUORUM_EXTENSION", defaults.lateQuorumExtension));
+        config.timelockDelay = _envUint("TIMELOCK_DELAY", defaults.timelockDelay);
+        _requireOffLocal("GUARDIAN");
         config.guardian = vm.envOr("GUARDIAN", defaults.guardian);
+        _requireOffLocal("TOKEN_RECIPIENTS");
         config.recipients = vm.envOr("TOKEN_RECIPIENTS", ",", defaults.recipients);
+        _requireOffLocal("TOKEN_AMOUNTS");
         config.amounts = vm.envOr("TOKEN_AMOUNTS", ",", defaults.amounts);
-        config.treasuryAmount = vm.envOr("TREASURY_AMOUNT", defaults.treasuryAmount);
+        config.treasuryAmount = _envUint("TREASURY_AMOUNT", defaults.treasuryAmount);
         require(config.recipients.length == config.amounts.length, "TOKEN_RECIPIENTS and TOKEN_AMOUNTS differ in length");
+    }
+
+    function _envUint(string memory name, uint256 localDefault) internal view returns (uint256) {
+        _requireOffLocal(name);
+        return vm.envOr(name, localDefault);
+    }
+
+    function _requireOffLocal(string memory name) internal view {
+        require(
+            block.chainid == LOCAL_CHAIN_ID || vm.envExists(name),
+            string.concat(name, " must be set: local-chain defaults apply only on chain 31337")
+        );
     }
 
     /// @notice The record `lib/` reads: chain id, addresses, the block an indexer starts from, parameters.

@@ -97,4 +97,10 @@ contract DeployTest is Fixture {
         assertEq(fromEnv.recipients.length, 5);
         assertEq(fromEnv.treasuryAmount, 500_000e18);
     }
+
+    function test_configFromEnv_requiresEveryParameterOffTheLocalChain() public {
+        vm.chainId(1);
+        vm.expectRevert(bytes("VOTING_DELAY must be set: local-chain defaults apply only on chain 31337"));
+        deployScript.configFromEnv();
+    }
 }
