@@ -96,17 +96,31 @@ describe('indexer faults', () => {
 
     let seed = 7;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const indexedSoFar = (p: ReturnType<typeof spawnIndexer>) => Math.max(-1, ...[...p.output().matchAll(/indexed block (\d+)/g)].map((m) => Number(m[1])));
+    const from = chain.deployment.deployBlock;
     const killedAt: number[] = [];
     for (let i = 0; i < 20; i++) {
       const p = spawnIndexer();
-      // half the kills at any point of start-up (loading, opening PGlite, migrations, first range),
-      // half in the middle of the backfill, just after a range was committed or while one is written
-      if (i % 2 === 0) await waitForOutput(p, /indexed block \d+/);
-      await new Promise((r) => setTimeout(r, random() * (i % 2 === 0 ? 400 : 8000)));
+      if (i % 2 === 0) {
+        // anywhere in start-up: loading, opening PGlite, migrations, the first ranges
+        await new Promise((r) => setTimeout(r, random() * 2500));
+      } else {
+        // in the middle of the backfill: once it is past the (i+1)/22 mark of the chain (wherever the
+        // previous run stopped), just after a range was committed or while the next one is written.
+        // Kill points are tied to progress, not to wall time, so a fast or slow machine kills alike.
+        const target = from + Math.ceil(((head - from) * (i + 1)) / 22);
+        const end = Date.now() + 120_000;
+        while (indexedSoFar(p) < target) {
+          if (p.child.exitCode !== null) throw new Error(`indexer exited: ${p.output()}`);
+          if (Date.now() > end) throw new Error(`timed out waiting for block ${target}: ${p.output()}`);
+          await new Promise((r) => setTimeout(r, 2));
+        }
+        await new Promise((r) => setTimeout(r, random() * 20));
+      }
       p.child.kill('SIGKILL');
       await exited(p.child);
-      killedAt.push(Number([...p.output().matchAll(/indexed block (\d+)/g)].at(-1)?.[1] ?? -1));
-      if (process.env.DEBUG_INDEXER) console.log(`kill ${i}: ${p.output().split('\n').filter(Boolean).at(-1)}`);
+      killedAt.push(indexedSoFar(p));
+      if (process.env.DEBUG_INDEXER) console.log(`kill ${i} at ${killedAt.at(-1)}: ${p.output().split('\n').filter(Boolean).at(-1)}`);
     }
     const last = spawnIndexer();
     try {
