@@ -5,7 +5,10 @@ import type { LocalAccount } from 'viem/accounts';
 import { modelGovernorAbi, modelRegistryAbi } from '../contracts/generated.ts';
 import { chainFor } from '../chain/client.ts';
 import { canonicalManifest, manifestDigest, parseManifest as validateManifestShape, type Manifest } from '../manifest/index.ts';
-import { connectChain, type ChainOptions } from './chain.ts';
+import { connectChain, type ChainConnection, type ChainOptions } from './chain.ts';
+import { VERSION_STATUS } from './resolve.ts';
+
+const REVOKED = VERSION_STATUS.indexOf('revoked');
 import { ModelDaoError } from './errors.ts';
 import { httpError, readBody, request, trimSlash } from './net.ts';
 import { uploadAuthHeaders, uploadFile, type UploadResult } from './upload.ts';
@@ -63,7 +66,7 @@ export async function propose(opts: ProposeOptions): Promise<ProposeResult> {
   }
   if (opts.parentVersion === undefined) {
     const [current] = await chain.client.readContract({ address: chain.registry, abi: modelRegistryAbi, functionName: 'currentVersion', args: [modelId] });
-    parentVersion = current;
+    parentVersion = current || (await fallbackParent(chain.client, chain.registry, modelId));
   }
   if (parentVersion > 0) {
     const v = await chain.client.readContract({ address: chain.registry, abi: modelRegistryAbi, functionName: 'getVersion', args: [modelId, parentVersion] });
@@ -137,4 +140,17 @@ export async function propose(opts: ProposeOptions): Promise<ProposeResult> {
     description: fullDescription,
     files: manifest.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, cid: f.cid })),
   };
+}
+
+/**
+ * With no current version (revoked or deprecated away) a model that has versions still needs an
+ * existing parent: the newest version that was not revoked, else the newest one. 0 for a new model.
+ */
+async function fallbackParent(client: ChainConnection['client'], registry: Address, modelId: bigint): Promise<number> {
+  const [, versionCount] = await client.readContract({ address: registry, abi: modelRegistryAbi, functionName: 'getModel', args: [modelId] });
+  for (let v = versionCount; v >= 1; v--) {
+    const version = await client.readContract({ address: registry, abi: modelRegistryAbi, functionName: 'getVersion', args: [modelId, v] });
+    if (version.status !== REVOKED) return v;
+  }
+  return versionCount;
 }

@@ -19,10 +19,19 @@ export interface ModelOption {
   slug: string;
   currentVersion: number;
   currentDigest: string | null;
+  /** the version a new one descends from: the current one, else the newest not revoked, else the newest */
+  parent: { version: number; digest: string; status: string } | null;
   accessKind: string;
   versions: { version: number; status: string }[];
   allowlist: string[];
+  /** the parent's manifest: the base of the diff */
   current: { manifest: ManifestDoc; safetensors: Record<string, SafetensorsSummary> } | null;
+}
+
+function parentLabel(m: ModelOption | null): string {
+  if (!m?.parent) return 'none — this is the first version';
+  if (m.parent.version === m.currentVersion) return `v${m.parent.version} (current)`;
+  return `v${m.parent.version} (${m.parent.status.toLowerCase()}; the model has no current version)`;
 }
 
 type Kind = 'publish' | 'register' | 'access' | 'rollback' | 'deprecate';
@@ -98,7 +107,7 @@ export function NewProposalForm({ models, threshold, initialType, initialModel }
     return {
       schema: 'modeldao.manifest/v1',
       model: model.slug,
-      parent: model.currentDigest ? `sha256:${model.currentDigest.slice(2).toLowerCase()}` : null,
+      parent: model.parent ? `sha256:${model.parent.digest.slice(2).toLowerCase()}` : null,
       files: uploaded.map((u) => ({ path: u.path, size: u.size, sha256: u.sha256, cid: u.cid })).sort((a, b) => a.path.localeCompare(b.path)),
       metadata: {
         license: license.trim() || undefined,
@@ -180,7 +189,7 @@ export function NewProposalForm({ models, threshold, initialType, initialModel }
         if (!manifestDigest) out.problems.push('Store the manifest first (button above the diff).');
         if (m && manifestDigest && m.currentDigest?.toLowerCase() === manifestDigest) out.problems.push('These files are exactly the current version.');
         if (m && manifestDigest) {
-          push(c.registry, encodeFunctionData({ abi: modelRegistryAbi, functionName: 'publishVersion', args: [BigInt(m.modelId), manifestDigest, m.currentVersion] }));
+          push(c.registry, encodeFunctionData({ abi: modelRegistryAbi, functionName: 'publishVersion', args: [BigInt(m.modelId), manifestDigest, m.parent?.version ?? 0] }));
           out.summary = `Publish version ${m.versions.length + 1} of ${m.slug}`;
         }
         break;
@@ -358,7 +367,7 @@ export function NewProposalForm({ models, threshold, initialType, initialModel }
         <fieldset>
           <legend>New version of {model?.slug ?? '…'}</legend>
           <p className="small muted">
-            Parent: {model?.currentVersion ? `v${model.currentVersion} (current)` : 'none — this is the first version'}. Files are
+            Parent: {parentLabel(model)}. Files are
             uploaded to this server, hashed (sha256 + IPFS CID) and kept unpinned until a version that lists them is published.
           </p>
           <div
@@ -477,7 +486,7 @@ export function NewProposalForm({ models, threshold, initialType, initialModel }
           {diff && (
             <section aria-labelledby="draft-diff-h" className="card" data-testid="draft-diff">
               <h3 id="draft-diff-h" style={{ marginTop: 0 }}>
-                What changes against {model?.currentVersion ? `v${model.currentVersion}` : 'nothing (first version)'}
+                What changes against {model?.parent ? `v${model.parent.version}` : 'nothing (first version)'}
               </h3>
               <p>
                 {formatBytes(diff.bytesBefore)} → {formatBytes(diff.bytesAfter)}

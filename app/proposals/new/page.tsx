@@ -16,16 +16,24 @@ export default async function NewProposalPage({ searchParams }: { searchParams: 
   const options: ModelOption[] = await Promise.all(
     models.map(async (m) => {
       const detail = await getModel(m.slug);
-      const current = m.current ? await getManifestView(m.current.manifestDigest) : null;
+      const versions = detail?.versions ?? [];
+      // The registry wants an existing version as parent once a model has any. With no current version
+      // (revoked or deprecated away) the new version descends from the newest one that was not revoked,
+      // else from the newest one: the lineage stays intact and the diff has a base.
+      const newestFirst = [...versions].sort((a, b) => b.version - a.version);
+      const parent =
+        versions.find((v) => v.version === m.currentVersion) ?? newestFirst.find((v) => v.status !== 'Revoked') ?? newestFirst[0] ?? null;
+      const base = parent ? await getManifestView(parent.manifestDigest) : null;
       return {
         modelId: m.modelId,
         slug: m.slug,
         currentVersion: m.currentVersion,
         currentDigest: m.current?.manifestDigest ?? null,
+        parent: parent ? { version: parent.version, digest: parent.manifestDigest, status: parent.status } : null,
         accessKind: m.accessKind,
-        versions: (detail?.versions ?? []).map((v) => ({ version: v.version, status: v.status })),
+        versions: versions.map((v) => ({ version: v.version, status: v.status })),
         allowlist: detail?.allowlist ?? [],
-        current: current ? { manifest: current.manifest, safetensors: current.safetensors } : null,
+        current: base ? { manifest: base.manifest, safetensors: base.safetensors } : null,
       };
     }),
   );
