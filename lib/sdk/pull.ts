@@ -205,6 +205,8 @@ async function fetchBlobOnce(gw: string, file: ManifestFile, part: string, auth:
     have = 0;
   }
   const resumedFrom = have;
+  // An empty file needs no request, but it still gets its .incomplete name on the way into the cache.
+  if (file.size === 0) await fsp.writeFile(part, '');
   let hash = crypto.createHash('sha256');
   if (have > 0) {
     const rs = fs.createReadStream(part, { start: 0, end: have - 1, highWaterMark: 8 * 1024 * 1024 });

@@ -67,6 +67,20 @@ describe('pull', () => {
     expect(checked.ok).toBe(true);
   });
 
+  it('pulls a version that lists an empty file (nothing to download, still verified and in the cache)', async () => {
+    const v = makeVersion('empty-file-lm', { 'model.bin': 4096, 'added_tokens.json': Buffer.alloc(0) });
+    await publish(chain, 'empty-file-lm', v);
+    const gw = await gateway([v]);
+    const cache = dir();
+    const out = path.join(dir(), 'out');
+    const r = await pull({ ...base(), slug: 'empty-file-lm', gateways: [gw.url], cacheDir: cache, out });
+    expect(fs.statSync(path.join(out, 'added_tokens.json')).size).toBe(0);
+    expect(fs.existsSync(path.join(cache, 'blobs', sha256(Buffer.alloc(0))))).toBe(true);
+    expect(listFiles(path.join(cache, 'blobs')).filter((f) => f.endsWith('.incomplete'))).toEqual([]);
+    expect(r.approved.version).toBe(1);
+    expect((await verify({ ...base(), target: out })).ok).toBe(true);
+  });
+
   it('rejects flipped bytes, names the gateway, keeps nothing, and takes the file from the next gateway', async () => {
     const v = makeVersion('flip-lm', { 'w.bin': 2 * 1024 * 1024 });
     await publish(chain, 'flip-lm', v);
