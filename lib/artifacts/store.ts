@@ -73,6 +73,9 @@ const READ_HIGH_WATER_MARK = 256 * 1024;
  * directory. A blob file therefore only ever appears complete and under its own content hash.
  */
 export class LocalArtifactStore implements ArtifactStore {
+  /** Temp files this store instance is writing right now (names in tmpDir). */
+  private readonly writing = new Set<string>();
+
   private constructor(readonly root: string) {}
 
   /** Opens (creating if needed) a store and removes temp files left by dead processes. */
@@ -97,13 +100,16 @@ export class LocalArtifactStore implements ArtifactStore {
     return path.join(this.root, 'meta', sha256.slice(0, 2), `${sha256}.cid`);
   }
 
-  /** Temp files whose writer process is gone (crash, kill -9) are deleted. Returns how many. */
+  /**
+   * Temp files whose writer is gone (crash, kill -9) are deleted; returns how many. A file named with
+   * this process's pid but not being written by it is a previous incarnation's: in a container the
+   * restarted server often gets the same pid (1) as the one that was killed.
+   */
   async cleanTemp(): Promise<number> {
     let removed = 0;
     for (const name of await fs.promises.readdir(this.tmpDir)) {
       const pid = Number(name.split('-')[0]);
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) continue;
-      if (pid === process.pid) continue;
+      if (pid === process.pid ? this.writing.has(name) : Number.isInteger(pid) && pid > 0 && processAlive(pid)) continue;
       await fs.promises.rm(path.join(this.tmpDir, name), { force: true });
       removed++;
     }
@@ -116,7 +122,9 @@ export class LocalArtifactStore implements ArtifactStore {
       throw new StoreError('invalid_digest', 'expected sha256 must be 64 hex characters');
     }
     const maxBytes = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
-    const tmp = path.join(this.tmpDir, `${process.pid}-${randomUUID()}.part`);
+    const tmpName = `${process.pid}-${randomUUID()}.part`;
+    const tmp = path.join(this.tmpDir, tmpName);
+    this.writing.add(tmpName);
     const fh = await fs.promises.open(tmp, 'wx');
     const hasher = new StreamingHasher();
     let closed = false;
@@ -196,8 +204,9 @@ export class LocalArtifactStore implements ArtifactStore {
         committed = true;
         return { ...hashes, created: false };
       }
-      await fs.promises.mkdir(path.dirname(dest), { recursive: true });
-      await writeFileDurable(this.cidPath(hashes.sha256), hashes.cid);
+      // a new fan-out directory must itself be durable in blobs/ before a blob is renamed into it
+      if (await fs.promises.mkdir(path.dirname(dest), { recursive: true })) await fsyncDir(path.dirname(path.dirname(dest)));
+      await writeFileDurable(this.cidPath(hashes.sha256), hashes.cid, this.tmpDir);
       await fs.promises.rename(tmp, dest);
       committed = true;
       await fsyncDir(path.dirname(dest));
@@ -209,6 +218,7 @@ export class LocalArtifactStore implements ArtifactStore {
       if (writes.size > 0) await Promise.allSettled([...writes]);
       if (!closed) await fh.close().catch(() => {});
       if (!committed) await fs.promises.rm(tmp, { force: true }).catch(() => {});
+      this.writing.delete(tmpName);
     }
   }
 
@@ -306,15 +316,20 @@ async function fsyncDir(dir: string) {
   }
 }
 
-async function writeFileDurable(file: string, content: string) {
+/** Small file, atomically: written in `tmpDir` (same file system, swept by cleanTemp), renamed, dir fsynced. */
+async function writeFileDurable(file: string, content: string, tmpDir: string) {
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}-${randomUUID()}.tmp`;
+  const tmp = path.join(tmpDir, `${process.pid}-${randomUUID()}.meta`);
   const fh = await fs.promises.open(tmp, 'w');
   try {
     await fh.writeFile(content);
     await fh.datasync();
-  } finally {
+  } catch (err) {
     await fh.close();
+    await fs.promises.rm(tmp, { force: true });
+    throw err;
   }
+  await fh.close();
   await fs.promises.rename(tmp, file);
+  await fsyncDir(path.dirname(file));
 }
