@@ -1,17 +1,19 @@
 // `npm run gc` — lists the blobs garbage collection would delete (unpinned, past their expiry, not
-// listed by a live manifest; plus store files with no database row, older than the TTL).
+// listed by a live manifest — one still in its TTL or named by a proposal that may yet execute; plus store files with no database row, older than the TTL).
 // `npm run gc -- --delete` deletes them. Pinned blobs (published versions, revoked included) are
 // never collected. With embedded PGlite, stop the server first (one process per data dir).
 import { getEnv } from '../lib/env.ts';
 import { openDatabase } from '../db/client.ts';
 import { LocalArtifactStore } from '../lib/artifacts/store.ts';
-import { gcDelete, gcPlan } from '../lib/artifacts/catalog.ts';
+import { gcDelete, gcPlan, syncPins } from '../lib/artifacts/catalog.ts';
 
 const doDelete = process.argv.includes('--delete');
 const env = getEnv();
 const database = await openDatabase(env);
 try {
   const store = await LocalArtifactStore.open(env.storeDir);
+  // whatever the index knows to be published is pinned before anything is planned
+  await syncPins(database.db);
   const plan = await gcPlan(database.db, store, { ttlSeconds: env.UPLOAD_TTL_SECONDS });
   const bytes = plan.reduce((s, c) => s + c.size, 0);
   for (const c of plan) {

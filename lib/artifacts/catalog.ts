@@ -187,16 +187,30 @@ export interface GcCandidate {
  * What GC would delete: blobs that are unpinned, past their expiry and not listed by any manifest
  * that is itself still alive; plus files in the store with no row at all (e.g. a crash between
  * commit and recording), once older than the TTL.
+ *
+ * A manifest is alive while it is pinned, within its TTL, or named in the calldata of a proposal that
+ * may still execute (not canceled, not executed, and either still open or with more For than Against
+ * votes: Succeeded and Queued have no deadline). Governance can take longer than the upload TTL, and
+ * the weights under vote must still be there when the vote passes.
  */
 export async function gcPlan(db: AnyDb, store: ArtifactStore & { blobMtime?(sha: string): Promise<Date | null> }, opts: { ttlSeconds: number; now?: Date }): Promise<GcCandidate[]> {
   const now = opts.now ?? new Date();
   const expired = await rows<{ sha256: string; size: string | number; kind: string; expires_at: string | Date | null }>(
     db,
-    sql`select b.sha256, b.size, b.kind, b.expires_at from blob b
+    sql`with proposed as (
+          select m.digest from manifest m
+          where exists (
+            select 1 from proposal p
+            where p.canceled_block is null and p.executed_block is null
+              and (coalesce(p.extended_deadline, p.vote_end) >= ${now.toISOString()}::timestamptz or p.for_votes > p.against_votes)
+              and position(substr(m.digest, 3) in lower(p.calldatas::text)) > 0))
+        select b.sha256, b.size, b.kind, b.expires_at from blob b
         where not b.pinned and b.expires_at is not null and b.expires_at < ${now.toISOString()}::timestamptz
+          and not exists (select 1 from proposed where proposed.digest = '0x' || b.sha256)
           and not exists (
             select 1 from blob_ref r join blob mb on mb.sha256 = substr(r.manifest_digest, 3)
-            where r.file_sha256 = b.sha256 and (mb.pinned or mb.expires_at >= ${now.toISOString()}::timestamptz))
+            where r.file_sha256 = b.sha256
+              and (mb.pinned or mb.expires_at >= ${now.toISOString()}::timestamptz or r.manifest_digest in (select digest from proposed)))
         order by b.sha256`,
   );
   const out: GcCandidate[] = expired.map((r) => ({

@@ -5,28 +5,31 @@ import { getEnv } from '../env.ts';
 import { loadDeployment } from '../contracts/deployment.ts';
 import { createChainClient } from '../chain/client.ts';
 import { openDatabase } from '../../db/client.ts';
-import { DEFAULT_REORG_WINDOW, startIndexer } from './index.ts';
+import { startIndexer } from './index.ts';
+import { syncPins } from '../artifacts/catalog.ts';
 
 const env = getEnv();
 const deployment = loadDeployment(env.deploymentFile);
 const publicClient = createChainClient(env.rpcUrl, deployment.chainId);
 const database = await openDatabase(env);
 const log = (msg: string) => console.log(`[indexer ${new Date().toISOString()}] ${msg}`);
-const reorgWindow = process.env.INDEXER_REORG_WINDOW ? Number(process.env.INDEXER_REORG_WINDOW) : DEFAULT_REORG_WINDOW;
-
-const numberFromEnv = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
 const indexer = startIndexer({
   env,
   db: database,
   publicClient,
   deployment,
-  reorgWindow,
   log,
-  // block range limits for eth_getLogs (the indexer adapts between them)
-  initialRange: numberFromEnv('INDEXER_INITIAL_RANGE'),
-  maxRange: numberFromEnv('INDEXER_MAX_RANGE'),
+  // confirmations, poll interval, reorg window and getLogs range limits come from env (lib/env.ts)
 });
 log(`chain ${deployment.chainId} via ${env.rpcUrl}, ${database.kind}${database.kind === 'pglite' ? ` at ${env.pgliteDir}` : ''}, deploy block ${deployment.deployBlock}`);
+
+// The writer pins what published versions reference (lib/artifacts/catalog.ts), whichever process it
+// is: with a standalone indexer the app servers stand by and never see an advance. Also once at start,
+// for a version indexed just before a crash.
+await syncPins(database.db, deployment.chainId);
+indexer.onAdvance(async (e) => {
+  if (e.reorg || e.summary.versionsChanged) await syncPins(database.db, deployment.chainId);
+});
 
 let lastLogged = -1;
 const verbose = process.env.INDEXER_VERBOSE === '1';

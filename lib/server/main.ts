@@ -73,6 +73,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const store = await LocalArtifactStore.open(env.storeDir);
   const access = openAccess({ env, deployment, publicClient, db: database.db });
 
+  // Pins for versions indexed before a crash (the advance that would have pinned them never ran).
+  await syncPins(database.db, deployment.chainId);
   const indexer = startIndexer({ env, db: database, publicClient, deployment, log: (m) => log(`indexer: ${m}`) });
   indexer.onAdvance(async (e) => {
     invalidateModelsCache(database.db);
@@ -106,7 +108,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const server = http.createServer(async (req, res) => {
     try {
       if (await plain(req, res)) return;
-      if (nextApp) return await nextApp.handle(req, res);
+      // /api/* belongs to the plain handlers alone: a miss there is a JSON 404, not Next's HTML page.
+      if (nextApp && !/^\/api(\/|\?|$)/.test(req.url ?? '')) return await nextApp.handle(req, res);
       sendError(res, new HttpError(404, 'not_found', `no route for ${req.method} ${req.url}`));
     } catch (err) {
       sendError(res, err);

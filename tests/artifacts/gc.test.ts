@@ -57,6 +57,27 @@ describe('garbage collection', () => {
     for (const kept of [fresh, pinnedSha, listed, manifestSha, pubManifest]) expect(await store.has(kept)).toBe(true);
   });
 
+  it('keeps the weights of a proposal that may still execute, past their TTL, and frees them once it is defeated', async () => {
+    const file = await put(60);
+    const manifestSha = await put(60, Buffer.from('{"m":3}'));
+    await recordManifest(database.db, { digest: `0x${manifestSha}`, model: 'm', parent: null, canonical: '{}', submittedBy: null, files: [{ path: 'a', sha256: file, size: 1000 }], ttlSeconds: 60 });
+    // publishVersion(modelId, digest, parent) calldata names the digest; voting ends in a week
+    const calldata = `0x12345678${'0'.repeat(63)}1${manifestSha}${'0'.repeat(64)}`;
+    await database.db.execute(sql`insert into proposal (chain_id, proposal_id, proposer, targets, "values", calldatas, signatures, description, description_hash,
+        vote_start, vote_end, for_votes, against_votes, abstain_votes, vote_count, created_block, created_at, created_tx)
+      values (31337, 7, '0xabc', '["0x1"]'::jsonb, '["0"]'::jsonb, ${JSON.stringify([calldata])}::jsonb, '[""]'::jsonb, 'publish', '0x0',
+        now(), now() + interval '7 days', 0, 0, 0, 0, 1, now(), '0x1')`);
+    // two days on: the uploads' TTL is long gone, the vote is still open
+    expect(await gcPlan(database.db, store, { ttlSeconds: 60, now: later(2 * 86400) })).toEqual([]);
+    // past the deadline with more For than Against (Succeeded, may be queued any time): still kept
+    await database.db.execute(sql`update proposal set for_votes = 10 where proposal_id = 7`);
+    expect(await gcPlan(database.db, store, { ttlSeconds: 60, now: later(8 * 86400) })).toEqual([]);
+    // defeated: both become collectable
+    await database.db.execute(sql`update proposal set against_votes = 20 where proposal_id = 7`);
+    const plan = await gcPlan(database.db, store, { ttlSeconds: 60, now: later(8 * 86400) });
+    expect(plan.map((c) => c.sha256).sort()).toEqual([file, manifestSha].sort());
+  });
+
   it('collects store files that have no database row once older than the TTL', async () => {
     const r = await store.put(Readable.from([randomBytes(10)]));
     expect(await gcPlan(database.db, store, { ttlSeconds: 3600 })).toEqual([]);
