@@ -38,6 +38,11 @@ const schema = z.object({
   /** Blocks behind head the indexer treats as final enough to index (0 on anvil). */
   INDEXER_CONFIRMATIONS: z.coerce.number().int().min(0).optional(),
   INDEXER_POLL_MS: z.coerce.number().int().positive().default(1000),
+  /** deepest reorg the indexer repairs by itself; deeper stops it loudly (default 64 blocks) */
+  INDEXER_REORG_WINDOW: z.coerce.number().int().positive().optional(),
+  /** eth_getLogs block range to start with and the most it grows to (the indexer adapts between) */
+  INDEXER_INITIAL_RANGE: z.coerce.number().int().positive().optional(),
+  INDEXER_MAX_RANGE: z.coerce.number().int().positive().optional(),
   GUARDIAN_ADDRESS: hexAddress.optional(),
 });
 

@@ -45,7 +45,7 @@ export interface IndexerOptions {
   /** viem PublicClient (or anything with request()) */
   publicClient: RpcClient;
   deployment: Deployment;
-  env?: { INDEXER_CONFIRMATIONS?: number; INDEXER_POLL_MS?: number };
+  env?: { INDEXER_CONFIRMATIONS?: number; INDEXER_POLL_MS?: number; INDEXER_REORG_WINDOW?: number; INDEXER_INITIAL_RANGE?: number; INDEXER_MAX_RANGE?: number };
   confirmations?: number;
   /** Deepest reorg the indexer repairs by itself; deeper stops it with ReorgTooDeepError. */
   reorgWindow?: number;
@@ -100,7 +100,7 @@ class Core {
   constructor(readonly o: IndexerOptions) {
     this.chainId = o.deployment.chainId;
     this.confirmations = o.confirmations ?? o.env?.INDEXER_CONFIRMATIONS ?? defaultConfirmations(this.chainId);
-    this.reorgWindow = Math.max(1, o.reorgWindow ?? DEFAULT_REORG_WINDOW);
+    this.reorgWindow = Math.max(1, o.reorgWindow ?? o.env?.INDEXER_REORG_WINDOW ?? DEFAULT_REORG_WINDOW);
     const c = o.deployment.contracts;
     this.source = new ChainSource({
       client: o.publicClient,
@@ -110,8 +110,8 @@ class Core {
         [c.TimelockController.toLowerCase(), 'timelock'],
         [c.ModelRegistry.toLowerCase(), 'registry'],
       ]),
-      initialRange: o.initialRange,
-      maxRange: o.maxRange,
+      initialRange: o.initialRange ?? o.env?.INDEXER_INITIAL_RANGE,
+      maxRange: o.maxRange ?? o.env?.INDEXER_MAX_RANGE,
       log: o.log,
       isStopped: () => this.stopped,
       onError: (err) => (this.st.lastError = errorText(err).slice(0, 500)),
@@ -194,6 +194,23 @@ class Core {
       start = end;
     }
     return total;
+  }
+
+  /**
+   * In standby: reports where the writer's index stands (health, lag) and tells listeners when it
+   * moved, so caches of a standby app server follow the index someone else writes.
+   */
+  async followWriter(): Promise<void> {
+    const before = this.checkpoint;
+    this.checkpoint = await loadCheckpoint(this.o.db.db, this.chainId);
+    this.st.headBlock = await this.source.headNumber();
+    this.updateStatus();
+    const cp = this.checkpoint;
+    if (cp && (before?.blockNumber !== cp.blockNumber || before?.blockHash !== cp.blockHash)) {
+      // what the writer indexed is unknown here: listeners re-read everything
+      const summary: BatchSummary = { events: 0, proposals: [], models: [], versionsChanged: true, delegatesChanged: true };
+      await this.emit({ chainId: this.chainId, fromBlock: (before?.blockNumber ?? this.o.deployment.deployBlock - 1) + 1, toBlock: cp.blockNumber, summary, reorg: before !== null && before.blockNumber >= cp.blockNumber });
+    }
   }
 
   /** Indexes up to the current safe head; returns true when it reached it. */
@@ -309,6 +326,7 @@ export function startIndexer(o: IndexerOptions): Indexer {
           lock = await acquireWriterLock(o.db, core.chainId);
           if (!lock) {
             core.st.role = 'standby';
+            await core.followWriter();
             await sleep(Math.max(pollMs, 2000));
             continue;
           }
