@@ -164,8 +164,14 @@ export const proposal = pgTable(
     canceledBlock: block('canceled_block'),
     canceledAt: tstz('canceled_at'),
     canceledTx: text('canceled_tx'),
+    /** The timelock operation id (CallScheduled) once queued: anyone may execute it on the timelock directly. */
+    timelockId: text('timelock_id'),
   },
-  (t) => [primaryKey({ columns: [t.chainId, t.proposalId] }), index('proposal_created_idx').on(t.chainId, t.createdBlock)],
+  (t) => [
+    primaryKey({ columns: [t.chainId, t.proposalId] }),
+    index('proposal_created_idx').on(t.chainId, t.createdBlock),
+    index('proposal_timelock_idx').on(t.chainId, t.timelockId),
+  ],
 );
 
 export const vote = pgTable(

@@ -1,4 +1,5 @@
 import { keccak256, toBytes } from 'viem';
+import { sql } from 'drizzle-orm';
 import type { ContractKind } from './abi.ts';
 import { T, keyOf, selectAllSql, selectByKeys, upsertRows, type Exec, type Row, type TableSpec } from './tables.ts';
 
@@ -68,6 +69,8 @@ export async function applyEvents(db: Exec, chainId: number, events: IndexedEven
     version: new Map<string, [string, number]>(),
     allowlist: new Map<string, [string, string]>(),
     settings: false,
+    /** timelock operations executed in this batch (CallExecuted ids) */
+    timelockOps: new Set<string>(),
   };
   const addVersion = (m: string, v: number) => v > 0 && need.version.set(`${m}|${v}`, [m, v]);
   for (const e of events) {
@@ -126,6 +129,20 @@ export async function applyEvents(db: Exec, chainId: number, events: IndexedEven
       case 'MinDelayChange':
         need.settings = true;
         break;
+      case 'CallExecuted':
+        need.timelockOps.add(a.id);
+        break;
+    }
+  }
+  // A queued proposal can be executed on the timelock itself (anyone may): find it by operation id.
+  const opToProposal = new Map<string, string>();
+  if (need.timelockOps.size > 0) {
+    const res = await db.execute(
+      sql`select proposal_id::text as proposal_id, timelock_id from proposal where chain_id = ${chainId} and timelock_id in (select jsonb_array_elements_text(${JSON.stringify([...need.timelockOps])}::jsonb))`,
+    );
+    for (const r of res.rows as { proposal_id: string; timelock_id: string }[]) {
+      opToProposal.set(r.timelock_id, r.proposal_id);
+      need.proposal.add(r.proposal_id);
     }
   }
 
@@ -156,6 +173,7 @@ export async function applyEvents(db: Exec, chainId: number, events: IndexedEven
 
   // 3. apply in chain order
   const votes: Row[] = [];
+  const scheduledInTx = new Map<string, string>();
   const proposals = new Set<string>();
   const models = new Set<string>();
   const delegateRow = (address: string, e: IndexedEvent): Row => {
@@ -237,6 +255,7 @@ export async function applyEvents(db: Exec, chainId: number, events: IndexedEven
           canceled_block: null,
           canceled_at: null,
           canceled_tx: null,
+          timelock_id: null,
         });
         proposals.add(a.proposalId);
         break;
@@ -268,7 +287,10 @@ export async function applyEvents(db: Exec, chainId: number, events: IndexedEven
       }
       case 'ProposalQueued': {
         const p = proposalRow(a.proposalId);
-        if (p) Object.assign(p, { eta: Number(a.etaSeconds), queued_block: e.blockNumber, queued_at: e.blockTime, queued_tx: e.txHash });
+        // the governor's queue() scheduled the operation in this same transaction, just before
+        const timelockId = scheduledInTx.get(e.txHash) ?? null;
+        if (p) Object.assign(p, { eta: Number(a.etaSeconds), queued_block: e.blockNumber, queued_at: e.blockTime, queued_tx: e.txHash, timelock_id: timelockId });
+        if (timelockId) opToProposal.set(timelockId, a.proposalId);
         break;
       }
       case 'ProposalExecuted': {
@@ -308,6 +330,16 @@ export async function applyEvents(db: Exec, chainId: number, events: IndexedEven
         settingsRow(e).proposal_guardian = a.newProposalGuardian;
         break;
       // ---- timelock ----
+      case 'CallScheduled':
+        scheduledInTx.set(e.txHash, a.id);
+        break;
+      case 'CallExecuted': {
+        // executed through the governor (ProposalExecuted follows in the same tx) or on the timelock directly
+        const id = opToProposal.get(a.id);
+        const p = id ? proposalRow(id) : undefined;
+        if (p && p.executed_block == null) Object.assign(p, { executed_block: e.blockNumber, executed_at: e.blockTime, executed_tx: e.txHash });
+        break;
+      }
       case 'MinDelayChange':
         settingsRow(e).timelock_min_delay = Number(a.newDuration);
         break;

@@ -201,6 +201,7 @@ export const T = {
       canceled_block: 'bigint',
       canceled_at: 'time',
       canceled_tx: 'text',
+      timelock_id: 'text',
     },
   },
   vote: {

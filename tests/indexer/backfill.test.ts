@@ -2,13 +2,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPublicClient, http, type PublicClient } from 'viem';
+import { createPublicClient, http, keccak256, toBytes, toHex, type PublicClient } from 'viem';
 import { openDatabase, type Database } from '../../db/client.ts';
 import { dumpIndex, indexOnce, startIndexer } from '../../lib/indexer/index.ts';
 import { startTestChain, type TestChain } from '../helpers/anvil.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { compareWithChain } from './chain-state.ts';
-import { delegations, gov, governance } from './scenario.ts';
+import { acct, delegations, gov, governance } from './scenario.ts';
+import { advanceTime } from '../helpers/anvil.ts';
+import { modelGovernorAbi, timelockControllerAbi } from '../../lib/contracts/generated.ts';
+import { ProposalState } from '../../lib/chain/proposal-state.ts';
 
 let chain: TestChain;
 let pub: PublicClient;
@@ -83,6 +86,66 @@ describe.each(backends)('indexer on %s', (name, open) => {
       expect(after.governor_event.slice(0, before.governor_event.length)).toEqual(before.governor_event);
     } finally {
       await indexer.stop();
+      await database.close();
+    }
+  });
+});
+
+describe('two indexers on one PostgreSQL database', () => {
+  it('one writes, the other stands by reporting the writer\'s progress and takes over when the writer goes away', async () => {
+    const [dbA, dbB] = await Promise.all([
+      openDatabase({ pgliteDir: '', DATABASE_URL: pgServer.url }),
+      openDatabase({ pgliteDir: '', DATABASE_URL: pgServer.url }),
+    ]);
+    const a = startIndexer({ db: dbA, publicClient: pub, deployment: chain.deployment, confirmations: 0, pollMs: 100 });
+    let b: ReturnType<typeof startIndexer> | null = null;
+    try {
+      await waitFor(() => a.status().role === 'writer');
+      b = startIndexer({ db: dbB, publicClient: pub, deployment: chain.deployment, confirmations: 0, pollMs: 100 });
+      const seenByStandby: number[] = [];
+      b.onAdvance((e) => void seenByStandby.push(e.toBlock));
+      await governance(gov(chain.rpcUrl, chain.deployment), 'standby');
+      const head = Number(await pub.getBlockNumber({ cacheTime: 0 }));
+      await waitFor(() => b!.status().indexedBlock === head);
+      // the standby knows where the index stands (health, lag) and told its listeners (cache invalidation)
+      expect(b.status()).toMatchObject({ role: 'standby', indexedBlock: head, headBlock: head, lag: 0 });
+      expect(a.status()).toMatchObject({ role: 'writer', indexedBlock: head });
+      expect(seenByStandby.at(-1)).toBe(head);
+      await a.stop();
+      await governance(gov(chain.rpcUrl, chain.deployment), 'takeover');
+      const head2 = Number(await pub.getBlockNumber({ cacheTime: 0 }));
+      await waitFor(() => b!.status().role === 'writer' && b!.status().indexedBlock === head2);
+      expect(await compareWithChain(dbB.db, pub, chain.deployment)).toEqual([]);
+    } finally {
+      await a.stop();
+      await b?.stop();
+      await Promise.all([dbA.close(), dbB.close()]);
+    }
+  });
+});
+
+describe('a proposal executed on the timelock directly', () => {
+  it('is Executed in the index, like governor.state() says, with the transaction that did it', async () => {
+    const g = gov(chain.rpcUrl, chain.deployment);
+    const { ModelGovernor, TimelockController } = chain.deployment.contracts;
+    const p = await g.propose(acct[0], [g.registryCall('registerModel', ['direct-exec', { kind: 0, token: '0x0000000000000000000000000000000000000000', minBalance: 0n }])], 'Register direct-exec');
+    await advanceTime(chain.rpcUrl, 2);
+    await g.send(acct[0], ModelGovernor, modelGovernorAbi, 'castVote', [p.id, 1]);
+    await advanceTime(chain.rpcUrl, 301);
+    await g.queue(p);
+    await advanceTime(chain.rpcUrl, 61);
+    // GovernorTimelockControl's salt: bytes20(governor) ^ descriptionHash
+    const salt = toHex((BigInt(ModelGovernor) << 96n) ^ BigInt(keccak256(toBytes(p.description))), { size: 32 });
+    const tx = await g.send(acct[9], TimelockController, timelockControllerAbi, 'executeBatch', [p.calls.map((c) => c.target), [0n], p.calls.map((c) => c.data), toHex(0, { size: 32 }), salt]);
+    expect(await pub.readContract({ address: ModelGovernor, abi: modelGovernorAbi, functionName: 'state', args: [p.id] })).toBe(ProposalState.Executed);
+
+    const database = await openDatabase({ pgliteDir: '' }, { inMemory: true });
+    try {
+      await indexOnce({ db: database, publicClient: pub, deployment: chain.deployment, confirmations: 0 });
+      expect(await compareWithChain(database.db, pub, chain.deployment)).toEqual([]);
+      const row = (await dumpIndex(database.db, chain.deployment.chainId)).proposal.find((r) => r.proposal_id === p.id.toString());
+      expect(row).toMatchObject({ executed_tx: tx });
+    } finally {
       await database.close();
     }
   });
