@@ -4,6 +4,8 @@ import type { Address, PublicClient } from 'viem';
 import type { Db } from '../../db/client.ts';
 import type { Deployment } from '../../lib/contracts/deployment.ts';
 import { modelGovernorAbi, modelRegistryAbi, modelTokenAbi } from '../../lib/contracts/generated.ts';
+import { deriveProposalState, ProposalState } from '../../lib/chain/proposal-state.ts';
+import { loadQuorumAt } from '../../lib/chain/quorum.ts';
 
 const STATUS = ['Active', 'Deprecated', 'Revoked'];
 const KINDS = ['Public', 'TokenHolders', 'Allowlist'];
@@ -23,6 +25,9 @@ export async function compareWithChain(db: Db, pub: PublicClient, d: Deployment,
   const epoch = (col: string) => `extract(epoch from ${col})::bigint::text AS ${col}`;
 
   // proposals
+  const now = (await pub.getBlock(blockNumber === undefined ? { blockTag: 'latest' } : { blockNumber })).timestamp;
+  const numerator = Number(await read(c.ModelGovernor, modelGovernorAbi, 'quorumNumerator', []));
+  const quorumAt = await loadQuorumAt(db, d.chainId, numerator);
   const proposals = await rows(
     `SELECT proposal_id::text AS id, proposer, for_votes::text AS f, against_votes::text AS a, abstain_votes::text AS ab, vote_count, ${epoch('vote_start')}, ${epoch('vote_end')}, ${epoch('extended_deadline')}, ${epoch('eta')}, executed_block, canceled_block, queued_block FROM proposal WHERE chain_id = ${d.chainId}`,
   );
@@ -37,6 +42,24 @@ export async function compareWithChain(db: Db, pub: PublicClient, d: Deployment,
     eq(`proposal ${p.id} deadline`, p.extended_deadline ?? p.vote_end, await read(c.ModelGovernor, modelGovernorAbi, 'proposalDeadline', [id]));
     eq(`proposal ${p.id} eta`, p.eta ?? 0, await read(c.ModelGovernor, modelGovernorAbi, 'proposalEta', [id]));
     const state = Number(await read(c.ModelGovernor, modelGovernorAbi, 'state', [id]));
+    // the state the app derives from the index alone (lists), against the governor's own
+    const derived = deriveProposalState(
+      {
+        voteStart: BigInt(p.vote_start),
+        voteEnd: BigInt(p.extended_deadline ?? p.vote_end),
+        forVotes: BigInt(p.f),
+        againstVotes: BigInt(p.a),
+        abstainVotes: BigInt(p.ab),
+        quorum: quorumAt(BigInt(p.vote_start)),
+        eta: p.eta ? BigInt(p.eta) : null,
+        queued: p.queued_block !== null,
+        executed: p.executed_block !== null,
+        canceled: p.canceled_block !== null,
+      },
+      now,
+    );
+    eq(`proposal ${p.id} state`, ProposalState[derived], ProposalState[state]);
+    eq(`proposal ${p.id} quorum`, quorumAt(BigInt(p.vote_start)), await read(c.ModelGovernor, modelGovernorAbi, 'quorum', [BigInt(p.vote_start)]));
     eq(`proposal ${p.id} executed`, p.executed_block !== null, state === Executed);
     eq(`proposal ${p.id} canceled`, p.canceled_block !== null, state === Canceled);
     if (state === Queued) eq(`proposal ${p.id} queued`, p.queued_block !== null, true);

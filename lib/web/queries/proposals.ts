@@ -9,6 +9,7 @@ import { decodeActions, proposalTitle, type DecodedAction, type ManifestBrief } 
 import { getDb } from './db';
 import { getChainClient, getChainNow, getDeployment } from './chain';
 import { getTokenSymbol } from './token';
+import { getQuorumAt } from './quorum';
 
 export interface ProposalRow {
   id: string;
@@ -59,7 +60,7 @@ export const getGovernanceParams = cache(async () => {
   };
 });
 
-/** Token supply, read once per request (the list's quorum = supply × numerator / 100). */
+/** Token supply now, read once per request (the delegates page's share of supply). */
 export const getTotalSupply = cache(async (): Promise<bigint> => {
   const dep = getDeployment();
   if (!dep) return 0n;
@@ -186,7 +187,8 @@ export const getProposals = cache(
             : ilike(proposal.description, `%${escapeLike(needle)}%`),
         )
       : eq(proposal.chainId, chainId);
-    const [light, { now }, supply, params, ctx] = await Promise.all([
+    const params = await getGovernanceParams();
+    const [light, { now }, quorumAt, ctx] = await Promise.all([
       db
         .select({
           id: proposal.proposalId,
@@ -205,11 +207,9 @@ export const getProposals = cache(
         .where(where)
         .orderBy(desc(proposal.createdBlock), desc(proposal.proposalId)),
       getChainNow(),
-      getTotalSupply(),
-      getGovernanceParams(),
+      getQuorumAt(params.quorumNumerator),
       getDecodeContext(),
     ]);
-    const quorum = (supply * BigInt(params.quorumNumerator)) / 100n;
     let ids = light
       .filter(
         (p) =>
@@ -221,7 +221,7 @@ export const getProposals = cache(
               forVotes: BigInt(p.forVotes),
               againstVotes: BigInt(p.againstVotes),
               abstainVotes: BigInt(p.abstainVotes),
-              quorum,
+              quorum: quorumAt(BigInt(sec(p.voteStart)!)),
               eta: p.eta ? BigInt(sec(p.eta)!) : null,
               queued: Boolean(p.queuedAt),
               executed: Boolean(p.executedAt),
@@ -255,7 +255,7 @@ export const getProposals = cache(
       .from(proposal)
       .where(and(eq(proposal.chainId, chainId), inArray(proposal.proposalId, pageIds)));
     const byId = new Map(full.map((p) => [String(p.proposalId), p]));
-    const rows = pageIds.map((id) => byId.get(id)).filter((p): p is NonNullable<typeof p> => Boolean(p)).map((p) => toRow(p, now, quorum, ctx));
+    const rows = pageIds.map((id) => byId.get(id)).filter((p): p is NonNullable<typeof p> => Boolean(p)).map((p) => toRow(p, now, quorumAt(BigInt(sec(p.voteStart)!)), ctx));
     return { rows, total, now };
   },
 );
@@ -271,7 +271,7 @@ export const getProposal = cache(async (id: string): Promise<ProposalRow | null>
   const [p] = await db.select().from(proposal).where(and(eq(proposal.chainId, chainId), eq(proposal.proposalId, id))).limit(1);
   if (!p) return null;
   const [{ now }, ctx] = await Promise.all([getChainNow(), getDecodeContext()]);
-  // Exact quorum at the snapshot, from the governor; the list uses the supply estimate.
+  // Exact quorum at the snapshot, from the governor; the same figure from the index if it does not answer.
   let quorum: bigint;
   const dep = getDeployment();
   try {
@@ -283,8 +283,8 @@ export const getProposal = cache(async (id: string): Promise<ProposalRow | null>
       args: [BigInt(sec(p.voteStart)!)],
     });
   } catch {
-    const [supply, params] = await Promise.all([getTotalSupply(), getGovernanceParams()]);
-    quorum = (supply * BigInt(params.quorumNumerator)) / 100n;
+    const params = await getGovernanceParams();
+    quorum = (await getQuorumAt(params.quorumNumerator))(BigInt(sec(p.voteStart)!));
   }
   return toRow(p, now, quorum, ctx);
 });
