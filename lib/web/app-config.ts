@@ -15,7 +15,10 @@ export interface AppConfig {
     timelock: Address;
     registry: Address;
   } | null;
+  /** The registry's guardian (may revoke a version), read from the chain. */
   guardian: Address | null;
+  /** The governor's proposal guardian (may cancel a proposal), read from the chain. */
+  proposalGuardian: Address | null;
   /** Set when the deployment record could not be read; pages say what to do. */
   deploymentProblem: string | null;
   tokenSymbol: string;

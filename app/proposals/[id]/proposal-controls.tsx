@@ -76,7 +76,7 @@ export function ProposalControls(props: Props) {
 
   const state = live.data?.state ?? props.indexedState;
   const chainTime = live.data?.chainTime ?? null;
-  const isGuardian = Boolean(address && app.guardian && address.toLowerCase() === app.guardian.toLowerCase());
+  const isGuardian = Boolean(address && app.proposalGuardian && address.toLowerCase() === app.proposalGuardian.toLowerCase());
   const args = [props.targets, props.values.map((v) => BigInt(v)), props.calldatas, props.descriptionHash] as const;
   const call = (functionName: 'queue' | 'execute' | 'cancel') =>
     tx.run({ address: governor!, abi: modelGovernorAbi as Abi, functionName, args });
