@@ -28,6 +28,8 @@ export interface ManifestDiff {
   bytesBefore: number;
   bytesAfter: number;
   unchangedTensors: number;
+  /** false when the new version has safetensors headers but the base has none to compare with */
+  tensorsComparable: boolean;
 }
 
 const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -103,5 +105,6 @@ export function diffManifests(
     bytesBefore: (before?.manifest.files ?? []).reduce((n, f) => n + f.size, 0),
     bytesAfter: after.manifest.files.reduce((n, f) => n + f.size, 0),
     unchangedTensors,
+    tensorsComparable: aT !== null && bT !== null,
   };
 }

@@ -68,4 +68,16 @@ describe('the diff a voter sees for a new model version', () => {
     const d = diffManifests(null, { manifest: m([{ path: 'w.safetensors', sha256: 'a'.repeat(64), size: 1 }]), safetensors: {} });
     expect(d.files[0]!.kind).toBe('added');
   });
+  it('does not claim "no tensor changed" when the base version has no safetensors header to compare with', () => {
+    const before = { manifest: m([{ path: 'model.bin', sha256: 'a'.repeat(64), size: 100 }]), safetensors: {} };
+    const after = {
+      manifest: m([{ path: 'model.safetensors', sha256: 'd'.repeat(64), size: 140 }]),
+      safetensors: { ['d'.repeat(64)]: { tensors: [{ name: 'embed', dtype: 'F32', shape: [10, 4] }], params: 40, dtypes: ['F32'] } },
+    };
+    const d = diffManifests(before, after);
+    expect(d.tensorsComparable).toBe(false);
+    expect(d.paramsAfter).toBe(40);
+    expect(d.paramDelta).toBeNull();
+    expect(diffManifests(null, after).tensorsComparable).toBe(true); // a first version: every tensor is added
+  });
 });

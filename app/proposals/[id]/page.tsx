@@ -302,6 +302,11 @@ function DiffView({ diff }: { diff: ManifestDiff }) {
       <h3>Tensors</h3>
       {diff.paramsAfter === null ? (
         <p className="muted">No safetensors header available for this version.</p>
+      ) : !diff.tensorsComparable ? (
+        <p className="notice-warn">
+          The version it replaces has no safetensors header on this server, so its tensors cannot be compared; this version has{' '}
+          {diff.paramsAfter.toLocaleString('en-US')} parameters.
+        </p>
       ) : diff.tensors.length === 0 ? (
         <p className="muted">No tensor added, removed, reshaped or retyped ({diff.unchangedTensors} unchanged).</p>
       ) : (
