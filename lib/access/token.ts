@@ -58,8 +58,17 @@ export function readAccessToken(secret: Buffer, token: string): AccessTokenClaim
 export function loadAccessSecret(opts: { secret?: string; dataDir: string }): Buffer {
   if (opts.secret) return Buffer.from(opts.secret, 'utf8');
   const file = path.join(opts.dataDir, 'access-token.secret');
+  // An empty or damaged file (e.g. a crash between creating and writing it) would make a weak or
+  // empty HMAC key: anyone could mint tokens. Refuse it instead.
+  const parse = (text: string) => {
+    const hex = text.trim();
+    if (!/^[0-9a-f]{64}$/i.test(hex)) {
+      throw new Error(`${file} does not hold a 32-byte hex secret; delete it (outstanding access tokens become invalid) or set ACCESS_TOKEN_SECRET`);
+    }
+    return Buffer.from(hex, 'hex');
+  };
   try {
-    return Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'hex');
+    return parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
@@ -71,6 +80,6 @@ export function loadAccessSecret(opts: { secret?: string; dataDir: string }): Bu
     return Buffer.from(fresh, 'hex');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'hex');
+    return parse(fs.readFileSync(file, 'utf8'));
   }
 }

@@ -24,8 +24,18 @@ function stamp(file) {
   return st ? `${st.mtimeMs}:${st.size}` : 'missing';
 }
 
+// A cache outside the package (the os.tmpdir() fallback) is only used when it is ours and nobody
+// else may write to it: another user could otherwise plant code there for us to run.
+function isPrivate(dir) {
+  const st = fs.statSync(dir, { throwIfNoEntry: false });
+  if (!st) return false;
+  const uid = typeof process.getuid === 'function' ? process.getuid() : st.uid;
+  return st.isDirectory() && st.uid === uid && (st.mode & 0o022) === 0;
+}
+
 function isFresh(dir) {
   try {
+    if (!dir.startsWith(root + path.sep) && !isPrivate(dir)) return false;
     const meta = JSON.parse(fs.readFileSync(path.join(dir, 'inputs.json'), 'utf8'));
     if (!fs.existsSync(path.join(dir, 'cli.mjs'))) return false;
     return Object.entries(meta.inputs).every(([f, s]) => stamp(path.resolve(root, f)) === s);
@@ -36,7 +46,8 @@ function isFresh(dir) {
 
 async function bundle(dir) {
   const esbuild = await import('esbuild');
-  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!dir.startsWith(root + path.sep) && !isPrivate(dir)) throw new Error(`${dir} is not private`);
   const tmp = path.join(dir, `cli.${process.pid}.${crypto.randomBytes(4).toString('hex')}.mjs`);
   const result = await esbuild.build({
     absWorkingDir: root,

@@ -292,6 +292,8 @@ describe('GET /api/blobs/{sha256}', () => {
     expect(head.headers.get('content-length')).toBe(String(bytes.length));
     const cached = await fetch(`${h.url}/api/blobs/${blobSha}`, { headers: { 'if-none-match': `"${blobSha}"` } });
     expect(cached.status).toBe(304);
+    // shared caches revalidate within a minute, so a revocation (410) reaches consumers behind a proxy
+    expect(res.headers.get('cache-control')).toBe('public, max-age=60, must-revalidate');
   });
 
   async function ranged(range: string, extra: Record<string, string> = {}) {
@@ -342,10 +344,19 @@ describe('GET /api/blobs/{sha256}', () => {
     expect(mine.status).toBe(200);
     expect(mine.headers.get('cache-control')).toContain('private');
     expect(Buffer.from(await mine.arrayBuffer()).equals(bytes)).toBe(true);
-    expect((await fetch(`${h.url}/api/blobs/${'e'.repeat(64)}`)).status).toBe(404);
+    // someone else's upload and a blob that does not exist look alike: existence is not revealed
+    const unknown = await fetch(`${h.url}/api/blobs/${'e'.repeat(64)}`);
+    const othersUpload = await fetch(`${h.url}/api/blobs/${up.body.sha256}`);
+    expect([unknown.status, othersUpload.status]).toEqual([404, 404]);
+    expect(((await unknown.json()) as any).error.message.replace('e'.repeat(64), 'X')).toBe(((await othersUpload.json()) as any).error.message.replace(up.body.sha256, 'X'));
     const bad = await fetch(`${h.url}/api/blobs/xyz`);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as any).error.code).toBe('invalid_digest');
+    for (const url of [`${h.url}/api/blobs/%zz`, `${h.url}/api/manifests/%zz`]) {
+      const r = await fetch(url);
+      expect(r.status, url).toBe(400);
+      expect(((await r.json()) as any).error.code).toBe('invalid_digest');
+    }
   });
 
   it('asks the access hook for blobs of gated models', async () => {

@@ -50,9 +50,11 @@ function etagMatches(header: string | undefined, etag: string): boolean {
 async function handleBlob(req: IncomingMessage, res: ServerResponse, params: Record<string, string>, ctx: ArtifactRoutesContext) {
   const sha256 = params.sha256.toLowerCase();
   const stat = await ctx.store.stat(sha256);
-  if (!stat) throw new HttpError(404, 'blob_not_found', `no blob ${sha256}`);
+  if (!stat) throw new HttpError(404, 'blob_not_found', `no published blob ${sha256}`);
   const serving = await servingStatus(ctx.db, sha256, ctx.deployment.chainId);
-  let cacheControl = 'public, max-age=31536000, immutable';
+  // The bytes never change, but whether they may be served does (revocation): shared caches keep a
+  // public blob for at most a minute, then revalidate (304 by ETag) and see a 410.
+  let cacheControl = 'public, max-age=60, must-revalidate';
   if (serving.kind === 'revoked') {
     throw new HttpError(410, 'revoked', `blob ${sha256} belongs only to revoked versions and is no longer served`);
   } else if (serving.kind === 'staging') {
@@ -113,7 +115,15 @@ export const routes: Route<ArtifactRoutesContext>[] = [
     methods: ['GET', 'HEAD'],
     pattern: /^\/api\/blobs\/(?<bad>[^/]*)\/?$/,
     handle: (_req, _res, p) => {
-      throw new HttpError(400, 'invalid_digest', `"${decodeURIComponent(p.bad)}" is not a sha256 (64 hex characters)`);
+      throw new HttpError(400, 'invalid_digest', `"${safeDecode(p.bad)}" is not a sha256 (64 hex characters)`);
     },
   },
 ];
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}

@@ -55,7 +55,13 @@ async function postManifest(req: IncomingMessage, res: ServerResponse, _p: unkno
 }
 
 async function getManifestRoute(req: IncomingMessage, res: ServerResponse, params: Record<string, string>, ctx: ArtifactRoutesContext) {
-  const hex = parseDigest(decodeURIComponent(params.digest));
+  let raw: string;
+  try {
+    raw = decodeURIComponent(params.digest);
+  } catch {
+    throw new HttpError(400, 'invalid_digest', 'digest is not valid percent-encoding');
+  }
+  const hex = parseDigest(raw);
   if (!hex) throw new HttpError(400, 'invalid_digest', 'digest must be 0x…, sha256:… or 64 hex characters');
   const row = await getManifest(ctx.db, `0x${hex}`);
   if (!row) throw new HttpError(404, 'manifest_not_found', `no manifest with digest 0x${hex}`);
