@@ -119,6 +119,11 @@ export function createAccessService(deps: AccessDeps) {
       .onConflictDoNothing()
       .returning({ nonce: accessNonce.nonce });
     if (claimed.length === 0) throw new HttpError(409, 'nonce_reused', 'this access request nonce was already used; sign a new request');
+    // Expired nonces can go (their requests fail the expiry check anyway); at most once a minute.
+    if (t - lastPrune >= 60) {
+      lastPrune = t;
+      await pruneNonces().catch(() => {});
+    }
     if (!(await canAccessOnChain(request.modelId, request.account))) {
       throw new HttpError(403, 'access_denied', `${request.account} may not access model ${request.modelId} under its on-chain access rule`);
     }
@@ -177,6 +182,7 @@ export function createAccessService(deps: AccessDeps) {
     return claims;
   }
 
+  let lastPrune = 0;
   /** Forgets nonces whose requests have expired (a replay would fail the expiry check anyway). */
   async function pruneNonces(): Promise<void> {
     await deps.db.delete(accessNonce).where(lt(accessNonce.expiresAt, new Date(now() * 1000 - 60_000)));

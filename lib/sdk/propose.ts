@@ -75,14 +75,15 @@ export async function propose(opts: ProposeOptions): Promise<ProposeResult> {
 
   const total = opts.files.reduce((s, f) => s + fs.statSync(f).size, 0);
   let done = 0;
-  const authHeaders = await uploadAuthHeaders({ account: opts.account, chainId: chain.chainId, registry: chain.registry });
+  // The key is local, so every request gets a fresh authorization: a multi-GB upload may outlast one.
+  const freshAuth = () => uploadAuthHeaders({ account: opts.account, chainId: chain.chainId, registry: chain.registry });
   const uploaded: UploadResult[] = [];
   for (const [i, file] of opts.files.entries()) {
     const r = await uploadFile({
       gateway,
       file,
       name: paths[i],
-      authHeaders,
+      authHeaders: await freshAuth(),
       onBytes: (n) => {
         done += n;
         opts.onProgress?.(done, total, `uploading ${paths[i]}`);
@@ -103,7 +104,7 @@ export async function propose(opts: ProposeOptions): Promise<ProposeResult> {
   const canonical = Buffer.from(canonicalManifest(manifest));
 
   const url = `${gateway}/api/manifests`;
-  const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders }, body: canonical });
+  const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(await freshAuth()) }, body: canonical });
   if ((res.statusCode ?? 0) >= 300) {
     const e = await httpError(res, url);
     throw new ModelDaoError(e.status === 401 || e.status === 403 ? 'access' : 'network', e.code ?? 'manifest_rejected', `storing the manifest failed: ${e.message}`);
