@@ -72,10 +72,10 @@ const READ_HIGH_WATER_MARK = 256 * 1024;
  * Write path: temp file (hashing while streaming) → fdatasync → rename to its sha256 → fsync the
  * directory. A blob file therefore only ever appears complete and under its own content hash.
  */
-export class LocalArtifactStore implements ArtifactStore {
-  /** Temp files this store instance is writing right now (names in tmpDir). */
-  private readonly writing = new Set<string>();
+/** Temp files this process is writing right now (names in a store's tmp/), across store instances. */
+const writing = new Set<string>();
 
+export class LocalArtifactStore implements ArtifactStore {
   private constructor(readonly root: string) {}
 
   /** Opens (creating if needed) a store and removes temp files left by dead processes. */
@@ -109,7 +109,7 @@ export class LocalArtifactStore implements ArtifactStore {
     let removed = 0;
     for (const name of await fs.promises.readdir(this.tmpDir)) {
       const pid = Number(name.split('-')[0]);
-      if (pid === process.pid ? this.writing.has(name) : Number.isInteger(pid) && pid > 0 && processAlive(pid)) continue;
+      if (pid === process.pid ? writing.has(name) : Number.isInteger(pid) && pid > 0 && processAlive(pid)) continue;
       await fs.promises.rm(path.join(this.tmpDir, name), { force: true });
       removed++;
     }
@@ -124,7 +124,7 @@ export class LocalArtifactStore implements ArtifactStore {
     const maxBytes = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
     const tmpName = `${process.pid}-${randomUUID()}.part`;
     const tmp = path.join(this.tmpDir, tmpName);
-    this.writing.add(tmpName);
+    writing.add(tmpName);
     const fh = await fs.promises.open(tmp, 'wx');
     const hasher = new StreamingHasher();
     let closed = false;
@@ -218,7 +218,7 @@ export class LocalArtifactStore implements ArtifactStore {
       if (writes.size > 0) await Promise.allSettled([...writes]);
       if (!closed) await fh.close().catch(() => {});
       if (!committed) await fs.promises.rm(tmp, { force: true }).catch(() => {});
-      this.writing.delete(tmpName);
+      writing.delete(tmpName);
     }
   }
 

@@ -109,14 +109,32 @@ describe('artifact store', () => {
     expect(tmpFiles()).toEqual([]);
   });
 
-  it('removes temp files left by a dead process when opened', async () => {
+  it('removes temp files left by a dead process when opened, never an upload in flight', async () => {
     const dead = path.join(dir, 'tmp', `999999999-leftover.part`);
     fs.writeFileSync(dead, 'partial');
-    const mine = path.join(dir, 'tmp', `${process.pid}-inflight.part`);
-    fs.writeFileSync(mine, 'in flight');
+    // a previous incarnation with our pid (a restarted container is pid 1 again)
+    const samePid = path.join(dir, 'tmp', `${process.pid}-previous-run.part`);
+    fs.writeFileSync(samePid, 'partial');
+    // an upload this process is writing right now
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const bytes = randomBytes(1000);
+    const inFlight = store.put(
+      (async function* () {
+        yield bytes.subarray(0, 500);
+        await held;
+        yield bytes.subarray(500);
+      })(),
+    );
+    for (let i = 0; i < 100 && fs.readdirSync(path.join(dir, 'tmp')).length < 3; i++) await new Promise((r) => setTimeout(r, 10));
     await LocalArtifactStore.open(dir);
     expect(fs.existsSync(dead)).toBe(false);
-    expect(fs.existsSync(mine)).toBe(true);
+    expect(fs.existsSync(samePid)).toBe(false);
+    expect(fs.readdirSync(path.join(dir, 'tmp'))).toHaveLength(1);
+    release();
+    const put = await inFlight;
+    expect(put.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(fs.readdirSync(path.join(dir, 'tmp'))).toEqual([]);
   });
 
   it('deletes blobs', async () => {
