@@ -40,7 +40,7 @@ export async function openSession(
   page.on('pageerror', (e) => errors.push(e.message));
   const consoleErrors: string[] = [];
   page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text().slice(0, 500));
+    if (m.type() === 'error') consoleErrors.push(m.text().slice(0, Number(process.env.E2E_CONSOLE_CHARS ?? 500)));
   });
   fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
   return {
@@ -50,7 +50,8 @@ export async function openSession(
     consoleErrors,
     async shot(name: string) {
       const file = path.join(SCREENSHOT_DIR, `${name}.png`);
-      await page.screenshot({ path: file, fullPage: true });
+      // caret: 'initial': the default hides the caret by styling inputs, which React then reports as a hydration mismatch
+      await page.screenshot({ path: file, fullPage: true, caret: 'initial' });
       return file;
     },
   };
