@@ -25,7 +25,9 @@ import {Time} from "@openzeppelin/contracts/utils/types/Time.sol";
 /// the token, ~14k gas) on every vote until quorum is reached, then stores the extended deadline in a
 /// fresh slot (~20k) even when quorum was reached early and the record can never move the deadline.
 /// {_countVote} and {_tallyUpdated} below skip that bookkeeping whenever it cannot change anything, so
-/// the extension only costs gas for a vote that can actually reach quorum late. Proposal deadlines and
+/// the extension only costs gas for a vote that can actually reach quorum late; {proposalDeadline}
+/// skips reading the recorded extension while no record can move the deadline (one cold read less per
+/// vote), and that vote's quorum is computed once per transaction. Proposal deadlines and
 /// {ProposalExtended} events are exactly those of the unmodified extension (see the differential test
 /// in contracts/test/LateQuorum.t.sol).
 contract ModelGovernor is
@@ -41,6 +43,16 @@ contract ModelGovernor is
     /// @dev Set by {_countVote}, consumed by {_tallyUpdated} within the same vote: this vote may be the one
     /// that first reaches quorum inside the late-quorum window.
     bool private transient _lateQuorumCheckPending;
+    /// @dev quorum(snapshot) of `_quorumCacheProposal`, computed by {_countVote} and reused by
+    /// {_quorumReached} in the same transaction (a past snapshot's quorum never changes).
+    uint256 private transient _quorumCache;
+    uint256 private transient _quorumCacheProposal;
+
+    /// @dev The late-quorum extension in force (mirrors {GovernorPreventLateQuorum}'s private value) and the
+    /// largest it has ever been, in one slot: one cold read per vote answers both "can this vote be in the
+    /// window" and "can any recorded extension move this deadline".
+    uint48 private _lateQuorumExtension;
+    uint48 private _maxLateQuorumExtensionEver;
 
     /// @dev The token does not use an ERC-6372 timestamp clock (`mode=timestamp`).
     error ModelGovernorUnsupportedClock(string clockMode);
@@ -81,6 +93,35 @@ contract ModelGovernor is
         return "mode=timestamp";
     }
 
+    /// @inheritdoc GovernorPreventLateQuorum
+    function lateQuorumVoteExtension() public view override returns (uint48) {
+        return _lateQuorumExtension;
+    }
+
+    /// @dev Keeps the packed mirror of the extension (and its all-time maximum) next to OpenZeppelin's.
+    function _setLateQuorumVoteExtension(uint48 newVoteExtension) internal override {
+        super._setLateQuorumVoteExtension(newVoteExtension);
+        _lateQuorumExtension = newVoteExtension;
+        if (newVoteExtension > _maxLateQuorumExtensionEver) _maxLateQuorumExtensionEver = newVoteExtension;
+    }
+
+    /**
+     * @dev Same value as {GovernorPreventLateQuorum-proposalDeadline}, without reading the recorded
+     * extension while none can matter: a record made at time `t` is `t + extension(t)`, at most
+     * `now + maxExtensionEver`, so while that is before the proposal's own deadline the maximum is the
+     * proposal's own deadline. Saves a cold storage read in every vote outside the late-quorum window.
+     */
+    function proposalDeadline(uint256 proposalId)
+        public
+        view
+        override(Governor, GovernorPreventLateQuorum)
+        returns (uint256)
+    {
+        uint256 deadline = Governor.proposalDeadline(proposalId);
+        if (clock() + uint256(_maxLateQuorumExtensionEver) < deadline) return deadline;
+        return super.proposalDeadline(proposalId);
+    }
+
     /**
      * @dev A deadline moves only when quorum is first reached at a time `t` with
      * `t + lateQuorumVoteExtension() > original deadline`. So the unmodified extension's bookkeeping
@@ -97,11 +138,28 @@ contract ModelGovernor is
         if (
             support != uint8(VoteType.Against)
                 && clock() + lateQuorumVoteExtension() > Governor.proposalDeadline(proposalId)
-                && !_quorumReached(proposalId)
         ) {
-            _lateQuorumCheckPending = true;
+            uint256 quorumAtSnapshot = quorum(proposalSnapshot(proposalId));
+            _quorumCache = quorumAtSnapshot;
+            _quorumCacheProposal = proposalId;
+            (, uint256 forVotes, uint256 abstainVotes) = proposalVotes(proposalId);
+            if (quorumAtSnapshot > forVotes + abstainVotes) _lateQuorumCheckPending = true;
         }
         return super._countVote(proposalId, account, support, totalWeight, params);
+    }
+
+    /// @dev {GovernorCountingSimple-_quorumReached}, with the quorum {_countVote} just computed when there is one.
+    function _quorumReached(uint256 proposalId)
+        internal
+        view
+        override(Governor, GovernorCountingSimple)
+        returns (bool)
+    {
+        if (_quorumCacheProposal == proposalId && proposalId != 0) {
+            (, uint256 forVotes, uint256 abstainVotes) = proposalVotes(proposalId);
+            return _quorumCache <= forVotes + abstainVotes;
+        }
+        return super._quorumReached(proposalId);
     }
 
     /// @dev See {_countVote}.
@@ -113,15 +171,6 @@ contract ModelGovernor is
     }
 
     // The following functions are overrides required by Solidity.
-
-    function proposalDeadline(uint256 proposalId)
-        public
-        view
-        override(Governor, GovernorPreventLateQuorum)
-        returns (uint256)
-    {
-        return super.proposalDeadline(proposalId);
-    }
 
     function proposalNeedsQueuing(uint256 proposalId)
         public

@@ -8,6 +8,7 @@ import {GovernorPreventLateQuorum} from "@openzeppelin/contracts/governance/exte
 import {ModelToken} from "../src/ModelToken.sol";
 import {ModelGovernor} from "../src/ModelGovernor.sol";
 import {ReferenceGovernor} from "./mocks/ReferenceGovernor.sol";
+import {ModelGovernorHarness} from "./mocks/ModelGovernorHarness.sol";
 
 /// @dev Differential test: ModelGovernor skips GovernorPreventLateQuorum's bookkeeping when it cannot
 /// move a deadline (a gas saving). Under fuzzed balances, quorum, extension, vote order, supports and
@@ -18,7 +19,7 @@ contract LateQuorumDifferentialTest is Test {
     uint32 internal constant PERIOD = 300;
 
     ModelToken internal token;
-    ModelGovernor internal modeldao;
+    ModelGovernorHarness internal modeldao;
     ReferenceGovernor internal referenceGovernor;
     address[VOTERS] internal voters;
 
@@ -39,7 +40,7 @@ contract LateQuorumDifferentialTest is Test {
             token.delegate(voters[i]);
         }
         TimelockController timelock = new TimelockController(0, new address[](0), new address[](0), address(this));
-        modeldao = new ModelGovernor(token, timelock, 1, PERIOD, 0, quorumNumerator, extension, address(0));
+        modeldao = new ModelGovernorHarness(token, timelock, 1, PERIOD, quorumNumerator, extension);
         referenceGovernor = new ReferenceGovernor(token, timelock, 1, PERIOD, quorumNumerator, extension);
         vm.warp(block.timestamp + 1);
     }
@@ -79,6 +80,14 @@ contract LateQuorumDifferentialTest is Test {
             // Mostly small steps, sometimes a jump towards or past the deadline.
             uint256 dt = step % 4 == 0 ? bound(step >> 16, 0, PERIOD) : bound(step >> 16, 0, 40);
             vm.warp(block.timestamp + dt);
+            // Now and then governance changes the extension while the vote runs (both governors alike).
+            if (step % 5 == 0) {
+                uint48 newExtension = uint48(bound(step >> 40, 0, PERIOD));
+                modeldao.setLateQuorumVoteExtensionForTest(newExtension);
+                referenceGovernor.setLateQuorumVoteExtensionForTest(newExtension);
+                assertEq(modeldao.lateQuorumVoteExtension(), referenceGovernor.lateQuorumVoteExtension(), "extension");
+                assertEq(modeldao.proposalDeadline(idA), referenceGovernor.proposalDeadline(idB), "deadline after extension change");
+            }
             address voter = voters[(step >> 8) % VOTERS];
             uint8 support = uint8((step >> 12) % 3);
 

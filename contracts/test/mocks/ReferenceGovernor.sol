@@ -41,6 +41,11 @@ contract ReferenceGovernor is
         GovernorPreventLateQuorum(voteExtension_)
     {}
 
+    /// @dev Test hook: what an executed setLateQuorumVoteExtension proposal does, without the proposal.
+    function setLateQuorumVoteExtensionForTest(uint48 newVoteExtension) external {
+        _setLateQuorumVoteExtension(newVoteExtension);
+    }
+
     function proposalDeadline(uint256 proposalId)
         public
         view

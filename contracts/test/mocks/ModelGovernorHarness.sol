@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
+import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
+import {ModelGovernor} from "../../src/ModelGovernor.sol";
+
+/// @dev ModelGovernor with a test hook to change the late-quorum extension mid-vote, as an executed
+/// setLateQuorumVoteExtension proposal would.
+contract ModelGovernorHarness is ModelGovernor {
+    constructor(
+        IVotes token_,
+        TimelockController timelock_,
+        uint48 votingDelay_,
+        uint32 votingPeriod_,
+        uint256 quorumNumerator_,
+        uint48 voteExtension_
+    ) ModelGovernor(token_, timelock_, votingDelay_, votingPeriod_, 0, quorumNumerator_, voteExtension_, address(0)) {}
+
+    function setLateQuorumVoteExtensionForTest(uint48 newVoteExtension) external {
+        _setLateQuorumVoteExtension(newVoteExtension);
+    }
+}
