@@ -3,6 +3,7 @@ import { allTopics, eventsBySelector, type ContractKind } from './abi.ts';
 import type { IndexedEvent } from './reducer.ts';
 import type { BlockHeader } from './store.ts';
 import { addPhase, timed } from './profile.ts';
+import { fastDecoderFor } from './fast-decode.ts';
 
 // Reads the chain: block headers and logs, with retries and block ranges that adapt to what the RPC
 // accepts. Every range it returns is consistent: the logs and headers belong to one chain whose block
@@ -245,8 +246,28 @@ function layoutOf(abi: AbiEvent): Layout {
 }
 const dynamicTopic = (t: string) => t === 'string' || t === 'bytes' || t.endsWith(']') || t === 'tuple';
 
+/** An event's arguments by viem's ABI decoder, normalized (addresses and hex lowercase, big integers as strings); null if they do not decode. */
+export function decodeArgsWithViem(abi: AbiEvent, topics: readonly string[], data: `0x${string}`): Record<string, unknown> | null {
+  const layout = layoutOf(abi);
+  const args: Record<string, unknown> = {};
+  try {
+    layout.indexed.forEach((input, i) => {
+      const topic = topics[i + 1] as `0x${string}`;
+      // indexed dynamic values are stored as their keccak hash
+      args[input.name!] = dynamicTopic(input.type) ? topic.toLowerCase() : normalize(decodeAbiParameters([input], topic)[0], input);
+    });
+    if (layout.data.length > 0) {
+      const values = decodeAbiParameters(layout.data, data);
+      layout.data.forEach((input, i) => (args[input.name!] = normalize(values[i], input)));
+    }
+  } catch {
+    return null;
+  }
+  return args;
+}
+
 /**
- * viem's ABI decoder on the topics and data of a known event. (decodeEventLog would look the event
+ * The fast decoder (fast-decode.ts) or viem's ABI decoder on the topics and data of a known event. (decodeEventLog would look the event
  * up again by hashing its signature for every log; the selector map already did that once.)
  */
 export function decodeLog(l: RawLog, headers?: Map<number, BlockHeader>, contracts?: Map<string, ContractKind>): IndexedEvent | null {
@@ -255,20 +276,8 @@ export function decodeLog(l: RawLog, headers?: Map<number, BlockHeader>, contrac
   const kind = contracts?.get(l.address.toLowerCase()) ?? found.kind;
   const layout = layoutOf(found.abi);
   if (l.topics.length !== layout.indexed.length + 1) return null; // same selector, other layout: not one of ours
-  const args: Record<string, unknown> = {};
-  try {
-    layout.indexed.forEach((input, i) => {
-      const topic = l.topics[i + 1];
-      // indexed dynamic values are stored as their keccak hash
-      args[input.name!] = dynamicTopic(input.type) ? topic.toLowerCase() : normalize(decodeAbiParameters([input], topic)[0], input);
-    });
-    if (layout.data.length > 0) {
-      const values = decodeAbiParameters(layout.data, l.data);
-      layout.data.forEach((input, i) => (args[input.name!] = normalize(values[i], input)));
-    }
-  } catch {
-    return null;
-  }
+  const args = fastDecoderFor(found.abi)?.(l.topics, l.data) ?? decodeArgsWithViem(found.abi, l.topics, l.data);
+  if (!args) return null;
   const ordered: Record<string, unknown> = {};
   for (const input of found.abi.inputs) ordered[input.name!] = args[input.name!];
   const blockNumber = Number(l.blockNumber);
