@@ -4,6 +4,7 @@ import { HttpError, readJsonBody, sendJson, type Route } from '../http.ts';
 import { getManifest, hasManifest, recordManifest, recordUpload, servingStatus, syncPins } from '../../artifacts/catalog.ts';
 import { ManifestError, MANIFEST_MAX_BYTES, parseDigest, validateManifest } from '../../manifest/index.ts';
 import { accessChecker, uploadVerifier, type ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
+import { invalidateModelsCache } from './models.ts';
 
 // POST /api/manifests — validates a manifest (schema, paths, files in the store with matching
 // size/cid, parent known), stores its RFC 8785 canonical bytes as a blob and returns the digest.
@@ -44,8 +45,10 @@ async function postManifest(req: IncomingMessage, res: ServerResponse, _p: unkno
     files: manifest.files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size })),
     ttlSeconds: ctx.env.UPLOAD_TTL_SECONDS,
   });
-  // The version may already be on chain (manifest posted late): pin right away.
+  // The version may already be on chain (manifest posted late): pin right away, and let the consumer
+  // API's prebuilt answers pick up the manifest now rather than at the next indexed block.
   await syncPins(ctx.db, ctx.deployment.chainId);
+  if (created) invalidateModelsCache(ctx.db);
   sendJson(res, created ? 201 : 200, {
     manifestDigest: digest.bytes32,
     digest: digest.prefixed,
