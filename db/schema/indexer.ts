@@ -110,6 +110,9 @@ export const modelVersion = pgTable(
     currentFrom: tstz('current_from'),
     currentToBlock: block('current_to_block'),
     currentTo: tstz('current_to'),
+    /** The transactions that made it current and that ended that (links to the proposal that did it). */
+    currentFromTx: text('current_from_tx'),
+    currentToTx: text('current_to_tx'),
   },
   (t) => [primaryKey({ columns: [t.chainId, t.modelId, t.version] }), index('model_version_digest_idx').on(t.manifestDigest)],
 );

@@ -420,6 +420,8 @@ export async function applyEvents(db: Exec, chainId: number, events: IndexedEven
           current_from: null,
           current_to_block: null,
           current_to: null,
+          current_from_tx: null,
+          current_to_tx: null,
         });
         summary.versionsChanged = true;
         break;
@@ -431,11 +433,11 @@ export async function applyEvents(db: Exec, chainId: number, events: IndexedEven
         if (m) m.current_version = next;
         if (prev > 0 && prev !== next) {
           const v = versionRow(a.modelId, prev);
-          if (v) Object.assign(v, { current_to_block: e.blockNumber, current_to: e.blockTime });
+          if (v) Object.assign(v, { current_to_block: e.blockNumber, current_to: e.blockTime, current_to_tx: e.txHash });
         }
         if (next > 0) {
           const v = versionRow(a.modelId, next);
-          if (v && prev !== next) Object.assign(v, { current_from_block: e.blockNumber, current_from: e.blockTime, current_to_block: null, current_to: null });
+          if (v && prev !== next) Object.assign(v, { current_from_block: e.blockNumber, current_from: e.blockTime, current_from_tx: e.txHash, current_to_block: null, current_to: null, current_to_tx: null });
         }
         summary.versionsChanged = true;
         models.add(a.modelId);

@@ -161,6 +161,8 @@ export const T = {
       current_from: 'time',
       current_to_block: 'bigint',
       current_to: 'time',
+      current_from_tx: 'text',
+      current_to_tx: 'text',
     },
   },
   allowlist: {

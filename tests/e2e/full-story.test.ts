@@ -20,7 +20,7 @@ describe('GOV: a model update from upload to execution', () => {
     const { gov, deployment } = stack;
     const registry = deployment.contracts.ModelRegistry;
     const modelId = (await gov.pub.readContract({ address: registry, abi: modelRegistryAbi, functionName: 'modelIdOf', args: ['tiny-lm'] })) as bigint;
-    const [, versionsBefore] = (await gov.pub.readContract({ address: registry, abi: modelRegistryAbi, functionName: 'getModel', args: [modelId] })) as readonly [string, number, number, unknown];
+    const [, versionsBefore, currentBefore] = (await gov.pub.readContract({ address: registry, abi: modelRegistryAbi, functionName: 'getModel', args: [modelId] })) as readonly [string, number, number, unknown];
 
     // New weights: the MLP up-projection reshaped, a gate projection added.
     const tensors: TensorSpec[] = demoModelV1().tensors.map((t) => (t.name === 'layers.0.mlp.up.weight' ? { ...t, shape: [320, 64] } : t));
@@ -75,6 +75,8 @@ describe('GOV: a model update from upload to execution', () => {
     await proposal.waitForLiveState('Succeeded');
     await proposal.clickWhenEnabled(proposal.queueButton());
     await proposal.waitForLiveState('Queued');
+    // before the ETA: a countdown, and Execute locked
+    expect(await s.page.getByTestId('eta-countdown').innerText()).toMatch(/to go|any moment/i);
     await gov.advance(stack.timelockDelay + 1);
     await proposal.clickWhenEnabled(proposal.executeButton());
     await proposal.waitForIndexedState('Executed');
@@ -86,6 +88,11 @@ describe('GOV: a model update from upload to execution', () => {
     expect(await model.currentVersion().innerText()).toBe(`v${versionsBefore + 1}`);
     expect(await model.version(versionsBefore + 1).innerText()).toContain('current');
     expect(await model.version(versionsBefore + 1).innerText()).toContain('tiny-lm: gated MLP');
+    // the version it replaced says until when it was current, and which proposal ended that
+    if (currentBefore > 0) {
+      const previous = await s.page.getByTestId(`version-${currentBefore}-current`).innerText();
+      expect(previous).toMatch(/Current from .* to .*\(by .+, tx 0x[0-9a-f]/);
+    }
     await s.shot('GOV-001-5-model-current');
     expect(id).toMatch(/^\d+$/);
     expect(s.errors).toEqual([]);

@@ -29,7 +29,7 @@ export default async function ModelPage({ params, searchParams }: { params: Para
   const shownNumber = v && /^\d+$/.test(v) ? Number(v) : m.currentVersion || m.versionCount;
   const shown = m.versions.find((x) => x.version === shownNumber) ?? null;
   const view = shown ? await getManifestView(shown.manifestDigest) : null;
-  const txs = m.versions.flatMap((x) => [x.publishedTx, x.statusChangedTx].filter((t): t is string => Boolean(t)));
+  const txs = m.versions.flatMap((x) => [x.publishedTx, x.statusChangedTx, x.currentFromTx, x.currentToTx].filter((t): t is string => Boolean(t)));
   const byTx = await getProposalsByExecutionTx(txs);
   const guardianish = app.guardian?.toLowerCase();
 
@@ -196,9 +196,18 @@ export default async function ModelPage({ params, searchParams }: { params: Para
                     · tx <span className="mono">{shortAddress(x.publishedTx)}</span>
                   </div>
                   {x.currentFrom && (
-                    <div className="small muted">
+                    <div className="small muted" data-testid={`version-${x.version}-current`}>
                       Current from {formatDateTime(x.currentFrom)}
-                      {x.currentTo ? ` to ${formatDateTime(x.currentTo)}` : ' until now'}
+                      <ChangedBy tx={x.currentFromTx} same={x.currentFromTx === x.publishedTx} byTx={byTx} />
+                      {x.currentTo ? (
+                        <>
+                          {' '}
+                          to {formatDateTime(x.currentTo)}
+                          <ChangedBy tx={x.currentToTx} same={false} byTx={byTx} />
+                        </>
+                      ) : (
+                        ' until now'
+                      )}
                     </div>
                   )}
                   {x.statusChangedAt && (
@@ -252,5 +261,22 @@ function Evals({ evals }: { evals: unknown }) {
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** " (by <proposal>, tx 0x…)" for the transaction that changed the current version; nothing when it is the publish above. */
+function ChangedBy({ tx, same, byTx }: { tx: string | null; same: boolean; byTx: Record<string, { id: string; title: string } | undefined> }) {
+  if (!tx || same) return null;
+  const p = byTx[tx];
+  return (
+    <>
+      {' '}
+      ({p ? (
+        <>
+          by <Link href={`/proposals/${p.id}`}>{p.title}</Link>,{' '}
+        </>
+      ) : null}
+      tx <span className="mono">{shortAddress(tx)}</span>)
+    </>
   );
 }

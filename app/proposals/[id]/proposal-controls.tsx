@@ -95,6 +95,16 @@ export function ProposalControls(props: Props) {
 
   const needsDelegation = power.data && power.data.balance > 0n && receipt.data?.snapshotVotes === 0n;
   const etaReached = props.eta !== null && chainTime !== null && chainTime >= props.eta;
+  // A countdown to the ETA, ticking between the 4-second chain reads: the chain's time at the last read
+  // plus what the local clock says has passed since (the button itself waits for the chain).
+  const [, setTick] = useState(0);
+  const counting = state === ProposalState.Queued && props.eta !== null && chainTime !== null && !etaReached;
+  useEffect(() => {
+    if (!counting) return;
+    const t = setInterval(() => setTick((n) => n + 1), 1000);
+    return () => clearInterval(t);
+  }, [counting]);
+  const etaLeft = counting ? props.eta! - (chainTime! + Math.max(0, Math.floor((Date.now() - live.dataUpdatedAt) / 1000))) : null;
 
   return (
     <section className="card" aria-labelledby="act-h" data-testid="proposal-controls">
@@ -183,6 +193,12 @@ export function ProposalControls(props: Props) {
           <p>
             Queued.{' '}
             {etaReached ? 'The delay is over: anyone can execute it now.' : `Executable after ${formatDateTime(props.eta)} (ETA).`}
+            {etaLeft !== null && (
+              <span data-testid="eta-countdown" aria-live="off">
+                {' '}
+                {etaLeft > 0 ? `${formatCountdown(etaLeft)} to go.` : 'Any moment now (waiting for the next block).'}
+              </span>
+            )}
           </p>
           <button
             type="button"
@@ -232,4 +248,13 @@ export function ProposalControls(props: Props) {
       )}
     </section>
   );
+}
+
+/** 3725 → "1 h 2 min 5 s" */
+function formatCountdown(seconds: number): string {
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return [d && `${d} d`, h && `${h} h`, m && `${m} min`, !d && `${s} s`].filter(Boolean).join(' ');
 }

@@ -31,6 +31,8 @@ export interface VersionRow {
   statusChangedBy: string | null;
   currentFrom: number | null;
   currentTo: number | null;
+  currentFromTx: string | null;
+  currentToTx: string | null;
 }
 
 const sec = (d: Date | null | undefined) => (d ? Math.floor(d.getTime() / 1000) : null);
@@ -62,6 +64,8 @@ function toVersion(r: typeof modelVersion.$inferSelect): VersionRow {
     statusChangedBy: r.statusChangedBy,
     currentFrom: sec(r.currentFrom),
     currentTo: sec(r.currentTo),
+    currentFromTx: r.currentFromTx,
+    currentToTx: r.currentToTx,
   };
 }
 
