@@ -129,6 +129,23 @@ export async function hasManifest(db: AnyDb, digest: string): Promise<boolean> {
  * status, revoked included — and every file those manifests list. Idempotent; call after each
  * indexer batch. Returns how many blob rows changed.
  */
+/**
+ * Pins now (a version indexed just before a crash was never pinned: its advance never ran) and after
+ * every index advance that published or changed versions. Used by whichever process runs the
+ * indexer: the server in-process, or `npm run indexer` standalone.
+ */
+export async function keepPinsInSync(
+  db: AnyDb,
+  chainId: number,
+  indexer: { onAdvance(cb: (e: { reorg: boolean; summary: { versionsChanged: boolean } }) => Promise<void>): unknown },
+): Promise<void> {
+  // listen first: an advance during the initial sync is not missed
+  indexer.onAdvance(async (e) => {
+    if (e.reorg || e.summary.versionsChanged) await syncPins(db, chainId);
+  });
+  await syncPins(db, chainId);
+}
+
 export async function syncPins(db: AnyDb, chainId?: number): Promise<{ pinned: number }> {
   const chainFilter = chainId === undefined ? sql`true` : sql`v.chain_id = ${chainId}`;
   const r = await rows<{ sha256: string }>(

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
+import { zeroAddress as ZERO } from 'viem';
 import type { Db } from '../../db/client.ts';
 
-const ZERO = '0x0000000000000000000000000000000000000000';
 /** GovernorVotesQuorumFraction's denominator (not overridden by ModelGovernor). */
 const QUORUM_DENOMINATOR = 100n;
 

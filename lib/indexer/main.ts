@@ -6,7 +6,7 @@ import { loadDeployment } from '../contracts/deployment.ts';
 import { createChainClient } from '../chain/client.ts';
 import { openDatabase } from '../../db/client.ts';
 import { startIndexer } from './index.ts';
-import { syncPins } from '../artifacts/catalog.ts';
+import { keepPinsInSync } from '../artifacts/catalog.ts';
 
 const env = getEnv();
 const deployment = loadDeployment(env.deploymentFile);
@@ -26,10 +26,7 @@ log(`chain ${deployment.chainId} via ${env.rpcUrl}, ${database.kind}${database.k
 // The writer pins what published versions reference (lib/artifacts/catalog.ts), whichever process it
 // is: with a standalone indexer the app servers stand by and never see an advance. Also once at start,
 // for a version indexed just before a crash.
-await syncPins(database.db, deployment.chainId);
-indexer.onAdvance(async (e) => {
-  if (e.reorg || e.summary.versionsChanged) await syncPins(database.db, deployment.chainId);
-});
+await keepPinsInSync(database.db, deployment.chainId, indexer);
 
 let lastLogged = -1;
 const verbose = process.env.INDEXER_VERBOSE === '1';

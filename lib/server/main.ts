@@ -9,7 +9,7 @@ import { createChainClient } from '../chain/client.ts';
 import { openDatabase } from '../../db/client.ts';
 import { startIndexer, type Indexer } from '../indexer/index.ts';
 import { LocalArtifactStore } from '../artifacts/store.ts';
-import { syncPins } from '../artifacts/catalog.ts';
+import { keepPinsInSync } from '../artifacts/catalog.ts';
 import { openAccess } from '../access/open.ts';
 import { createRouter, HttpError, sendError, type Route } from './http.ts';
 import type { BaseContext } from './context.ts';
@@ -73,14 +73,10 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const store = await LocalArtifactStore.open(env.storeDir);
   const access = openAccess({ env, deployment, publicClient, db: database.db });
 
-  // Pins for versions indexed before a crash (the advance that would have pinned them never ran).
-  await syncPins(database.db, deployment.chainId);
   const indexer = startIndexer({ env, db: database, publicClient, deployment, log: (m) => log(`indexer: ${m}`) });
-  indexer.onAdvance(async (e) => {
-    invalidateModelsCache(database.db);
-    // A published version pins its manifest and files (never collected); see lib/artifacts/catalog.ts.
-    if (e.reorg || e.summary.versionsChanged) await syncPins(database.db, deployment.chainId);
-  });
+  indexer.onAdvance(async () => invalidateModelsCache(database.db));
+  // A published version pins its manifest and files (never collected); see lib/artifacts/catalog.ts.
+  await keepPinsInSync(database.db, deployment.chainId, indexer);
 
   const ctx = {
     env,

@@ -1,10 +1,8 @@
 import 'server-only';
-import type { Address } from 'viem';
+import { zeroAddress, type Address } from 'viem';
 import { modelGovernorAbi, modelRegistryAbi } from '@/lib/contracts/generated';
 import type { Deployment } from '@/lib/contracts/deployment';
 import { getChainClient } from './chain';
-
-const ZERO = '0x0000000000000000000000000000000000000000';
 
 /**
  * Who may revoke (registry) and who may cancel (governor) right now, read from the chain: both are
@@ -17,6 +15,6 @@ export async function getGuardians(d: Deployment): Promise<{ guardian: Address |
     client.readContract({ address: d.contracts.ModelRegistry, abi: modelRegistryAbi, functionName: 'guardian' }),
     client.readContract({ address: d.contracts.ModelGovernor, abi: modelGovernorAbi, functionName: 'proposalGuardian' }),
   ]);
-  const pick = (r: PromiseSettledResult<Address>) => (r.status === 'fulfilled' ? (r.value === ZERO ? null : r.value) : (d.guardian ?? null));
+  const pick = (r: PromiseSettledResult<Address>) => (r.status === 'fulfilled' ? (r.value === zeroAddress ? null : r.value) : (d.guardian ?? null));
   return { guardian: pick(g), proposalGuardian: pick(pg) };
 }
