@@ -3,6 +3,7 @@
 // with curl, and times `openssl dgst -sha256` on the same file in the same run. Without --size it
 // runs 256 MiB and 1.5 GiB to show the serving process's memory does not grow with the file size.
 // Ingest time = request sent → response received: sha256 + CID + write + fsync + rename included.
+// BENCH_THREADS=1 also prints the server's CPU per thread (tid:name) for each run.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,6 +29,22 @@ function timeOpenssl(file: string): number {
   const [u, s] = r.stderr.trim().split(/\s+/).map(Number);
   lastOpensslCpu = u + s;
   return wall;
+}
+
+/** CPU seconds per thread name (user, sys) of a process so far. */
+function threadCpu(pid: number): Record<string, [number, number]> {
+  const out: Record<string, [number, number]> = {};
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = `${tid}:${stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))}`;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cur = (out[name] ??= [0, 0]);
+      cur[0] += Number(f[11]) / 100;
+      cur[1] += Number(f[12]) / 100;
+    } catch {}
+  }
+  return out;
 }
 
 /** CPU seconds (user+sys, all threads) a process has used so far. */
@@ -87,11 +104,20 @@ try {
         opensslCpu.push(lastOpensslCpu);
         const base = server.rss();
         const cpu0 = processCpuSeconds(server.pid);
+        const th0 = threadCpu(server.pid);
         let peak = base;
         const sampler = setInterval(() => (peak = Math.max(peak, server.rss())), 20);
         const up = await curlUpload(server.url, file, auth);
         clearInterval(sampler);
         serverCpu.push(processCpuSeconds(server.pid) - cpu0);
+        const th1 = threadCpu(server.pid);
+        if (process.env.BENCH_THREADS) {
+          const busy = Object.entries(th1)
+            .map(([k, [u, s]]) => [k, u - (th0[k]?.[0] ?? 0), s - (th0[k]?.[1] ?? 0)] as const)
+            .filter(([, u, s]) => u + s >= 0.05)
+            .sort((a, b) => b[1] + b[2] - a[1] - a[2]);
+          console.log(`  server threads (user/sys s): ${busy.map(([k, u, s]) => `${k} ${u.toFixed(2)}/${s.toFixed(2)}`).join(', ')}`);
+        }
         peak = Math.max(peak, server.rss());
         if (up.body.size !== size) throw new Error(`upload returned ${JSON.stringify(up.body)}`);
         const expected = execFileSync('openssl', ['dgst', '-sha256', '-r', file]).toString().split(' ')[0];

@@ -1,7 +1,8 @@
 // CIDv1 computation off the main thread (plain JS so it loads the same way under tsx, vitest and
 // node). Several jobs can run at once. Each job shares a SharedArrayBuffer ring of slots with the
-// main thread: 'data' says which slot holds the next bytes; the slot is released back once every
-// leaf block in it has been hashed (seen by the hash-only blockstore), so the memory is reused.
+// main thread: 'data' says which slot holds the next bytes, and where in the ring; the slot is
+// released back once every leaf block in it has been hashed (seen by the hash-only blockstore), so
+// the memory is reused.
 // Profile unixfs-v1-2025 (IPIP-499): raw leaves, 1 MiB chunks, 1024 links per node, balanced
 // layout, CIDv1 — spelled out explicitly as well so a library default change cannot move our CIDs.
 import { parentPort } from 'node:worker_threads';
@@ -48,10 +49,9 @@ async function* fixedChunks(source) {
 }
 
 class Job {
-  constructor(id, sab, slotBytes) {
+  constructor(id, sab) {
     this.id = id;
     this.sab = sab;
-    this.slotBytes = slotBytes;
     this.items = [];
     this.done = false;
     this.aborted = false;
@@ -77,10 +77,10 @@ class Job {
       parentPort.postMessage({ t: 'release', id: this.id, slot: this.inFlight.shift().slot });
     }
   }
-  push(slot, length) {
+  push(slot, offset, length) {
     this.pushed += length;
     this.inFlight.push({ slot, end: this.pushed });
-    this.items.push(new Uint8Array(this.sab, slot * this.slotBytes, length));
+    this.items.push(new Uint8Array(this.sab, offset, length));
     this.wake?.();
   }
   end() {
@@ -130,11 +130,11 @@ async function run(job) {
 
 parentPort.on('message', (m) => {
   if (m.t === 'start') {
-    const job = new Job(m.id, m.sab, m.slotBytes);
+    const job = new Job(m.id, m.sab);
     jobs.set(m.id, job);
     void run(job);
   } else if (m.t === 'data') {
-    jobs.get(m.id)?.push(m.slot, m.length);
+    jobs.get(m.id)?.push(m.slot, m.offset, m.length);
   } else if (m.t === 'end') {
     jobs.get(m.id)?.end();
   } else if (m.t === 'abort') {

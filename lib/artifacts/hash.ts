@@ -15,6 +15,11 @@ import { Worker } from 'node:worker_threads';
  */
 export const SLOT_BYTES = 4 * 1024 * 1024;
 const SLOTS = 8;
+/**
+ * Spare bytes in front of the ring so its slots can start at any alignment a caller needs (O_DIRECT
+ * writes want block-aligned memory; the allocator gives 16-byte alignment). See `setBase`.
+ */
+export const RING_SLACK = 4096;
 
 export interface Slot {
   index: number;
@@ -72,10 +77,10 @@ class CidWorker {
     const id = this.nextId++;
     this.jobs.set(id, handlers);
     this.worker.ref();
-    this.worker.postMessage({ t: 'start', id, sab, slotBytes: SLOT_BYTES });
+    this.worker.postMessage({ t: 'start', id, sab });
     const worker = this.worker;
     return {
-      data: (slot: number, length: number) => worker.postMessage({ t: 'data', id, slot, length }),
+      data: (slot: number, offset: number, length: number) => worker.postMessage({ t: 'data', id, slot, offset, length }),
       end: () => worker.postMessage({ t: 'end', id }),
       abort: () => worker.postMessage({ t: 'abort', id }),
     };
@@ -101,7 +106,10 @@ export interface ContentHashes {
  */
 export class StreamingHasher {
   private sha: Hash = createHash('sha256');
-  private sab = new SharedArrayBuffer(SLOT_BYTES * SLOTS);
+  /** The ring's memory; slot i is `[base + i * SLOT_BYTES, base + (i + 1) * SLOT_BYTES)`. */
+  readonly sab = new SharedArrayBuffer(SLOT_BYTES * SLOTS + RING_SLACK);
+  private base = 0;
+  private handedOut = false;
   private refs = new Array<number>(SLOTS).fill(0);
   private free: number[] = [...Array(SLOTS).keys()];
   private waiters: ((slot: Slot) => void)[] = [];
@@ -133,7 +141,14 @@ export class StreamingHasher {
   }
 
   private slot(index: number): Slot {
-    return { index, bytes: Buffer.from(this.sab, index * SLOT_BYTES, SLOT_BYTES) };
+    return { index, bytes: Buffer.from(this.sab, this.base + index * SLOT_BYTES, SLOT_BYTES) };
+  }
+
+  /** Moves every slot `base` bytes into the ring (0 ≤ base ≤ RING_SLACK); only before the first `acquire`. */
+  setBase(base: number): void {
+    if (this.handedOut) throw new Error('setBase after a slot was handed out');
+    if (!Number.isInteger(base) || base < 0 || base > RING_SLACK) throw new RangeError(`ring base ${base} out of range`);
+    this.base = base;
   }
 
   private unref(index: number) {
@@ -147,6 +162,7 @@ export class StreamingHasher {
   /** A free slot; waits (backpressure) while the worker or the writer still hold all of them. */
   acquire(): Promise<Slot> | Slot {
     if (this.failure) throw this.failure;
+    this.handedOut = true;
     const index = this.free.shift();
     if (index !== undefined) return this.slot(index);
     return new Promise<Slot>((resolve) => this.waiters.push(resolve)).then((s) => {
@@ -164,7 +180,7 @@ export class StreamingHasher {
     this.refs[slot.index] = withWriter ? 2 : 1;
     this.sha.update(slot.bytes.subarray(0, length));
     this.size += length;
-    this.job.data(slot.index, length);
+    this.job.data(slot.index, this.base + slot.index * SLOT_BYTES, length);
   }
 
   /** The writer is finished with `slot`. */

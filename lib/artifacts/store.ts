@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { SLOT_BYTES, StreamingHasher, sha256File, type ContentHashes, type Slot } from './hash.ts';
+import { RING_SLACK, SLOT_BYTES, StreamingHasher, sha256File, type ContentHashes, type Slot } from './hash.ts';
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -59,8 +59,20 @@ export class StoreError extends Error {
   }
 }
 
-/** Start writeback during the upload rather than leaving the whole file to the final fsync. */
+/**
+ * Buffered writes only: start writeback during the upload rather than leaving the whole file to the
+ * final fsync. (Direct writes go to the device as they are made.)
+ */
 const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
+
+export interface StoreOptions {
+  /**
+   * Write whole 4 MiB slots of an upload with O_DIRECT (default true where the file system allows
+   * it). Buffered writes of incompressible data cost the kernel ~1.5 CPU s/GiB here (page-cache
+   * copy plus writeback), direct writes ~0.25 s/GiB, and the upload path is CPU-bound.
+   */
+  directIo?: boolean;
+}
 /** 256 KiB reads measured best for serving (64 KiB: more syscalls; 1–4 MiB: worse socket interplay). */
 const READ_HIGH_WATER_MARK = 256 * 1024;
 
@@ -76,11 +88,14 @@ const READ_HIGH_WATER_MARK = 256 * 1024;
 const writing = new Set<string>();
 
 export class LocalArtifactStore implements ArtifactStore {
-  private constructor(readonly root: string) {}
+  private constructor(
+    readonly root: string,
+    private readonly directIo: boolean,
+  ) {}
 
   /** Opens (creating if needed) a store and removes temp files left by dead processes. */
-  static async open(root: string): Promise<LocalArtifactStore> {
-    const store = new LocalArtifactStore(path.resolve(root));
+  static async open(root: string, opts: StoreOptions = {}): Promise<LocalArtifactStore> {
+    const store = new LocalArtifactStore(path.resolve(root), opts.directIo ?? true);
     await fs.promises.mkdir(store.tmpDir, { recursive: true });
     await fs.promises.mkdir(path.join(store.root, 'blobs'), { recursive: true });
     await fs.promises.mkdir(path.join(store.root, 'meta'), { recursive: true });
@@ -127,6 +142,9 @@ export class LocalArtifactStore implements ArtifactStore {
     writing.add(tmpName);
     const fh = await fs.promises.open(tmp, 'wx');
     const hasher = new StreamingHasher();
+    // Whole slots (4 MiB at 4 MiB offsets, block-aligned memory) through an O_DIRECT handle; the
+    // short last slot through the buffered one. Both are the same temp file.
+    const direct = this.directIo ? await openDirect(tmp, hasher).catch(() => null) : null;
     let closed = false;
     let committed = false;
     // Slots are written with explicit positions, so several writes may be in flight at once.
@@ -147,7 +165,7 @@ export class LocalArtifactStore implements ArtifactStore {
       slot = null;
       fill = 0;
       hasher.submit(s, length, true);
-      const w: Promise<void> = fh
+      const w: Promise<void> = (direct && length === SLOT_BYTES ? direct : fh)
         .write(s.bytes, 0, length, position)
         .then(
           () => undefined,
@@ -162,7 +180,7 @@ export class LocalArtifactStore implements ArtifactStore {
       writes.add(w);
       position += length;
       sinceSync += length;
-      if (sinceSync >= SYNC_EVERY_BYTES && pendingSync === null) {
+      if (!direct && sinceSync >= SYNC_EVERY_BYTES && pendingSync === null) {
         sinceSync = 0;
         pendingSync = fh.datasync().finally(() => (pendingSync = null));
         pendingSync.catch(() => {});
@@ -189,6 +207,11 @@ export class LocalArtifactStore implements ArtifactStore {
       while (writes.size > 0) await Promise.all(writes);
       if (writeError) throw writeError;
       if (pendingSync) await pendingSync;
+      if (direct) {
+        await direct.close();
+        // the alignment probe wrote one block at offset 0, past the end of a smaller upload
+        await fh.truncate(position);
+      }
       await fh.datasync();
       await fh.close();
       closed = true;
@@ -216,7 +239,10 @@ export class LocalArtifactStore implements ArtifactStore {
       throw err;
     } finally {
       if (writes.size > 0) await Promise.allSettled([...writes]);
-      if (!closed) await fh.close().catch(() => {});
+      if (!closed) {
+        await direct?.close().catch(() => {});
+        await fh.close().catch(() => {});
+      }
       if (!committed) await fs.promises.rm(tmp, { force: true }).catch(() => {});
       writing.delete(tmpName);
     }
@@ -287,6 +313,41 @@ export class LocalArtifactStore implements ArtifactStore {
     }
     return { checked, bad };
   }
+}
+
+/** Last ring offset that gave block-aligned memory (the allocator is consistent, so try it first). */
+let lastAlignedBase = 0;
+
+/**
+ * An O_DIRECT handle on `file`, with the hasher's ring moved to block-aligned memory, or null where
+ * the file system refuses direct I/O. JavaScript cannot see addresses, so alignment is found by
+ * probing: a one-block direct write at offset 0 fails with EINVAL until the buffer is aligned.
+ */
+async function openDirect(file: string, hasher: StreamingHasher): Promise<fs.promises.FileHandle | null> {
+  const O_DIRECT = fs.constants.O_DIRECT;
+  if (!O_DIRECT) return null;
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(file, fs.constants.O_WRONLY | O_DIRECT);
+  } catch {
+    return null; // e.g. tmpfs
+  }
+  const BLOCK = 4096;
+  const candidates = [lastAlignedBase];
+  for (let base = 0; base < RING_SLACK; base += 8) if (base !== lastAlignedBase) candidates.push(base);
+  for (const base of candidates) {
+    try {
+      await fh.write(Buffer.from(hasher.sab, base, BLOCK), 0, BLOCK, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EINVAL') continue;
+      break;
+    }
+    lastAlignedBase = base;
+    hasher.setBase(base);
+    return fh;
+  }
+  await fh.close();
+  return null;
 }
 
 function processAlive(pid: number): boolean {
