@@ -1,17 +1,18 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 /**
- * One streaming pass: sha256 on the calling thread (Node crypto, multi-MiB updates) and the IPFS
- * CIDv1 (unixfs-v1-2025) in a worker thread, so the two hashes use both cores.
+ * One streaming pass, two hashes, both off the calling thread: the file's sha256 in one worker and
+ * the IPFS CIDv1 (unixfs-v1-2025) in another. The caller (the upload request's event loop) only
+ * receives and copies bytes, so it is never the bottleneck, and the hashes use both cores.
  */
 
 /**
  * Each hashing job owns a ring of SLOTS × SLOT_BYTES in a SharedArrayBuffer: the caller fills a
- * slot, the main thread hashes it (sha256), the worker reads the same memory (no copy, no transfer)
- * and releases the slot once every leaf in it is hashed. Memory per job is constant (32 MiB), and
- * the pages are reused instead of faulting in fresh buffers for every batch.
+ * slot, both workers read the same memory (no copy, no transfer) and release the slot when done
+ * with it. Memory per job is constant (32 MiB), and the pages are reused instead of faulting in
+ * fresh buffers for every batch.
  */
 export const SLOT_BYTES = 4 * 1024 * 1024;
 const SLOTS = 8;
@@ -29,28 +30,30 @@ export interface Slot {
 
 interface JobHandlers {
   release(slot: number): void;
-  resolve(cid: string): void;
+  resolve(result: string): void;
   reject(err: Error): void;
 }
 
-class CidWorker {
+type HashKind = 'sha256' | 'cid';
+
+class HashWorker {
   private worker: Worker;
   private jobs = new Map<number, JobHandlers>();
   private nextId = 1;
   private dead = false;
 
-  constructor() {
-    this.worker = new Worker(new URL('./cid-worker.mjs', import.meta.url));
-    this.worker.on('message', (m: { t: string; id: number; slot?: number; cid?: string; message?: string }) => {
+  constructor(private readonly kind: HashKind) {
+    this.worker = new Worker(new URL('./hash-worker.mjs', import.meta.url));
+    this.worker.on('message', (m: { t: string; id: number; slot?: number; result?: string; message?: string }) => {
       const job = this.jobs.get(m.id);
       if (!job) return;
       if (m.t === 'release') job.release(m.slot!);
       else if (m.t === 'done') {
         this.settle(m.id);
-        job.resolve(m.cid!);
+        job.resolve(m.result!);
       } else if (m.t === 'error') {
         this.settle(m.id);
-        job.reject(new Error(`cid computation failed: ${m.message}`));
+        job.reject(new Error(`${kind} computation failed: ${m.message}`));
       }
     });
     const fail = (err: Error) => {
@@ -59,7 +62,7 @@ class CidWorker {
       this.jobs.clear();
     };
     this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`cid worker exited with code ${code}`)));
+    this.worker.on('exit', (code) => fail(new Error(`${kind} worker exited with code ${code}`)));
     // Listeners ref the worker; it should keep the process alive only while a job is running.
     this.worker.unref();
   }
@@ -77,7 +80,7 @@ class CidWorker {
     const id = this.nextId++;
     this.jobs.set(id, handlers);
     this.worker.ref();
-    this.worker.postMessage({ t: 'start', id, sab });
+    this.worker.postMessage({ t: 'start', id, kind: this.kind, sab });
     const worker = this.worker;
     return {
       data: (slot: number, offset: number, length: number) => worker.postMessage({ t: 'data', id, slot, offset, length }),
@@ -87,12 +90,12 @@ class CidWorker {
   }
 }
 
-let shared: CidWorker | undefined;
-function cidWorker(): CidWorker {
-  if (!shared || !shared.alive) shared = new CidWorker();
-  return shared;
+const shared = new Map<HashKind, HashWorker>();
+function hashWorker(kind: HashKind): HashWorker {
+  let w = shared.get(kind);
+  if (!w || !w.alive) shared.set(kind, (w = new HashWorker(kind)));
+  return w;
 }
-
 export interface ContentHashes {
   sha256: string;
   size: number;
@@ -100,12 +103,11 @@ export interface ContentHashes {
 }
 
 /**
- * sha256 (this thread) + CIDv1 (worker) of a byte stream fed through slots: `acquire` a slot, fill
- * it, `submit` it. A slot submitted with `withWriter` stays busy until `writerDone` too, so the
- * caller may write the same memory to disk meanwhile.
+ * sha256 + CIDv1 (one worker each) of a byte stream fed through slots: `acquire` a slot, fill it,
+ * `submit` it. A slot submitted with `withWriter` stays busy until `writerDone` too, so the caller
+ * may write the same memory to disk meanwhile.
  */
 export class StreamingHasher {
-  private sha: Hash = createHash('sha256');
   /** The ring's memory; slot i is `[base + i * SLOT_BYTES, base + (i + 1) * SLOT_BYTES)`. */
   readonly sab = new SharedArrayBuffer(SLOT_BYTES * SLOTS + RING_SLACK);
   private base = 0;
@@ -114,30 +116,35 @@ export class StreamingHasher {
   private free: number[] = [...Array(SLOTS).keys()];
   private waiters: ((slot: Slot) => void)[] = [];
   private failure: Error | null = null;
-  private cidResult: Promise<string>;
-  private job: ReturnType<CidWorker['start']>;
+  private results: Promise<string>[] = [];
+  private jobs: ReturnType<HashWorker['start']>[] = [];
   private ended = false;
   /** partially filled slot of `update` */
   private open: { slot: Slot; fill: number } | null = null;
   size = 0;
 
   constructor() {
-    let resolve!: (cid: string) => void;
-    let reject!: (err: Error) => void;
-    this.cidResult = new Promise<string>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    this.cidResult.catch(() => {});
-    this.job = cidWorker().start(this.sab, {
-      release: (slot) => this.unref(slot),
-      resolve,
-      reject: (err) => {
-        this.failure = err;
-        reject(err);
-        for (const w of this.waiters.splice(0)) w(this.slot(0)); // wake waiters; they check failure
-      },
-    });
+    for (const kind of ['sha256', 'cid'] as const) {
+      let resolve!: (result: string) => void;
+      let reject!: (err: Error) => void;
+      const result = new Promise<string>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      result.catch(() => {});
+      this.results.push(result);
+      this.jobs.push(
+        hashWorker(kind).start(this.sab, {
+          release: (slot) => this.unref(slot),
+          resolve,
+          reject: (err) => {
+            this.failure ??= err;
+            reject(err);
+            for (const w of this.waiters.splice(0)) w(this.slot(0)); // wake waiters; they check failure
+          },
+        }),
+      );
+    }
   }
 
   private slot(index: number): Slot {
@@ -171,16 +178,15 @@ export class StreamingHasher {
     });
   }
 
-  /** Hashes the first `length` bytes of `slot` and hands them to the CID worker. */
+  /** Hands the first `length` bytes of `slot` to both hashing workers. */
   submit(slot: Slot, length: number, withWriter = false): void {
     if (length === 0) {
       this.free.push(slot.index);
       return;
     }
-    this.refs[slot.index] = withWriter ? 2 : 1;
-    this.sha.update(slot.bytes.subarray(0, length));
+    this.refs[slot.index] = this.jobs.length + (withWriter ? 1 : 0);
     this.size += length;
-    this.job.data(slot.index, this.base + slot.index * SLOT_BYTES, length);
+    for (const job of this.jobs) job.data(slot.index, this.base + slot.index * SLOT_BYTES, length);
   }
 
   /** The writer is finished with `slot`. */
@@ -210,15 +216,15 @@ export class StreamingHasher {
       this.open = null;
     }
     this.ended = true;
-    this.job.end();
-    const cid = await this.cidResult;
-    return { sha256: this.sha.digest('hex'), size: this.size, cid };
+    for (const job of this.jobs) job.end();
+    const [sha256, cid] = await Promise.all(this.results);
+    return { sha256, size: this.size, cid };
   }
 
   abort(): void {
     if (!this.ended) {
       this.ended = true;
-      this.job.abort();
+      for (const job of this.jobs) job.abort();
     }
   }
 }

@@ -197,7 +197,8 @@ export class LocalArtifactStore implements ArtifactStore {
         while (off < chunk.byteLength) {
           slot ??= await hasher.acquire();
           const n = Math.min(chunk.byteLength - off, SLOT_BYTES - fill);
-          slot.bytes.set(chunk.subarray(off, off + n), fill);
+          if (Buffer.isBuffer(chunk)) chunk.copy(slot.bytes, fill, off, off + n);
+          else slot.bytes.set(chunk.subarray(off, off + n), fill);
           fill += n;
           off += n;
           if (fill === SLOT_BYTES) flush();

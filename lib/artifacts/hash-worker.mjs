@@ -1,10 +1,14 @@
-// CIDv1 computation off the main thread (plain JS so it loads the same way under tsx, vitest and
-// node). Several jobs can run at once. Each job shares a SharedArrayBuffer ring of slots with the
-// main thread: 'data' says which slot holds the next bytes, and where in the ring; the slot is
-// released back once every leaf block in it has been hashed (seen by the hash-only blockstore), so
-// the memory is reused.
-// Profile unixfs-v1-2025 (IPIP-499): raw leaves, 1 MiB chunks, 1024 links per node, balanced
-// layout, CIDv1 — spelled out explicitly as well so a library default change cannot move our CIDs.
+// Hashing off the main thread (plain JS so it loads the same way under tsx, vitest and node). Two
+// kinds of job, each normally in its own worker so the two hashes use both cores:
+//  - 'sha256': the file's sha256 (Node crypto, fed whole 4 MiB slots);
+//  - 'cid': the IPFS CIDv1, profile unixfs-v1-2025 (IPIP-499): raw leaves, 1 MiB chunks, 1024 links
+//    per node, balanced layout, CIDv1 — spelled out explicitly as well so a library default change
+//    cannot move our CIDs.
+// Several jobs can run at once. Each job shares a SharedArrayBuffer ring of slots with the main
+// thread: 'data' says which slot holds the next bytes, and where in the ring; the slot is released
+// back once this job is finished with it (for 'cid': every leaf block in it hashed, as seen by the
+// hash-only blockstore), so the memory is reused.
+import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { importer } from 'ipfs-unixfs-importer';
 import { balanced } from 'ipfs-unixfs-importer/layout';
@@ -120,7 +124,7 @@ async function run(job) {
     // Every slot is released (also after an abort, when the importer stopped early).
     job.hashed = Infinity;
     job.releaseHashed();
-    parentPort.postMessage({ t: 'done', id: job.id, cid: root.cid.toString(), size: Number(root.size) });
+    parentPort.postMessage({ t: 'done', id: job.id, result: root.cid.toString() });
   } catch (err) {
     parentPort.postMessage({ t: 'error', id: job.id, message: String(err?.message ?? err) });
   } finally {
@@ -128,8 +132,29 @@ async function run(job) {
   }
 }
 
+/** The file's sha256: each slot is hashed as it arrives and released at once. */
+class ShaJob {
+  constructor(id, sab) {
+    this.id = id;
+    this.sab = sab;
+    this.hash = createHash('sha256');
+  }
+  push(slot, offset, length) {
+    this.hash.update(new Uint8Array(this.sab, offset, length));
+    parentPort.postMessage({ t: 'release', id: this.id, slot });
+  }
+  end() {
+    jobs.delete(this.id);
+    parentPort.postMessage({ t: 'done', id: this.id, result: this.hash.digest('hex') });
+  }
+}
+
 parentPort.on('message', (m) => {
   if (m.t === 'start') {
+    if (m.kind === 'sha256') {
+      jobs.set(m.id, new ShaJob(m.id, m.sab));
+      return;
+    }
     const job = new Job(m.id, m.sab);
     jobs.set(m.id, job);
     void run(job);
@@ -139,7 +164,11 @@ parentPort.on('message', (m) => {
     jobs.get(m.id)?.end();
   } else if (m.t === 'abort') {
     const job = jobs.get(m.id);
-    if (job) {
+    if (job instanceof ShaJob) {
+      // holds no slot (each was released as soon as it was hashed); just settle the caller
+      jobs.delete(m.id);
+      parentPort.postMessage({ t: 'error', id: m.id, message: 'aborted' });
+    } else if (job) {
       job.aborted = true;
       job.items = [];
       job.end();
