@@ -334,6 +334,11 @@ async function openDirect(file: string, hasher: StreamingHasher): Promise<fs.pro
     return null; // e.g. tmpfs
   }
   const BLOCK = 4096;
+  const known = hasher.alignedBase;
+  if (known !== null) {
+    hasher.setBase(known);
+    return fh; // a reused ring whose aligned offset was probed before
+  }
   const candidates = [lastAlignedBase];
   for (let base = 0; base < RING_SLACK; base += 8) if (base !== lastAlignedBase) candidates.push(base);
   for (const base of candidates) {
