@@ -67,3 +67,25 @@ export const blobRef = pgTable(
   },
   (t) => [primaryKey({ columns: [t.manifestDigest, t.path] }), index('blob_ref_file_idx').on(t.fileSha256)],
 );
+
+/**
+ * Resumable uploads in progress (POST/PATCH /api/uploads/sessions). The bytes received so far are
+ * the store's `sessions/<id>.part` file; its size is the session's offset (it survives a restart).
+ * The session's declared length counts against the account's quota until it finishes or expires.
+ */
+export const uploadSession = pgTable(
+  'upload_session',
+  {
+    id: text('id').primaryKey(),
+    /** lowercase 0x address */
+    account: text('account').notNull(),
+    length: bigint('length', { mode: 'number' }).notNull(),
+    /** bare hex sha256 the client declared, checked when the last byte arrives */
+    expectedSha256: text('expected_sha256'),
+    fileName: text('file_name'),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    /** moved on by every PATCH; an expired session and its bytes are deleted */
+    expiresAt: tstz('expires_at').notNull(),
+  },
+  (t) => [index('upload_session_account_idx').on(t.account), index('upload_session_expires_idx').on(t.expiresAt)],
+);

@@ -9,7 +9,7 @@ import type { ArtifactStore } from './store.ts';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyDb = PgDatabase<any, any, any>;
 
-async function rows<T>(db: AnyDb, q: ReturnType<typeof sql>): Promise<T[]> {
+export async function rows<T>(db: AnyDb, q: ReturnType<typeof sql>): Promise<T[]> {
   const r = (await db.execute(q)) as unknown as { rows: T[] };
   return r.rows;
 }

@@ -99,6 +99,7 @@ export class LocalArtifactStore implements ArtifactStore {
     await fs.promises.mkdir(store.tmpDir, { recursive: true });
     await fs.promises.mkdir(path.join(store.root, 'blobs'), { recursive: true });
     await fs.promises.mkdir(path.join(store.root, 'meta'), { recursive: true });
+    await fs.promises.mkdir(store.sessionDir, { recursive: true });
     await store.cleanTemp();
     return store;
   }
@@ -217,24 +218,9 @@ export class LocalArtifactStore implements ArtifactStore {
       await fh.close();
       closed = true;
       const hashes = await hasher.digest();
-      if (expected !== undefined && hashes.sha256 !== expected) {
-        throw new StoreError('hash_mismatch', `content sha256 is ${hashes.sha256}, expected ${expected}`);
-      }
-      await opts.beforeCommit?.(hashes);
-
-      const dest = this.blobPath(hashes.sha256);
-      if (await exists(dest)) {
-        await fs.promises.rm(tmp, { force: true });
-        committed = true;
-        return { ...hashes, created: false };
-      }
-      // a new fan-out directory must itself be durable in blobs/ before a blob is renamed into it
-      if (await fs.promises.mkdir(path.dirname(dest), { recursive: true })) await fsyncDir(path.dirname(path.dirname(dest)));
-      await writeFileDurable(this.cidPath(hashes.sha256), hashes.cid, this.tmpDir);
-      await fs.promises.rename(tmp, dest);
+      const result = await this.commit(tmp, hashes, expected, opts);
       committed = true;
-      await fsyncDir(path.dirname(dest));
-      return { ...hashes, created: true };
+      return result;
     } catch (err) {
       hasher.abort();
       throw err;
@@ -247,6 +233,72 @@ export class LocalArtifactStore implements ArtifactStore {
       if (!committed) await fs.promises.rm(tmp, { force: true }).catch(() => {});
       writing.delete(tmpName);
     }
+  }
+
+  /**
+   * Checks (expected sha256, `beforeCommit`) and renames a complete, durable file into place under
+   * its sha256; when those bytes are already stored the file is deleted instead.
+   */
+  private async commit(file: string, hashes: ContentHashes, expected: string | undefined, opts: PutOptions): Promise<PutResult> {
+    if (expected !== undefined && hashes.sha256 !== expected) {
+      throw new StoreError('hash_mismatch', `content sha256 is ${hashes.sha256}, expected ${expected}`);
+    }
+    await opts.beforeCommit?.(hashes);
+    const dest = this.blobPath(hashes.sha256);
+    if (await exists(dest)) {
+      await fs.promises.rm(file, { force: true });
+      return { ...hashes, created: false };
+    }
+    // a new fan-out directory must itself be durable in blobs/ before a blob is renamed into it
+    if (await fs.promises.mkdir(path.dirname(dest), { recursive: true })) await fsyncDir(path.dirname(path.dirname(dest)));
+    await writeFileDurable(this.cidPath(hashes.sha256), hashes.cid, this.tmpDir);
+    await fs.promises.rename(file, dest);
+    await fsyncDir(path.dirname(dest));
+    return { ...hashes, created: true };
+  }
+
+  /**
+   * Resumable uploads keep their bytes here (same file system as blobs/, so finishing one is a
+   * rename, not a copy). cleanTemp leaves this directory alone: a session outlives restarts.
+   */
+  get sessionDir() {
+    return path.join(this.root, 'sessions');
+  }
+
+  /**
+   * Adopts a complete file from `sessionDir`: one read pass hashes it (both hashes in workers, `tap`
+   * sees every byte), then the same checks and commit as `put`, and the file is renamed into place.
+   * On a check failure (hash mismatch, too large, `beforeCommit` throwing) the file is left where it
+   * is for the caller to discard; it never becomes a blob under the wrong name.
+   */
+  async putFile(file: string, opts: PutOptions = {}): Promise<PutResult> {
+    const expected = opts.expectedSha256?.toLowerCase();
+    if (expected !== undefined && !SHA256_HEX.test(expected)) {
+      throw new StoreError('invalid_digest', 'expected sha256 must be 64 hex characters');
+    }
+    if (path.dirname(path.resolve(file)) !== this.sessionDir) throw new Error(`putFile takes files from ${this.sessionDir}`);
+    const fh = await fs.promises.open(file, 'r');
+    const hasher = new StreamingHasher();
+    let hashes: ContentHashes;
+    try {
+      const { size } = await fh.stat();
+      if (size > (opts.maxBytes ?? Number.MAX_SAFE_INTEGER)) throw new StoreError('too_large', `upload exceeds the limit of ${opts.maxBytes} bytes`);
+      for (;;) {
+        const slot = await hasher.acquire();
+        const { bytesRead } = await fh.read(slot.bytes, 0, SLOT_BYTES, null);
+        if (bytesRead > 0) opts.tap?.(slot.bytes.subarray(0, bytesRead));
+        hasher.submit(slot, bytesRead);
+        if (bytesRead === 0) break;
+      }
+      await fh.datasync();
+      hashes = await hasher.digest();
+    } catch (err) {
+      hasher.abort();
+      throw err;
+    } finally {
+      await fh.close();
+    }
+    return this.commit(file, hashes, expected, opts);
   }
 
   async has(sha256: string): Promise<boolean> {

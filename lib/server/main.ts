@@ -17,6 +17,7 @@ import { routes as healthRoutes } from './routes/health.ts';
 import { routes as accessRoutes } from './routes/access.ts';
 import { routes as modelRoutes, invalidateModelsCache } from './routes/models.ts';
 import { routes as uploadRoutes } from './routes/uploads.ts';
+import { routes as sessionRoutes } from './routes/sessions.ts';
 import { routes as manifestRoutes } from './routes/manifests.ts';
 import { routes as blobRoutes } from './routes/blobs.ts';
 import { repoRoot } from '../devchain/anvil.ts';
@@ -96,7 +97,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   } satisfies BaseContext & Record<string, unknown>;
 
   // Each route module declares the part of the context it needs; ctx has them all.
-  const routes = [...healthRoutes, ...blobRoutes, ...modelRoutes, ...uploadRoutes, ...manifestRoutes, ...accessRoutes] as Route<typeof ctx>[];
+  const routes = [...healthRoutes, ...blobRoutes, ...modelRoutes, ...uploadRoutes, ...sessionRoutes, ...manifestRoutes, ...accessRoutes] as Route<typeof ctx>[];
   const plain = createRouter(routes, () => ctx);
 
   const nextApp = opts.withNext === false ? undefined : await (opts.next ?? prepareNext({ dev: opts.dev ?? false, env }));

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, sendJson, type Route } from '../http.ts';
 import { recordUpload, unpinnedBytes } from '../../artifacts/catalog.ts';
+import { openSessionBytes } from '../../artifacts/sessions.ts';
 import { SafetensorsError, SafetensorsSniffer, type SafetensorsSummary } from '../../artifacts/safetensors.ts';
-import { StoreError } from '../../artifacts/store.ts';
+import { StoreError, type PutOptions, type PutResult } from '../../artifacts/store.ts';
 import { uploadVerifier, type ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
 
 // POST /api/uploads — one file, streamed to the store (never buffered), hashed on the way.
@@ -13,47 +14,56 @@ import { uploadVerifier, type ArtifactRoutesContext } from '../../artifacts/rout
 
 export type { ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
 
-function headerValue(req: IncomingMessage, name: string): string | undefined {
+export function headerValue(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
 
-async function handleUpload(req: IncomingMessage, res: ServerResponse, _p: unknown, ctx: ArtifactRoutesContext) {
-  // Errors before or during the body: reply and close, so a client still sending does not hang.
-  const fail = (err: HttpError) => new HttpError(err.status, err.code, err.message, { ...err.headers, connection: 'close' });
-  let account: string;
-  try {
-    account = await uploadVerifier(ctx)(req);
-  } catch (err) {
-    throw err instanceof HttpError ? fail(err) : err;
-  }
+/** Errors before or during the body: reply and close, so a client still sending does not hang. */
+export function closing(err: HttpError): HttpError {
+  return new HttpError(err.status, err.code, err.message, { ...err.headers, connection: 'close' });
+}
 
+/** x-expected-sha256 (bare hex or sha256:…) and x-file-name of an upload request. */
+export function uploadHeaders(req: IncomingMessage): { expected?: string; fileName?: string } {
   let expected = headerValue(req, 'x-expected-sha256')?.trim().toLowerCase();
   if (expected?.startsWith('sha256:')) expected = expected.slice(7);
   if (expected !== undefined && !/^[0-9a-f]{64}$/.test(expected)) {
-    throw fail(new HttpError(400, 'invalid_expected_sha256', 'x-expected-sha256 must be 64 hex characters'));
+    throw closing(new HttpError(400, 'invalid_expected_sha256', 'x-expected-sha256 must be 64 hex characters'));
   }
-  const fileName = headerValue(req, 'x-file-name');
-  const declaredLength = headerValue(req, 'content-length');
-  const length = declaredLength === undefined ? undefined : Number(declaredLength);
-  const { UPLOAD_MAX_BYTES: maxBytes, UPLOAD_QUOTA_BYTES: quota, UPLOAD_TTL_SECONDS: ttl } = ctx.env;
-  if (length !== undefined && length > maxBytes) {
-    throw fail(new HttpError(413, 'upload_too_large', `upload of ${length} bytes exceeds the limit of ${maxBytes} bytes`));
-  }
-  const used = await unpinnedBytes(ctx.db, account);
+  return { expected, fileName: headerValue(req, 'x-file-name') };
+}
+
+/** Room left in the account's quota of unpinned bytes (open resumable sessions count too); 413 when none. */
+export async function quotaRoom(ctx: ArtifactRoutesContext, account: string, length: number | undefined): Promise<number> {
+  const quota = ctx.env.UPLOAD_QUOTA_BYTES;
+  const used = (await unpinnedBytes(ctx.db, account)) + (await openSessionBytes(ctx.db, account));
   const room = quota - used;
   if (room <= 0 || (length !== undefined && length > room)) {
-    throw fail(new HttpError(413, 'quota_exceeded', `${account} has ${used} bytes of unpinned uploads; the quota is ${quota} bytes (uploads count until a published version pins them or they expire)`));
+    throw closing(new HttpError(413, 'quota_exceeded', `${account} has ${used} bytes of unpinned uploads and open upload sessions; the quota is ${quota} bytes (uploads count until a published version pins them or they expire)`));
   }
+  return room;
+}
 
+/**
+ * Commits an upload through the store (streamed or an adopted file) with the checks every upload
+ * gets: expected sha256, size/quota limit, safetensors header (strict for *.safetensors names),
+ * then records it and answers {size, sha256, cid, safetensors?} (201 new, 200 already stored).
+ */
+export async function commitUpload(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: ArtifactRoutesContext,
+  o: { account: string; expected?: string; fileName?: string; maxBytes: number; room: number; put: (opts: PutOptions) => Promise<PutResult> },
+): Promise<void> {
   const sniffer = new SafetensorsSniffer();
-  const strict = fileName !== undefined && /\.safetensors$/i.test(fileName);
+  const strict = o.fileName !== undefined && /\.safetensors$/i.test(o.fileName);
   let safetensors: SafetensorsSummary | null = null;
-  let put;
+  let put: PutResult;
   try {
-    put = await ctx.store.put(req, {
-      expectedSha256: expected,
-      maxBytes: Math.min(maxBytes, room),
+    put = await o.put({
+      expectedSha256: o.expected,
+      maxBytes: Math.min(o.maxBytes, o.room),
       tap: sniffer.push,
       beforeCommit: ({ size }) => {
         if (strict) safetensors = sniffer.parse(size);
@@ -69,27 +79,45 @@ async function handleUpload(req: IncomingMessage, res: ServerResponse, _p: unkno
   } catch (err) {
     if (err instanceof StoreError) {
       if (err.code === 'too_large') {
-        const code = Math.min(maxBytes, room) === maxBytes ? 'upload_too_large' : 'quota_exceeded';
-        throw fail(new HttpError(413, code, err.message));
+        const code = Math.min(o.maxBytes, o.room) === o.maxBytes ? 'upload_too_large' : 'quota_exceeded';
+        throw closing(new HttpError(413, code, err.message));
       }
-      if (err.code === 'hash_mismatch') throw fail(new HttpError(422, 'hash_mismatch', err.message));
-      throw fail(new HttpError(400, err.code, err.message));
+      if (err.code === 'hash_mismatch') throw closing(new HttpError(422, 'hash_mismatch', err.message));
+      throw closing(new HttpError(400, err.code, err.message));
     }
     if (err instanceof SafetensorsError) {
-      throw fail(new HttpError(422, 'invalid_safetensors', `${fileName}: ${err.message} [rule ${err.rule}]`));
+      throw closing(new HttpError(422, 'invalid_safetensors', `${o.fileName}: ${err.message} [rule ${err.rule}]`));
     }
     if (req.destroyed || req.readableAborted) {
-      throw fail(new HttpError(400, 'upload_aborted', 'the client closed the connection before the body was complete'));
+      throw closing(new HttpError(400, 'upload_aborted', 'the client closed the connection before the body was complete'));
     }
     throw err;
   }
-  await recordUpload(ctx.db, { sha256: put.sha256, size: put.size, cid: put.cid, kind: 'file', account, ttlSeconds: ttl, safetensors });
+  await recordUpload(ctx.db, { sha256: put.sha256, size: put.size, cid: put.cid, kind: 'file', account: o.account, ttlSeconds: ctx.env.UPLOAD_TTL_SECONDS, safetensors });
   sendJson(res, put.created ? 201 : 200, {
     size: put.size,
     sha256: put.sha256,
     cid: put.cid,
     ...(safetensors ? { safetensors } : {}),
   });
+}
+
+async function handleUpload(req: IncomingMessage, res: ServerResponse, _p: unknown, ctx: ArtifactRoutesContext) {
+  let account: string;
+  try {
+    account = await uploadVerifier(ctx)(req);
+  } catch (err) {
+    throw err instanceof HttpError ? closing(err) : err;
+  }
+  const { expected, fileName } = uploadHeaders(req);
+  const declaredLength = headerValue(req, 'content-length');
+  const length = declaredLength === undefined ? undefined : Number(declaredLength);
+  const maxBytes = ctx.env.UPLOAD_MAX_BYTES;
+  if (length !== undefined && length > maxBytes) {
+    throw closing(new HttpError(413, 'upload_too_large', `upload of ${length} bytes exceeds the limit of ${maxBytes} bytes`));
+  }
+  const room = await quotaRoom(ctx, account, length);
+  await commitUpload(req, res, ctx, { account, expected, fileName, maxBytes, room, put: (opts) => ctx.store.put(req, opts) });
 }
 
 export const routes: Route<ArtifactRoutesContext>[] = [

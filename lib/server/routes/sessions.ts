@@ -1,0 +1,212 @@
+import fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError, sendJson, type Route } from '../http.ts';
+import { closing, commitUpload, headerValue, quotaRoom, uploadHeaders } from './uploads.ts';
+import { createSession, deleteSession, getSession, sessionFile, sessionOffset, touchSession, type SessionStore, type UploadSession } from '../../artifacts/sessions.ts';
+import { uploadVerifier, type ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
+
+// Resumable uploads for multi-GB files (tus-style; lib/artifacts/sessions.ts keeps the state):
+//   POST   /api/uploads/sessions        Upload-Length: <bytes> (+ x-expected-sha256, x-file-name)
+//          → 201 {id, offset: 0, length, expiresAt}, Location: /api/uploads/sessions/<id>
+//   HEAD   /api/uploads/sessions/<id>   → Upload-Offset, Upload-Length (GET: the same as JSON)
+//   PATCH  /api/uploads/sessions/<id>   Upload-Offset: <current offset>, body = the next bytes
+//          → 204 + Upload-Offset while bytes are missing; when the last byte arrives the file is
+//            hashed and checked like POST /api/uploads and the answer is the same
+//            {size, sha256, cid, safetensors?} (201/200)
+//   DELETE /api/uploads/sessions/<id>   → 204, bytes discarded
+// Every request carries the same upload authorization as POST /api/uploads, and a session is only
+// visible to its account (others get 404). If a PATCH is cut off, the bytes that arrived are kept:
+// HEAD says where to go on. A wrong Upload-Offset is a 409 carrying the right one.
+
+/** Bytes buffered per write while a PATCH streams (one write syscall per 4 MiB). */
+const WRITE_BYTES = 4 * 1024 * 1024;
+
+/** Sessions with a PATCH in progress in this process (one writer per session). */
+const busy = new Set<string>();
+
+function sessionStore(ctx: ArtifactRoutesContext): SessionStore {
+  const s = ctx.store as Partial<SessionStore>;
+  if (typeof s.putFile !== 'function' || typeof s.sessionDir !== 'string') {
+    throw new HttpError(501, 'resumable_uploads_unsupported', 'this store backend does not support resumable uploads; use POST /api/uploads');
+  }
+  return s as SessionStore;
+}
+
+async function account(req: IncomingMessage, ctx: ArtifactRoutesContext): Promise<string> {
+  try {
+    return (await uploadVerifier(ctx)(req)).toLowerCase();
+  } catch (err) {
+    throw err instanceof HttpError ? closing(err) : err;
+  }
+}
+
+function nonNegativeInteger(req: IncomingMessage, name: string): number {
+  const raw = headerValue(req, name);
+  if (raw === undefined) throw closing(new HttpError(400, `${name}_required`, `the ${name} header is required`));
+  if (!/^\d{1,16}$/.test(raw.trim()) || !Number.isSafeInteger(Number(raw))) {
+    throw closing(new HttpError(400, `invalid_${name.replace(/-/g, '_')}`, `${name} must be a non-negative integer`));
+  }
+  return Number(raw);
+}
+
+/** The caller's own live session; someone else's or an unknown one is the same 404. */
+async function ownSession(ctx: ArtifactRoutesContext, id: string, who: string): Promise<UploadSession> {
+  const s = await getSession(ctx.db, id);
+  if (!s || s.account !== who) throw closing(new HttpError(404, 'upload_session_not_found', `no open upload session ${id}`));
+  return s;
+}
+
+function describe(s: UploadSession, offset: number) {
+  return { id: s.id, offset, length: s.length, expiresAt: s.expiresAt.toISOString(), ...(s.fileName ? { fileName: s.fileName } : {}) };
+}
+
+function offsetHeaders(s: UploadSession, offset: number): Record<string, string> {
+  return { 'upload-offset': String(offset), 'upload-length': String(s.length), 'upload-expires': s.expiresAt.toUTCString(), 'cache-control': 'no-store' };
+}
+
+async function handleCreate(req: IncomingMessage, res: ServerResponse, _p: unknown, ctx: ArtifactRoutesContext) {
+  sessionStore(ctx); // 501 before anything else when the backend cannot do this
+  const who = await account(req, ctx);
+  const length = nonNegativeInteger(req, 'upload-length');
+  const { expected, fileName } = uploadHeaders(req);
+  const maxBytes = ctx.env.UPLOAD_MAX_BYTES;
+  if (length > maxBytes) throw closing(new HttpError(413, 'upload_too_large', `upload of ${length} bytes exceeds the limit of ${maxBytes} bytes`));
+  await quotaRoom(ctx, who, length);
+  const s = await createSession(ctx.db, { account: who, length, expectedSha256: expected, fileName, ttlSeconds: ctx.env.UPLOAD_TTL_SECONDS });
+  sendJson(res, 201, describe(s, 0), { location: `/api/uploads/sessions/${s.id}`, ...offsetHeaders(s, 0) });
+}
+
+async function handleStatus(req: IncomingMessage, res: ServerResponse, p: { id: string }, ctx: ArtifactRoutesContext) {
+  const store = sessionStore(ctx);
+  const s = await ownSession(ctx, p.id, await account(req, ctx));
+  const offset = await sessionOffset(store, s.id);
+  if (req.method === 'HEAD') {
+    res.writeHead(200, offsetHeaders(s, offset));
+    res.end();
+    return;
+  }
+  sendJson(res, 200, describe(s, offset), offsetHeaders(s, offset));
+}
+
+async function handleDelete(req: IncomingMessage, res: ServerResponse, p: { id: string }, ctx: ArtifactRoutesContext) {
+  const store = sessionStore(ctx);
+  const s = await ownSession(ctx, p.id, await account(req, ctx));
+  if (busy.has(s.id)) throw closing(new HttpError(409, 'upload_session_busy', 'a PATCH to this session is in progress'));
+  await deleteSession(ctx.db, store, s.id);
+  res.writeHead(204);
+  res.end();
+}
+
+/**
+ * Appends the request body at the end of the session's file, in WRITE_BYTES batches, never past
+ * `limit` bytes. Returns how many bytes were appended and whether the body was complete; a body cut
+ * off by the client keeps every byte that arrived (that is what makes the upload resumable). The
+ * file is fdatasync'ed before this returns, so the new offset survives a crash.
+ */
+async function append(req: IncomingMessage, file: string, limit: number): Promise<{ appended: number; complete: boolean; overflow: boolean }> {
+  const fh = await fs.promises.open(file, 'a');
+  const buf = Buffer.allocUnsafe(WRITE_BYTES);
+  let fill = 0;
+  let appended = 0;
+  let complete = false;
+  let overflow = false;
+  const flush = async () => {
+    if (fill === 0) return;
+    await fh.write(buf, 0, fill);
+    appended += fill;
+    fill = 0;
+  };
+  try {
+    try {
+      for await (const c of req) {
+        const chunk = c as Buffer;
+        if (appended + fill + chunk.length > limit) {
+          overflow = true;
+          break;
+        }
+        let off = 0;
+        while (off < chunk.length) {
+          const n = Math.min(chunk.length - off, WRITE_BYTES - fill);
+          chunk.copy(buf, fill, off, off + n);
+          fill += n;
+          off += n;
+          if (fill === WRITE_BYTES) await flush();
+        }
+      }
+      complete = !overflow;
+    } catch {
+      complete = false; // the client went away mid-body: keep what arrived
+    }
+    if (!overflow) await flush();
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  return { appended, complete, overflow };
+}
+
+async function handlePatch(req: IncomingMessage, res: ServerResponse, p: { id: string }, ctx: ArtifactRoutesContext) {
+  const store = sessionStore(ctx);
+  const who = await account(req, ctx);
+  const s = await ownSession(ctx, p.id, who);
+  if (busy.has(s.id)) throw closing(new HttpError(409, 'upload_session_busy', 'another PATCH to this session is in progress'));
+  busy.add(s.id);
+  try {
+    const offset = await sessionOffset(store, s.id);
+    const claimed = nonNegativeInteger(req, 'upload-offset');
+    if (claimed !== offset) {
+      throw closing(new HttpError(409, 'offset_mismatch', `the session has ${offset} bytes; send Upload-Offset: ${offset}`, offsetHeaders(s, offset)));
+    }
+    const declared = headerValue(req, 'content-length');
+    if (declared !== undefined && offset + Number(declared) > s.length) {
+      throw closing(new HttpError(413, 'beyond_upload_length', `${declared} bytes at offset ${offset} would pass the session's length of ${s.length}`, offsetHeaders(s, offset)));
+    }
+    const file = sessionFile(store, s.id);
+    const r = await append(req, file, s.length - offset);
+    if (r.overflow) {
+      // the whole PATCH is refused: back to where it started
+      await fs.promises.truncate(file, offset);
+      throw closing(new HttpError(413, 'beyond_upload_length', `the body passes the session's length of ${s.length} bytes`, offsetHeaders(s, offset)));
+    }
+    const now = offset + r.appended;
+    const live = { ...s, expiresAt: await touchSession(ctx.db, s.id, ctx.env.UPLOAD_TTL_SECONDS) };
+    if (!r.complete) {
+      if (!res.destroyed) throw closing(new HttpError(400, 'upload_aborted', `the body was cut off; the session has ${now} bytes`, offsetHeaders(live, now)));
+      return;
+    }
+    if (now < s.length) {
+      res.writeHead(204, offsetHeaders(live, now));
+      res.end();
+      return;
+    }
+    // The last byte is in: hash, check and adopt the file like a single-request upload. A failed
+    // check (hash mismatch, invalid safetensors) ends the session: those bytes can never be right.
+    try {
+      await commitUpload(req, res, ctx, {
+        account: who,
+        expected: s.expectedSha256 ?? undefined,
+        fileName: s.fileName ?? undefined,
+        maxBytes: ctx.env.UPLOAD_MAX_BYTES,
+        room: Number.MAX_SAFE_INTEGER, // counted when the session was opened
+        put: (opts) => store.putFile(file, opts),
+      });
+    } catch (err) {
+      if (err instanceof HttpError && err.status < 500) await deleteSession(ctx.db, store, s.id);
+      throw err;
+    }
+    await deleteSession(ctx.db, store, s.id);
+  } finally {
+    busy.delete(s.id);
+  }
+}
+
+export const routes: Route<ArtifactRoutesContext>[] = [
+  { methods: ['POST'], pattern: /^\/api\/uploads\/sessions\/?$/, handle: handleCreate as Route<ArtifactRoutesContext>['handle'] },
+  {
+    methods: ['GET', 'HEAD'],
+    pattern: /^\/api\/uploads\/sessions\/(?<id>[0-9a-f]{32})$/,
+    handle: handleStatus as unknown as Route<ArtifactRoutesContext>['handle'],
+  },
+  { methods: ['PATCH'], pattern: /^\/api\/uploads\/sessions\/(?<id>[0-9a-f]{32})$/, handle: handlePatch as unknown as Route<ArtifactRoutesContext>['handle'] },
+  { methods: ['DELETE'], pattern: /^\/api\/uploads\/sessions\/(?<id>[0-9a-f]{32})$/, handle: handleDelete as unknown as Route<ArtifactRoutesContext>['handle'] },
+];

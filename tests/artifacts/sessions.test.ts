@@ -1,0 +1,204 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSafetensors } from '../../lib/artifacts/safetensors.ts';
+import { getBlob } from '../../lib/artifacts/catalog.ts';
+import { sweepSessions } from '../../lib/artifacts/sessions.ts';
+import { Governance } from '../../lib/devchain/governance.ts';
+import { advanceTime, DEV_ACCOUNTS } from '../helpers/anvil.ts';
+import { startHarness, upload, type Harness } from './harness.ts';
+
+// Resumable uploads: POST /api/uploads/sessions, PATCH at an offset, HEAD after a cut-off.
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const MiB = 1024 * 1024;
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ UPLOAD_MAX_BYTES: 64 * MiB, UPLOAD_QUOTA_BYTES: 150 * MiB });
+  // a second account that may upload too, to show sessions are private
+  await new Governance(h.chain.rpcUrl, h.chain.deployment).delegate(DEV_ACCOUNTS[1].privateKey);
+  await advanceTime(h.chain.rpcUrl, 2);
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const sessionFiles = () => fs.readdirSync(h.store.sessionDir);
+
+async function open(length: number, headers: Record<string, string> = {}, account = 0) {
+  const res = await fetch(`${h.url}/api/uploads/sessions`, {
+    method: 'POST',
+    headers: { authorization: await h.auth(account), 'upload-length': String(length), ...headers },
+  });
+  return { status: res.status, location: res.headers.get('location'), body: (await res.json()) as any };
+}
+
+async function patch(id: string, offset: number, bytes: Uint8Array, account = 0) {
+  const res = await fetch(`${h.url}/api/uploads/sessions/${id}`, {
+    method: 'PATCH',
+    headers: { authorization: await h.auth(account), 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' },
+    body: bytes as unknown as BodyInit,
+  });
+  const text = await res.text();
+  return { status: res.status, offset: res.headers.get('upload-offset'), body: text ? (JSON.parse(text) as any) : null };
+}
+
+async function head(id: string, account = 0) {
+  const res = await fetch(`${h.url}/api/uploads/sessions/${id}`, { method: 'HEAD', headers: { authorization: await h.auth(account) } });
+  return { status: res.status, offset: res.headers.get('upload-offset'), length: res.headers.get('upload-length') };
+}
+
+/** Sends `sent` bytes of a PATCH that declares `declared`, then cuts the connection. */
+async function cutOff(id: string, offset: number, bytes: Uint8Array, declared: number) {
+  const authorization = await h.auth();
+  await new Promise<void>((resolve) => {
+    const req = http.request(`${h.url}/api/uploads/sessions/${id}`, {
+      method: 'PATCH',
+      headers: { authorization, 'upload-offset': String(offset), 'content-length': String(declared) },
+    });
+    req.on('error', () => resolve());
+    req.write(bytes, () =>
+      setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, 300),
+    );
+  });
+}
+
+async function waitForOffset(id: string, want: (n: number) => boolean) {
+  for (let i = 0; i < 200; i++) {
+    const s = await head(id);
+    if (s.status === 200 && want(Number(s.offset))) return Number(s.offset);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('offset never settled');
+}
+
+describe('resumable uploads', () => {
+  it('assembles a file from parts, one cut off mid-body, into the same blob a single upload gives', async () => {
+    const bytes = randomBytes(13 * MiB + 4321);
+    const s = await open(bytes.length, { 'x-expected-sha256': sha(bytes), 'x-file-name': 'weights.bin' });
+    expect(s.status).toBe(201);
+    expect(s.body).toMatchObject({ offset: 0, length: bytes.length });
+    expect(s.location).toBe(`/api/uploads/sessions/${s.body.id}`);
+    const id = s.body.id as string;
+
+    const first = await patch(id, 0, bytes.subarray(0, 5 * MiB));
+    expect(first.status).toBe(204);
+    expect(first.offset).toBe(String(5 * MiB));
+
+    // A wrong offset is refused with the right one; nothing is written.
+    const wrong = await patch(id, 4 * MiB, bytes.subarray(4 * MiB, 5 * MiB));
+    expect(wrong.status).toBe(409);
+    expect(wrong.body.error.code).toBe('offset_mismatch');
+    expect(wrong.offset).toBe(String(5 * MiB));
+
+    // The connection drops after 3 MiB of a 6 MiB PATCH: what arrived is kept, HEAD says where to go on.
+    await cutOff(id, 5 * MiB, bytes.subarray(5 * MiB, 8 * MiB), 6 * MiB);
+    const resumeAt = await waitForOffset(id, (n) => n > 5 * MiB);
+    expect(resumeAt).toBeLessThanOrEqual(8 * MiB);
+    const st = await head(id);
+    expect(st.length).toBe(String(bytes.length));
+
+    const last = await patch(id, resumeAt, bytes.subarray(resumeAt));
+    expect(last.status).toBe(201);
+    expect(last.body).toMatchObject({ size: bytes.length, sha256: sha(bytes) });
+
+    // identical to the one-request upload of the same bytes (which finds them already stored)
+    const single = await upload(h, bytes);
+    expect(single.status).toBe(200);
+    expect(single.body).toEqual(last.body);
+    expect(fs.readFileSync(h.store.blobPath(sha(bytes))).equals(bytes)).toBe(true);
+    expect((await getBlob(h.database.db, sha(bytes)))?.size).toBe(bytes.length);
+    // the session is gone, with its file
+    expect((await head(id)).status).toBe(404);
+    expect(sessionFiles()).toEqual([]);
+  });
+
+  it('keeps sessions private, refuses bytes past the length, and needs an authorization', async () => {
+    const s = await open(2 * MiB);
+    const id = s.body.id as string;
+    expect((await head(id, 1)).status).toBe(404); // another account: same answer as an unknown id
+    expect((await patch(id, 0, randomBytes(10), 1)).status).toBe(404);
+    const anon = await fetch(`${h.url}/api/uploads/sessions/${id}`, { method: 'HEAD' });
+    expect(anon.status).toBe(401);
+
+    const over = await patch(id, 0, randomBytes(2 * MiB + 1));
+    expect(over.status).toBe(413);
+    expect(over.body.error.code).toBe('beyond_upload_length');
+    expect((await head(id)).offset).toBe('0');
+
+    const del = await fetch(`${h.url}/api/uploads/sessions/${id}`, { method: 'DELETE', headers: { authorization: await h.auth() } });
+    expect(del.status).toBe(204);
+    expect((await head(id)).status).toBe(404);
+    expect(sessionFiles()).toEqual([]);
+  });
+
+  it('checks the declared sha256 and safetensors headers when the last byte arrives, and keeps nothing that fails', async () => {
+    const bytes = randomBytes(3 * MiB);
+    const s = await open(bytes.length, { 'x-expected-sha256': sha(randomBytes(8)) });
+    const r = await patch(s.body.id, 0, bytes);
+    expect(r.status).toBe(422);
+    expect(r.body.error.code).toBe('hash_mismatch');
+    expect(await h.store.has(sha(bytes))).toBe(false);
+    expect((await head(s.body.id)).status).toBe(404);
+
+    const good = buildSafetensors([{ name: 'w', dtype: 'F32', shape: [4, 4] }]);
+    const bad = Buffer.from(good);
+    bad.writeUInt32LE(bad.readUInt32LE(0) + 1, 0); // header length one byte off
+    const t = await open(bad.length, { 'x-file-name': 'model.safetensors' });
+    const tr = await patch(t.body.id, 0, bad);
+    expect(tr.status).toBe(422);
+    expect(tr.body.error.code).toBe('invalid_safetensors');
+    expect(await h.store.has(sha(bad))).toBe(false);
+
+    const u = await open(good.length, { 'x-file-name': 'model.safetensors' });
+    const ur = await patch(u.body.id, 0, good);
+    expect(ur.status).toBe(201);
+    expect(ur.body.safetensors.parameters.total).toBe(16);
+    expect(sessionFiles()).toEqual([]);
+  });
+
+  it('counts open sessions against the quota and refuses oversize or malformed requests', async () => {
+    expect((await open(65 * MiB)).status).toBe(413); // over UPLOAD_MAX_BYTES
+    const big = await open(60 * MiB);
+    const big2 = await open(60 * MiB);
+    expect(big.status).toBe(201);
+    expect(big2.status).toBe(201);
+    const third = await open(60 * MiB);
+    expect(third.status).toBe(413);
+    expect(third.body.error.code).toBe('quota_exceeded');
+    for (const id of [big.body.id, big2.body.id]) {
+      await fetch(`${h.url}/api/uploads/sessions/${id}`, { method: 'DELETE', headers: { authorization: await h.auth() } });
+    }
+    expect((await open(60 * MiB)).status).toBe(201);
+
+    const noLength = await fetch(`${h.url}/api/uploads/sessions`, { method: 'POST', headers: { authorization: await h.auth() } });
+    expect(noLength.status).toBe(400);
+    expect(((await noLength.json()) as any).error.code).toBe('upload-length_required');
+    expect((await open(-1 as unknown as number)).status).toBe(400);
+  });
+
+  it('a zero-byte session finishes with an empty PATCH', async () => {
+    const s = await open(0);
+    const r = await patch(s.body.id, 0, new Uint8Array(0));
+    expect(r.status).toBeLessThan(300);
+    expect(r.body).toMatchObject({ size: 0, sha256: sha(new Uint8Array(0)) });
+  });
+
+  it('expired sessions and their bytes are swept', async () => {
+    const s = await open(4 * MiB);
+    expect((await patch(s.body.id, 0, randomBytes(MiB))).status).toBe(204);
+    await h.database.db.execute(sql`update upload_session set expires_at = now() - interval '1 second' where id = ${s.body.id}`);
+    expect((await head(s.body.id)).status).toBe(404);
+    const dry = await sweepSessions(h.database.db, h.store, { dryRun: true });
+    expect(dry).toContainEqual({ id: s.body.id, bytes: MiB, reason: 'expired' });
+    expect(sessionFiles()).toContain(`${s.body.id}.part`);
+    await sweepSessions(h.database.db, h.store);
+    expect(sessionFiles()).not.toContain(`${s.body.id}.part`);
+  });
+});
