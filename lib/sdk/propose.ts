@@ -83,7 +83,7 @@ export async function propose(opts: ProposeOptions): Promise<ProposeResult> {
       gateway,
       file,
       name: paths[i],
-      authHeaders: await freshAuth(),
+      authHeaders: freshAuth,
       onBytes: (n) => {
         done += n;
         opts.onProgress?.(done, total, `uploading ${paths[i]}`);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Address } from 'viem';
 import type { LocalAccount } from 'viem/accounts';
 import { ModelDaoError } from './errors.ts';
-import { httpError, readBody } from './net.ts';
+import { GatewayHttpError, httpError, readBody, request } from './net.ts';
 import { signUploadAuthorization } from '../artifacts/upload-auth.ts';
 
 export interface UploadResult {
@@ -19,10 +19,18 @@ export interface UploadOptions {
   file: string;
   /** Name the server sees (x-file-name; *.safetensors headers are validated). */
   name?: string;
-  /** From uploadAuthHeaders. */
-  authHeaders: Record<string, string>;
+  /** From uploadAuthHeaders; a function is called for every request (a long upload may outlive one authorization). */
+  authHeaders: Record<string, string> | (() => Promise<Record<string, string>>);
+  /** Bytes sent (negative when a cut-off resumable upload resends from an earlier offset). */
   onBytes?: (n: number) => void;
+  /** Files at least this large go through a resumable session (default 64 MiB; 0 = always, Infinity = never). */
+  resumableFrom?: number;
+  /** How often a cut-off resumable upload is picked up again before giving up (default 8). */
+  retries?: number;
 }
+
+/** Default size from which uploads are resumable. */
+export const RESUMABLE_FROM_BYTES = 64 * 1024 * 1024;
 
 /**
  * `Authorization: ModelDAO-Upload …` — the EIP-712 UploadAuthorization {account, expiry} for this chain
@@ -32,39 +40,123 @@ export async function uploadAuthHeaders(o: { account: LocalAccount; chainId: num
   return { authorization: await signUploadAuthorization(o.account, { account: o.account.address, chainId: o.chainId, registry: o.registry }) };
 }
 
-/** Streams one file to POST /api/uploads and checks the server's sha256 against a local hash. */
+const auth = (o: UploadOptions) => (typeof o.authHeaders === 'function' ? o.authHeaders() : Promise.resolve(o.authHeaders));
+
+/**
+ * Uploads one file and checks the server's sha256 against a local hash. Large files go through a
+ * resumable session (POST/PATCH /api/uploads/sessions): when the connection drops, the upload asks
+ * the gateway how many bytes it kept and goes on from there. Gateways without sessions get the
+ * single-request POST /api/uploads.
+ */
 export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
   const size = fs.statSync(o.file).size;
-  const url = `${o.gateway}/api/uploads`;
-  const headers = {
-    'content-type': 'application/octet-stream',
-    'content-length': String(size),
-    'x-file-name': o.name ?? path.basename(o.file),
-    ...o.authHeaders,
-  };
-  const hash = crypto.createHash('sha256');
-  const mod = await import(url.startsWith('https:') ? 'node:https' : 'node:http');
-  const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
-    const req = mod.request(url, { method: 'POST', headers }, resolve);
-    req.on('error', reject);
-    const rs = fs.createReadStream(o.file, { highWaterMark: 4 * 1024 * 1024 });
-    rs.on('data', (c) => {
-      hash.update(c as Buffer);
-      o.onBytes?.((c as Buffer).length);
-    });
-    rs.on('error', reject);
-    rs.pipe(req);
-  }).catch((err: Error) => {
-    throw new ModelDaoError('network', 'upload_failed', `uploading ${o.file} to ${o.gateway} failed: ${err.message}`);
-  });
-  if ((res.statusCode ?? 0) >= 300) {
-    const e = await httpError(res, url);
-    throw new ModelDaoError(e.status === 401 || e.status === 403 ? 'access' : 'network', e.code ?? 'upload_failed', `uploading ${o.file} failed: ${e.message}`);
+  if (size >= (o.resumableFrom ?? RESUMABLE_FROM_BYTES)) {
+    const r = await resumableUpload(o, size);
+    if (r) return r;
   }
+  return singleUpload(o, size);
+}
+
+function uploadError(e: GatewayHttpError, file: string, fallback = 'upload_failed'): ModelDaoError {
+  return new ModelDaoError(e.status === 401 || e.status === 403 ? 'access' : 'network', e.code ?? fallback, `uploading ${file} failed: ${e.message}`);
+}
+
+/** Streams `file` from `start` as the body of one request; resolves with the response (body unread). */
+async function sendFile(o: UploadOptions, url: string, method: string, headers: Record<string, string>, start: number, size: number, onChunk: (c: Buffer) => void) {
+  const mod = await import(url.startsWith('https:') ? 'node:https' : 'node:http');
+  return new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+    const req = mod.request(url, { method, headers: { ...headers, 'content-length': String(size - start) } }, resolve);
+    req.on('error', reject);
+    const rs = fs.createReadStream(o.file, { start, highWaterMark: 4 * 1024 * 1024 });
+    rs.on('data', (c) => onChunk(c as Buffer));
+    rs.on('error', (err) => req.destroy(err));
+    req.on('close', () => rs.destroy()); // a cut-off request stops reading the file
+    rs.pipe(req);
+  });
+}
+
+async function parseResult(res: import('node:http').IncomingMessage, o: UploadOptions, size: number, local: string): Promise<UploadResult> {
   const body = JSON.parse((await readBody(res, 1024 * 1024)).toString('utf8')) as UploadResult;
-  const local = hash.digest('hex');
   if (body.sha256 !== local || body.size !== size) {
     throw new ModelDaoError('integrity', 'upload_mismatch', `the gateway recorded ${o.file} as sha256 ${body.sha256} (${body.size} bytes); local file is ${local} (${size} bytes)`);
   }
   return body;
+}
+
+async function singleUpload(o: UploadOptions, size: number): Promise<UploadResult> {
+  const url = `${o.gateway}/api/uploads`;
+  const headers = {
+    'content-type': 'application/octet-stream',
+    'x-file-name': o.name ?? path.basename(o.file),
+    ...(await auth(o)),
+  };
+  const hash = crypto.createHash('sha256');
+  const res = await sendFile(o, url, 'POST', headers, 0, size, (c) => {
+    hash.update(c); // the same bytes as they go out
+    o.onBytes?.(c.length);
+  }).catch((err: Error) => {
+    throw new ModelDaoError('network', 'upload_failed', `uploading ${o.file} to ${o.gateway} failed: ${err.message}`);
+  });
+  if ((res.statusCode ?? 0) >= 300) throw uploadError(await httpError(res, url), o.file);
+  return parseResult(res, o, size, hash.digest('hex'));
+}
+
+/** null when the gateway has no resumable sessions (then the caller falls back to a single POST). */
+async function resumableUpload(o: UploadOptions, size: number): Promise<UploadResult | null> {
+  // The local sha256 first: the gateway checks it before it keeps anything.
+  const hash = crypto.createHash('sha256');
+  for await (const c of fs.createReadStream(o.file, { highWaterMark: 4 * 1024 * 1024 })) hash.update(c as Buffer);
+  const local = hash.digest('hex');
+
+  const createUrl = `${o.gateway}/api/uploads/sessions`;
+  const created = await request(createUrl, {
+    method: 'POST',
+    headers: { 'upload-length': String(size), 'x-expected-sha256': local, 'x-file-name': o.name ?? path.basename(o.file), ...(await auth(o)) },
+  }).catch((err: Error) => {
+    throw new ModelDaoError('network', 'upload_failed', `uploading ${o.file} to ${o.gateway} failed: ${err.message}`);
+  });
+  if (created.statusCode === 404 || created.statusCode === 405 || created.statusCode === 501) {
+    created.resume();
+    return null;
+  }
+  if ((created.statusCode ?? 0) >= 300) throw uploadError(await httpError(created, createUrl), o.file);
+  const { id } = JSON.parse((await readBody(created, 64 * 1024)).toString('utf8')) as { id: string };
+  const url = `${o.gateway}/api/uploads/sessions/${id}`;
+
+  let offset = 0;
+  let sentThisTry = 0;
+  const retries = o.retries ?? 8;
+  for (let attempt = 0; ; attempt++) {
+    sentThisTry = 0;
+    try {
+      const res = await sendFile(o, url, 'PATCH', { 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset), ...(await auth(o)) }, offset, size, (c) => {
+        sentThisTry += c.length;
+        o.onBytes?.(c.length);
+      });
+      if (res.statusCode === 200 || res.statusCode === 201) return await parseResult(res, o, size, local);
+      if (res.statusCode !== 204 && res.statusCode !== 409) throw uploadError(await httpError(res, url), o.file);
+      res.resume(); // 204 before the end, or 409 (someone else's idea of the offset): ask, then go on
+    } catch (err) {
+      if (err instanceof ModelDaoError) throw err;
+      if (attempt >= retries) throw new ModelDaoError('network', 'upload_failed', `uploading ${o.file} to ${o.gateway} failed after ${retries} resumes: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 5000)));
+    }
+    const before = offset;
+    offset = await currentOffset(o, url);
+    o.onBytes?.(offset - before - sentThisTry); // progress shows what the gateway really has
+  }
+}
+
+async function currentOffset(o: UploadOptions, url: string): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const res = await request(url, { method: 'HEAD', headers: await auth(o) });
+      res.resume();
+      if (res.statusCode === 200) return Number(res.headers['upload-offset']);
+      throw new ModelDaoError('network', 'upload_session_lost', `the gateway no longer has upload session ${url} (HTTP ${res.statusCode}); start the upload again`);
+    } catch (err) {
+      if (err instanceof ModelDaoError || attempt >= 4) throw err;
+      await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
+    }
+  }
 }

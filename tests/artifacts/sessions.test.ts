@@ -1,6 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { uploadAuthHeaders, uploadFile } from '../../lib/sdk/upload.ts';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSafetensors } from '../../lib/artifacts/safetensors.ts';
@@ -200,5 +206,78 @@ describe('resumable uploads', () => {
     expect(sessionFiles()).toContain(`${s.body.id}.part`);
     await sweepSessions(h.database.db, h.store);
     expect(sessionFiles()).not.toContain(`${s.body.id}.part`);
+  });
+});
+
+/** A TCP proxy to the gateway that cuts every connection once `cutAfter` request bytes have passed (once per entry). */
+async function flakyProxy(target: string, cutAfter: number[]) {
+  const { port, hostname } = new URL(target);
+  let forwarded = 0;
+  const cuts = [...cutAfter];
+  const patchOffsets: number[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(port), hostname);
+    sockets.add(client).add(upstream);
+    client.on('data', (d) => {
+      forwarded += d.length;
+      const m = /^PATCH [^\r]*\r\n(?:[^\r]*\r\n)*?upload-offset: (\d+)\r\n/im.exec(d.subarray(0, 4096).toString('latin1'));
+      if (m) patchOffsets.push(Number(m[1]));
+      if (cuts.length > 0 && forwarded >= cuts[0]!) {
+        cuts.shift();
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      upstream.write(d);
+    });
+    upstream.on('data', (d) => client.write(d));
+    for (const s of [client, upstream]) s.on('error', () => {}).on('close', () => (s === client ? upstream : client).destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    cutsLeft: () => cuts.length,
+    /** Upload-Offset of every PATCH that went through */
+    patchOffsets: () => patchOffsets,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+describe('SDK uploadFile', () => {
+  it('picks a cut-off upload up where the gateway left it, twice, and gets the same blob', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-resume-'));
+    const file = path.join(dir, 'weights.bin');
+    const bytes = randomBytes(20 * MiB + 99);
+    fs.writeFileSync(file, bytes);
+    const proxy = await flakyProxy(h.url, [6 * MiB, 14 * MiB]);
+    try {
+      const account = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey as Hex);
+      let progress = 0;
+      const r = await uploadFile({
+        gateway: proxy.url,
+        file,
+        resumableFrom: 1,
+        authHeaders: () => uploadAuthHeaders({ account, chainId: h.chain.deployment.chainId, registry: h.chain.deployment.contracts.ModelRegistry }),
+        onBytes: (n) => (progress += n),
+      });
+      expect(proxy.cutsLeft()).toBe(0); // both cuts happened
+      expect(r).toMatchObject({ size: bytes.length, sha256: sha(bytes) });
+      expect(progress).toBe(bytes.length);
+      // resumed, not restarted: the PATCHes after the cuts start at what the gateway had kept
+      const offsets = proxy.patchOffsets();
+      expect(offsets.length).toBe(3);
+      expect(offsets[0]).toBe(0);
+      expect(offsets[1]).toBeGreaterThan(0);
+      expect(offsets[2]).toBeGreaterThan(offsets[1]!);
+      expect(fs.readFileSync(h.store.blobPath(sha(bytes))).equals(bytes)).toBe(true);
+      expect(sessionFiles()).toEqual([]);
+    } finally {
+      await proxy.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
