@@ -20,3 +20,51 @@ describe('kill -9 of the server during uploads', () => {
     expect(r.blobs_checked).toBeGreaterThanOrEqual(3);
   }, 900_000); // four server starts; slow when the machine is busy
 });
+
+describe('kill -9 of the server during a resumable upload', () => {
+  it('keeps the bytes that reached the disk; after a restart HEAD gives the offset and the upload finishes', async () => {
+    const { createHash, randomBytes } = await import('node:crypto');
+    const fs = await import('node:fs');
+    const http = await import('node:http');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { startServerProcess } = await import('../../scripts/artifacts/server-process.ts');
+    const MiB = 1024 * 1024;
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-kill9-session-'));
+    const bytes = randomBytes(24 * MiB);
+    let server = await startServerProcess({ chain, dataDir });
+    try {
+      const created = await fetch(`${server.url}/api/uploads/sessions`, { method: 'POST', headers: { authorization: await chain.auth(), 'upload-length': String(bytes.length) } });
+      expect(created.status).toBe(201);
+      const { id } = (await created.json()) as { id: string };
+      const url = (base: string) => `${base}/api/uploads/sessions/${id}`;
+
+      // 10 MiB of the body reach the server, then it is killed mid-PATCH
+      const authorization = await chain.auth();
+      const req = http.request(url(server.url), { method: 'PATCH', headers: { authorization, 'upload-offset': '0', 'content-length': String(bytes.length) } });
+      req.on('error', () => {});
+      await new Promise<void>((r) => req.write(bytes.subarray(0, 10 * MiB), () => r()));
+      await new Promise((r) => setTimeout(r, 500));
+      await server.kill9();
+      req.destroy();
+
+      server = await startServerProcess({ chain, dataDir });
+      const head = await fetch(url(server.url), { method: 'HEAD', headers: { authorization: await chain.auth() } });
+      expect(head.status).toBe(200);
+      const offset = Number(head.headers.get('upload-offset'));
+      expect(offset).toBeGreaterThan(0);
+      expect(offset).toBeLessThanOrEqual(10 * MiB);
+
+      const rest = await fetch(url(server.url), {
+        method: 'PATCH',
+        headers: { authorization: await chain.auth(), 'upload-offset': String(offset) },
+        body: bytes.subarray(offset) as unknown as BodyInit,
+      });
+      expect(rest.status).toBe(201);
+      expect(((await rest.json()) as { sha256: string }).sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    } finally {
+      await server.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 300_000);
+});

@@ -38,34 +38,105 @@ async function errorOf(status: number, text: string): Promise<UploadError> {
   return new UploadError(String(status), status === 404 ? 'This server has no upload endpoint (run the full stack with `npm run dev`).' : text || `HTTP ${status}`);
 }
 
-/** POST /api/uploads with progress events (XHR: fetch has no upload progress). */
-export function uploadWithProgress(
+/** Files at least this large go up through a resumable session, in parts (lib/server/routes/sessions.ts). */
+export const RESUMABLE_FROM_BYTES = 64 * 1024 * 1024;
+/** One PATCH per part: a dropped connection costs at most one part. */
+const PART_BYTES = 32 * 1024 * 1024;
+const RETRIES = 6;
+
+type Body = { size: number; sha256: string; cid: string; safetensors?: unknown };
+
+/** One XHR with upload progress (fetch has none); resolves with status, text and the Upload-Offset header. */
+function send(
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body: Blob | null,
+  onProgress: (loaded: number) => void,
+  signal?: AbortSignal,
+): Promise<{ status: number; text: string; offset: string | null }> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(method, url);
+    for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
+    xhr.upload.onprogress = (e) => onProgress(e.loaded);
+    xhr.onerror = () => reject(new UploadError('network', 'The upload was interrupted (network error).'));
+    xhr.onabort = () => reject(new UploadError('aborted', 'Upload canceled.'));
+    xhr.onload = () => resolve({ status: xhr.status, text: xhr.responseText, offset: xhr.getResponseHeader('upload-offset') });
+    signal?.addEventListener('abort', () => xhr.abort());
+    xhr.send(body);
+  });
+}
+
+function toUploaded(file: File, text: string): UploadedFile {
+  try {
+    const body = JSON.parse(text) as Body;
+    return { path: file.name, size: body.size, sha256: body.sha256, cid: body.cid, safetensors: toSummary(body.safetensors ?? null) };
+  } catch {
+    throw new UploadError('bad_response', 'The server answered the upload with something that is not JSON.');
+  }
+}
+
+/**
+ * Uploads one file with progress events. Files from RESUMABLE_FROM_BYTES go through a resumable
+ * session in PART_BYTES parts: when a part fails on the network, the page asks the server how much
+ * it kept and goes on from there (RETRIES times), so a dropped connection does not restart a
+ * multi-GB upload. Smaller files are one POST /api/uploads.
+ */
+export async function uploadWithProgress(
   file: File,
   headers: Record<string, string>,
   onProgress: (loaded: number, total: number) => void,
   signal?: AbortSignal,
 ): Promise<UploadedFile> {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open('POST', '/api/uploads');
-    xhr.setRequestHeader('content-type', 'application/octet-stream');
-    xhr.setRequestHeader('x-file-name', encodeURIComponent(file.name));
-    for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
-    xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
-    xhr.onerror = () => reject(new UploadError('network', 'The upload was interrupted (network error).'));
-    xhr.onabort = () => reject(new UploadError('aborted', 'Upload canceled.'));
-    xhr.onload = async () => {
-      if (xhr.status >= 300) return reject(await errorOf(xhr.status, xhr.responseText));
-      try {
-        const body = JSON.parse(xhr.responseText) as { size: number; sha256: string; cid: string; safetensors?: unknown };
-        resolve({ path: file.name, size: body.size, sha256: body.sha256, cid: body.cid, safetensors: toSummary(body.safetensors ?? null) });
-      } catch {
-        reject(new UploadError('bad_response', 'The server answered the upload with something that is not JSON.'));
+  const name = encodeURIComponent(file.name);
+  if (file.size >= RESUMABLE_FROM_BYTES) {
+    const r = await resumable(file, name, headers, onProgress, signal);
+    if (r) return r;
+  }
+  const r = await send('POST', '/api/uploads', { 'content-type': 'application/octet-stream', 'x-file-name': name, ...headers }, file, (n) => onProgress(n, file.size), signal);
+  if (r.status >= 300) throw await errorOf(r.status, r.text);
+  return toUploaded(file, r.text);
+}
+
+/** null when the server has no sessions (then the caller sends one POST). */
+async function resumable(
+  file: File,
+  name: string,
+  headers: Record<string, string>,
+  onProgress: (loaded: number, total: number) => void,
+  signal?: AbortSignal,
+): Promise<UploadedFile | null> {
+  const created = await fetch('/api/uploads/sessions', { method: 'POST', headers: { 'upload-length': String(file.size), 'x-file-name': name, ...headers }, signal });
+  const createdText = await created.text();
+  if (created.status === 404 || created.status === 405 || created.status === 501) return null;
+  if (!created.ok) throw await errorOf(created.status, createdText);
+  const { id } = JSON.parse(createdText) as { id: string };
+  const url = `/api/uploads/sessions/${id}`;
+  let offset = 0;
+  let failures = 0;
+  for (;;) {
+    const end = Math.min(file.size, offset + PART_BYTES);
+    const at = offset;
+    try {
+      const r = await send('PATCH', url, { 'content-type': 'application/offset+octet-stream', 'upload-offset': String(at), ...headers }, file.slice(at, end), (n) => onProgress(at + n, file.size), signal);
+      if (r.status === 200 || r.status === 201) return toUploaded(file, r.text);
+      if (r.status === 204 && r.offset !== null) {
+        offset = Number(r.offset);
+        failures = 0;
+        continue;
       }
-    };
-    signal?.addEventListener('abort', () => xhr.abort());
-    xhr.send(file);
-  });
+      if (r.status !== 409) throw await errorOf(r.status, r.text);
+    } catch (err) {
+      if (!(err instanceof UploadError) || err.code !== 'network' || ++failures > RETRIES) throw err;
+      await new Promise((res) => setTimeout(res, Math.min(500 * 2 ** failures, 8000)));
+    }
+    // after a network failure or a 409: ask the server what it has
+    const st = await fetch(url, { method: 'HEAD', headers, signal });
+    if (st.status !== 200) throw new UploadError('upload_session_lost', `The server no longer has this upload (HTTP ${st.status}); add the file again.`);
+    offset = Number(st.headers.get('upload-offset'));
+    onProgress(offset, file.size);
+  }
 }
 
 /** POST /api/manifests → the manifest's digest (0x…). */

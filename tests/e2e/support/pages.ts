@@ -156,7 +156,8 @@ export class NewProposalPage {
   async open(type = 'publish', model?: string) {
     await this.page.goto(`/proposals/new?type=${type}${model ? `&model=${model}` : ''}`);
   }
-  async uploadFiles(files: { name: string; mimeType: string; buffer: Buffer }[]) {
+  /** In-memory files, or paths (Playwright refuses buffers over 50 MB). */
+  async uploadFiles(files: { name: string; mimeType: string; buffer: Buffer }[] | string[]) {
     await this.page.getByTestId('file-input').setInputFiles(files);
     await eventually(
       async () => {
