@@ -86,6 +86,11 @@ export const uploadSession = pgTable(
     createdAt: tstz('created_at').notNull().defaultNow(),
     /** moved on by every PATCH; an expired session and its bytes are deleted */
     expiresAt: tstz('expires_at').notNull(),
+    /**
+     * Set when the last byte arrived and the file became this blob: the session then answers with
+     * the blob (a client whose last response was lost learns the result) until it expires.
+     */
+    resultSha256: text('result_sha256'),
   },
   (t) => [index('upload_session_account_idx').on(t.account), index('upload_session_expires_idx').on(t.expiresAt)],
 );

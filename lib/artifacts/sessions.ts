@@ -22,6 +22,8 @@ export interface UploadSession {
   expectedSha256: string | null;
   fileName: string | null;
   expiresAt: Date;
+  /** the blob the finished file became (then the session only answers with it) */
+  resultSha256: string | null;
 }
 
 const ID = /^[0-9a-f]{32}$/;
@@ -39,6 +41,7 @@ function toSession(r: Record<string, unknown>): UploadSession {
     expectedSha256: (r.expected_sha256 as string | null) ?? null,
     fileName: (r.file_name as string | null) ?? null,
     expiresAt: new Date(r.expires_at as string),
+    resultSha256: (r.result_sha256 as string | null) ?? null,
   };
 }
 
@@ -51,7 +54,7 @@ export async function createSession(
     db,
     sql`insert into upload_session (id, account, length, expected_sha256, file_name, expires_at)
         values (${id}, ${s.account.toLowerCase()}, ${s.length}, ${s.expectedSha256 ?? null}, ${s.fileName ?? null}, now() + make_interval(secs => ${s.ttlSeconds}))
-        returning id, account, length, expected_sha256, file_name, expires_at`,
+        returning id, account, length, expected_sha256, file_name, expires_at, result_sha256`,
   );
   return toSession(r!);
 }
@@ -61,15 +64,16 @@ export async function getSession(db: AnyDb, id: string): Promise<UploadSession |
   if (!ID.test(id)) return null;
   const [r] = await rows<Record<string, unknown>>(
     db,
-    sql`select id, account, length, expected_sha256, file_name, expires_at from upload_session where id = ${id} and expires_at > now()`,
+    sql`select id, account, length, expected_sha256, file_name, expires_at, result_sha256 from upload_session where id = ${id} and expires_at > now()`,
   );
   return r ? toSession(r) : null;
 }
 
-/** Bytes received so far: the size of the session's file (0 before the first PATCH). */
-export async function sessionOffset(store: SessionStore, id: string): Promise<number> {
+/** Bytes received so far: the size of the session's file (0 before the first PATCH; all of them once finished). */
+export async function sessionOffset(store: SessionStore, s: Pick<UploadSession, 'id' | 'length' | 'resultSha256'>): Promise<number> {
+  if (s.resultSha256) return s.length;
   try {
-    return (await fs.promises.stat(sessionFile(store, id))).size;
+    return (await fs.promises.stat(sessionFile(store, s.id))).size;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
     throw err;
@@ -84,17 +88,26 @@ export async function touchSession(db: AnyDb, id: string, ttlSeconds: number): P
   return new Date(r!.expires_at);
 }
 
+/**
+ * The file became blob `sha256` (already renamed away): the session stays, answering with that blob,
+ * until it expires, so a client whose last response was lost can still learn the result.
+ */
+export async function finishSession(db: AnyDb, id: string, sha256: string): Promise<void> {
+  await db.execute(sql`update upload_session set result_sha256 = ${sha256} where id = ${id}`);
+}
+
 /** File first, then the row (never a file without a row). */
 export async function deleteSession(db: AnyDb, store: SessionStore, id: string): Promise<void> {
   await fs.promises.rm(sessionFile(store, id), { force: true });
   await db.execute(sql`delete from upload_session where id = ${id}`);
 }
 
-/** Declared bytes of the account's open sessions: they count against its upload quota. */
+/** Declared bytes of the account's unfinished sessions: they count against its upload quota (a finished one counts as its blob). */
 export async function openSessionBytes(db: AnyDb, account: string): Promise<number> {
   const [r] = await rows<{ total: string | number | null }>(
     db,
-    sql`select coalesce(sum(length), 0) as total from upload_session where account = ${account.toLowerCase()} and expires_at > now()`,
+    sql`select coalesce(sum(length), 0) as total from upload_session
+        where account = ${account.toLowerCase()} and expires_at > now() and result_sha256 is null`,
   );
   return Number(r?.total ?? 0);
 }
@@ -106,9 +119,10 @@ export async function openSessionBytes(db: AnyDb, account: string): Promise<numb
  */
 export async function sweepSessions(db: AnyDb, store: SessionStore, o: { dryRun?: boolean } = {}): Promise<{ id: string; bytes: number; reason: 'expired' | 'no_session_row' }[]> {
   const out: { id: string; bytes: number; reason: 'expired' | 'no_session_row' }[] = [];
-  const expired = await rows<{ id: string }>(db, sql`select id from upload_session where expires_at <= now()`);
-  for (const { id } of expired) {
-    out.push({ id, bytes: await sessionOffset(store, id), reason: 'expired' });
+  const expired = await rows<{ id: string; length: string | number; result_sha256: string | null }>(db, sql`select id, length, result_sha256 from upload_session where expires_at <= now()`);
+  for (const r of expired) {
+    const id = r.id;
+    out.push({ id, bytes: r.result_sha256 ? 0 : await sessionOffset(store, { id, length: Number(r.length), resultSha256: null }), reason: 'expired' });
     if (!o.dryRun) await deleteSession(db, store, id);
   }
   const known = new Set((await rows<{ id: string }>(db, sql`select id from upload_session`)).map((r) => r.id));

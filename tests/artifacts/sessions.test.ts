@@ -120,9 +120,19 @@ describe('resumable uploads', () => {
     expect(single.body).toEqual(last.body);
     expect(fs.readFileSync(h.store.blobPath(sha(bytes))).equals(bytes)).toBe(true);
     expect((await getBlob(h.database.db, sha(bytes)))?.size).toBe(bytes.length);
-    // the session is gone, with its file
-    expect((await head(id)).status).toBe(404);
+    // The file became the blob (renamed, not copied). The finished session still answers, so a
+    // client whose last response was lost learns the result: HEAD says complete, and an empty PATCH
+    // at the end gets the same answer again.
     expect(sessionFiles()).toEqual([]);
+    const done = await head(id);
+    expect(done).toMatchObject({ status: 200, offset: String(bytes.length) });
+    const again = await patch(id, bytes.length, new Uint8Array(0));
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(last.body);
+    expect((await patch(id, bytes.length, randomBytes(1))).status).toBe(413);
+    // ...and no longer counts against the quota (the blob does, once)
+    const { openSessionBytes } = await import('../../lib/artifacts/sessions.ts');
+    expect(await openSessionBytes(h.database.db, DEV_ACCOUNTS[0].address)).toBe(0);
   });
 
   it('keeps sessions private, refuses bytes past the length, and needs an authorization', async () => {
@@ -189,6 +199,20 @@ describe('resumable uploads', () => {
     expect((await open(-1 as unknown as number)).status).toBe(400);
   });
 
+  it('parallel uploads cannot pass the quota together', async () => {
+    const { unpinnedBytes } = await import('../../lib/artifacts/catalog.ts');
+    const { openSessionBytes } = await import('../../lib/artifacts/sessions.ts');
+    const who = DEV_ACCOUNTS[1].address;
+    // an open session takes the room down to 100 MiB: two 60 MiB uploads each fit, both do not
+    const free = 150 * MiB - (await unpinnedBytes(h.database.db, who)) - (await openSessionBytes(h.database.db, who));
+    expect((await open(free - 100 * MiB, {}, 1)).status).toBe(201);
+    const [a, b] = [randomBytes(60 * MiB), randomBytes(60 * MiB)];
+    const results = await Promise.all([upload(h, a, {}, 1), upload(h, b, {}, 1)]);
+    expect(results.map((r) => r.status).sort()).toEqual([201, 413]);
+    expect(results.find((r) => r.status === 413)!.body.error.code).toBe('quota_exceeded');
+    expect(await unpinnedBytes(h.database.db, who)).toBeLessThanOrEqual(150 * MiB);
+  });
+
   it('a zero-byte session finishes with an empty PATCH', async () => {
     const s = await open(0);
     const r = await patch(s.body.id, 0, new Uint8Array(0));
@@ -210,11 +234,12 @@ describe('resumable uploads', () => {
 });
 
 /** A TCP proxy to the gateway that cuts every connection once `cutAfter` request bytes have passed (once per entry). */
-async function flakyProxy(target: string, cutAfter: number[]) {
+async function flakyProxy(target: string, cutAfter: number[], o: { dropResponse?: RegExp } = {}) {
   const { port, hostname } = new URL(target);
   let forwarded = 0;
   const cuts = [...cutAfter];
   const patchOffsets: number[] = [];
+  let droppedResponses = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(port), hostname);
@@ -231,13 +256,23 @@ async function flakyProxy(target: string, cutAfter: number[]) {
       }
       upstream.write(d);
     });
-    upstream.on('data', (d) => client.write(d));
+    upstream.on('data', (d) => {
+      if (o.dropResponse?.test(d.toString('latin1'))) {
+        o.dropResponse = undefined; // once: the answer is lost on the way back
+        droppedResponses++;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      client.write(d);
+    });
     for (const s of [client, upstream]) s.on('error', () => {}).on('close', () => (s === client ? upstream : client).destroy());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
     url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     cutsLeft: () => cuts.length,
+    droppedResponses: () => droppedResponses,
     /** Upload-Offset of every PATCH that went through */
     patchOffsets: () => patchOffsets,
     close: () => {
@@ -275,6 +310,30 @@ describe('SDK uploadFile', () => {
       expect(offsets[2]).toBeGreaterThan(offsets[1]!);
       expect(fs.readFileSync(h.store.blobPath(sha(bytes))).equals(bytes)).toBe(true);
       expect(sessionFiles()).toEqual([]);
+    } finally {
+      await proxy.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('learns the result when the answer to the last PATCH is lost', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-resume-'));
+    const file = path.join(dir, 'weights.bin');
+    const bytes = randomBytes(5 * MiB + 7);
+    fs.writeFileSync(file, bytes);
+    // the upload's answer is lost (not the session's creation, which is a 201 too)
+    const proxy = await flakyProxy(h.url, [], { dropResponse: /^HTTP\/1\.1 201[\s\S]*"cid"/ });
+    try {
+      const account = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey as Hex);
+      const r = await uploadFile({
+        gateway: proxy.url,
+        file,
+        resumableFrom: 1,
+        authHeaders: () => uploadAuthHeaders({ account, chainId: h.chain.deployment.chainId, registry: h.chain.deployment.contracts.ModelRegistry }),
+      });
+      expect(proxy.droppedResponses()).toBe(1);
+      expect(r).toMatchObject({ size: bytes.length, sha256: sha(bytes) });
+      expect(proxy.patchOffsets()).toEqual([0, bytes.length]); // the second PATCH only asks for the result
     } finally {
       await proxy.close();
       fs.rmSync(dir, { recursive: true, force: true });

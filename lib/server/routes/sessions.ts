@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, sendJson, type Route } from '../http.ts';
 import { closing, commitUpload, headerValue, quotaRoom, uploadHeaders } from './uploads.ts';
-import { createSession, deleteSession, getSession, sessionFile, sessionOffset, touchSession, type SessionStore, type UploadSession } from '../../artifacts/sessions.ts';
+import { createSession, deleteSession, finishSession, getSession, sessionFile, sessionOffset, touchSession, type SessionStore, type UploadSession } from '../../artifacts/sessions.ts';
+import { getBlob } from '../../artifacts/catalog.ts';
 import { uploadVerifier, type ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
 
 // Resumable uploads for multi-GB files (tus-style; lib/artifacts/sessions.ts keeps the state):
@@ -14,6 +15,8 @@ import { uploadVerifier, type ArtifactRoutesContext } from '../../artifacts/rout
 //            hashed and checked like POST /api/uploads and the answer is the same
 //            {size, sha256, cid, safetensors?} (201/200)
 //   DELETE /api/uploads/sessions/<id>   → 204, bytes discarded
+// A finished session stays until it expires: HEAD shows the full offset, and an empty PATCH at that
+// offset answers with the same result again (for a client whose last response was lost).
 // Every request carries the same upload authorization as POST /api/uploads, and a session is only
 // visible to its account (others get 404). If a PATCH is cut off, the bytes that arrived are kept:
 // HEAD says where to go on. A wrong Upload-Offset is a 409 carrying the right one.
@@ -57,7 +60,14 @@ async function ownSession(ctx: ArtifactRoutesContext, id: string, who: string): 
 }
 
 function describe(s: UploadSession, offset: number) {
-  return { id: s.id, offset, length: s.length, expiresAt: s.expiresAt.toISOString(), ...(s.fileName ? { fileName: s.fileName } : {}) };
+  return {
+    id: s.id,
+    offset,
+    length: s.length,
+    expiresAt: s.expiresAt.toISOString(),
+    ...(s.fileName ? { fileName: s.fileName } : {}),
+    ...(s.resultSha256 ? { sha256: s.resultSha256 } : {}),
+  };
 }
 
 function offsetHeaders(s: UploadSession, offset: number): Record<string, string> {
@@ -71,15 +81,20 @@ async function handleCreate(req: IncomingMessage, res: ServerResponse, _p: unkno
   const { expected, fileName } = uploadHeaders(req);
   const maxBytes = ctx.env.UPLOAD_MAX_BYTES;
   if (length > maxBytes) throw closing(new HttpError(413, 'upload_too_large', `upload of ${length} bytes exceeds the limit of ${maxBytes} bytes`));
-  await quotaRoom(ctx, who, length);
-  const s = await createSession(ctx.db, { account: who, length, expectedSha256: expected, fileName, ttlSeconds: ctx.env.UPLOAD_TTL_SECONDS });
+  const { release } = await quotaRoom(ctx, who, length);
+  let s: UploadSession;
+  try {
+    s = await createSession(ctx.db, { account: who, length, expectedSha256: expected, fileName, ttlSeconds: ctx.env.UPLOAD_TTL_SECONDS });
+  } finally {
+    release(); // the session row counts from now on
+  }
   sendJson(res, 201, describe(s, 0), { location: `/api/uploads/sessions/${s.id}`, ...offsetHeaders(s, 0) });
 }
 
 async function handleStatus(req: IncomingMessage, res: ServerResponse, p: { id: string }, ctx: ArtifactRoutesContext) {
   const store = sessionStore(ctx);
   const s = await ownSession(ctx, p.id, await account(req, ctx));
-  const offset = await sessionOffset(store, s.id);
+  const offset = await sessionOffset(store, s);
   if (req.method === 'HEAD') {
     res.writeHead(200, offsetHeaders(s, offset));
     res.end();
@@ -145,6 +160,19 @@ async function append(req: IncomingMessage, file: string, limit: number): Promis
   return { appended, complete, overflow };
 }
 
+/**
+ * A PATCH to a finished session (the client's last answer was lost, or it asks again): the body
+ * must be empty, and the answer is the blob the file became, as when it finished.
+ */
+async function answerFinished(req: IncomingMessage, res: ServerResponse, ctx: ArtifactRoutesContext, s: UploadSession) {
+  for await (const c of req) {
+    if ((c as Buffer).length > 0) throw closing(new HttpError(413, 'beyond_upload_length', `the session is complete (${s.length} bytes)`, offsetHeaders(s, s.length)));
+  }
+  const blob = await getBlob(ctx.db, s.resultSha256!);
+  if (!blob) throw new HttpError(410, 'upload_gone', `the blob this session became (${s.resultSha256}) has been collected; upload the file again`);
+  sendJson(res, 200, { size: blob.size, sha256: blob.sha256, cid: blob.cid, ...(blob.safetensors ? { safetensors: blob.safetensors } : {}) }, offsetHeaders(s, s.length));
+}
+
 async function handlePatch(req: IncomingMessage, res: ServerResponse, p: { id: string }, ctx: ArtifactRoutesContext) {
   const store = sessionStore(ctx);
   const who = await account(req, ctx);
@@ -152,11 +180,12 @@ async function handlePatch(req: IncomingMessage, res: ServerResponse, p: { id: s
   if (busy.has(s.id)) throw closing(new HttpError(409, 'upload_session_busy', 'another PATCH to this session is in progress'));
   busy.add(s.id);
   try {
-    const offset = await sessionOffset(store, s.id);
+    const offset = await sessionOffset(store, s);
     const claimed = nonNegativeInteger(req, 'upload-offset');
     if (claimed !== offset) {
       throw closing(new HttpError(409, 'offset_mismatch', `the session has ${offset} bytes; send Upload-Offset: ${offset}`, offsetHeaders(s, offset)));
     }
+    if (s.resultSha256) return await answerFinished(req, res, ctx, s);
     const declared = headerValue(req, 'content-length');
     if (declared !== undefined && offset + Number(declared) > s.length) {
       throw closing(new HttpError(413, 'beyond_upload_length', `${declared} bytes at offset ${offset} would pass the session's length of ${s.length}`, offsetHeaders(s, offset)));
@@ -189,12 +218,12 @@ async function handlePatch(req: IncomingMessage, res: ServerResponse, p: { id: s
         maxBytes: ctx.env.UPLOAD_MAX_BYTES,
         room: Number.MAX_SAFE_INTEGER, // counted when the session was opened
         put: (opts) => store.putFile(file, opts),
+        committed: (put) => finishSession(ctx.db, s.id, put.sha256),
       });
     } catch (err) {
       if (err instanceof HttpError && err.status < 500) await deleteSession(ctx.db, store, s.id);
       throw err;
     }
-    await deleteSession(ctx.db, store, s.id);
   } finally {
     busy.delete(s.id);
   }

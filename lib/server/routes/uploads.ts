@@ -34,15 +34,40 @@ export function uploadHeaders(req: IncomingMessage): { expected?: string; fileNa
   return { expected, fileName: headerValue(req, 'x-file-name') };
 }
 
-/** Room left in the account's quota of unpinned bytes (open resumable sessions count too); 413 when none. */
-export async function quotaRoom(ctx: ArtifactRoutesContext, account: string, length: number | undefined): Promise<number> {
+/**
+ * Bytes of uploads still streaming in this process, per account (lowercase): they count against the
+ * quota before they are recorded, so parallel uploads cannot pass it together. (An upload without a
+ * Content-Length reserves nothing; its limit is the room left when it started.)
+ */
+const reserved = new Map<string, number>();
+
+/**
+ * Room left in the account's quota of unpinned bytes (unfinished resumable sessions and uploads in
+ * flight count too); 413 when none. With a `length`, that much is reserved until `release()`.
+ */
+export async function quotaRoom(ctx: ArtifactRoutesContext, account: string, length: number | undefined): Promise<{ room: number; release: () => void }> {
+  const key = account.toLowerCase();
   const quota = ctx.env.UPLOAD_QUOTA_BYTES;
-  const used = (await unpinnedBytes(ctx.db, account)) + (await openSessionBytes(ctx.db, account));
+  const stored = (await unpinnedBytes(ctx.db, key)) + (await openSessionBytes(ctx.db, key));
+  // read after the awaits: a reservation made meanwhile by a parallel request is seen
+  const used = stored + (reserved.get(key) ?? 0);
   const room = quota - used;
   if (room <= 0 || (length !== undefined && length > room)) {
-    throw closing(new HttpError(413, 'quota_exceeded', `${account} has ${used} bytes of unpinned uploads and open upload sessions; the quota is ${quota} bytes (uploads count until a published version pins them or they expire)`));
+    throw closing(new HttpError(413, 'quota_exceeded', `${account} has ${used} bytes of unpinned uploads, open upload sessions and uploads in progress; the quota is ${quota} bytes (uploads count until a published version pins them or they expire)`));
   }
-  return room;
+  const hold = length ?? 0;
+  reserved.set(key, (reserved.get(key) ?? 0) + hold);
+  let released = false;
+  return {
+    room,
+    release: () => {
+      if (released) return;
+      released = true;
+      const left = (reserved.get(key) ?? 0) - hold;
+      if (left > 0) reserved.set(key, left);
+      else reserved.delete(key);
+    },
+  };
 }
 
 /**
@@ -54,7 +79,16 @@ export async function commitUpload(
   req: IncomingMessage,
   res: ServerResponse,
   ctx: ArtifactRoutesContext,
-  o: { account: string; expected?: string; fileName?: string; maxBytes: number; room: number; put: (opts: PutOptions) => Promise<PutResult> },
+  o: {
+    account: string;
+    expected?: string;
+    fileName?: string;
+    maxBytes: number;
+    room: number;
+    put: (opts: PutOptions) => Promise<PutResult>;
+    /** after the blob is stored and recorded, before the answer goes out */
+    committed?: (put: PutResult) => Promise<void>;
+  },
 ): Promise<void> {
   const sniffer = new SafetensorsSniffer();
   const strict = o.fileName !== undefined && /\.safetensors$/i.test(o.fileName);
@@ -94,6 +128,7 @@ export async function commitUpload(
     throw err;
   }
   await recordUpload(ctx.db, { sha256: put.sha256, size: put.size, cid: put.cid, kind: 'file', account: o.account, ttlSeconds: ctx.env.UPLOAD_TTL_SECONDS, safetensors });
+  await o.committed?.(put);
   sendJson(res, put.created ? 201 : 200, {
     size: put.size,
     sha256: put.sha256,
@@ -116,8 +151,12 @@ async function handleUpload(req: IncomingMessage, res: ServerResponse, _p: unkno
   if (length !== undefined && length > maxBytes) {
     throw closing(new HttpError(413, 'upload_too_large', `upload of ${length} bytes exceeds the limit of ${maxBytes} bytes`));
   }
-  const room = await quotaRoom(ctx, account, length);
-  await commitUpload(req, res, ctx, { account, expected, fileName, maxBytes, room, put: (opts) => ctx.store.put(req, opts) });
+  const { room, release } = await quotaRoom(ctx, account, length);
+  try {
+    await commitUpload(req, res, ctx, { account, expected, fileName, maxBytes, room, put: (opts) => ctx.store.put(req, opts) });
+  } finally {
+    release(); // recorded by now (or failed): the blob row counts instead
+  }
 }
 
 export const routes: Route<ArtifactRoutesContext>[] = [

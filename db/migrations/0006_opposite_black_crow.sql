@@ -5,7 +5,8 @@ CREATE TABLE "upload_session" (
 	"expected_sha256" text,
 	"file_name" text,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"expires_at" timestamp with time zone NOT NULL
+	"expires_at" timestamp with time zone NOT NULL,
+	"result_sha256" text
 );
 --> statement-breakpoint
 CREATE INDEX "upload_session_account_idx" ON "upload_session" USING btree ("account");--> statement-breakpoint
