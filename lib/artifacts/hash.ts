@@ -325,6 +325,11 @@ export async function sha256File(file: string): Promise<string> {
 /** CID of in-memory bytes (small things: manifests, tests). */
 export async function hashBytes(bytes: Uint8Array): Promise<ContentHashes> {
   const hasher = new StreamingHasher();
-  await hasher.update(bytes);
+  try {
+    await hasher.update(bytes);
+  } catch (err) {
+    hasher.abort(); // or the workers stay referenced and the process cannot exit
+    throw err;
+  }
   return hasher.digest();
 }

@@ -119,6 +119,8 @@ export async function openSessionBytes(db: AnyDb, account: string): Promise<numb
  */
 export async function sweepSessions(db: AnyDb, store: SessionStore, o: { dryRun?: boolean } = {}): Promise<{ id: string; bytes: number; reason: 'expired' | 'no_session_row' }[]> {
   const out: { id: string; bytes: number; reason: 'expired' | 'no_session_row' }[] = [];
+  // files listed before the rows are read: a session created in between has a row, not a listed file
+  const names = await fs.promises.readdir(store.sessionDir).catch(() => [] as string[]);
   const expired = await rows<{ id: string; length: string | number; result_sha256: string | null }>(db, sql`select id, length, result_sha256 from upload_session where expires_at <= now()`);
   for (const r of expired) {
     const id = r.id;
@@ -126,7 +128,7 @@ export async function sweepSessions(db: AnyDb, store: SessionStore, o: { dryRun?
     if (!o.dryRun) await deleteSession(db, store, id);
   }
   const known = new Set((await rows<{ id: string }>(db, sql`select id from upload_session`)).map((r) => r.id));
-  for (const name of await fs.promises.readdir(store.sessionDir).catch(() => [] as string[])) {
+  for (const name of names) {
     const id = name.replace(/\.part$/, '');
     if (known.has(id) || out.some((x) => x.id === id)) continue;
     const file = path.join(store.sessionDir, name);

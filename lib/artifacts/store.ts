@@ -166,10 +166,20 @@ export class LocalArtifactStore implements ArtifactStore {
       slot = null;
       fill = 0;
       hasher.submit(s, length, true);
-      const w: Promise<void> = (direct && length === SLOT_BYTES ? direct : fh)
-        .write(s.bytes, 0, length, position)
+      const at = position;
+      const viaDirect = direct !== null && length === SLOT_BYTES;
+      const w: Promise<void> = (viaDirect ? direct : fh)
+        .write(s.bytes, 0, length, at)
+        // a ring aligned for another device (pooled rings keep their offset): write this slot buffered
+        .catch((err: NodeJS.ErrnoException) => {
+          if (viaDirect && err.code === 'EINVAL') return fh.write(s.bytes, 0, length, at);
+          throw err;
+        })
         .then(
-          () => undefined,
+          ({ bytesWritten }) => {
+            // write(2) may write less without an error (disk full): never leave a hole
+            if (bytesWritten !== length) writeError ??= new Error(`short write at ${at}: ${bytesWritten} of ${length} bytes (disk full?)`);
+          },
           (err) => {
             writeError ??= err;
           },

@@ -25,9 +25,12 @@ export interface UploadOptions {
   onBytes?: (n: number) => void;
   /** Files at least this large go through a resumable session (default 64 MiB; 0 = always, Infinity = never). */
   resumableFrom?: number;
-  /** How often a cut-off resumable upload is picked up again before giving up (default 8). */
+  /** Tries in a row without progress before a resumable upload gives up (default 8). */
   retries?: number;
 }
+
+/** A request that moves no bytes for this long is dropped (the gateway hashes as bytes arrive). */
+const SEND_IDLE_MS = 120_000;
 
 /** Default size from which uploads are resumable. */
 export const RESUMABLE_FROM_BYTES = 64 * 1024 * 1024;
@@ -66,6 +69,8 @@ async function sendFile(o: UploadOptions, url: string, method: string, headers: 
   const mod = await import(url.startsWith('https:') ? 'node:https' : 'node:http');
   return new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
     const req = mod.request(url, { method, headers: { ...headers, 'content-length': String(size - start) } }, resolve);
+    // a stalled connection is given up (and a resumable upload picks up where the gateway is)
+    req.setTimeout(SEND_IDLE_MS, () => req.destroy(new Error(`no progress for ${SEND_IDLE_MS / 1000} s`)));
     req.on('error', reject);
     const rs = fs.createReadStream(o.file, { start, highWaterMark: 4 * 1024 * 1024 });
     rs.on('data', (c) => onChunk(c as Buffer));
@@ -124,39 +129,53 @@ async function resumableUpload(o: UploadOptions, size: number): Promise<UploadRe
   const url = `${o.gateway}/api/uploads/sessions/${id}`;
 
   let offset = 0;
-  let sentThisTry = 0;
+  let failures = 0; // turns in a row that made no progress
   const retries = o.retries ?? 8;
-  for (let attempt = 0; ; attempt++) {
-    sentThisTry = 0;
+  const giveUp = async (err: ModelDaoError): Promise<never> => {
+    // best effort: an abandoned session would hold the account's quota until it expires
+    await request(url, { method: 'DELETE', headers: await auth(o) }).then((r) => r.resume(), () => {});
+    throw err;
+  };
+  for (;;) {
+    let sentThisTry = 0;
+    let problem: string | null = null;
     try {
       const res = await sendFile(o, url, 'PATCH', { 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset), ...(await auth(o)) }, offset, size, (c) => {
         sentThisTry += c.length;
         o.onBytes?.(c.length);
       });
-      if (res.statusCode === 200 || res.statusCode === 201) return await parseResult(res, o, size, local);
-      if (res.statusCode !== 204 && res.statusCode !== 409) throw uploadError(await httpError(res, url), o.file);
-      res.resume(); // 204 before the end, or 409 (someone else's idea of the offset): ask, then go on
+      const status = res.statusCode ?? 0;
+      if (status === 200 || status === 201) return await parseResult(res, o, size, local);
+      if (status >= 500 || status === 409 || status === 204) {
+        problem = `HTTP ${status}`; // the gateway restarting, a stale offset, or an early stop: ask and go on
+        res.resume();
+      } else {
+        return await giveUp(uploadError(await httpError(res, url), o.file));
+      }
     } catch (err) {
       if (err instanceof ModelDaoError) throw err;
-      if (attempt >= retries) throw new ModelDaoError('network', 'upload_failed', `uploading ${o.file} to ${o.gateway} failed after ${retries} resumes: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 5000)));
+      problem = (err as Error).message;
     }
     const before = offset;
-    offset = await currentOffset(o, url);
+    try {
+      offset = await currentOffset(o, url);
+    } catch (err) {
+      if (err instanceof ModelDaoError) throw err;
+      problem = (err as Error).message;
+    }
     o.onBytes?.(offset - before - sentThisTry); // progress shows what the gateway really has
+    if (offset > before) failures = 0;
+    else if (++failures > retries) {
+      return giveUp(new ModelDaoError('network', 'upload_failed', `uploading ${o.file} to ${o.gateway} made no progress in ${retries} tries: ${problem}`));
+    }
+    if (failures > 0) await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** failures, 5000)));
   }
 }
 
 async function currentOffset(o: UploadOptions, url: string): Promise<number> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const res = await request(url, { method: 'HEAD', headers: await auth(o) });
-      res.resume();
-      if (res.statusCode === 200) return Number(res.headers['upload-offset']);
-      throw new ModelDaoError('network', 'upload_session_lost', `the gateway no longer has upload session ${url} (HTTP ${res.statusCode}); start the upload again`);
-    } catch (err) {
-      if (err instanceof ModelDaoError || attempt >= 4) throw err;
-      await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
-    }
-  }
+  const res = await request(url, { method: 'HEAD', headers: await auth(o) });
+  res.resume();
+  if (res.statusCode === 200) return Number(res.headers['upload-offset']);
+  if (res.statusCode === 404) throw new ModelDaoError('network', 'upload_session_lost', `the gateway no longer has upload session ${url}; start the upload again`);
+  throw new Error(`HEAD ${url} → HTTP ${res.statusCode}`);
 }

@@ -135,6 +135,27 @@ describe('resumable uploads', () => {
     expect(await openSessionBytes(h.database.db, DEV_ACCOUNTS[0].address)).toBe(0);
   });
 
+  it('a stalled PATCH (half-open connection) does not lock the session: HEAD ends it and the upload goes on', async () => {
+    const bytes = randomBytes(6 * MiB);
+    const s = await open(bytes.length);
+    const id = s.body.id as string;
+    const authorization = await h.auth();
+    const stalled = http.request(`${h.url}/api/uploads/sessions/${id}`, {
+      method: 'PATCH',
+      headers: { authorization, 'upload-offset': '0', 'content-length': String(bytes.length) },
+    });
+    const closed = new Promise<void>((r) => stalled.on('error', () => r()).on('close', () => r()));
+    await new Promise<void>((r) => stalled.write(bytes.subarray(0, 2 * MiB), () => r()));
+    await new Promise((r) => setTimeout(r, 300)); // ...and then nothing more, connection left open
+    const probe = await head(id);
+    expect(probe.status).toBe(200);
+    expect(Number(probe.offset)).toBe(2 * MiB); // every byte that arrived, flushed before the answer
+    await closed; // the server cut the stalled request off
+    const rest = await patch(id, 2 * MiB, bytes.subarray(2 * MiB));
+    expect(rest.status).toBe(201);
+    expect(rest.body.sha256).toBe(sha(bytes));
+  });
+
   it('keeps sessions private, refuses bytes past the length, and needs an authorization', async () => {
     const s = await open(2 * MiB);
     const id = s.body.id as string;
@@ -195,7 +216,7 @@ describe('resumable uploads', () => {
 
     const noLength = await fetch(`${h.url}/api/uploads/sessions`, { method: 'POST', headers: { authorization: await h.auth() } });
     expect(noLength.status).toBe(400);
-    expect(((await noLength.json()) as any).error.code).toBe('upload-length_required');
+    expect(((await noLength.json()) as any).error.code).toBe('upload_length_required');
     expect((await open(-1 as unknown as number)).status).toBe(400);
   });
 

@@ -123,7 +123,9 @@ export function NewProposalForm({ models, threshold, initialType, initialModel }
     return diffManifests(model?.current ?? null, { manifest: draftManifest, safetensors: st });
   }, [draftManifest, uploaded, model]);
 
-  async function authHeaders(): Promise<Record<string, string>> {
+  /** The cached upload authorization; `renew` signs a new one (a long upload outlived the last). */
+  async function authHeaders(renew = false): Promise<Record<string, string>> {
+    if (renew) authRef.current = null;
     if (authRef.current) return authRef.current;
     if (!address) throw new Error('Connect a wallet to upload: uploads are signed by your account.');
     const h = await uploadAuthorization({ account: address, chainId: app.chainId, registry: app.contracts!.registry, sign: (td) => signTypedData.mutateAsync(td) });
@@ -136,9 +138,8 @@ export function NewProposalForm({ models, threshold, initialType, initialModel }
     setManifestDigest(null);
     const states: FileState[] = incoming.map((file) => ({ key: `${file.name}:${file.size}:${Math.random()}`, file, loaded: 0, status: 'queued' }));
     setFiles((prev) => [...prev.filter((p) => !incoming.some((f) => f.name === p.file.name)), ...states]);
-    let headers: Record<string, string>;
     try {
-      headers = await authHeaders();
+      await authHeaders();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       setFiles((prev) => prev.map((p) => (states.some((s) => s.key === p.key) ? { ...p, status: 'error', error: message } : p)));
@@ -147,7 +148,7 @@ export function NewProposalForm({ models, threshold, initialType, initialModel }
     for (const s of states) {
       setFiles((prev) => prev.map((p) => (p.key === s.key ? { ...p, status: 'uploading' } : p)));
       try {
-        const result = await uploadWithProgress(s.file, headers, (loaded) => setFiles((prev) => prev.map((p) => (p.key === s.key ? { ...p, loaded } : p))));
+        const result = await uploadWithProgress(s.file, authHeaders, (loaded) => setFiles((prev) => prev.map((p) => (p.key === s.key ? { ...p, loaded } : p))));
         setFiles((prev) => prev.map((p) => (p.key === s.key ? { ...p, status: 'done', loaded: s.file.size, result } : p)));
       } catch (err) {
         setFiles((prev) => prev.map((p) => (p.key === s.key ? { ...p, status: 'error', error: err instanceof Error ? err.message : String(err) } : p)));

@@ -77,15 +77,18 @@ function toUploaded(file: File, text: string): UploadedFile {
   }
 }
 
+/** Upload authorization headers; `renew` asks for a fresh signature (the last one expired). */
+export type UploadHeaders = (renew?: boolean) => Promise<Record<string, string>>;
+
 /**
  * Uploads one file with progress events. Files from RESUMABLE_FROM_BYTES go through a resumable
  * session in PART_BYTES parts: when a part fails on the network, the page asks the server how much
- * it kept and goes on from there (RETRIES times), so a dropped connection does not restart a
- * multi-GB upload. Smaller files are one POST /api/uploads.
+ * it kept and goes on from there (RETRIES tries in a row without progress), so a dropped connection
+ * does not restart a multi-GB upload. Smaller files are one POST /api/uploads.
  */
 export async function uploadWithProgress(
   file: File,
-  headers: Record<string, string>,
+  headers: UploadHeaders,
   onProgress: (loaded: number, total: number) => void,
   signal?: AbortSignal,
 ): Promise<UploadedFile> {
@@ -94,48 +97,71 @@ export async function uploadWithProgress(
     const r = await resumable(file, name, headers, onProgress, signal);
     if (r) return r;
   }
-  const r = await send('POST', '/api/uploads', { 'content-type': 'application/octet-stream', 'x-file-name': name, ...headers }, file, (n) => onProgress(n, file.size), signal);
+  const r = await send('POST', '/api/uploads', { 'content-type': 'application/octet-stream', 'x-file-name': name, ...(await headers()) }, file, (n) => onProgress(n, file.size), signal);
   if (r.status >= 300) throw await errorOf(r.status, r.text);
   return toUploaded(file, r.text);
 }
+
+const expired = (status: number, text: string) => status === 401 && text.includes('upload_authorization_expired');
 
 /** null when the server has no sessions (then the caller sends one POST). */
 async function resumable(
   file: File,
   name: string,
-  headers: Record<string, string>,
+  headers: UploadHeaders,
   onProgress: (loaded: number, total: number) => void,
   signal?: AbortSignal,
 ): Promise<UploadedFile | null> {
-  const created = await fetch('/api/uploads/sessions', { method: 'POST', headers: { 'upload-length': String(file.size), 'x-file-name': name, ...headers }, signal });
+  const created = await fetch('/api/uploads/sessions', { method: 'POST', headers: { 'upload-length': String(file.size), 'x-file-name': name, ...(await headers()) }, signal });
   const createdText = await created.text();
   if (created.status === 404 || created.status === 405 || created.status === 501) return null;
   if (!created.ok) throw await errorOf(created.status, createdText);
   const { id } = JSON.parse(createdText) as { id: string };
   const url = `/api/uploads/sessions/${id}`;
+  // On any fatal error the session is dropped, so it does not hold the quota until it expires.
+  const giveUp = async (err: unknown): Promise<never> => {
+    await fetch(url, { method: 'DELETE', headers: await headers().catch(() => ({})) }).catch(() => {});
+    throw err;
+  };
   let offset = 0;
-  let failures = 0;
+  let failures = 0; // turns in a row without progress
+  let renewed = false;
   for (;;) {
-    const end = Math.min(file.size, offset + PART_BYTES);
     const at = offset;
+    const end = Math.min(file.size, at + PART_BYTES);
+    let problem = false;
     try {
-      const r = await send('PATCH', url, { 'content-type': 'application/offset+octet-stream', 'upload-offset': String(at), ...headers }, file.slice(at, end), (n) => onProgress(at + n, file.size), signal);
+      const r = await send('PATCH', url, { 'content-type': 'application/offset+octet-stream', 'upload-offset': String(at), ...(await headers()) }, file.slice(at, end), (n) => onProgress(at + n, file.size), signal);
       if (r.status === 200 || r.status === 201) return toUploaded(file, r.text);
       if (r.status === 204 && r.offset !== null) {
         offset = Number(r.offset);
         failures = 0;
+        renewed = false;
         continue;
       }
-      if (r.status !== 409) throw await errorOf(r.status, r.text);
+      if (expired(r.status, r.text) && !renewed) {
+        renewed = true; // a long upload outlived its signature: sign again once, then go on
+        await headers(true);
+      } else if (r.status !== 204 && r.status !== 409 && r.status < 500) {
+        return await giveUp(await errorOf(r.status, r.text));
+      }
+      problem = r.status !== 204;
     } catch (err) {
-      if (!(err instanceof UploadError) || err.code !== 'network' || ++failures > RETRIES) throw err;
-      await new Promise((res) => setTimeout(res, Math.min(500 * 2 ** failures, 8000)));
+      if (!(err instanceof UploadError) || err.code !== 'network') return giveUp(err);
+      problem = true;
     }
-    // after a network failure or a 409: ask the server what it has
-    const st = await fetch(url, { method: 'HEAD', headers, signal });
-    if (st.status !== 200) throw new UploadError('upload_session_lost', `The server no longer has this upload (HTTP ${st.status}); add the file again.`);
-    offset = Number(st.headers.get('upload-offset'));
+    // ask the server what it has (a network error here is one more failed try)
+    try {
+      const st = await fetch(url, { method: 'HEAD', headers: await headers(), signal });
+      if (st.status === 404) return giveUp(new UploadError('upload_session_lost', 'The server no longer has this upload; add the file again.'));
+      if (st.status === 200) offset = Number(st.headers.get('upload-offset'));
+    } catch (err) {
+      if (signal?.aborted) return giveUp(new UploadError('aborted', 'Upload canceled.'));
+    }
     onProgress(offset, file.size);
+    if (offset > at) failures = 0;
+    else if (problem && ++failures > RETRIES) return giveUp(new UploadError('network', `The upload made no progress in ${RETRIES} tries; the connection to the server keeps failing.`));
+    if (failures > 0) await new Promise((res) => setTimeout(res, Math.min(500 * 2 ** failures, 8000)));
   }
 }
 

@@ -9,7 +9,9 @@ import { uploadVerifier, type ArtifactRoutesContext } from '../../artifacts/rout
 // Resumable uploads for multi-GB files (tus-style; lib/artifacts/sessions.ts keeps the state):
 //   POST   /api/uploads/sessions        Upload-Length: <bytes> (+ x-expected-sha256, x-file-name)
 //          → 201 {id, offset: 0, length, expiresAt}, Location: /api/uploads/sessions/<id>
-//   HEAD   /api/uploads/sessions/<id>   → Upload-Offset, Upload-Length (GET: the same as JSON)
+//   HEAD   /api/uploads/sessions/<id>   → Upload-Offset, Upload-Length; the resume probe: it ends a
+//          PATCH still in progress on the session and answers once its bytes are on disk
+//   GET    /api/uploads/sessions/<id>   → the same as JSON, without touching a PATCH in progress
 //   PATCH  /api/uploads/sessions/<id>   Upload-Offset: <current offset>, body = the next bytes
 //          → 204 + Upload-Offset while bytes are missing; when the last byte arrives the file is
 //            hashed and checked like POST /api/uploads and the answer is the same
@@ -18,14 +20,38 @@ import { uploadVerifier, type ArtifactRoutesContext } from '../../artifacts/rout
 // A finished session stays until it expires: HEAD shows the full offset, and an empty PATCH at that
 // offset answers with the same result again (for a client whose last response was lost).
 // Every request carries the same upload authorization as POST /api/uploads, and a session is only
-// visible to its account (others get 404). If a PATCH is cut off, the bytes that arrived are kept:
+// visible to its account (others get 404). One request writes to a session at a time: a new PATCH
+// or DELETE cuts off the one in progress (usually a dead connection) and waits for it. If a PATCH is cut off, the bytes that arrived are kept:
 // HEAD says where to go on. A wrong Upload-Offset is a 409 carrying the right one.
 
 /** Bytes buffered per write while a PATCH streams (one write syscall per 4 MiB). */
 const WRITE_BYTES = 4 * 1024 * 1024;
 
-/** Sessions with a PATCH in progress in this process (one writer per session). */
-const busy = new Set<string>();
+/** A PATCH body that sends nothing for this long is dropped (half-open connections). */
+const BODY_IDLE_MS = 60_000;
+
+/** The request writing to each session in this process (one writer per session), and when it is done. */
+const busy = new Map<string, { req: IncomingMessage; done: Promise<void> }>();
+/** Sessions whose last byte is in and whose file is being hashed and moved into the store. */
+const committing = new Set<string>();
+
+/**
+ * Takes a session for `req`. A request already on it is cut off first: the client that sends a new
+ * PATCH (or DELETE) has given up on the old one, which is typically a dead connection (tus does the
+ * same). The old request keeps what it had received, and the new one waits until it is done.
+ */
+async function lock(id: string, req: IncomingMessage): Promise<() => void> {
+  for (let held = busy.get(id); held; held = busy.get(id)) {
+    if (!committing.has(id)) held.req.destroy(); // a commit in progress is waited for, not cut off
+    await held.done;
+  }
+  let release!: () => void;
+  busy.set(id, { req, done: new Promise<void>((r) => (release = r)) });
+  return () => {
+    busy.delete(id);
+    release();
+  };
+}
 
 function sessionStore(ctx: ArtifactRoutesContext): SessionStore {
   const s = ctx.store as Partial<SessionStore>;
@@ -45,7 +71,7 @@ async function account(req: IncomingMessage, ctx: ArtifactRoutesContext): Promis
 
 function nonNegativeInteger(req: IncomingMessage, name: string): number {
   const raw = headerValue(req, name);
-  if (raw === undefined) throw closing(new HttpError(400, `${name}_required`, `the ${name} header is required`));
+  if (raw === undefined) throw closing(new HttpError(400, `${name.replace(/-/g, '_')}_required`, `the ${name} header is required`));
   if (!/^\d{1,16}$/.test(raw.trim()) || !Number.isSafeInteger(Number(raw))) {
     throw closing(new HttpError(400, `invalid_${name.replace(/-/g, '_')}`, `${name} must be a non-negative integer`));
   }
@@ -93,8 +119,24 @@ async function handleCreate(req: IncomingMessage, res: ServerResponse, _p: unkno
 
 async function handleStatus(req: IncomingMessage, res: ServerResponse, p: { id: string }, ctx: ArtifactRoutesContext) {
   const store = sessionStore(ctx);
-  const s = await ownSession(ctx, p.id, await account(req, ctx));
-  const offset = await sessionOffset(store, s);
+  const who = await account(req, ctx);
+  let s = await ownSession(ctx, p.id, who);
+  let offset: number;
+  if (committing.has(s.id)) {
+    offset = s.length; // the finished file is being moved into the store: neither a part file nor a result yet
+  } else if (req.method === 'HEAD') {
+    // HEAD is the resume probe: a client asks only when it gave up on its PATCH, so one still in
+    // progress here (a dead connection) is ended, and the answer waits until its bytes are on disk.
+    const unlock = await lock(s.id, req);
+    try {
+      s = await ownSession(ctx, p.id, who);
+      offset = committing.has(s.id) ? s.length : await sessionOffset(store, s);
+    } finally {
+      unlock();
+    }
+  } else {
+    offset = await sessionOffset(store, s);
+  }
   if (req.method === 'HEAD') {
     res.writeHead(200, offsetHeaders(s, offset));
     res.end();
@@ -105,9 +147,15 @@ async function handleStatus(req: IncomingMessage, res: ServerResponse, p: { id: 
 
 async function handleDelete(req: IncomingMessage, res: ServerResponse, p: { id: string }, ctx: ArtifactRoutesContext) {
   const store = sessionStore(ctx);
-  const s = await ownSession(ctx, p.id, await account(req, ctx));
-  if (busy.has(s.id)) throw closing(new HttpError(409, 'upload_session_busy', 'a PATCH to this session is in progress'));
-  await deleteSession(ctx.db, store, s.id);
+  const who = await account(req, ctx);
+  const unlock = await lock((await ownSession(ctx, p.id, who)).id, req);
+  try {
+    const s = await ownSession(ctx, p.id, who); // again: it may have finished or gone meanwhile
+    if (committing.has(s.id)) throw closing(new HttpError(409, 'upload_session_busy', 'the upload is being committed'));
+    await deleteSession(ctx.db, store, s.id);
+  } finally {
+    unlock();
+  }
   res.writeHead(204);
   res.end();
 }
@@ -127,10 +175,12 @@ async function append(req: IncomingMessage, file: string, limit: number): Promis
   let overflow = false;
   const flush = async () => {
     if (fill === 0) return;
-    await fh.write(buf, 0, fill);
+    const { bytesWritten } = await fh.write(buf, 0, fill);
+    if (bytesWritten !== fill) throw new Error(`short write (${bytesWritten} of ${fill} bytes): disk full?`);
     appended += fill;
     fill = 0;
   };
+  req.setTimeout(BODY_IDLE_MS, () => req.destroy(new Error('request body idle')));
   try {
     try {
       for await (const c of req) {
@@ -155,6 +205,7 @@ async function append(req: IncomingMessage, file: string, limit: number): Promis
     if (!overflow) await flush();
     await fh.datasync();
   } finally {
+    req.setTimeout(0);
     await fh.close();
   }
   return { appended, complete, overflow };
@@ -176,10 +227,10 @@ async function answerFinished(req: IncomingMessage, res: ServerResponse, ctx: Ar
 async function handlePatch(req: IncomingMessage, res: ServerResponse, p: { id: string }, ctx: ArtifactRoutesContext) {
   const store = sessionStore(ctx);
   const who = await account(req, ctx);
-  const s = await ownSession(ctx, p.id, who);
-  if (busy.has(s.id)) throw closing(new HttpError(409, 'upload_session_busy', 'another PATCH to this session is in progress'));
-  busy.add(s.id);
+  const unlock = await lock((await ownSession(ctx, p.id, who)).id, req);
   try {
+    if (req.destroyed) return; // this request was itself replaced while it waited
+    const s = await ownSession(ctx, p.id, who); // again, now that no other request writes to it
     const offset = await sessionOffset(store, s);
     const claimed = nonNegativeInteger(req, 'upload-offset');
     if (claimed !== offset) {
@@ -210,6 +261,7 @@ async function handlePatch(req: IncomingMessage, res: ServerResponse, p: { id: s
     }
     // The last byte is in: hash, check and adopt the file like a single-request upload. A failed
     // check (hash mismatch, invalid safetensors) ends the session: those bytes can never be right.
+    committing.add(s.id);
     try {
       await commitUpload(req, res, ctx, {
         account: who,
@@ -221,11 +273,16 @@ async function handlePatch(req: IncomingMessage, res: ServerResponse, p: { id: s
         committed: (put) => finishSession(ctx.db, s.id, put.sha256),
       });
     } catch (err) {
-      if (err instanceof HttpError && err.status < 500) await deleteSession(ctx.db, store, s.id);
+      // Bytes that fail a check can never become right; anything else (disk, worker) may pass on a retry.
+      if (err instanceof HttpError && (err.code === 'hash_mismatch' || err.code === 'invalid_safetensors' || err.status === 413)) {
+        await deleteSession(ctx.db, store, s.id);
+      }
       throw err;
+    } finally {
+      committing.delete(s.id);
     }
   } finally {
-    busy.delete(s.id);
+    unlock();
   }
 }
 

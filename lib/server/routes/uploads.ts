@@ -122,7 +122,10 @@ export async function commitUpload(
     if (err instanceof SafetensorsError) {
       throw closing(new HttpError(422, 'invalid_safetensors', `${o.fileName}: ${err.message} [rule ${err.rule}]`));
     }
-    if (req.destroyed || req.readableAborted) {
+    // the client going away surfaces as the request stream's 'aborted' error; disk or worker
+    // failures are the server's (500), whatever state the request stream is in
+    const e = err as NodeJS.ErrnoException;
+    if (e?.code === 'ECONNRESET' || e?.message === 'aborted' || e?.message === 'request body idle') {
       throw closing(new HttpError(400, 'upload_aborted', 'the client closed the connection before the body was complete'));
     }
     throw err;
