@@ -40,6 +40,22 @@ export function uploadHeaders(req: IncomingMessage): { expected?: string; fileNa
  * Content-Length reserves nothing; its limit is the room left when it started.)
  */
 const reserved = new Map<string, number>();
+/** Per-account queue: a quota check (database snapshot + reservation) and a release never interleave. */
+const quotaQueues = new Map<string, Promise<void>>();
+
+async function underQuotaLock<T>(key: string, fn: () => Promise<T> | T): Promise<T> {
+  const prev = quotaQueues.get(key) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = prev.then(() => new Promise<void>((r) => (done = r)));
+  quotaQueues.set(key, mine);
+  await prev;
+  try {
+    return await fn();
+  } finally {
+    done();
+    if (quotaQueues.get(key) === mine) quotaQueues.delete(key);
+  }
+}
 
 /**
  * Room left in the account's quota of unpinned bytes (unfinished resumable sessions and uploads in
@@ -47,9 +63,16 @@ const reserved = new Map<string, number>();
  */
 export async function quotaRoom(ctx: ArtifactRoutesContext, account: string, length: number | undefined): Promise<{ room: number; release: () => void }> {
   const key = account.toLowerCase();
+  return underQuotaLock(key, () => checkAndReserve(ctx, key, account, length));
+}
+
+/**
+ * Under the account's quota lock. A release (which follows the upload's row being committed) waits
+ * for this check, so the check sees each upload in flight as its reservation or its row, or both.
+ */
+async function checkAndReserve(ctx: ArtifactRoutesContext, key: string, account: string, length: number | undefined): Promise<{ room: number; release: () => void }> {
   const quota = ctx.env.UPLOAD_QUOTA_BYTES;
   const stored = (await unpinnedBytes(ctx.db, key)) + (await openSessionBytes(ctx.db, key));
-  // read after the awaits: a reservation made meanwhile by a parallel request is seen
   const used = stored + (reserved.get(key) ?? 0);
   const room = quota - used;
   if (room <= 0 || (length !== undefined && length > room)) {
@@ -63,9 +86,11 @@ export async function quotaRoom(ctx: ArtifactRoutesContext, account: string, len
     release: () => {
       if (released) return;
       released = true;
-      const left = (reserved.get(key) ?? 0) - hold;
-      if (left > 0) reserved.set(key, left);
-      else reserved.delete(key);
+      void underQuotaLock(key, () => {
+        const left = (reserved.get(key) ?? 0) - hold;
+        if (left > 0) reserved.set(key, left);
+        else reserved.delete(key);
+      });
     },
   };
 }
