@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launch, openSession } from './support/browser.ts';
+import { describe, expect, it } from 'vitest';
+import { openSession, useBrowser } from './support/browser.ts';
 import { AppShell, ProposalPage } from './support/pages.ts';
 import { useStack } from './support/stack.ts';
 import { DEV } from './support/chain.ts';
 
 describe('GOV: a proposal that misses quorum stops there', () => {
   const stack = useStack();
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   it('GOV-003: a defeated proposal (quorum not reached) shows Defeated and cannot be queued', async () => {
     const { gov } = stack;
@@ -23,7 +16,7 @@ describe('GOV: a proposal that misses quorum stops there', () => {
     await gov.advance(stack.votingDelay + stack.votingPeriod + 2);
     await stack.waitForIndex();
 
-    const s = await openSession(browser, stack.baseUrl);
+    const s = await openSession(browser.current, stack.baseUrl);
     const page = new ProposalPage(s.page);
     await page.open(id);
     expect(await page.state().innerText()).toBe('Defeated');

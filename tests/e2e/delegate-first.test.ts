@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launch, openSession } from './support/browser.ts';
+import { describe, expect, it } from 'vitest';
+import { openSession, useBrowser } from './support/browser.ts';
 import { AppShell, DelegatesPage, ProposalPage } from './support/pages.ts';
 import { useStack } from './support/stack.ts';
 import { DEV } from './support/chain.ts';
 
 describe('VOTE: delegation comes before voting', () => {
   const stack = useStack();
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   it('VOTE-002: holder without delegation is told to delegate first, delegates, then votes', async () => {
     const { gov } = stack;
@@ -22,7 +15,7 @@ describe('VOTE: delegation comes before voting', () => {
     await gov.advance(stack.votingDelay + 1);
     await stack.waitForIndex();
 
-    const s = await openSession(browser, stack.baseUrl);
+    const s = await openSession(browser.current, stack.baseUrl);
     const shell = new AppShell(s.page);
     const proposal = new ProposalPage(s.page);
     await proposal.open(before);

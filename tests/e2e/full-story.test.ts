@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launch, openSession } from './support/browser.ts';
+import { describe, expect, it } from 'vitest';
+import { openSession, useBrowser } from './support/browser.ts';
 import { AppShell, ModelPage, NewProposalPage, ProposalPage, eventually } from './support/pages.ts';
 import { useStack } from './support/stack.ts';
 import { buildSafetensors, demoModelV1, type TensorSpec } from '../../lib/devchain/demo-weights.ts';
@@ -8,13 +7,7 @@ import { modelRegistryAbi } from '../../lib/contracts/generated.ts';
 
 describe('GOV: a model update from upload to execution', () => {
   const stack = useStack();
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   it('GOV-001: a maintainer uploads a version with one tensor reshaped and one added, sees the diff, proposes; three holders vote; it is queued, executed, and becomes current', async () => {
     const { gov, deployment } = stack;
@@ -28,7 +21,7 @@ describe('GOV: a model update from upload to execution', () => {
     const weights = buildSafetensors(tensors, 1001 + (Date.now() % 1000), { format: 'pt' });
     const config = Buffer.from(JSON.stringify({ model_type: 'tiny-lm', hidden_size: 64, intermediate_size: 320, gated_mlp: true }));
 
-    const s = await openSession(browser, stack.baseUrl);
+    const s = await openSession(browser.current, stack.baseUrl);
     const shell = new AppShell(s.page);
     const form = new NewProposalPage(s.page);
     await form.open('publish', 'tiny-lm');

@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launch, openSession } from './support/browser.ts';
+import { describe, expect, it } from 'vitest';
+import { openSession, useBrowser } from './support/browser.ts';
 import { AppShell, ModelPage } from './support/pages.ts';
 import { useStack } from './support/stack.ts';
 import { DEV } from './support/chain.ts';
 
 describe('GUARD: the guardian can revoke, and only revoke', () => {
   const stack = useStack();
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   it('GUARD-001: the guardian revokes the current version and the model page says consumers get none', async () => {
     const { gov } = stack;
@@ -33,7 +26,7 @@ describe('GUARD: the guardian can revoke, and only revoke', () => {
     await gov.queueAndExecute(DEV[0], actions, description, DEV[0]);
     await stack.waitForIndex();
 
-    const s = await openSession(browser, stack.baseUrl);
+    const s = await openSession(browser.current, stack.baseUrl);
     const shell = new AppShell(s.page);
     const model = new ModelPage(s.page);
     await model.open(slug);

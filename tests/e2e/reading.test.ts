@@ -1,21 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launch, openSession } from './support/browser.ts';
+import { describe, expect, it } from 'vitest';
+import { openSession, useBrowser } from './support/browser.ts';
 import { ModelPage, ModelsPage, ProposalPage, ProposalsPage } from './support/pages.ts';
 import { useStack } from './support/stack.ts';
 
 describe('READ: anyone can read without a wallet', () => {
   const stack = useStack();
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   it('READ-001: with JavaScript disabled, models, a model, proposals, a proposal and delegates render from the index', async () => {
-    const s = await openSession(browser, stack.baseUrl, { javaScriptEnabled: false });
+    const s = await openSession(browser.current, stack.baseUrl, { javaScriptEnabled: false });
     const models = new ModelsPage(s.page);
     await models.open();
     expect(await models.card('tiny-lm').isVisible()).toBe(true);
@@ -53,7 +46,7 @@ describe('READ: anyone can read without a wallet', () => {
   });
 
   it('READ-002: on a phone-width screen, the proposal list and navigation stay usable', async () => {
-    const s = await openSession(browser, stack.baseUrl, { viewport: { width: 390, height: 844 } });
+    const s = await openSession(browser.current, stack.baseUrl, { viewport: { width: 390, height: 844 } });
     await s.page.goto('/proposals');
     expect(await s.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Delegates' }).isVisible()).toBe(true);
     const overflow = await s.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);

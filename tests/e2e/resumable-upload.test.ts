@@ -2,25 +2,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launch, openSession } from './support/browser.ts';
+import { describe, expect, it } from 'vitest';
+import { openSession, useBrowser } from './support/browser.ts';
 import { AppShell, NewProposalPage } from './support/pages.ts';
 import { useStack } from './support/stack.ts';
 
 describe('GOV: large uploads resume', () => {
   const stack = useStack();
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   it('GOV-006: a 70 MiB file goes up in parts; when the connection drops during a part, the page resumes where the server left off', async () => {
     const bytes = randomBytes(70 * 1024 * 1024);
-    const s = await openSession(browser, stack.baseUrl);
+    const s = await openSession(browser.current, stack.baseUrl);
     const patches: string[] = [];
     let cut = false;
     // The network drops the second part once; the page must ask the server (HEAD) and send it again.

@@ -1,21 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launch, openSession } from './support/browser.ts';
+import { describe, expect, it } from 'vitest';
+import { openSession, useBrowser } from './support/browser.ts';
 import { AppShell, ModelsPage } from './support/pages.ts';
 import { useStack } from './support/stack.ts';
 
 describe('SMOKE: the local stack serves the app', () => {
   const stack = useStack();
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   it('SMOKE-001: the home page loads, a dev account connects and the demo model is visible with its approved version', async () => {
-    const s = await openSession(browser, stack.baseUrl);
+    const s = await openSession(browser.current, stack.baseUrl);
     const models = new ModelsPage(s.page);
     await models.open();
     await expect(models.card('tiny-lm').isVisible()).resolves.toBe(true);
