@@ -104,6 +104,23 @@ export async function uploadWithProgress(
 
 const expired = (status: number, text: string) => status === 401 && text.includes('upload_authorization_expired');
 
+/** localStorage may be missing or full (private windows): remembering sessions is best effort. */
+function readMemo(key: string): string | null {
+  try {
+    const v = window.localStorage.getItem(key);
+    return v && /^[0-9a-f]{32}$/.test(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeMemo(key: string, id: string | null): void {
+  try {
+    if (id) window.localStorage.setItem(key, id);
+    else window.localStorage.removeItem(key);
+  } catch {}
+}
+
 /** null when the server has no sessions (then the caller sends one POST). */
 async function resumable(
   file: File,
@@ -112,18 +129,39 @@ async function resumable(
   onProgress: (loaded: number, total: number) => void,
   signal?: AbortSignal,
 ): Promise<UploadedFile | null> {
-  const created = await fetch('/api/uploads/sessions', { method: 'POST', headers: { 'upload-length': String(file.size), 'x-file-name': name, ...(await headers()) }, signal });
-  const createdText = await created.text();
-  if (created.status === 404 || created.status === 405 || created.status === 501) return null;
-  if (!created.ok) throw await errorOf(created.status, createdText);
-  const { id } = JSON.parse(createdText) as { id: string };
+  // A session this browser opened for the same file (name, size, last modified) before a reload or
+  // a crash is picked up where the server left it; the server keeps sessions for their account only.
+  const memo = `modeldao.upload-session:${file.name}:${file.size}:${file.lastModified}`;
+  let id: string | null = null;
+  let offset = 0;
+  const remembered = readMemo(memo);
+  if (remembered) {
+    const st = await fetch(`/api/uploads/sessions/${remembered}`, { method: 'HEAD', headers: await headers(), signal }).catch(() => null);
+    if (st?.status === 200 && st.headers.get('upload-length') === String(file.size)) {
+      id = remembered;
+      offset = Number(st.headers.get('upload-offset'));
+      onProgress(offset, file.size);
+    } else writeMemo(memo, null);
+  }
+  if (!id) {
+    const created = await fetch('/api/uploads/sessions', { method: 'POST', headers: { 'upload-length': String(file.size), 'x-file-name': name, ...(await headers()) }, signal });
+    const createdText = await created.text();
+    if (created.status === 404 || created.status === 405 || created.status === 501) return null;
+    if (!created.ok) throw await errorOf(created.status, createdText);
+    id = (JSON.parse(createdText) as { id: string }).id;
+    writeMemo(memo, id);
+  }
   const url = `/api/uploads/sessions/${id}`;
   // On any fatal error the session is dropped, so it does not hold the quota until it expires.
   const giveUp = async (err: unknown): Promise<never> => {
+    writeMemo(memo, null);
     await fetch(url, { method: 'DELETE', headers: await headers().catch(() => ({})) }).catch(() => {});
     throw err;
   };
-  let offset = 0;
+  const finished = (text: string) => {
+    writeMemo(memo, null);
+    return toUploaded(file, text);
+  };
   let failures = 0; // turns in a row without progress
   let renewed = false;
   for (;;) {
@@ -132,7 +170,7 @@ async function resumable(
     let problem = false;
     try {
       const r = await send('PATCH', url, { 'content-type': 'application/offset+octet-stream', 'upload-offset': String(at), ...(await headers()) }, file.slice(at, end), (n) => onProgress(at + n, file.size), signal);
-      if (r.status === 200 || r.status === 201) return toUploaded(file, r.text);
+      if (r.status === 200 || r.status === 201) return finished(r.text);
       if (r.status === 204 && r.offset !== null) {
         offset = Number(r.offset);
         failures = 0;
