@@ -283,14 +283,15 @@ export class StreamingHasher {
   }
 }
 
-/** sha256 + CID of a file on disk, read straight into the hasher's slots. */
-export async function hashFile(file: string): Promise<ContentHashes> {
+/** sha256 + CID of a file on disk, read straight into the hasher's slots; `tap` sees every byte in order. */
+export async function hashFile(file: string, tap?: (chunk: Uint8Array) => void): Promise<ContentHashes> {
   const fh = await fs.promises.open(file, 'r');
   const hasher = new StreamingHasher();
   try {
     for (;;) {
       const slot = await hasher.acquire();
       const { bytesRead } = await fh.read(slot.bytes, 0, SLOT_BYTES, null);
+      if (bytesRead > 0) tap?.(slot.bytes.subarray(0, bytesRead));
       hasher.submit(slot, bytesRead);
       if (bytesRead === 0) break;
     }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { RING_SLACK, SLOT_BYTES, StreamingHasher, sha256File, type ContentHashes, type Slot } from './hash.ts';
+import { RING_SLACK, SLOT_BYTES, StreamingHasher, hashFile, sha256File, type ContentHashes, type Slot } from './hash.ts';
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -276,8 +276,9 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   /**
-   * Adopts a complete file from `sessionDir`: one read pass hashes it (both hashes in workers, `tap`
-   * sees every byte), then the same checks and commit as `put`, and the file is renamed into place.
+   * Adopts a complete, durable file from `sessionDir`: one read pass hashes it (both hashes in
+   * workers, `tap` sees every byte), then the same checks and commit as `put`, and the file is
+   * renamed into place.
    * On a check failure (hash mismatch, too large, `beforeCommit` throwing) the file is left where it
    * is for the caller to discard; it never becomes a blob under the wrong name.
    */
@@ -287,27 +288,10 @@ export class LocalArtifactStore implements ArtifactStore {
       throw new StoreError('invalid_digest', 'expected sha256 must be 64 hex characters');
     }
     if (path.dirname(path.resolve(file)) !== this.sessionDir) throw new Error(`putFile takes files from ${this.sessionDir}`);
-    const fh = await fs.promises.open(file, 'r');
-    const hasher = new StreamingHasher();
-    let hashes: ContentHashes;
-    try {
-      const { size } = await fh.stat();
-      if (size > (opts.maxBytes ?? Number.MAX_SAFE_INTEGER)) throw new StoreError('too_large', `upload exceeds the limit of ${opts.maxBytes} bytes`);
-      for (;;) {
-        const slot = await hasher.acquire();
-        const { bytesRead } = await fh.read(slot.bytes, 0, SLOT_BYTES, null);
-        if (bytesRead > 0) opts.tap?.(slot.bytes.subarray(0, bytesRead));
-        hasher.submit(slot, bytesRead);
-        if (bytesRead === 0) break;
-      }
-      await fh.datasync();
-      hashes = await hasher.digest();
-    } catch (err) {
-      hasher.abort();
-      throw err;
-    } finally {
-      await fh.close();
-    }
+    const { size } = await fs.promises.stat(file);
+    if (size > (opts.maxBytes ?? Number.MAX_SAFE_INTEGER)) throw new StoreError('too_large', `upload exceeds the limit of ${opts.maxBytes} bytes`);
+    // the bytes are durable already: whoever wrote the file fdatasync'ed it (the PATCH route does)
+    const hashes = await hashFile(file, opts.tap);
     return this.commit(file, hashes, expected, opts);
   }
 

@@ -5,6 +5,7 @@ import type { Address } from 'viem';
 import type { LocalAccount } from 'viem/accounts';
 import { ModelDaoError } from './errors.ts';
 import { GatewayHttpError, httpError, readBody, request } from './net.ts';
+import { sha256File } from '../artifacts/hash.ts';
 import { signUploadAuthorization } from '../artifacts/upload-auth.ts';
 
 export interface UploadResult {
@@ -109,9 +110,7 @@ async function singleUpload(o: UploadOptions, size: number): Promise<UploadResul
 /** null when the gateway has no resumable sessions (then the caller falls back to a single POST). */
 async function resumableUpload(o: UploadOptions, size: number): Promise<UploadResult | null> {
   // The local sha256 first: the gateway checks it before it keeps anything.
-  const hash = crypto.createHash('sha256');
-  for await (const c of fs.createReadStream(o.file, { highWaterMark: 4 * 1024 * 1024 })) hash.update(c as Buffer);
-  const local = hash.digest('hex');
+  const local = await sha256File(o.file);
 
   const createUrl = `${o.gateway}/api/uploads/sessions`;
   const created = await request(createUrl, {
