@@ -95,6 +95,7 @@ contract ModelRegistryFuzzTest is Fixture {
     }
 
     function testFuzz_canAccess_tokenHoldersBalance(uint256 minBalance, uint256 balance, address account) public {
+        vm.assume(account != address(0)); // ERC-20 cannot mint to the zero address
         minBalance = bound(minBalance, 1, type(uint128).max);
         balance = bound(balance, 0, type(uint128).max);
         MockERC20 t = new MockERC20();
