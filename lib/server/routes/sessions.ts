@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, sendJson, type Route } from '../http.ts';
-import { closing, commitUpload, headerValue, quotaRoom, uploadHeaders } from './uploads.ts';
+import { closing, commitUpload, headerValue, quotaRoom, uploadAccount, uploadHeaders } from './uploads.ts';
 import { createSession, deleteSession, finishSession, getSession, sessionFile, sessionOffset, touchSession, type SessionStore, type UploadSession } from '../../artifacts/sessions.ts';
 import { getBlob } from '../../artifacts/catalog.ts';
-import { uploadVerifier, type ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
+import type { ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
 
 // Resumable uploads for multi-GB files (tus-style; lib/artifacts/sessions.ts keeps the state):
 //   POST   /api/uploads/sessions        Upload-Length: <bytes> (+ x-expected-sha256, x-file-name)
@@ -20,8 +20,8 @@ import { uploadVerifier, type ArtifactRoutesContext } from '../../artifacts/rout
 // A finished session stays until it expires: HEAD shows the full offset, and an empty PATCH at that
 // offset answers with the same result again (for a client whose last response was lost).
 // Every request carries the same upload authorization as POST /api/uploads, and a session is only
-// visible to its account (others get 404). One request writes to a session at a time: a new PATCH
-// or DELETE cuts off the one in progress (usually a dead connection) and waits for it. If a PATCH is cut off, the bytes that arrived are kept:
+// visible to its account (others get 404). One request writes to a session at a time: a new PATCH,
+// HEAD or DELETE cuts off the one in progress (usually a dead connection) and waits for it. If a PATCH is cut off, the bytes that arrived are kept:
 // HEAD says where to go on. A wrong Upload-Offset is a 409 carrying the right one.
 
 /** Bytes buffered per write while a PATCH streams (one write syscall per 4 MiB). */
@@ -61,14 +61,6 @@ function sessionStore(ctx: ArtifactRoutesContext): SessionStore {
   return s as SessionStore;
 }
 
-async function account(req: IncomingMessage, ctx: ArtifactRoutesContext): Promise<string> {
-  try {
-    return (await uploadVerifier(ctx)(req)).toLowerCase();
-  } catch (err) {
-    throw err instanceof HttpError ? closing(err) : err;
-  }
-}
-
 function nonNegativeInteger(req: IncomingMessage, name: string): number {
   const raw = headerValue(req, name);
   if (raw === undefined) throw closing(new HttpError(400, `${name.replace(/-/g, '_')}_required`, `the ${name} header is required`));
@@ -102,7 +94,7 @@ function offsetHeaders(s: UploadSession, offset: number): Record<string, string>
 
 async function handleCreate(req: IncomingMessage, res: ServerResponse, _p: unknown, ctx: ArtifactRoutesContext) {
   sessionStore(ctx); // 501 before anything else when the backend cannot do this
-  const who = await account(req, ctx);
+  const who = await uploadAccount(req, ctx);
   const length = nonNegativeInteger(req, 'upload-length');
   const { expected, fileName } = uploadHeaders(req);
   const maxBytes = ctx.env.UPLOAD_MAX_BYTES;
@@ -119,7 +111,7 @@ async function handleCreate(req: IncomingMessage, res: ServerResponse, _p: unkno
 
 async function handleStatus(req: IncomingMessage, res: ServerResponse, p: { id: string }, ctx: ArtifactRoutesContext) {
   const store = sessionStore(ctx);
-  const who = await account(req, ctx);
+  const who = await uploadAccount(req, ctx);
   let s = await ownSession(ctx, p.id, who);
   let offset: number;
   if (committing.has(s.id)) {
@@ -147,7 +139,7 @@ async function handleStatus(req: IncomingMessage, res: ServerResponse, p: { id: 
 
 async function handleDelete(req: IncomingMessage, res: ServerResponse, p: { id: string }, ctx: ArtifactRoutesContext) {
   const store = sessionStore(ctx);
-  const who = await account(req, ctx);
+  const who = await uploadAccount(req, ctx);
   const unlock = await lock((await ownSession(ctx, p.id, who)).id, req);
   try {
     const s = await ownSession(ctx, p.id, who); // again: it may have finished or gone meanwhile
@@ -226,7 +218,7 @@ async function answerFinished(req: IncomingMessage, res: ServerResponse, ctx: Ar
 
 async function handlePatch(req: IncomingMessage, res: ServerResponse, p: { id: string }, ctx: ArtifactRoutesContext) {
   const store = sessionStore(ctx);
-  const who = await account(req, ctx);
+  const who = await uploadAccount(req, ctx);
   const unlock = await lock((await ownSession(ctx, p.id, who)).id, req);
   try {
     if (req.destroyed) return; // this request was itself replaced while it waited

@@ -24,6 +24,15 @@ export function closing(err: HttpError): HttpError {
   return new HttpError(err.status, err.code, err.message, { ...err.headers, connection: 'close' });
 }
 
+/** The upload authorization's account (lowercase); a refusal closes the connection like any upload error. */
+export async function uploadAccount(req: IncomingMessage, ctx: ArtifactRoutesContext): Promise<string> {
+  try {
+    return (await uploadVerifier(ctx)(req)).toLowerCase();
+  } catch (err) {
+    throw err instanceof HttpError ? closing(err) : err;
+  }
+}
+
 /** x-expected-sha256 (bare hex or sha256:…) and x-file-name of an upload request. */
 export function uploadHeaders(req: IncomingMessage): { expected?: string; fileName?: string } {
   let expected = headerValue(req, 'x-expected-sha256')?.trim().toLowerCase();
@@ -166,12 +175,7 @@ export async function commitUpload(
 }
 
 async function handleUpload(req: IncomingMessage, res: ServerResponse, _p: unknown, ctx: ArtifactRoutesContext) {
-  let account: string;
-  try {
-    account = await uploadVerifier(ctx)(req);
-  } catch (err) {
-    throw err instanceof HttpError ? closing(err) : err;
-  }
+  const account = await uploadAccount(req, ctx);
   const { expected, fileName } = uploadHeaders(req);
   const declaredLength = headerValue(req, 'content-length');
   const length = declaredLength === undefined ? undefined : Number(declaredLength);
