@@ -129,7 +129,7 @@ describe('consumer API', () => {
     expect(r.body.manifestDigest).toBe(tiny.digest);
     expect(r.body.manifest.files).toHaveLength(2);
     expect(r.body.files[0].url).toMatch(/^http:\/\/models\.example\/api\/blobs\/[0-9a-f]{64}$/);
-    expect(r.body.blockNumber).toBe(Number(await client.getBlockNumber()));
+    expect(r.body.blockNumber).toBe(Number(await client.getBlockNumber({ cacheTime: 0 })));
     expect(r.headers.get('etag')).toBeTruthy();
     expect(r.headers.get('cache-control')).toContain('max-age');
     const again = await fetch(`${base}/api/models/tiny-lm/current`, { headers: { 'if-none-match': r.headers.get('etag')! } });

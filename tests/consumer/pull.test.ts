@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pull, verify, resolveApproved, ModelDaoError } from '../../lib/sdk/index.ts';
+import { pull, verify, resolveApproved, status, connectChain, ModelDaoError } from '../../lib/sdk/index.ts';
 import { asGuardian, listFiles, makeVersion, modelIdOf, publish, sha256, startGateway, startTestChain, tmpDir, type Gateway, type TestChain } from './fixtures.ts';
 
 let chain: TestChain;
@@ -174,6 +174,19 @@ describe('pull', () => {
     await expectError(pull({ ...base(), slug: 'revoked-lm', version: 1, gateways: [gw.url], cacheDir: cache }), 'version_revoked', 'not_found');
     await expectError(resolveApproved({ ...base(), slug: 'no-such-model' }), 'unknown_model', 'not_found');
     expect(gw.requests).toEqual([]);
+  });
+
+  it('a chain connection kept open sees a revoke at once (reads the latest block, not a cached one)', async () => {
+    const v = makeVersion('kept-lm', { 'w.bin': 100 });
+    await publish(chain, 'kept-lm', v);
+    const id = await modelIdOf(chain, 'kept-lm');
+    const kept = await connectChain(base());
+    expect((await resolveApproved({ chain: kept, slug: 'kept-lm' })).version).toBe(1);
+    expect((await status({ chain: kept, slug: 'kept-lm' })).currentVersion).toBe(1);
+    await asGuardian(chain, 'revokeVersion', [id, 1]);
+    const e = await expectError(resolveApproved({ chain: kept, slug: 'kept-lm' }), 'no_current_version', 'not_found');
+    expect(e.message).toMatch(/revoked/);
+    expect((await status({ chain: kept, slug: 'kept-lm' })).currentVersion).toBe(0);
   });
 
   it('rejects path traversal in an approved manifest before writing anything', async () => {
