@@ -1,4 +1,4 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, onTestFailed } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -61,6 +61,27 @@ export async function openSession(
     if (m.type() === 'error') consoleErrors.push(m.text().slice(0, Number(process.env.E2E_CONSOLE_CHARS ?? 500)));
   });
   fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  // When the story fails, say what the browser was looking at: CI keeps only the log.
+  const documents: string[] = [];
+  page.on('response', (r) => {
+    if (r.request().isNavigationRequest() && r.frame() === page.mainFrame()) documents.push(`${r.status()} ${r.url()}`);
+  });
+  onTestFailed(async ({ task }) => {
+    const lines = [`--- browser at failure of "${task.name}"`, `url: ${page.url()}`, `documents: ${documents.slice(-5).join(' | ') || 'none'}`];
+    try {
+      lines.push(`title: ${await page.title()}`, `text: ${(await page.locator('body').innerText({ timeout: 2_000 })).replace(/\s+/g, ' ').slice(0, 1500)}`);
+      const file = path.join(SCREENSHOT_DIR, `FAILED-${task.name.split(':')[0].replace(/[^\w-]+/g, '_')}.png`);
+      await page.screenshot({ path: file, fullPage: true, timeout: 5_000 });
+      lines.push(`screenshot: ${file}`);
+    } catch (err) {
+      lines.push(`(page not readable: ${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
+    }
+    if (errors.length) lines.push(`page errors: ${errors.join(' | ')}`);
+    if (consoleErrors.length) lines.push(`console errors: ${consoleErrors.slice(-5).join(' | ')}`);
+    const log = path.join(SCREENSHOT_DIR, 'stack.log');
+    if (fs.existsSync(log)) lines.push('stack log (last 40 lines):', ...fs.readFileSync(log, 'utf8').split('\n').slice(-40));
+    console.error(lines.join('\n'));
+  });
   return {
     context,
     page,
