@@ -61,7 +61,8 @@ export function defaultMigrationsFolder(): string {
     path.resolve(process.cwd(), 'db/migrations'),
     (() => {
       try {
-        return fileURLToPath(new URL('./migrations', import.meta.url));
+        // (not new URL('./migrations', import.meta.url): Next's bundler takes that for an asset import and warns on every page)
+        return path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
       } catch {
         return '';
       }
