@@ -94,6 +94,9 @@ export async function connectChain(opts: ChainOptions = {}): Promise<ChainConnec
   }
   const client = createPublicClient({
     chain: chainFor(chainId, rpcUrl),
+    // No cached block number (viem keeps one for its 4 s polling interval): registry reads are pinned
+    // to the head, and a connection kept by a long-running consumer must see a revoke at once.
+    cacheTime: 0,
     transport: http(rpcUrl, { retryCount: 2, retryDelay: 200, timeout: 15_000 }),
     batch: { multicall: false },
   }) as PublicClient;

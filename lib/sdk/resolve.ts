@@ -74,9 +74,7 @@ export async function resolveApproved(opts: ResolveOptions): Promise<ApprovedVer
   }
   const chain = opts.chain ?? (await connectChain(opts));
   const { client, registry } = chain;
-  // The latest block, never viem's cached number (up to 4 s old): a connection kept by a long-running
-  // consumer must see a revoke or a new approval as soon as it is on chain.
-  const blockNumber = await read(chain, 'block number', () => client.getBlockNumber({ cacheTime: 0 }));
+  const blockNumber = await read(chain, 'block number', () => client.getBlockNumber());
   const call = <R>(functionName: string, args: unknown[]) =>
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     client.readContract({ address: registry, abi: modelRegistryAbi, functionName, args, blockNumber } as any) as Promise<R>;

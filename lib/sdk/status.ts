@@ -37,7 +37,7 @@ export interface ModelStatus {
 export async function status(opts: ChainOptions & { slug: string; account?: Address; chain?: ChainConnection }): Promise<ModelStatus> {
   const chain = opts.chain ?? (await connectChain(opts));
   const { client, registry } = chain;
-  const blockNumber = await client.getBlockNumber({ cacheTime: 0 });
+  const blockNumber = await client.getBlockNumber();
   let modelId: bigint;
   try {
     modelId = await client.readContract({ address: registry, abi: modelRegistryAbi, functionName: 'modelIdOf', args: [opts.slug], blockNumber });

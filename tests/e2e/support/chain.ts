@@ -19,7 +19,9 @@ export type Action = { target: Address; value?: bigint; data: Hex };
 
 export function governance(rpcUrl: string, deployment: Deployment) {
   const chain = chainFor(deployment.chainId, rpcUrl);
-  const pub = createPublicClient({ chain, transport: http(rpcUrl) });
+  // cacheTime 0: viem otherwise answers getBlockNumber from a cache up to 4 s old, which can predate
+  // the block a story just made (waitForIndex would then open a page before that block is indexed).
+  const pub = createPublicClient({ chain, transport: http(rpcUrl), cacheTime: 0 });
   const wallet = (account: Address) => createWalletClient({ chain, transport: http(rpcUrl), account });
   const c = deployment.contracts;
 

@@ -16,9 +16,7 @@ export function useStack() {
     timelockDelay: deployment.governance?.timelockDelay ?? 60,
     /** Waits until the server's index has caught up with the chain head. */
     async waitForIndex() {
-      // cacheTime 0: viem otherwise answers from a cache up to 4 s old (its polling interval), which can
-      // predate the block a story just made, so the page would be opened before that block is indexed.
-      const head = await gov.pub.getBlockNumber({ cacheTime: 0 });
+      const head = await gov.pub.getBlockNumber();
       const until = Date.now() + 60_000;
       while (Date.now() < until) {
         const res = await fetch(`${stack.baseUrl}/api/health`).catch(() => null);
