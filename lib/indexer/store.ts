@@ -24,6 +24,11 @@ export async function loadCheckpoint(db: Exec, chainId: number): Promise<Checkpo
   return r ? { blockNumber: Number(r.block_number), blockHash: r.block_hash } : null;
 }
 
+/** The checkpoint row; updated_at is when the indexer moved it (how stale the index is, for readers). */
+function checkpointRow(chainId: number, blockNumber: number, blockHash: string): Row {
+  return { chain_id: chainId, block_number: blockNumber, block_hash: blockHash, updated_at: Date.now() / 1000 };
+}
+
 function eventRow(chainId: number, e: IndexedEvent): Row {
   return {
     chain_id: chainId,
@@ -58,7 +63,7 @@ export async function writeRange(
     const blockRows = headers.map((h) => ({ chain_id: chainId, block_number: h.number, block_hash: h.hash, parent_hash: h.parentHash, block_time: h.timestamp }));
     await upsertRows(tx, T.block, blockRows);
     await tx.execute(sql`DELETE FROM indexer_block WHERE chain_id = ${chainId} AND block_number < ${checkpoint.number - reorgWindow}`);
-    await upsertRows(tx, T.checkpoint, [{ chain_id: chainId, block_number: checkpoint.number, block_hash: checkpoint.hash }]);
+    await upsertRows(tx, T.checkpoint, [checkpointRow(chainId, checkpoint.number, checkpoint.hash)]);
     return summary;
   });
 }
@@ -81,7 +86,7 @@ export async function rollbackTo(db: Db, chainId: number, ancestor: { number: nu
     await tx.execute(sql`DELETE FROM indexer_block WHERE chain_id = ${chainId} AND block_number > ${ancestor.number}`);
     for (const spec of derivedTables) await tx.execute(sql`${sql.raw(`DELETE FROM ${spec.name} WHERE chain_id = `)}${chainId}`);
     await replayEvents(tx, chainId);
-    await upsertRows(tx, T.checkpoint, [{ chain_id: chainId, block_number: ancestor.number, block_hash: ancestor.hash }]);
+    await upsertRows(tx, T.checkpoint, [checkpointRow(chainId, ancestor.number, ancestor.hash)]);
   });
 }
 
@@ -127,6 +132,8 @@ async function replayEvents(tx: Exec, chainId: number): Promise<void> {
 export async function dumpIndex(db: Exec, chainId: number, opts: { withBlocks?: boolean } = {}): Promise<Record<string, Row[]>> {
   const out: Record<string, Row[]> = {};
   for (const spec of Object.values(eventTables)) out[spec.name] = (await db.execute(selectAllSql(spec, chainId, '', 'block_number, log_index'))).rows as Row[];
-  for (const spec of [...derivedTables, T.checkpoint, ...(opts.withBlocks ? [T.block] : [])]) out[spec.name] = (await db.execute(selectAllSql(spec, chainId))).rows as Row[];
+  // the checkpoint's updated_at is wall-clock time, not indexed state: left out so runs compare equal
+  const checkpoint = { ...T.checkpoint, cols: Object.fromEntries(Object.entries(T.checkpoint.cols).filter(([c]) => c !== 'updated_at')) };
+  for (const spec of [...derivedTables, checkpoint, ...(opts.withBlocks ? [T.block] : [])]) out[spec.name] = (await db.execute(selectAllSql(spec, chainId))).rows as Row[];
   return out;
 }

@@ -1,5 +1,8 @@
 import { sql, type SQL } from 'drizzle-orm';
+import { getTableConfig, type PgColumn, type PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from '../../db/client.ts';
+import * as schema from '../../db/schema/indexer.ts';
+import type { ContractKind } from './abi.ts';
 import { timed } from './profile.ts';
 
 // Bulk reads and writes of the indexer's tables through jsonb_to_recordset: one statement and one
@@ -97,163 +100,58 @@ export function keyOf(spec: TableSpec, row: Row): string {
     .join('|');
 }
 
-// ---- specs (mirror db/schema/indexer.ts) ----
+// ---- specs, derived from db/schema/indexer.ts (the one definition of these tables) ----
 
-const eventCols: Record<string, ColType> = {
-  chain_id: 'int',
-  tx_hash: 'text',
-  log_index: 'int',
-  block_number: 'bigint',
-  block_hash: 'text',
-  block_time: 'time',
-  address: 'text',
-  event_name: 'text',
-  args: 'json',
-};
-const eventSpec = (name: string): TableSpec => ({ name, pk: ['chain_id', 'block_number', 'log_index'], cols: eventCols });
+/** Column type of a drizzle column, as the bulk SQL above needs it. */
+function colType(table: string, col: PgColumn): ColType {
+  switch (col.columnType) {
+    case 'PgInteger':
+      return 'int';
+    case 'PgSmallInt':
+      return 'smallint';
+    case 'PgBigInt53':
+      return 'bigint';
+    case 'PgNumeric':
+      return 'uint';
+    case 'PgText':
+      return 'text';
+    case 'PgTimestamp':
+      return 'time';
+    case 'PgJsonb':
+      return 'json';
+    case 'PgBoolean':
+      return 'bool';
+  }
+  throw new Error(`${table}.${col.name}: column type ${col.columnType} has no bulk mapping in lib/indexer/tables.ts`);
+}
+
+/** The spec of a drizzle table: its name, primary key (chain_id first) and columns in declaration order. */
+export function specOf(table: PgTable): TableSpec {
+  const { name, columns, primaryKeys } = getTableConfig(table);
+  const pk = primaryKeys.length > 0 ? primaryKeys[0]!.columns.map((c) => c.name) : columns.filter((c) => c.primary).map((c) => c.name);
+  if (pk[0] !== 'chain_id') throw new Error(`${name}: the indexer's tables are keyed by chain_id first`);
+  return { name, pk, cols: Object.fromEntries(columns.map((c) => [c.name, colType(name, c)])) };
+}
 
 export const eventTables = {
-  governor: eventSpec('governor_event'),
-  token: eventSpec('token_event'),
-  timelock: eventSpec('timelock_event'),
-  registry: eventSpec('registry_event'),
-} as const;
+  governor: specOf(schema.governorEvent),
+  token: specOf(schema.tokenEvent),
+  timelock: specOf(schema.timelockEvent),
+  registry: specOf(schema.registryEvent),
+} as const satisfies Record<ContractKind, TableSpec>;
 
 export const T = {
-  checkpoint: { name: 'indexer_checkpoint', pk: ['chain_id'], cols: { chain_id: 'int', block_number: 'bigint', block_hash: 'text' } },
-  block: { name: 'indexer_block', pk: ['chain_id', 'block_number'], cols: { chain_id: 'int', block_number: 'bigint', block_hash: 'text', parent_hash: 'text', block_time: 'time' } },
-  model: {
-    name: 'model',
-    pk: ['chain_id', 'model_id'],
-    cols: {
-      chain_id: 'int',
-      model_id: 'uint',
-      slug: 'text',
-      access_kind: 'text',
-      access_token: 'text',
-      access_min_balance: 'uint',
-      current_version: 'int',
-      version_count: 'int',
-      registered_at_block: 'bigint',
-      registered_at: 'time',
-      registered_tx: 'text',
-      updated_at_block: 'bigint',
-    },
-  },
-  modelVersion: {
-    name: 'model_version',
-    pk: ['chain_id', 'model_id', 'version'],
-    cols: {
-      chain_id: 'int',
-      model_id: 'uint',
-      version: 'int',
-      manifest_digest: 'text',
-      parent_version: 'int',
-      published_at: 'time',
-      published_block: 'bigint',
-      published_tx: 'text',
-      status: 'text',
-      status_changed_block: 'bigint',
-      status_changed_at: 'time',
-      status_changed_tx: 'text',
-      status_changed_by: 'text',
-      current_from_block: 'bigint',
-      current_from: 'time',
-      current_to_block: 'bigint',
-      current_to: 'time',
-      current_from_tx: 'text',
-      current_to_tx: 'text',
-    },
-  },
-  allowlist: {
-    name: 'model_allowlist',
-    pk: ['chain_id', 'model_id', 'account'],
-    cols: { chain_id: 'int', model_id: 'uint', account: 'text', allowed: 'bool', updated_at_block: 'bigint' },
-  },
-  proposal: {
-    name: 'proposal',
-    pk: ['chain_id', 'proposal_id'],
-    cols: {
-      chain_id: 'int',
-      proposal_id: 'uint',
-      proposer: 'text',
-      targets: 'json',
-      values: 'json',
-      calldatas: 'json',
-      signatures: 'json',
-      description: 'text',
-      description_hash: 'text',
-      vote_start: 'time',
-      vote_end: 'time',
-      extended_deadline: 'time',
-      for_votes: 'uint',
-      against_votes: 'uint',
-      abstain_votes: 'uint',
-      vote_count: 'int',
-      created_block: 'bigint',
-      created_at: 'time',
-      created_tx: 'text',
-      eta: 'time',
-      queued_block: 'bigint',
-      queued_at: 'time',
-      queued_tx: 'text',
-      executed_block: 'bigint',
-      executed_at: 'time',
-      executed_tx: 'text',
-      canceled_block: 'bigint',
-      canceled_at: 'time',
-      canceled_tx: 'text',
-      timelock_id: 'text',
-    },
-  },
-  vote: {
-    name: 'vote',
-    pk: ['chain_id', 'proposal_id', 'voter'],
-    cols: {
-      chain_id: 'int',
-      proposal_id: 'uint',
-      voter: 'text',
-      support: 'smallint',
-      weight: 'uint',
-      reason: 'text',
-      params: 'text',
-      block_number: 'bigint',
-      voted_at: 'time',
-      tx_hash: 'text',
-      log_index: 'int',
-    },
-  },
-  delegate: {
-    name: 'delegate',
-    pk: ['chain_id', 'address'],
-    cols: { chain_id: 'int', address: 'text', voting_power: 'uint', delegator_count: 'int', votes_cast: 'int', updated_at_block: 'bigint' },
-  },
-  delegation: {
-    name: 'delegation',
-    pk: ['chain_id', 'delegator'],
-    cols: { chain_id: 'int', delegator: 'text', delegatee: 'text', updated_at_block: 'bigint' },
-  },
-  balance: {
-    name: 'token_balance',
-    pk: ['chain_id', 'address'],
-    cols: { chain_id: 'int', address: 'text', balance: 'uint', updated_at_block: 'bigint' },
-  },
-  settings: {
-    name: 'governor_settings',
-    pk: ['chain_id'],
-    cols: {
-      chain_id: 'int',
-      voting_delay: 'bigint',
-      voting_period: 'bigint',
-      proposal_threshold: 'uint',
-      quorum_numerator: 'uint',
-      late_quorum_vote_extension: 'bigint',
-      timelock: 'text',
-      proposal_guardian: 'text',
-      timelock_min_delay: 'bigint',
-      updated_at_block: 'bigint',
-    },
-  },
+  checkpoint: specOf(schema.indexerCheckpoint),
+  block: specOf(schema.indexerBlock),
+  model: specOf(schema.model),
+  modelVersion: specOf(schema.modelVersion),
+  allowlist: specOf(schema.modelAllowlist),
+  proposal: specOf(schema.proposal),
+  vote: specOf(schema.vote),
+  delegate: specOf(schema.delegate),
+  delegation: specOf(schema.delegation),
+  balance: specOf(schema.tokenBalance),
+  settings: specOf(schema.governorSettings),
 } satisfies Record<string, TableSpec>;
 
 /** Tables derived from the events (emptied and replayed after a reorg). */

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublicClient, http, keccak256, toBytes, toHex, type PublicClient } from 'viem';
+import { sql } from 'drizzle-orm';
 import { openDatabase, type Database } from '../../db/client.ts';
 import { dumpIndex, indexOnce, startIndexer } from '../../lib/indexer/index.ts';
 import { startTestChain, type TestChain } from '../helpers/anvil.ts';
@@ -65,6 +66,9 @@ describe.each(backends)('indexer on %s', (name, open) => {
     const indexer = startIndexer({ db: database, publicClient: pub, deployment: chain.deployment, confirmations: 0, pollMs: 100, log: process.env.DEBUG_INDEXER ? console.log : undefined });
     try {
       const before = await dumpIndex(database.db, chain.deployment.chainId);
+      const checkpointMovedAt = async () =>
+        ((await database.db.execute(sql`select extract(epoch from updated_at)::float8 as t from indexer_checkpoint where chain_id = ${chain.deployment.chainId}`)).rows[0] as { t: number }).t;
+      const movedBefore = await checkpointMovedAt();
       const advanced: number[] = [];
       let versionsChanged = false;
       indexer.onAdvance((e) => {
@@ -82,6 +86,8 @@ describe.each(backends)('indexer on %s', (name, open) => {
       expect(await compareWithChain(database.db, pub, chain.deployment)).toEqual([]);
       const after = await dumpIndex(database.db, chain.deployment.chainId);
       expect(after.proposal.length).toBe(before.proposal.length + 4);
+      // the checkpoint says when it last moved (readers judge staleness by it), not when it was first written
+      expect(await checkpointMovedAt()).toBeGreaterThan(movedBefore);
       // append-only: every earlier event is still there unchanged
       expect(after.governor_event.slice(0, before.governor_event.length)).toEqual(before.governor_event);
     } finally {
