@@ -1,19 +1,15 @@
 'use client';
 
-import { createContext, useContext, useState, type ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { WagmiProvider, type State } from 'wagmi';
 import { getConfig } from '@/lib/web/wagmi';
 import type { AppConfig } from '@/lib/web/app-config';
+import { AppConfigProvider } from '@/lib/web/app-config-context';
 
-const AppConfigContext = createContext<AppConfig | null>(null);
-
-/** Chain id, RPC URL and contract addresses the server rendered into the page. */
-export function useAppConfig(): AppConfig {
-  const c = useContext(AppConfigContext);
-  if (!c) throw new Error('useAppConfig outside <Providers>');
-  return c;
-}
+// Kept for components written against the old home (branches in flight); new code imports it from
+// @/lib/web/app-config-context.
+export { useAppConfig } from '@/lib/web/app-config-context';
 
 export function Providers({ app, initialState, children }: { app: AppConfig; initialState?: State; children: ReactNode }) {
   // Created per browser session (never at module scope, which the server would share between requests).
@@ -25,10 +21,10 @@ export function Providers({ app, initialState, children }: { app: AppConfig; ini
       }),
   );
   return (
-    <AppConfigContext.Provider value={app}>
+    <AppConfigProvider value={app}>
       <WagmiProvider config={config} initialState={initialState}>
         <QueryClientProvider client={queryClient}>{children}</QueryClientProvider>
       </WagmiProvider>
-    </AppConfigContext.Provider>
+    </AppConfigProvider>
   );
 }

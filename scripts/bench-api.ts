@@ -16,7 +16,7 @@ import { startServer } from '../lib/server/main.ts';
 import { invalidateModelsCache } from '../lib/server/routes/models.ts';
 import { openDatabase } from '../db/client.ts';
 import { recordManifest } from '../lib/artifacts/catalog.ts';
-import { makeVersion, publish } from '../tests/consumer/fixtures.ts';
+import { makeVersion, publish } from '../tests/helpers/consumer.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, connections: { type: 'string', default: '10' } } });
 const seconds = Number(values.seconds);

@@ -8,7 +8,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { median, parseSize, generateFile, startServerProcess, startUploadChain, tempDir } from './artifacts/server-process.ts';
+import { median, parseSize, generateFile, startServerProcess, startUploadChain, tempDir } from '../tests/helpers/server-process.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => {

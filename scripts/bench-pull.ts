@@ -18,7 +18,7 @@ import { Governance } from '../lib/devchain/governance.ts';
 import { parseEnv } from '../lib/env.ts';
 import { startServer } from '../lib/server/main.ts';
 import { uploadAuthHeaders, uploadFile } from '../lib/sdk/upload.ts';
-import { makeVersion, publish } from '../tests/consumer/fixtures.ts';
+import { makeVersion, publish } from '../tests/helpers/consumer.ts';
 
 const { values } = parseArgs({ options: { size: { type: 'string', default: '2GiB' }, runs: { type: 'string', default: '3' }, concurrency: { type: 'string' }, server: { type: 'string', default: 'real' } } });
 function parseSize(s: string): number {

@@ -13,7 +13,7 @@ import { modelRegistryAbi } from '../lib/contracts/generated.ts';
 import { DEV_ACCOUNTS, freePort } from '../lib/devchain/anvil.ts';
 import { Governance, Support, call } from '../lib/devchain/governance.ts';
 import { MANIFEST_SCHEMA } from '../lib/manifest/index.ts';
-import { generateFile, median, parseSize, startServerProcess, startUploadChain, tempDir } from './artifacts/server-process.ts';
+import { generateFile, median, parseSize, startServerProcess, startUploadChain, tempDir } from '../tests/helpers/server-process.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseEnv, EnvError } from '../lib/env.ts';
 import { startAnvil, deployContracts, portIsFree, freePort, DEV_ACCOUNTS, GUARDIAN_ACCOUNT, repoRoot } from '../lib/devchain/anvil.ts';
 import { prepareNext, startServer } from '../lib/server/main.ts';
-import { seedDemoDao } from './seed.ts';
+import { seedDemoDao } from '../lib/devchain/seed.ts';
 
 process.env.NEXT_TELEMETRY_DISABLED = '1';
 process.chdir(repoRoot);

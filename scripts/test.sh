@@ -9,6 +9,9 @@ bash scripts/prereqs.sh
 
 step() { printf '\n=== %s\n' "$*"; }
 
+step "import directions (scripts/check-imports.mjs)"
+node scripts/check-imports.mjs
+
 step "contracts: build, ABI freshness, gas snapshot, forge tests"
 # (scripts/foundry runs the native binary: the npm wrapper of forge always exits 0.)
 scripts/foundry forge build

@@ -1,7 +1,7 @@
 'use client';
 
 import { useConnection, useSwitchChain } from 'wagmi';
-import { useAppConfig } from '@/app/providers';
+import { useAppConfig } from '@/lib/web/app-config-context';
 import { describeWalletError } from '@/lib/web/wallet-errors';
 
 /** Wrong network: say which one is expected and offer the switch. */

@@ -3,7 +3,7 @@
 import Link from 'next/link';
 import { useEffect, useRef, useState } from 'react';
 import { useConnect, useConnection, useConnectors, useDisconnect } from 'wagmi';
-import { useAppConfig } from '@/app/providers';
+import { useAppConfig } from '@/lib/web/app-config-context';
 import { useAccountPower } from '@/lib/web/hooks/use-account-power';
 import { formatTokens, shortAddress } from '@/lib/web/format';
 import { describeWalletError } from '@/lib/web/wallet-errors';

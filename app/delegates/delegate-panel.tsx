@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { useConnection } from 'wagmi';
 import { isAddress, type Abi } from 'viem';
 import { modelTokenAbi } from '@/lib/contracts/generated';
-import { useAppConfig } from '@/app/providers';
+import { useAppConfig } from '@/lib/web/app-config-context';
 import { useAccountPower } from '@/lib/web/hooks/use-account-power';
 import { phaseText, useDaoTx } from '@/lib/web/hooks/use-dao-tx';
 import { formatTokens } from '@/lib/web/format';

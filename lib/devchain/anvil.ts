@@ -3,13 +3,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadDeployment, type Deployment } from '../contracts/deployment.ts';
+import { repoRoot } from '../repo-root.ts';
 
 // Local chain for `npm run dev`, tests and benchmarks: anvil from @foundry-rs/anvil, contracts deployed
 // by the same forge script production uses (contracts/script/Deploy.s.sol).
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { repoRoot };
 const bin = (name: string) => path.join(repoRoot, 'node_modules', '.bin', name);
 
 /**

@@ -3,12 +3,12 @@
 // maintainers use (POST /api/uploads, POST /api/manifests). A second proposal (version 2, one tensor
 // reshaped and one added, plus a treasury reward) is left open for voting.
 import { formatUnits, parseUnits, type Hex } from 'viem';
-import { modelRegistryAbi, modelTokenAbi } from '../lib/contracts/generated.ts';
-import type { Deployment } from '../lib/contracts/deployment.ts';
-import { DEV_ACCOUNTS, advanceTime } from '../lib/devchain/anvil.ts';
-import { demoModelV1, demoModelV2 } from '../lib/devchain/demo-weights.ts';
-import { Governance, Support, call } from '../lib/devchain/governance.ts';
-import { publishFiles } from '../lib/devchain/publish.ts';
+import { modelRegistryAbi, modelTokenAbi } from '../contracts/generated.ts';
+import type { Deployment } from '../contracts/deployment.ts';
+import { DEV_ACCOUNTS, advanceTime } from './anvil.ts';
+import { demoModelV1, demoModelV2 } from './demo-weights.ts';
+import { Governance, Support, call } from './governance.ts';
+import { publishFiles } from './publish.ts';
 
 export interface SeedResult {
   accounts: { label: string; address: string; votingPower: string }[];

@@ -20,7 +20,7 @@ import { routes as uploadRoutes } from './routes/uploads.ts';
 import { routes as sessionRoutes } from './routes/sessions.ts';
 import { routes as manifestRoutes } from './routes/manifests.ts';
 import { routes as blobRoutes } from './routes/blobs.ts';
-import { repoRoot } from '../devchain/anvil.ts';
+import { repoRoot } from '../repo-root.ts';
 
 export interface StartServerOptions {
   env: Env;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runKill9 } from '../../scripts/kill9-uploads.ts';
-import { startUploadChain, type UploadChain } from '../../scripts/artifacts/server-process.ts';
+import { runKill9 } from '../helpers/kill9.ts';
+import { startUploadChain, type UploadChain } from '../helpers/server-process.ts';
 
 let chain: UploadChain;
 beforeAll(async () => {
@@ -28,7 +28,7 @@ describe('kill -9 of the server during a resumable upload', () => {
     const http = await import('node:http');
     const os = await import('node:os');
     const path = await import('node:path');
-    const { startServerProcess } = await import('../../scripts/artifacts/server-process.ts');
+    const { startServerProcess } = await import('../helpers/server-process.ts');
     const MiB = 1024 * 1024;
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-kill9-session-'));
     const bytes = randomBytes(24 * MiB);

@@ -13,7 +13,7 @@ import { accessTypedData, randomNonce } from '../../lib/access/request.ts';
 import { openDatabase, type Database } from '../../db/client.ts';
 import { indexOnce } from '../../lib/indexer/index.ts';
 import { DEV_ACCOUNTS } from '../helpers/anvil.ts';
-import { ACCESS, asGuardian, asTimelock, makeVersion, modelIdOf, publish, startTestChain, type ModelVersionFiles, type TestChain } from './fixtures.ts';
+import { ACCESS, asGuardian, asTimelock, makeVersion, modelIdOf, publish, startTestChain, type ModelVersionFiles, type TestChain } from '../helpers/consumer.ts';
 
 let chain: TestChain;
 let database: Database;

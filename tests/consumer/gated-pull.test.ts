@@ -11,7 +11,7 @@ import { createAccessService, tokenFromRequest } from '../../lib/access/service.
 import { openDatabase, type Database } from '../../db/client.ts';
 import { pull, ModelDaoError } from '../../lib/sdk/index.ts';
 import { DEV_ACCOUNTS } from '../helpers/anvil.ts';
-import { ACCESS, asTimelock, listFiles, makeVersion, modelIdOf, publish, sha256, startGateway, startTestChain, tmpDir, type Gateway, type TestChain } from './fixtures.ts';
+import { ACCESS, asTimelock, listFiles, makeVersion, modelIdOf, publish, sha256, startGateway, startTestChain, tmpDir, type Gateway, type TestChain } from '../helpers/consumer.ts';
 
 let chain: TestChain;
 let database: Database;

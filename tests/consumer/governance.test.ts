@@ -15,7 +15,7 @@ import { Governance, Support } from '../../lib/devchain/governance.ts';
 import { parseEnv } from '../../lib/env.ts';
 import { startServer, type RunningServer } from '../../lib/server/main.ts';
 import { DEV_ACCOUNTS, freePort } from '../helpers/anvil.ts';
-import { ACCESS, asGuardian, asTimelock, modelIdOf, sha256, startTestChain, tmpDir, type TestChain } from './fixtures.ts';
+import { ACCESS, asGuardian, asTimelock, modelIdOf, sha256, startTestChain, tmpDir, type TestChain } from '../helpers/consumer.ts';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'lib', 'cli', 'modeldao.mjs');
 let chain: TestChain;

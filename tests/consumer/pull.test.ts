@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pull, verify, resolveApproved, status, connectChain, ModelDaoError } from '../../lib/sdk/index.ts';
-import { asGuardian, listFiles, makeVersion, modelIdOf, publish, sha256, startGateway, startTestChain, tmpDir, type Gateway, type TestChain } from './fixtures.ts';
+import { asGuardian, listFiles, makeVersion, modelIdOf, publish, sha256, startGateway, startTestChain, tmpDir, type Gateway, type TestChain } from '../helpers/consumer.ts';
 
 let chain: TestChain;
 const cleanup: (() => Promise<void> | void)[] = [];

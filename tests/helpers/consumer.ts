@@ -12,7 +12,7 @@ import canonicalize from 'canonicalize';
 import { createPublicClient, createWalletClient, http as viemHttp, type Address, type Hex } from 'viem';
 import { modelRegistryAbi } from '../../lib/contracts/generated.ts';
 import { chainFor } from '../../lib/chain/client.ts';
-import { rpc, startTestChain, type TestChain } from '../helpers/anvil.ts';
+import { rpc, startTestChain, type TestChain } from './anvil.ts';
 
 export type { TestChain };
 export { startTestChain };

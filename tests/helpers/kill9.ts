@@ -1,14 +1,13 @@
-// npm run kill9:uploads [-- --iterations 20]
-// Repeats: start the real server (child process), upload files (one large, interrupted), kill -9 the
-// server at a random moment, restart it on the same data dir. After each restart the store must hold
-// only blobs whose content hashes to their name, no temp files, and uploads must work again.
-// Prints the count of bad blobs (goal: 0) as the last line (JSON).
+// The kill -9 upload run (tests/artifacts/kill9.test.ts and npm run kill9:uploads). Repeats: start
+// the real server (child process), upload files (one large, interrupted), kill -9 the server at a
+// random moment, restart it on the same data dir. After each restart the store must hold only blobs
+// whose content hashes to their name, no temp files, and uploads must work again.
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { LocalArtifactStore } from '../lib/artifacts/store.ts';
-import { startServerProcess, startUploadChain, tempDir, type UploadChain } from './artifacts/server-process.ts';
+import { LocalArtifactStore } from '../../lib/artifacts/store.ts';
+import { startServerProcess, startUploadChain, tempDir, type UploadChain } from './server-process.ts';
 
 const MiB = 1024 * 1024;
 
@@ -101,18 +100,4 @@ export async function runKill9(o: { iterations: number; chain?: UploadChain; log
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
   return result;
-}
-
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('kill9-uploads.ts')) {
-  const i = process.argv.indexOf('--iterations');
-  const iterations = i === -1 ? 20 : Number(process.argv[i + 1]);
-  const r = await runKill9({ iterations });
-  console.log(
-    JSON.stringify({
-      bench: 'kill9-uploads',
-      ...r,
-      goal: 'after every kill -9 and restart: 0 blobs whose content differs from their name, 0 temp files left, uploads work',
-      goal_met: r.bad_blobs === 0 && r.leftover_temp_files === 0 && r.failed_restarts === 0 && r.failed_uploads_after_restart === 0,
-    }),
-  );
 }

@@ -5,7 +5,7 @@ import type { Db } from '../../db/client.ts';
 import type { Deployment } from '../../lib/contracts/deployment.ts';
 import { modelGovernorAbi, modelRegistryAbi, modelTokenAbi } from '../../lib/contracts/generated.ts';
 import { deriveProposalState, ProposalState } from '../../lib/chain/proposal-state.ts';
-import { loadQuorumAt } from '../../lib/chain/quorum.ts';
+import { loadQuorumAt } from '../../lib/indexer/quorum.ts';
 
 const STATUS = ['Active', 'Deprecated', 'Revoked'];
 const KINDS = ['Public', 'TokenHolders', 'Allowlist'];

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelRegistryAbi, modelGovernorAbi } from '../../lib/contracts/generated.ts';
 import { parseEnv } from '../../lib/env.ts';
 import { startServer, type RunningServer } from '../../lib/server/main.ts';
-import { seedDemoDao, type SeedResult } from '../../scripts/seed.ts';
+import { seedDemoDao, type SeedResult } from '../../lib/devchain/seed.ts';
 import { chainClient, freePort, startTestChain, type TestChain } from '../helpers/anvil.ts';
 import { ProposalState } from '../../lib/chain/proposal-state.ts';
 

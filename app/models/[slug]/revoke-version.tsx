@@ -4,7 +4,7 @@ import { useRef } from 'react';
 import { useConnection } from 'wagmi';
 import type { Abi } from 'viem';
 import { modelRegistryAbi } from '@/lib/contracts/generated';
-import { useAppConfig } from '@/app/providers';
+import { useAppConfig } from '@/lib/web/app-config-context';
 import { phaseText, useDaoTx } from '@/lib/web/hooks/use-dao-tx';
 
 /** The guardian's one power: revoke a version at once. Shown only to the guardian, behind a confirmation. */

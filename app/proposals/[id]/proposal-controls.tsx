@@ -7,7 +7,7 @@ import { useConnection, usePublicClient } from 'wagmi';
 import type { Abi } from 'viem';
 import { modelGovernorAbi } from '@/lib/contracts/generated';
 import { ProposalState, proposalStateName } from '@/lib/chain/proposal-state';
-import { useAppConfig } from '@/app/providers';
+import { useAppConfig } from '@/lib/web/app-config-context';
 import { queryKeys } from '@/lib/web/query-keys';
 import { useAccountPower } from '@/lib/web/hooks/use-account-power';
 import { phaseText, useDaoTx } from '@/lib/web/hooks/use-dao-tx';

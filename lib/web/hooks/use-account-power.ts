@@ -3,7 +3,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { usePublicClient, useConnection } from 'wagmi';
 import { modelTokenAbi } from '@/lib/contracts/generated';
-import { useAppConfig } from '@/app/providers';
+import { useAppConfig } from '@/lib/web/app-config-context';
 import { queryKeys } from '@/lib/web/query-keys';
 
 export interface AccountPower {

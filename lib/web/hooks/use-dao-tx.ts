@@ -5,7 +5,7 @@ import { useRouter } from 'next/navigation';
 import { useQueryClient } from '@tanstack/react-query';
 import { usePublicClient, useWriteContract, useConnection } from 'wagmi';
 import type { Abi, Hash } from 'viem';
-import { useAppConfig } from '@/app/providers';
+import { useAppConfig } from '@/lib/web/app-config-context';
 import { describeWalletError } from '@/lib/web/wallet-errors';
 
 export type TxPhase = 'idle' | 'simulating' | 'signing' | 'pending' | 'indexing' | 'done' | 'error';
