@@ -75,6 +75,23 @@ export interface SafetensorsSummary {
   tensors: SafetensorsTensor[];
 }
 
+/**
+ * A summary read back from JSON (the blob table's safetensors column, an upload response), or null
+ * when it is not one. The one shape every reader uses: pages, the upload form, the SDK.
+ */
+export function asSafetensorsSummary(raw: unknown): SafetensorsSummary | null {
+  const s = raw as Partial<SafetensorsSummary> | null | undefined;
+  if (!s || typeof s !== 'object' || !Array.isArray(s.tensors)) return null;
+  if (!s.parameters || typeof s.parameters.total !== 'number' || !s.parameters.byDtype || typeof s.parameters.byDtype !== 'object') return null;
+  if (!s.tensors.every((t) => t && typeof t.name === 'string' && typeof t.dtype === 'string' && Array.isArray(t.shape))) return null;
+  return s as SafetensorsSummary;
+}
+
+/** The dtypes of a file's tensors, in the order the header first uses them. */
+export function safetensorsDtypes(s: SafetensorsSummary): string[] {
+  return Object.keys(s.parameters.byDtype);
+}
+
 /** Reads the header length from the first 8 bytes (or null if fewer are given). */
 export function safetensorsHeaderLength(first8: Uint8Array): number | null {
   if (first8.byteLength < 8) return null;

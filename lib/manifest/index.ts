@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
+import { isSlug, SLUG_RULE } from '../slug.ts';
 
 /** The manifest format (modeldao.manifest/v1): the set of files a model version consists of. */
 
@@ -8,7 +9,6 @@ export const MANIFEST_SCHEMA = 'modeldao.manifest/v1';
 export const MANIFEST_MAX_BYTES = 4 * 1024 * 1024;
 
 const hex64 = /^[0-9a-f]{64}$/;
-const slug = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 /** Why a path is not acceptable, or null. Paths are relative, '/'-separated, portable. */
 export function pathProblem(p: string): string | null {
@@ -42,7 +42,7 @@ export const manifestFileSchema = z
 export const manifestSchema = z
   .object({
     schema: z.literal(MANIFEST_SCHEMA),
-    model: z.string().regex(slug, 'must be a model slug ([a-z0-9][a-z0-9-]{0,63})'),
+    model: z.string().refine(isSlug, `must be ${SLUG_RULE}`),
     parent: z
       .string()
       .regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" followed by 64 lowercase hex characters')

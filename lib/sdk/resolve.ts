@@ -2,6 +2,7 @@ import { BaseError, ContractFunctionRevertedError, type Address, type Hex } from
 import { modelRegistryAbi } from '../contracts/generated.ts';
 import { chainErrorMessage, connectChain, type ChainConnection, type ChainOptions } from './chain.ts';
 import { ModelDaoError } from './errors.ts';
+import { isSlug, SLUG_RULE } from '../slug.ts';
 
 export const VERSION_STATUS = ['active', 'deprecated', 'revoked'] as const;
 export type VersionStatus = (typeof VERSION_STATUS)[number];
@@ -61,14 +62,13 @@ async function read<T>(chain: ChainConnection, what: string, fn: () => Promise<T
   }
 }
 
-const SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 /**
  * Reads from the registry on chain which version of `slug` is approved (the current one, or the
  * requested one) and its manifest digest. This is the only source of trust for pull/verify.
  */
 export async function resolveApproved(opts: ResolveOptions): Promise<ApprovedVersion> {
-  if (!SLUG.test(opts.slug)) throw new ModelDaoError('usage', 'invalid_slug', `"${opts.slug}" is not a model slug ([a-z0-9][a-z0-9-]{0,63})`);
+  if (!isSlug(opts.slug)) throw new ModelDaoError('usage', 'invalid_slug', `"${opts.slug}" is not ${SLUG_RULE}`);
   if (opts.version !== undefined && (!Number.isInteger(opts.version) || opts.version < 1 || opts.version > 0xffffffff)) {
     throw new ModelDaoError('usage', 'invalid_version', `--version must be a positive integer`);
   }

@@ -7,6 +7,7 @@ import { ModelDaoError } from './errors.ts';
 import { GatewayHttpError, httpError, readBody, request } from './net.ts';
 import { sha256File } from '../artifacts/hash.ts';
 import { signUploadAuthorization } from '../artifacts/upload-auth.ts';
+import { RESUMABLE_FROM_BYTES } from '../artifacts/upload-protocol.ts';
 
 export interface UploadResult {
   size: number;
@@ -33,8 +34,8 @@ export interface UploadOptions {
 /** A request that moves no bytes for this long is dropped (the gateway hashes as bytes arrive). */
 const SEND_IDLE_MS = 120_000;
 
-/** Default size from which uploads are resumable. */
-export const RESUMABLE_FROM_BYTES = 64 * 1024 * 1024;
+/** Default size from which uploads are resumable (one figure for browser, SDK and server). */
+export { RESUMABLE_FROM_BYTES };
 
 /**
  * `Authorization: ModelDAO-Upload …` — the EIP-712 UploadAuthorization {account, expiry} for this chain

@@ -7,6 +7,7 @@ import { digestHex, parseManifest, sha256Hex, type Manifest } from './manifest.t
 import { defaultCacheDir, safeJoin } from './paths.ts';
 import type { Origin } from './pull.ts';
 import { resolveApproved, type ApprovedVersion } from './resolve.ts';
+import { isSlug } from '../slug.ts';
 
 export interface VerifyOptions extends ChainOptions {
   /** A directory made by `pull --out` (or a snapshot folder), or a model slug (its snapshot in the cache). */
@@ -63,7 +64,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
       throw new ModelDaoError('usage', 'not_a_pulled_dir', `${dir}/.modeldao/origin.json is unreadable`);
     }
     approved = await resolveApproved({ chain, slug: origin.slug, version: origin.version });
-  } else if (/^[a-z0-9][a-z0-9-]{0,63}$/.test(opts.target) && !fs.existsSync(asDir)) {
+  } else if (isSlug(opts.target) && !fs.existsSync(asDir)) {
     approved = await resolveApproved({ chain, slug: opts.target, version: opts.version });
     dir = path.join(path.resolve(opts.cacheDir ?? defaultCacheDir()), 'snapshots', approved.slug, String(approved.version));
     if (!fs.existsSync(dir)) throw new ModelDaoError('not_found', 'not_pulled', `${approved.slug} v${approved.version} is not in the cache (${dir}); run modeldao pull ${approved.slug}`);

@@ -1,6 +1,7 @@
 import { decodeFunctionData, formatEther, formatUnits, type Abi, type Hex } from 'viem';
 import { modelGovernorAbi, modelRegistryAbi, modelTokenAbi, timelockControllerAbi } from '@/lib/contracts/generated';
 import { formatBytes, formatParams, shortAddress } from './format';
+import { ACCESS_KINDS } from '@/lib/chain/registry-enums';
 
 // Proposal actions in plain language, decoded with the generated ABIs of the contracts the DAO
 // controls. Anything else is shown decoded as far as possible, with a warning.
@@ -42,8 +43,6 @@ export interface DecodeContext {
   manifests?: Record<string, ManifestBrief | undefined>;
   tokenSymbol: string;
 }
-
-const ACCESS_KINDS = ['Public', 'TokenHolders', 'Allowlist'];
 
 function modelName(ctx: DecodeContext, id: bigint | string): string {
   return ctx.slugs[String(id)] ?? `model #${id}`;
@@ -215,7 +214,7 @@ function fmt(v: bigint): string {
 }
 
 export function describeRule(rule: { kind: number; token: string; minBalance: bigint }, ctx: DecodeContext): string {
-  const kind = ACCESS_KINDS[rule.kind] ?? `kind ${rule.kind}`;
+  const kind = ACCESS_KINDS[Number(rule.kind)] ?? `kind ${rule.kind}`;
   if (kind === 'Public') return 'anyone (public)';
   if (kind === 'Allowlist') return 'only allowlisted accounts';
   const isOurs = ctx.contracts && rule.token.toLowerCase() === ctx.contracts.token.toLowerCase();

@@ -1,4 +1,5 @@
-import type { ManifestDoc, SafetensorsSummary, TensorInfo } from './queries/manifests';
+import type { SafetensorsSummary } from '@/lib/artifacts/safetensors';
+import type { ManifestDoc, TensorInfo } from './queries/manifests';
 
 // What a new version changes against the version it replaces: files by path, tensors by name
 // across all safetensors files of the version, and the parameter count.

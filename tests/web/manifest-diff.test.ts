@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { diffManifests } from '../../lib/web/manifest-diff';
+import { buildSafetensors, parseSafetensorsHeader } from '../../lib/artifacts/safetensors';
+
+/** The summary the store keeps for a safetensors file with these tensors (built and parsed for real). */
+const summary = (tensors: { name: string; dtype: string; shape: number[] }[]) => {
+  const file = buildSafetensors(tensors);
+  return parseSafetensorsHeader(file, file.byteLength);
+};
 
 const m = (files: { path: string; sha256: string; size: number }[]) => ({
   schema: 'modeldao.manifest/v1',
@@ -17,15 +24,11 @@ describe('the diff a voter sees for a new model version', () => {
         { path: 'config.json', sha256: 'c'.repeat(64), size: 7 },
       ]),
       safetensors: {
-        ['a'.repeat(64)]: {
-          tensors: [
-            { name: 'embed', dtype: 'F32', shape: [10, 4] },
-            { name: 'head', dtype: 'F32', shape: [4, 10] },
-            { name: 'gone', dtype: 'F32', shape: [3] },
-          ],
-          params: 83,
-          dtypes: ['F32'],
-        },
+        ['a'.repeat(64)]: summary([
+          { name: 'embed', dtype: 'F32', shape: [10, 4] },
+          { name: 'head', dtype: 'F32', shape: [4, 10] },
+          { name: 'gone', dtype: 'F32', shape: [3] },
+        ]),
       },
     };
     const after = {
@@ -35,15 +38,11 @@ describe('the diff a voter sees for a new model version', () => {
         { path: 'tokenizer.json', sha256: 'e'.repeat(64), size: 9 },
       ]),
       safetensors: {
-        ['d'.repeat(64)]: {
-          tensors: [
-            { name: 'embed', dtype: 'F32', shape: [12, 4] },
-            { name: 'head', dtype: 'F32', shape: [4, 10] },
-            { name: 'extra', dtype: 'BF16', shape: [2, 2] },
-          ],
-          params: 92,
-          dtypes: ['F32', 'BF16'],
-        },
+        ['d'.repeat(64)]: summary([
+          { name: 'embed', dtype: 'F32', shape: [12, 4] },
+          { name: 'head', dtype: 'F32', shape: [4, 10] },
+          { name: 'extra', dtype: 'BF16', shape: [2, 2] },
+        ]),
       },
     };
     const d = diffManifests(before, after);
@@ -72,7 +71,7 @@ describe('the diff a voter sees for a new model version', () => {
     const before = { manifest: m([{ path: 'model.bin', sha256: 'a'.repeat(64), size: 100 }]), safetensors: {} };
     const after = {
       manifest: m([{ path: 'model.safetensors', sha256: 'd'.repeat(64), size: 140 }]),
-      safetensors: { ['d'.repeat(64)]: { tensors: [{ name: 'embed', dtype: 'F32', shape: [10, 4] }], params: 40, dtypes: ['F32'] } },
+      safetensors: { ['d'.repeat(64)]: summary([{ name: 'embed', dtype: 'F32', shape: [10, 4] }]) },
     };
     const d = diffManifests(before, after);
     expect(d.tensorsComparable).toBe(false);

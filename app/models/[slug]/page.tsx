@@ -3,6 +3,7 @@ import { notFound } from 'next/navigation';
 import type { Metadata } from 'next';
 import { getModel } from '@/lib/web/queries/models';
 import { getManifestView } from '@/lib/web/queries/manifests';
+import { safetensorsDtypes } from '@/lib/artifacts/safetensors';
 import { getProposalsByExecutionTx } from '@/lib/web/queries/proposals';
 import { getAppConfig } from '@/lib/web/server-app-config';
 import { formatBytes, formatDateTime, formatParams, shortAddress } from '@/lib/web/format';
@@ -127,7 +128,7 @@ export default async function ModelPage({ params, searchParams }: { params: Para
                     return (
                       <details key={sha}>
                         <summary>
-                          {file?.path}: {s.tensors.length} tensors, {formatParams(s.params)} params ({s.dtypes.join('/')})
+                          {file?.path}: {s.tensors.length} tensors, {formatParams(s.parameters.total)} params ({safetensorsDtypes(s).join('/')})
                         </summary>
                         <div className="table-wrap">
                           <table>

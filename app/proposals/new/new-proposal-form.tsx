@@ -9,8 +9,10 @@ import { useAppConfig } from '@/app/providers';
 import { useAccountPower } from '@/lib/web/hooks/use-account-power';
 import { phaseText, useDaoTx } from '@/lib/web/hooks/use-dao-tx';
 import { diffManifests } from '@/lib/web/manifest-diff';
-import type { ManifestDoc, SafetensorsSummary } from '@/lib/web/queries/manifests';
+import type { ManifestDoc } from '@/lib/web/queries/manifests';
+import type { SafetensorsSummary } from '@/lib/artifacts/safetensors';
 import { formatBytes, formatParams, formatSignedParams, formatTokens } from '@/lib/web/format';
+import { isSlug, SLUG_PATTERN } from '@/lib/slug';
 import { storeManifest, uploadWithProgress, type UploadedFile } from './uploads';
 import { uploadAuthorization } from './upload-auth';
 
@@ -42,7 +44,6 @@ const KINDS: { id: Kind; label: string }[] = [
   { id: 'rollback', label: 'Set the current version (rollback)' },
   { id: 'deprecate', label: 'Deprecate a version' },
 ];
-const SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const ZERO: Address = '0x0000000000000000000000000000000000000000';
 
 interface FileState {
@@ -196,7 +197,7 @@ export function NewProposalForm({ models, threshold, initialType, initialModel }
         break;
       }
       case 'register': {
-        if (!SLUG.test(newSlug)) out.problems.push('The slug must be lowercase letters, digits and dashes (1–64), starting with a letter or digit.');
+        if (!isSlug(newSlug)) out.problems.push('The slug must be lowercase letters, digits and dashes (1–64), starting with a letter or digit.');
         if (models.some((m) => m.slug === newSlug)) out.problems.push(`“${newSlug}” is already registered.`);
         const r = rule();
         push(c.registry, encodeFunctionData({ abi: modelRegistryAbi, functionName: 'registerModel', args: [newSlug, r] }));
@@ -440,7 +441,7 @@ export function NewProposalForm({ models, threshold, initialType, initialModel }
                             <div className="muted">{f.result.cid}</div>
                             {f.result.safetensors && (
                               <div>
-                                {f.result.safetensors.tensors.length} tensors · {formatParams(f.result.safetensors.params)} params
+                                {f.result.safetensors.tensors.length} tensors · {formatParams(f.result.safetensors.parameters.total)} params
                               </div>
                             )}
                           </>
@@ -528,7 +529,7 @@ export function NewProposalForm({ models, threshold, initialType, initialModel }
           <span>
             Slug <span className="hint">(lowercase letters, digits, dashes)</span>
           </span>
-          <input value={newSlug} onChange={(e) => setNewSlug(e.target.value.trim())} name="slug" pattern="[a-z0-9][a-z0-9-]{0,63}" />
+          <input value={newSlug} onChange={(e) => setNewSlug(e.target.value.trim())} name="slug" pattern={SLUG_PATTERN} />
         </label>
       )}
 

@@ -1,6 +1,7 @@
 'use client';
 
-import type { SafetensorsSummary } from '@/lib/web/queries/manifests';
+import { asSafetensorsSummary, type SafetensorsSummary } from '@/lib/artifacts/safetensors';
+import { RESUMABLE_FROM_BYTES } from '@/lib/artifacts/upload-protocol';
 
 export interface UploadedFile {
   path: string;
@@ -19,17 +20,6 @@ export class UploadError extends Error {
   }
 }
 
-/** lib/artifacts' summary (parameters.total, byDtype) → the page's shape. */
-export function toSummary(raw: unknown): SafetensorsSummary | null {
-  const s = raw as { tensors?: { name: string; dtype: string; shape: number[] }[]; parameters?: { total: number; byDtype: Record<string, number> } } | null;
-  if (!s || !Array.isArray(s.tensors)) return null;
-  return {
-    tensors: s.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape })),
-    params: s.parameters?.total ?? s.tensors.reduce((n, t) => n + t.shape.reduce((a, c) => a * c, 1), 0),
-    dtypes: s.parameters ? Object.keys(s.parameters.byDtype) : [...new Set(s.tensors.map((t) => t.dtype))],
-  };
-}
-
 async function errorOf(status: number, text: string): Promise<UploadError> {
   try {
     const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
@@ -38,8 +28,6 @@ async function errorOf(status: number, text: string): Promise<UploadError> {
   return new UploadError(String(status), status === 404 ? 'This server has no upload endpoint (run the full stack with `npm run dev`).' : text || `HTTP ${status}`);
 }
 
-/** Files at least this large go up through a resumable session, in parts (lib/server/routes/sessions.ts). */
-export const RESUMABLE_FROM_BYTES = 64 * 1024 * 1024;
 /** One PATCH per part: a dropped connection costs at most one part. */
 const PART_BYTES = 32 * 1024 * 1024;
 const RETRIES = 6;
@@ -71,7 +59,7 @@ function send(
 function toUploaded(file: File, text: string): UploadedFile {
   try {
     const body = JSON.parse(text) as Body;
-    return { path: file.name, size: body.size, sha256: body.sha256, cid: body.cid, safetensors: toSummary(body.safetensors ?? null) };
+    return { path: file.name, size: body.size, sha256: body.sha256, cid: body.cid, safetensors: asSafetensorsSummary(body.safetensors) };
   } catch {
     throw new UploadError('bad_response', 'The server answered the upload with something that is not JSON.');
   }

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { and, asc, eq } from 'drizzle-orm';
 import { getManifest } from '../../artifacts/catalog.ts';
 import { HttpError, type Route } from '../http.ts';
+import { SLUG_PATTERN } from '../../slug.ts';
 import { indexerCheckpoint, model, modelVersion } from '../../../db/schema/indexer.ts';
 import { tokenFromRequest, type AccessService, type AnyPgDatabase } from '../../access/service.ts';
 
@@ -270,7 +271,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, ctx: ModelsRoute
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-const SLUG = '(?<slug>[a-z0-9][a-z0-9-]{0,63})';
+const SLUG = `(?<slug>${SLUG_PATTERN})`;
 
 export const routes: Route<ModelsRouteContext>[] = [
   { methods: ['GET', 'HEAD'], pattern: /^\/api\/models\/?$/, handle: (req, res, _p, ctx) => serve(req, res, ctx, 'list') },

@@ -3,7 +3,7 @@ import { HttpError, sendJson, type Route } from '../http.ts';
 import { recordUpload, unpinnedBytes } from '../../artifacts/catalog.ts';
 import { openSessionBytes } from '../../artifacts/sessions.ts';
 import { SafetensorsError, SafetensorsSniffer, type SafetensorsSummary } from '../../artifacts/safetensors.ts';
-import { StoreError, type PutOptions, type PutResult } from '../../artifacts/store.ts';
+import { SHA256_HEX, StoreError, type PutOptions, type PutResult } from '../../artifacts/store.ts';
 import { uploadVerifier, type ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
 
 // POST /api/uploads — one file, streamed to the store (never buffered), hashed on the way.
@@ -37,7 +37,7 @@ export async function uploadAccount(req: IncomingMessage, ctx: ArtifactRoutesCon
 export function uploadHeaders(req: IncomingMessage): { expected?: string; fileName?: string } {
   let expected = headerValue(req, 'x-expected-sha256')?.trim().toLowerCase();
   if (expected?.startsWith('sha256:')) expected = expected.slice(7);
-  if (expected !== undefined && !/^[0-9a-f]{64}$/.test(expected)) {
+  if (expected !== undefined && !SHA256_HEX.test(expected)) {
     throw closing(new HttpError(400, 'invalid_expected_sha256', 'x-expected-sha256 must be 64 hex characters'));
   }
   return { expected, fileName: headerValue(req, 'x-file-name') };

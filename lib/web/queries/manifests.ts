@@ -3,6 +3,7 @@ import { cache } from 'react';
 import { eq, inArray } from 'drizzle-orm';
 import { blob, manifest as manifestTable } from '@/db/schema';
 import type { ManifestBrief } from '@/lib/web/actions';
+import { asSafetensorsSummary, safetensorsDtypes, type SafetensorsSummary, type SafetensorsTensor } from '@/lib/artifacts/safetensors';
 import { getDb } from './db';
 
 // Manifests and safetensors summaries from the artifact tables (weights engineer's db/schema/artifacts.ts).
@@ -14,17 +15,8 @@ export interface ManifestFile {
   cid: string;
 }
 
-export interface TensorInfo {
-  name: string;
-  dtype: string;
-  shape: number[];
-}
-
-export interface SafetensorsSummary {
-  tensors: TensorInfo[];
-  params: number;
-  dtypes: string[];
-}
+/** What a tensor diff compares (lib/artifacts SafetensorsTensor without its offsets). */
+export type TensorInfo = Pick<SafetensorsTensor, 'name' | 'dtype' | 'shape'>;
 
 export interface ManifestDoc {
   schema: string;
@@ -61,31 +53,18 @@ export const getManifestView = cache(async (digest: string): Promise<ManifestVie
     : [];
   const safetensors: Record<string, SafetensorsSummary> = {};
   for (const b of blobs) {
-    const s = b.safetensors as StoredSummary | null;
-    if (!s || !Array.isArray(s.tensors)) continue;
-    safetensors[b.sha256] = {
-      tensors: s.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape })),
-      params: s.parameters?.total ?? s.tensors.reduce((n, t) => n + t.shape.reduce((a, c) => a * c, 1), 0),
-      dtypes: Object.keys(s.parameters?.byDtype ?? {}).length
-        ? Object.keys(s.parameters!.byDtype)
-        : [...new Set(s.tensors.map((t) => t.dtype))],
-    };
+    const s = asSafetensorsSummary(b.safetensors);
+    if (s) safetensors[b.sha256] = s;
   }
   return { digest: key, manifest, safetensors, brief: briefOf(manifest, safetensors) };
 });
-
-/** lib/artifacts SafetensorsSummary as stored in blob.safetensors */
-interface StoredSummary {
-  tensors: { name: string; dtype: string; shape: number[] }[];
-  parameters?: { total: number; byDtype: Record<string, number> };
-}
 
 export function briefOf(manifest: ManifestDoc, safetensors: Record<string, SafetensorsSummary>): ManifestBrief {
   const summaries = manifest.files.map((f) => safetensors[f.sha256]).filter((s): s is SafetensorsSummary => Boolean(s));
   return {
     files: manifest.files.length,
     totalBytes: manifest.files.reduce((n, f) => n + f.size, 0),
-    params: summaries.length ? summaries.reduce((n, s) => n + s.params, 0) : null,
-    dtypes: [...new Set(summaries.flatMap((s) => s.dtypes))],
+    params: summaries.length ? summaries.reduce((n, s) => n + s.parameters.total, 0) : null,
+    dtypes: [...new Set(summaries.flatMap(safetensorsDtypes))],
   };
 }

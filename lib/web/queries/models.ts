@@ -5,12 +5,14 @@ import { model, modelAllowlist, modelVersion } from '@/db/schema';
 import { getEnv } from '@/lib/web/server-env';
 import { getDb } from './db';
 
-export type VersionStatusName = 'Active' | 'Deprecated' | 'Revoked';
+import type { AccessKindName, VersionStatusName } from '@/lib/chain/registry-enums';
+
+export type { VersionStatusName };
 
 export interface ModelRow {
   modelId: string;
   slug: string;
-  accessKind: 'Public' | 'TokenHolders' | 'Allowlist';
+  accessKind: AccessKindName;
   accessToken: string;
   accessMinBalance: string;
   currentVersion: number;
