@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,10 +13,22 @@ const script = path.join(root, 'scripts', 'check-imports.mjs');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-imports-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function run(dir: string) {
-  const r = spawnSync(process.execPath, [script, '--root', dir], { encoding: 'utf8', cwd: root });
-  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+/** Runs the check (asynchronously: a blocked event loop starves vitest's worker RPC). */
+function run(...args: string[]): Promise<{ status: number | null; out: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { cwd: root });
+    let out = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => {
+      out += d;
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, out, stderr }));
+  });
 }
+const check = (dir: string) => run('--root', dir);
 
 let n = 0;
 /** A fixture tree: path → source. */
@@ -42,14 +54,14 @@ const base = {
 };
 
 describe('the import-direction check (npm run check:imports)', () => {
-  it('passes on this repository', () => {
-    const r = run(root);
+  it('passes on this repository', async () => {
+    const r = await check(root);
     expect(r.out).toContain('layering rules hold');
     expect(r.status).toBe(0);
   });
 
-  it('passes on a tree that keeps every rule (comments and strings are not imports)', () => {
-    const r = run(tree(base));
+  it('passes on a tree that keeps every rule (comments and strings are not imports)', async () => {
+    const r = await check(tree(base));
     expect(r.out).toContain('layering rules hold');
     expect(r.status).toBe(0);
   });
@@ -67,8 +79,8 @@ describe('the import-direction check (npm run check:imports)', () => {
     ['lib requiring a test', 'lib/cli/main.ts', "const t = require('../../tests/helpers/postgres.ts');\nvoid t;\n", 'lib-no-scripts-tests'],
   ];
 
-  it('fails on a new violation of each rule, naming file, import and rule', () => {
-    const r = run(tree({ ...base, ...Object.fromEntries(violations.map(([, file, src]) => [file, src])) }));
+  it('fails on a new violation of each rule, naming file, import and rule', async () => {
+    const r = await check(tree({ ...base, ...Object.fromEntries(violations.map(([, file, src]) => [file, src])) }));
     expect(r.status).toBe(1);
     for (const [what, file, , rule] of violations) {
       const line = r.out.split('\n').find((l) => l.startsWith(`${file}: imports`));
@@ -77,22 +89,22 @@ describe('the import-direction check (npm run check:imports)', () => {
     expect(r.out).toContain(`${violations.length} imports against the layering rules`);
   });
 
-  it('fails on a single violation (exit 1)', () => {
-    const r = run(tree({ ...base, 'lib/web/hooks/use-x.ts': "import { k } from '@/app/providers';\nexport const x = k;\n" }));
+  it('fails on a single violation (exit 1)', async () => {
+    const r = await check(tree({ ...base, 'lib/web/hooks/use-x.ts': "import { k } from '@/app/providers';\nexport const x = k;\n" }));
     expect(r.status).toBe(1);
     expect(r.out).toContain("lib/web/hooks/use-x.ts: imports '@/app/providers' (app/providers) — lib-no-app");
     expect(r.out).toContain('1 import against the layering rules');
   });
 
-  it('lets an allowlisted known violation pass and says when an allowlist entry is no longer needed', () => {
-    const withKnown = run(tree({ ...base, 'lib/access/service.ts': "import { HttpError } from '../server/http.ts';\nvoid HttpError;\n" }));
+  it('lets an allowlisted known violation pass and says when an allowlist entry is no longer needed', async () => {
+    const withKnown = await check(tree({ ...base, 'lib/access/service.ts': "import { HttpError } from '../server/http.ts';\nvoid HttpError;\n" }));
     expect(withKnown.status).toBe(0);
     expect(withKnown.out).not.toContain('lib/access/service.ts -> lib/server/http.ts');
     expect(withKnown.out).toContain('no longer needed, remove it from scripts/check-imports.mjs: lib/artifacts/upload-auth.ts -> lib/server/http.ts');
   });
 
-  it('refuses an unknown argument with a usage line (exit 2)', () => {
-    const r = spawnSync(process.execPath, [script, '--bogus'], { encoding: 'utf8' });
+  it('refuses an unknown argument with a usage line (exit 2)', async () => {
+    const r = await run('--bogus');
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('usage: node scripts/check-imports.mjs');
   });
