@@ -110,7 +110,8 @@ describe.each(['PGlite', 'PostgreSQL'])('indexer on %s under chain reorganisatio
       await waitFor(() => lagging.status().indexedBlock === base - 3, 'confirmed backfill');
       const snapshot = await rpc<string>(chain.rpcUrl, 'evm_snapshot');
       await mineBranch(3, 'old', `${backend}-confirmations`);
-      await new Promise((r) => setTimeout(r, 300));
+      // it has seen the branch's head and indexed up to 3 blocks below it: the branch's blocks stay unindexed
+      await waitFor(() => lagging.status().headBlock === base + 3 && lagging.status().indexedBlock === base, 'confirmed up to the old branch');
       expect(lagging.status().indexedBlock).toBe(base);
       const seen: boolean[] = [];
       lagging.onAdvance((e) => void seen.push(e.reorg));
