@@ -29,7 +29,7 @@ describe('bench statistics', () => {
 });
 
 function fakeProcess() {
-  return Object.assign(new EventEmitter(), {}) as unknown as Pick<NodeJS.Process, 'once' | 'off'> & EventEmitter;
+  return Object.assign(new EventEmitter(), {}) as unknown as Pick<NodeJS.Process, 'on' | 'off'> & EventEmitter;
 }
 
 describe('runBench', () => {
@@ -97,6 +97,7 @@ describe('runBench', () => {
         b.defer(() => cleaned.push('server stopped'));
         b.signal.addEventListener('abort', () => release());
         proc.emit('SIGINT');
+        proc.emit('SIGINT'); // the same Ctrl-C relayed again (tsx's CLI does): still one cleanup, no early exit
         await stuck;
         return { goal: 'x', goal_met: true };
       },

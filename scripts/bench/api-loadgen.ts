@@ -1,5 +1,6 @@
-// Load generator for bench:api (run as `node --import tsx`, pinned to its own core): C keep-alive connections, one request in flight each, for D ms.
-// Prints {requests, errors, rps, p50_ms, p99_ms} as JSON. Run pinned to its own core (taskset).
+// Load generator for bench:api: C keep-alive connections, one request in flight each, for D ms.
+// Prints {requests, errors, rps, p50_ms, p99_ms} as JSON (percentiles from scripts/bench/stats.ts).
+// Run as `node --import tsx`, pinned to its own core (taskset).
 import net from 'node:net';
 import { percentileOfSorted } from './stats.ts';
 

@@ -4,6 +4,7 @@
 //   error, and on Ctrl-C / SIGTERM (then the process exits 130 / 143 after cleaning up);
 // - progress goes to stderr (b.log); the LAST stdout line is the result as one JSON object, which
 //   must carry `goal` (the goal in words) and a boolean `goal_met` computed from the figures;
+// - a second Ctrl-C more than 2 s after the first exits without waiting for the cleanup;
 // - exit code 0 when the bench ran (whether or not the goal was met: goal_met says that), 1 when it failed.
 import os from 'node:os';
 
@@ -30,8 +31,11 @@ export interface RunOptions {
   write?: (line: string) => void;
   exit?: (code: number) => void;
   /** for tests: the process-like object whose signals are handled */
-  signals?: Pick<NodeJS.Process, 'once' | 'off'>;
+  signals?: Pick<NodeJS.Process, 'on' | 'off'>;
 }
+
+/** A second Ctrl-C this long after the first exits at once. */
+const FORCE_AFTER_MS = 2000;
 
 /** JSON for the result line: bigint figures become numbers (gas), everything else as is. */
 function toJson(result: BenchResult): string {
@@ -58,16 +62,26 @@ export async function runBench(name: string, body: (b: Bench) => Promise<BenchRe
     })());
 
   let interrupted = false;
+  let firstSignalAt = 0;
   const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) {
+      // A repeat soon after the first is the same Ctrl-C relayed (the tsx CLI forwards it again);
+      // a later one means "stop now", cleanup or not.
+      if (Date.now() - firstSignalAt < FORCE_AFTER_MS) return;
+      log(`${sig} again: exiting without waiting for the cleanup`);
+      exit(sig === 'SIGINT' ? 130 : 143);
+      return;
+    }
     interrupted = true;
+    firstSignalAt = Date.now();
     log(`${sig}: cleaning up`);
     controller.abort(new Error(`interrupted by ${sig}`));
     void cleanup().then(() => exit(sig === 'SIGINT' ? 130 : 143));
   };
   const onInt = () => onSignal('SIGINT');
   const onTerm = () => onSignal('SIGTERM');
-  signals.once('SIGINT', onInt);
-  signals.once('SIGTERM', onTerm);
+  signals.on('SIGINT', onInt);
+  signals.on('SIGTERM', onTerm);
 
   let code = 0;
   try {
