@@ -1,14 +1,5 @@
-import {
-  encodeFunctionData,
-  isAddress,
-  parseUnits,
-  type Abi,
-  type Address,
-  type ContractFunctionArgs,
-  type ContractFunctionName,
-  type EncodeFunctionDataParameters,
-  type Hex,
-} from 'viem';
+import { isAddress, parseUnits, type Address, type Hex } from 'viem';
+import { contractCall, type EncodedCall } from '../contracts/call';
 import { modelRegistryAbi, modelTokenAbi } from '../contracts/generated';
 import type { ManifestDoc, SafetensorsSummary } from './queries/manifests';
 
@@ -39,24 +30,9 @@ export interface ModelOption {
   current: { manifest: ManifestDoc; safetensors: Record<string, SafetensorsSummary> } | null;
 }
 
-export interface ProposalAction {
-  target: Address;
-  value: bigint;
-  calldata: Hex;
-}
-
-/** One call of a generated ABI's write function; a wrong name or argument fails tsc. */
-export function contractCall<const abi extends Abi, functionName extends ContractFunctionName<abi, 'nonpayable' | 'payable'>>(
-  target: Address,
-  abi: abi,
-  functionName: functionName,
-  args: ContractFunctionArgs<abi, 'nonpayable' | 'payable', functionName>,
-  value = 0n,
-): ProposalAction {
-  // The parameters are checked by this function's signature; viem's encoder cannot follow the generic abi.
-  const calldata = encodeFunctionData({ abi, functionName, args } as EncodeFunctionDataParameters);
-  return { target, value, calldata };
-}
+/** One action of a proposal (target, ETH value, calldata), typed by the generated ABIs. */
+export type ProposalAction = EncodedCall;
+export { contractCall };
 
 export const SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const ZERO: Address = '0x0000000000000000000000000000000000000000';

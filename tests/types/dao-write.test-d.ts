@@ -1,11 +1,12 @@
 // Type-level tests, checked by `npx tsc --noEmit` (part of `npm test`), never run: every
 // `@ts-expect-error` line must be a type error, or tsc fails with "Unused '@ts-expect-error' directive".
 // They prove that a contract write names a function of the generated ABI and passes its argument
-// types — in the web app's useDaoTx and in the proposal builder's contractCall.
+// types — in the web app's useDaoTx, in contractCall (the proposal builder) and in the dev chain's call().
 import type { Address, Hex } from 'viem';
 import { modelGovernorAbi, modelRegistryAbi, modelTokenAbi } from '@/lib/contracts/generated';
 import type { useDaoTx } from '@/lib/web/hooks/use-dao-tx';
-import { contractCall } from '@/lib/web/proposal-actions';
+import { contractCall } from '@/lib/contracts/call';
+import { call } from '@/lib/devchain/governance';
 
 declare const run: ReturnType<typeof useDaoTx>['run'];
 declare const token: Address;
@@ -43,4 +44,12 @@ export function contractCallIsTyped() {
   contractCall(registry, modelRegistryAbi, 'publishVersion', [1n, digest, 0n]);
   // @ts-expect-error an access rule needs kind, token and minBalance
   contractCall(registry, modelRegistryAbi, 'registerModel', ['tiny-lm', { kind: 0 }]);
+}
+
+export function devchainCallIsTyped() {
+  call(registry, modelRegistryAbi, 'setCurrentVersion', [1n, 2]);
+  // @ts-expect-error misspelt function name (the seed, benches and e2e set-up build actions with call())
+  call(registry, modelRegistryAbi, 'setCurrentVerison', [1n, 2]);
+  // @ts-expect-error wrong argument type
+  call(registry, modelRegistryAbi, 'setCurrentVersion', [1n, 'two']);
 }
