@@ -17,24 +17,17 @@ import { invalidateModelsCache } from '../lib/server/routes/models.ts';
 import { openDatabase } from '../db/client.ts';
 import { recordManifest } from '../lib/artifacts/catalog.ts';
 import { makeVersion, publish } from '../tests/helpers/consumer.ts';
+import { median, runBench } from './bench/harness.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, connections: { type: 'string', default: '10' } } });
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const connections = values.connections!;
-const log = (s: string) => process.stderr.write(s + '\n');
 const cores = os.cpus().length;
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-bench-api-'));
-const cleanups: (() => Promise<unknown> | unknown)[] = [() => fs.rmSync(work, { recursive: true, force: true })];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 function load(url: string): Promise<{ rps: number; p99_ms: number; p50_ms: number; non2xx: number; errors: number }> {
-  const gen = path.join(repoRoot, 'scripts', 'bench-api-loadgen.mjs');
-  const args = [process.execPath, gen, url, connections, String(seconds * 1000)];
+  const gen = path.join(repoRoot, 'scripts', 'bench', 'api-loadgen.ts');
+  const args = [process.execPath, '--import', 'tsx', gen, url, connections, String(seconds * 1000)];
   const cmd = cores > 1 ? 'taskset' : args.shift()!;
   if (cores > 1) args.unshift('-c', '1');
   return new Promise((resolve, reject) => {
@@ -45,10 +38,12 @@ function load(url: string): Promise<{ rps: number; p99_ms: number; p50_ms: numbe
   });
 }
 
-async function main() {
+await runBench('api', async ({ defer, log }) => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-bench-api-'));
+  defer(() => fs.rmSync(work, { recursive: true, force: true }));
   if (cores > 1) execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
   const anvil = await startAnvil();
-  cleanups.push(() => anvil.stop());
+  defer(() => anvil.stop());
   const { deployment, deploymentFile } = await deployContracts(anvil.rpcUrl, { deploymentFile: path.join(work, 'deployment.json') });
   const v = makeVersion('tiny-lm', { 'model-00001-of-00002.safetensors': 1000, 'model-00002-of-00002.safetensors': 1000, 'config.json': 100, 'tokenizer.json': 100 });
   await publish({ ...anvil, deployment, deploymentFile }, 'tiny-lm', v);
@@ -63,11 +58,11 @@ async function main() {
     DATABASE_URL: undefined,
   });
   const server = await startServer({ env, deployment, withNext: false, log: () => {} });
-  cleanups.push(() => server.close());
+  defer(() => server.close());
   await server.waitForIndex();
   // The manifest as POST /api/manifests would have recorded it (same PGlite handle: one per data dir per process).
   const database = await openDatabase(env);
-  cleanups.push(() => database.close());
+  defer(() => database.close());
   await recordManifest(database.db, {
     digest: v.digest,
     model: 'tiny-lm',
@@ -91,7 +86,7 @@ async function main() {
     res.end(body);
   });
   await new Promise<void>((r) => plain.listen(0, '127.0.0.1', () => r()));
-  cleanups.push(() => new Promise((r) => (plain.closeAllConnections(), plain.close(r))));
+  defer(() => new Promise((r) => (plain.closeAllConnections(), plain.close(r))));
   const plainUrl = `http://127.0.0.1:${(plain.address() as AddressInfo).port}/`;
 
   await load(target); // warm-up (JIT, first build of the cached answer)
@@ -112,7 +107,6 @@ async function main() {
   const refP99 = median(ref.map((x) => x.p99_ms));
   const ratio = rps / refRps;
   return {
-    bench: 'api',
     route: 'GET /api/models/{slug}/current',
     connections: Number(connections),
     seconds_per_round: seconds,
@@ -126,18 +120,6 @@ async function main() {
     goal: 'requests/s at least 0.3x a plain node:http JSON server, p99 at most 20 ms, at 10 connections',
     goal_met: ratio >= 0.3 && p99 <= 20,
     pinned: cores > 1 ? 'servers core 0, load generator core 1' : 'single core: not pinned',
-    load_avg_1m: +os.loadavg()[0].toFixed(2),
   };
-}
+});
 
-let code = 0;
-try {
-  const result = await main();
-  for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
-  console.log(JSON.stringify(result));
-} catch (err) {
-  console.error(err);
-  code = 1;
-  for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
-}
-process.exit(code);

@@ -20,6 +20,7 @@ import {
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { DEV_ACCOUNTS, repoRoot, rpc, startAnvil } from '../lib/devchain/anvil.ts';
+import { runBench } from './bench/harness.ts';
 
 const out = path.join(repoRoot, 'contracts/out');
 execFileSync(path.join(repoRoot, 'scripts/foundry'), ['forge', 'build'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -42,8 +43,9 @@ const LATE_QUORUM_EXTENSION = 60;
 const TIMELOCK_DELAY = 60;
 const E18 = 10n ** 18n;
 
-const anvil = await startAnvil();
-try {
+await runBench('gas', async ({ defer }) => {
+  const anvil = await startAnvil();
+  defer(() => anvil.stop());
   const transport = http(anvil.rpcUrl);
   const publicClient = createPublicClient({ chain: foundry, transport });
   const accounts = DEV_ACCOUNTS.map((a) => privateKeyToAccount(a.privateKey));
@@ -186,8 +188,7 @@ try {
     if (!ok) misses.push(op);
   }
   const num = (o: Record<string, bigint>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Number(v)]));
-  console.log(
-    JSON.stringify({
+  return {
       modeldao: num(modeldao.gas),
       bare: num(bare.gas),
       registry: num(registry),
@@ -203,8 +204,5 @@ try {
         castVote_reachingQuorumLate: 'only a For/Abstain vote inside the late-quorum window computes quorum(snapshot) (token total-supply and numerator checkpoint lookups, cold) and then records the extended deadline in a fresh slot (20k) and emits ProposalExtended; the fresh slot alone nearly fills the 25k allowance, so this case cannot meet it without leaving OpenZeppelin\'s storage of the extension',
         propose: 'cheaper than bare: clock() is block.timestamp instead of a call to the token',
       },
-    }),
-  );
-} finally {
-  await anvil.stop();
-}
+    };
+});

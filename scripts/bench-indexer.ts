@@ -12,17 +12,14 @@ import { modelGovernorAbi, modelRegistryAbi, modelTokenAbi, timelockControllerAb
 import { DEV_ACCOUNTS, deployContracts, foundryBinary, freePort, repoRoot, rpc } from '../lib/devchain/anvil.ts';
 import { dumpIndex, indexOnce } from '../lib/indexer/index.ts';
 import { startPostgres } from '../tests/helpers/postgres.ts';
+import { median, runBench } from './bench/harness.ts';
 
 const PROPOSALS = Number(process.env.BENCH_PROPOSALS ?? 1000);
 const VOTERS = Number(process.env.BENCH_VOTERS ?? 100); // votes = PROPOSALS * VOTERS
 const DELEGATIONS = Number(process.env.BENCH_DELEGATIONS ?? 10_000);
 const REFERENCE_RUNS = 3;
 const BACKFILL_RUNS = Number(process.env.BENCH_BACKFILL_RUNS ?? 3);
-const log = (msg: string) => console.error(`[bench:indexer] ${msg}`);
-const cleanups: (() => Promise<void> | void)[] = [];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-async function main() {
+await runBench('indexer', async ({ defer: cleanup, log }) => {
   // ---- chain ----
   log('building contracts/bench');
   execFileSync(path.join(repoRoot, 'scripts/foundry'), ['forge', 'build', 'contracts/bench'], { cwd: repoRoot, stdio: 'ignore', env: { ...process.env, FOUNDRY_DISABLE_NIGHTLY_WARNING: '1' } });
@@ -30,7 +27,7 @@ async function main() {
   const port = await freePort();
   // prague: no per-transaction gas cap, so one transaction can cast thousands of votes
   const anvil = spawn(foundryBinary('anvil'), ['--port', String(port), '--silent', '--gas-limit', '3000000000', '--hardfork', 'prague', '--chain-id', '31337'], { stdio: 'ignore' });
-  cleanups.push(() => void anvil.kill('SIGKILL'));
+  cleanup(() => void anvil.kill('SIGKILL'));
   const rpcUrl = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
@@ -42,7 +39,7 @@ async function main() {
     }
   }
   const { deployment, deploymentFile } = await deployContracts(rpcUrl, { env: { VOTING_PERIOD: String(30 * 24 * 3600), VOTING_DELAY: '1' } });
-  cleanups.push(() => fs.rmSync(path.dirname(deploymentFile), { recursive: true, force: true }));
+  cleanup(() => fs.rmSync(path.dirname(deploymentFile), { recursive: true, force: true }));
   // viem refuses responses over 10 MB by default. A 2,500-vote block is ~4 MB of logs and the
   // indexer's growing ranges may ask for much more once: a refused body still costs anvil the whole
   // serialisation, so both sides get a client that accepts large responses (the indexer then
@@ -102,14 +99,14 @@ async function main() {
 
   // ---- (b) PGlite, (c) PostgreSQL ----
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-bench-idx-'));
-  cleanups.push(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  cleanup(() => fs.rmSync(tmp, { recursive: true, force: true }));
   let run = 0;
   const backfill = async (kind: 'pglite' | 'postgres') => {
     run++;
     let url: string | undefined;
     if (kind === 'postgres') {
       const pg = await startPostgres({ durable: true });
-      cleanups.push(() => pg.stop());
+      cleanup(() => pg.stop());
       url = pg.url;
     }
     const database = await openDatabase({ pgliteDir: path.join(tmp, `pglite-${run}`), DATABASE_URL: url });
@@ -166,15 +163,6 @@ async function main() {
     goal: 'backfill into PGlite and PostgreSQL each at >= 0.5x the events/s of raw getLogs + viem decode of the same range, and 100k events in < 30 s',
     goal_met: pgliteEps / refEps >= 0.5 && postgresEps / refEps >= 0.5 && per100k(pgliteEps) < 30 && per100k(postgresEps) < 30,
   };
-  console.log(JSON.stringify(result));
-}
+  return result;
+});
 
-try {
-  await main();
-} finally {
-  for (const fn of cleanups.reverse()) {
-    try {
-      await fn();
-    } catch {}
-  }
-}

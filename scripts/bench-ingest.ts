@@ -6,9 +6,9 @@
 // BENCH_THREADS=1 also prints the server's CPU per thread (tid:name) for each run.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { median, parseSize, generateFile, startServerProcess, startUploadChain, tempDir } from '../tests/helpers/server-process.ts';
+import { parseSize, generateFile, startServerProcess, startUploadChain, tempDir } from '../tests/helpers/server-process.ts';
+import { median, runBench } from './bench/harness.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => {
@@ -74,15 +74,18 @@ function curlUpload(url: string, file: string, auth: string): Promise<{ seconds:
   });
 }
 
-const work = tempDir('modeldao-bench-ingest-');
-const chain = await startUploadChain();
-const results: Record<string, unknown>[] = [];
-try {
+await runBench('ingest', async ({ defer, log }) => {
+  const work = tempDir('modeldao-bench-ingest-');
+  defer(() => fs.rmSync(work, { recursive: true, force: true }));
+  const chain = await startUploadChain();
+  defer(() => chain.stop());
+  const results: Record<string, unknown>[] = [];
   for (const size of sizes) {
     const file = path.join(work, 'upload.bin');
     generateFile(file, size);
     const dataDir = path.join(work, `data-${size}`);
     const server = await startServerProcess({ chain, dataDir });
+    defer(() => server.stop()); // on Ctrl-C or an error; stop() is idempotent
     try {
       const auth = await chain.auth();
       // warm-up: JIT, CID worker start, database connections
@@ -116,7 +119,7 @@ try {
             .map(([k, [u, s]]) => [k, u - (th0[k]?.[0] ?? 0), s - (th0[k]?.[1] ?? 0)] as const)
             .filter(([, u, s]) => u + s >= 0.05)
             .sort((a, b) => b[1] + b[2] - a[1] - a[2]);
-          console.log(`  server threads (user/sys s): ${busy.map(([k, u, s]) => `${k} ${u.toFixed(2)}/${s.toFixed(2)}`).join(', ')}`);
+          log(`  server threads (user/sys s): ${busy.map(([k, u, s]) => `${k} ${u.toFixed(2)}/${s.toFixed(2)}`).join(', ')}`);
         }
         peak = Math.max(peak, server.rss());
         if (up.body.size !== size) throw new Error(`upload returned ${JSON.stringify(up.body)}`);
@@ -124,7 +127,7 @@ try {
         if (up.body.sha256 !== expected) throw new Error(`sha256 mismatch: ${up.body.sha256} vs ${expected}`);
         ours.push(up.seconds);
         growth.push(peak - base);
-        console.log(`${(size / MiB).toFixed(0)} MiB run ${r + 1}: ingest ${(size / MiB / up.seconds).toFixed(0)} MiB/s, openssl ${(size / MiB / ref[r]).toFixed(0)} MiB/s, RSS +${((peak - base) / MiB).toFixed(1)} MiB, server CPU ${serverCpu[r].toFixed(2)} s, openssl CPU ${opensslCpu[r].toFixed(2)} s`);
+        log(`${(size / MiB).toFixed(0)} MiB run ${r + 1}: ingest ${(size / MiB / up.seconds).toFixed(0)} MiB/s, openssl ${(size / MiB / ref[r]).toFixed(0)} MiB/s, RSS +${((peak - base) / MiB).toFixed(1)} MiB, server CPU ${serverCpu[r].toFixed(2)} s, openssl CPU ${opensslCpu[r].toFixed(2)} s`);
       }
       const ingest = size / MiB / median(ours);
       const openssl = size / MiB / median(ref);
@@ -145,23 +148,16 @@ try {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   }
-} finally {
-  await chain.stop();
-  fs.rmSync(work, { recursive: true, force: true });
-}
 
-const big = results[results.length - 1] as { ratio_vs_openssl: number; rss_growth_max_MiB: number };
-const growths = results.map((r) => r.rss_growth_max_MiB as number);
-// constant memory: the growth must not scale with the file (6x larger file, within 32 MiB of the small one)
-const growthSpread = Math.max(...growths) - Math.min(...growths);
-const goalMet = results.every((r) => (r.ratio_vs_openssl as number) >= 0.5) && growths.every((g) => g <= 128) && growthSpread <= 32;
-console.log(
-  JSON.stringify({
-    bench: 'ingest',
+  const big = results[results.length - 1] as { ratio_vs_openssl: number; rss_growth_max_MiB: number };
+  const growths = results.map((r) => r.rss_growth_max_MiB as number);
+  // constant memory: the growth must not scale with the file (6x larger file, within 32 MiB of the small one)
+  const growthSpread = Math.max(...growths) - Math.min(...growths);
+  const goalMet = results.every((r) => (r.ratio_vs_openssl as number) >= 0.5) && growths.every((g) => g <= 128) && growthSpread <= 32;
+  return {
     runs_per_size: runs,
     results,
     ratio_vs_openssl: big.ratio_vs_openssl,
-    load_average_1min: +os.loadavg()[0].toFixed(1),
     rss_growth_MiB: big.rss_growth_max_MiB,
     rss_growth_spread_across_sizes_MiB: +growthSpread.toFixed(1),
     // The upload's 32 MiB slot ring comes from a pool (filled by the warm-up upload), so it is part
@@ -169,5 +165,5 @@ console.log(
     ring_MiB_per_concurrent_upload: 32,
     goal: 'ingest >= 0.5x openssl dgst -sha256 on the same file; serving-process RSS growth <= 128 MiB at every size and the same at every size (spread <= 32 MiB: constant memory)',
     goal_met: goalMet,
-  }),
-);
+  };
+});

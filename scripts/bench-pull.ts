@@ -19,6 +19,7 @@ import { parseEnv } from '../lib/env.ts';
 import { startServer } from '../lib/server/main.ts';
 import { uploadAuthHeaders, uploadFile } from '../lib/sdk/upload.ts';
 import { makeVersion, publish } from '../tests/helpers/consumer.ts';
+import { median, runBench, type Bench } from './bench/harness.ts';
 
 const { values } = parseArgs({ options: { size: { type: 'string', default: '2GiB' }, runs: { type: 'string', default: '3' }, concurrency: { type: 'string' }, server: { type: 'string', default: 'real' } } });
 function parseSize(s: string): number {
@@ -30,13 +31,6 @@ function parseSize(s: string): number {
 const total = parseSize(values.size!);
 const runs = Math.max(1, Number(values.runs));
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-bench-pull-'));
-const cleanups: (() => Promise<void> | void)[] = [() => fs.rmSync(work, { recursive: true, force: true })];
-const log = (s: string) => process.stderr.write(s + '\n');
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 const cpuFile = path.join(work, 'cpu.txt');
 /** Runs a command; `cpu` is its user+sys CPU seconds (GNU time), a load-independent cost. */
@@ -71,7 +65,8 @@ async function writeRandomFile(file: string, size: number): Promise<string> {
   return hash.digest('hex');
 }
 
-async function main() {
+async function main({ defer, log }: Bench) {
+  defer(() => fs.rmSync(work, { recursive: true, force: true }));
   log(`bench:pull — ${(total / 1024 ** 3).toFixed(2)} GiB in two shards, ${runs} run(s) each, alternating`);
   const srcDir = path.join(work, 'src');
   fs.mkdirSync(srcDir);
@@ -88,7 +83,7 @@ async function main() {
     Object.assign(s, { sha256: sha });
   }
   const anvil = await startAnvil();
-  cleanups.push(() => anvil.stop());
+  defer(() => anvil.stop());
   const { deployment, deploymentFile } = await deployContracts(anvil.rpcUrl, { deploymentFile: path.join(work, 'deployment.json') });
   const chain = { ...anvil, deployment, deploymentFile };
   const canonicalize = (await import('canonicalize')).default;
@@ -101,7 +96,7 @@ async function main() {
     // GET /api/blobs once the index has it.
     const env = parseEnv({ ...process.env, NODE_ENV: 'production', PORT: String(await freePort()), RPC_URL: anvil.rpcUrl, DEPLOYMENT_FILE: deploymentFile, MODELDAO_DATA_DIR: path.join(work, 'data'), DATABASE_URL: undefined, INDEXER_POLL_MS: '200' });
     const server = await startServer({ env, deployment, withNext: false, log: () => {} });
-    cleanups.push(() => server.close());
+    defer(() => server.close());
     gw = server.url;
     const gov = new Governance(anvil.rpcUrl, deployment);
     await gov.delegate(DEV_ACCOUNTS[0].privateKey);
@@ -150,7 +145,7 @@ async function main() {
       fs.createReadStream(file, { start, highWaterMark: 1024 * 1024 }).pipe(res);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    cleanups.push(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
+    defer(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
     gw = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
   const cli = path.join(repoRoot, 'lib', 'cli', 'modeldao.mjs');
@@ -208,7 +203,6 @@ async function main() {
   const ref = median(refMs);
   const ratio = ref / pull;
   const result = {
-    bench: 'pull',
     size_bytes: total,
     shards: 2,
     runs,
@@ -224,23 +218,8 @@ async function main() {
     goal: 'modeldao pull (cold cache, verifying every byte against the chain) takes at most as long as curl -o + openssl dgst -sha256 (ratio >= 1)',
     goal_met: ratio >= 1,
     cores: os.cpus().length,
-    load_avg_1m: +os.loadavg()[0].toFixed(2),
   };
   return result;
 }
 
-let exitCode = 0;
-try {
-  const result = await main();
-  await cleanupAll();
-  console.log(JSON.stringify(result));
-} catch (err) {
-  console.error(err);
-  exitCode = 1;
-  await cleanupAll();
-}
-async function cleanupAll() {
-  for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
-  cleanups.length = 0;
-}
-process.exit(exitCode);
+await runBench('pull', main);

@@ -6,14 +6,14 @@
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import { modelRegistryAbi } from '../lib/contracts/generated.ts';
 import { DEV_ACCOUNTS, freePort } from '../lib/devchain/anvil.ts';
 import { Governance, Support, call } from '../lib/devchain/governance.ts';
 import { MANIFEST_SCHEMA } from '../lib/manifest/index.ts';
-import { generateFile, median, parseSize, startServerProcess, startUploadChain, tempDir } from '../tests/helpers/server-process.ts';
+import { generateFile, parseSize, startServerProcess, startUploadChain, tempDir } from '../tests/helpers/server-process.ts';
+import { median, runBench } from './bench/harness.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => {
@@ -51,12 +51,14 @@ http.createServer((req, res) => {
   fs.createReadStream(file).pipe(res);
 }).listen(Number(process.argv[2]), '127.0.0.1', () => console.log('ready'));`;
 
-const work = tempDir('modeldao-bench-serve-');
-const chain = await startUploadChain();
-const server = await startServerProcess({ chain, dataDir: path.join(work, 'data') });
-const file = path.join(work, 'weights.bin');
-let plain: ReturnType<typeof spawn> | undefined;
-try {
+await runBench('serve', async ({ defer, log }) => {
+  const work = tempDir('modeldao-bench-serve-');
+  defer(() => fs.rmSync(work, { recursive: true, force: true }));
+  const chain = await startUploadChain();
+  defer(() => chain.stop());
+  const server = await startServerProcess({ chain, dataDir: path.join(work, 'data') });
+  defer(() => server.stop());
+  const file = path.join(work, 'weights.bin');
   generateFile(file, size);
   const auth = await chain.auth();
   const up = JSON.parse(
@@ -90,8 +92,9 @@ try {
   }
 
   const port = await freePort();
-  plain = spawn(process.execPath, ['-e', PLAIN_SERVER, file, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve) => plain!.stdout!.once('data', () => resolve()));
+  const plain = spawn(process.execPath, ['-e', PLAIN_SERVER, file, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  defer(() => plain.kill('SIGKILL'));
+  await new Promise<void>((resolve) => plain.stdout!.once('data', () => resolve()));
   const plainUrl = `http://127.0.0.1:${port}/weights.bin`;
 
   // warm-up (page cache, JIT) for both
@@ -105,26 +108,17 @@ try {
       if (d.sha256 !== up.sha256 || d.bytes !== size) throw new Error(`${url}: wrong bytes (${d.bytes}, ${d.sha256})`);
       into.push(d.seconds);
     }
-    console.log(`run ${r + 1}: modeldao ${(size / MiB / ours[r]).toFixed(0)} MiB/s, plain node:http ${(size / MiB / ref[r]).toFixed(0)} MiB/s`);
+    log(`run ${r + 1}: modeldao ${(size / MiB / ours[r]).toFixed(0)} MiB/s, plain node:http ${(size / MiB / ref[r]).toFixed(0)} MiB/s`);
   }
   const oursMiBs = size / MiB / median(ours);
   const refMiBs = size / MiB / median(ref);
-  console.log(
-    JSON.stringify({
-      bench: 'serve',
-      size_MiB: +(size / MiB).toFixed(0),
-      runs,
-      modeldao_MiB_per_s: +oursMiBs.toFixed(1),
-      plain_node_http_MiB_per_s: +refMiBs.toFixed(1),
-      ratio_vs_plain: +(oursMiBs / refMiBs).toFixed(3),
-      load_average_1min: +os.loadavg()[0].toFixed(1),
-      goal: 'GET /api/blobs (published blob, sha256 checked by the client) >= 0.8x a plain node:http file server',
-      goal_met: oursMiBs / refMiBs >= 0.8,
-    }),
-  );
-} finally {
-  plain?.kill('SIGKILL');
-  await server.stop();
-  await chain.stop();
-  fs.rmSync(work, { recursive: true, force: true });
-}
+  return {
+    size_MiB: +(size / MiB).toFixed(0),
+    runs,
+    modeldao_MiB_per_s: +oursMiBs.toFixed(1),
+    plain_node_http_MiB_per_s: +refMiBs.toFixed(1),
+    ratio_vs_plain: +(oursMiBs / refMiBs).toFixed(3),
+    goal: 'GET /api/blobs (published blob, sha256 checked by the client) >= 0.8x a plain node:http file server',
+    goal_met: oursMiBs / refMiBs >= 0.8,
+  };
+});

@@ -2,7 +2,7 @@
 
 import { useState } from 'react';
 import { useConnection } from 'wagmi';
-import { isAddress, type Abi } from 'viem';
+import { isAddress } from 'viem';
 import { modelTokenAbi } from '@/lib/contracts/generated';
 import { useAppConfig } from '@/lib/web/app-config-context';
 import { useAccountPower } from '@/lib/web/hooks/use-account-power';
@@ -20,7 +20,7 @@ export function DelegatePanel() {
   const [inputError, setInputError] = useState<string | null>(null);
 
   const delegate = (target: `0x${string}`) =>
-    tx.run({ address: app.contracts!.token, abi: modelTokenAbi as Abi, functionName: 'delegate', args: [target] });
+    tx.run({ address: app.contracts!.token, abi: modelTokenAbi, functionName: 'delegate', args: [target] });
 
   if (status !== 'connected' || !address) {
     return (
@@ -105,7 +105,7 @@ export function DelegateToButton({ to }: { to: string }) {
   const { status } = useConnection();
   const power = useAccountPower();
   const tx = useDaoTx();
-  if (status !== 'connected' || !power.data || power.data.balance === 0n) return null;
+  if (status !== 'connected' || !power.data || power.data.balance === 0n || !isAddress(to)) return null;
   if (power.data.delegate.toLowerCase() === to.toLowerCase()) return <span className="small muted">your delegate</span>;
   return (
     <button
@@ -113,7 +113,7 @@ export function DelegateToButton({ to }: { to: string }) {
       className="btn btn-small"
       disabled={tx.busy}
       aria-label={`Delegate your votes to ${to}`}
-      onClick={() => tx.run({ address: app.contracts!.token, abi: modelTokenAbi as Abi, functionName: 'delegate', args: [to] })}
+      onClick={() => tx.run({ address: app.contracts!.token, abi: modelTokenAbi, functionName: 'delegate', args: [to] })}
     >
       {tx.busy ? '…' : 'Delegate'}
     </button>

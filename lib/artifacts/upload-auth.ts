@@ -1,89 +1,22 @@
 import type { IncomingMessage } from 'node:http';
-import { getAddress, isAddress, isHex, type Address, type Hex, type PublicClient } from 'viem';
+import type { Address, PublicClient } from 'viem';
 import { modelGovernorAbi } from '../contracts/generated.ts';
-import { HttpError } from '../server/http.ts';
+import {
+  decodeUploadAuthorization,
+  MAX_UPLOAD_AUTH_LIFETIME_SECONDS,
+  UPLOAD_AUTH_SCHEME,
+  UploadAuthError,
+  uploadTypedData,
+  type UploadAuthorization,
+} from './upload-auth-format.ts';
 
-// Who may upload: accounts that could submit a proposal (governor voting power at clock()-1 ≥
-// proposalThreshold()). The client signs an EIP-712 UploadAuthorization {account, expiry} for this
-// chain and ModelRegistry, valid ≤ 1 h, and sends it as
-//   Authorization: ModelDAO-Upload <base64url(JSON {account, expiry, signature})>
-// It is a bearer credential until expiry (not single-use), so a multi-file upload signs once.
+// The server's side of upload authorization: the format (EIP-712 types, domain, header encoding)
+// is lib/artifacts/upload-auth-format.ts, shared with the browser and the SDK. Refusals are
+// UploadAuthError (a domain error); lib/server maps them to HTTP.
 
-export const UPLOAD_AUTH_SCHEME = 'ModelDAO-Upload';
-export const MAX_UPLOAD_AUTH_LIFETIME_SECONDS = 3600;
-
-export const uploadAuthorizationTypes = {
-  UploadAuthorization: [
-    { name: 'account', type: 'address' },
-    { name: 'expiry', type: 'uint256' },
-  ],
-} as const;
-
-export function uploadDomain(chainId: number, registry: Address) {
-  return { name: 'modeldao', version: '1', chainId, verifyingContract: registry } as const;
-}
-
-export interface UploadAuthorization {
-  account: Address;
-  /** unix seconds */
-  expiry: number;
-  signature: Hex;
-}
-
-export function uploadTypedData(chainId: number, registry: Address, account: Address, expiry: number) {
-  return {
-    domain: uploadDomain(chainId, registry),
-    types: uploadAuthorizationTypes,
-    primaryType: 'UploadAuthorization' as const,
-    message: { account, expiry: BigInt(expiry) },
-  };
-}
-
-/** Anything that can sign typed data: a viem LocalAccount or a WalletClient bound to an account. */
-export interface TypedDataSigner {
-  signTypedData(args: ReturnType<typeof uploadTypedData>): Promise<Hex>;
-}
-
-/** Signs an authorization and returns the Authorization header value. */
-export async function signUploadAuthorization(
-  signer: TypedDataSigner,
-  o: { account: Address; chainId: number; registry: Address; expiry?: number },
-): Promise<string> {
-  const expiry = o.expiry ?? Math.floor(Date.now() / 1000) + 30 * 60;
-  const signature = await signer.signTypedData(uploadTypedData(o.chainId, o.registry, o.account, expiry));
-  return encodeUploadAuthorization({ account: o.account, expiry, signature });
-}
-
-export function encodeUploadAuthorization(a: UploadAuthorization): string {
-  return `${UPLOAD_AUTH_SCHEME} ${Buffer.from(JSON.stringify(a)).toString('base64url')}`;
-}
-
-const unauthorized = (code: string, message: string) =>
-  new HttpError(401, code, message, { 'www-authenticate': `${UPLOAD_AUTH_SCHEME} realm="modeldao"` });
-
-/** Parses the header; null when the request carries no upload authorization at all. */
+/** Parses the request's header; null when the request carries no upload authorization at all. */
 export function readUploadAuthorization(req: IncomingMessage): UploadAuthorization | null {
-  const header = req.headers.authorization;
-  if (!header || !header.startsWith(`${UPLOAD_AUTH_SCHEME} `)) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(header.slice(UPLOAD_AUTH_SCHEME.length + 1).trim(), 'base64url').toString('utf8'));
-  } catch {
-    throw unauthorized('invalid_upload_authorization', 'upload authorization is not base64url JSON');
-  }
-  const p = parsed as Record<string, unknown>;
-  if (
-    !p ||
-    typeof p.account !== 'string' ||
-    !isAddress(p.account, { strict: false }) ||
-    typeof p.expiry !== 'number' ||
-    !Number.isSafeInteger(p.expiry) ||
-    typeof p.signature !== 'string' ||
-    !isHex(p.signature)
-  ) {
-    throw unauthorized('invalid_upload_authorization', 'upload authorization needs {account, expiry, signature}');
-  }
-  return { account: getAddress(p.account), expiry: p.expiry, signature: p.signature as Hex };
+  return decodeUploadAuthorization(req.headers.authorization);
 }
 
 export interface UploadAuthDeps {
@@ -115,7 +48,7 @@ export function createUploadAuthVerifier(deps: UploadAuthDeps) {
         deps.publicClient.readContract({ address: deps.governor, abi: modelGovernorAbi, functionName: 'proposalThreshold' }),
       ]);
     } catch (err) {
-      throw new HttpError(502, 'chain_unavailable', `could not read voting power from the chain: ${String((err as Error).message).split('\n')[0]}`);
+      throw new UploadAuthError('chain_unavailable', `could not read voting power from the chain: ${String((err as Error).message).split('\n')[0]}`);
     }
     const entry = { at: t, ok: votes >= threshold, votes, threshold };
     mayPropose.set(key, entry);
@@ -125,11 +58,11 @@ export function createUploadAuthVerifier(deps: UploadAuthDeps) {
   /** Verifies the request's upload authorization; returns the (checksummed) account. */
   return async function verifyUpload(req: IncomingMessage): Promise<Address> {
     const auth = readUploadAuthorization(req);
-    if (!auth) throw unauthorized('upload_authorization_required', `uploads need "Authorization: ${UPLOAD_AUTH_SCHEME} <signed UploadAuthorization>"`);
+    if (!auth) throw new UploadAuthError('upload_authorization_required', `uploads need "Authorization: ${UPLOAD_AUTH_SCHEME} <signed UploadAuthorization>"`);
     const t = now();
-    if (auth.expiry <= t) throw unauthorized('upload_authorization_expired', `upload authorization expired at ${auth.expiry} (now ${t})`);
+    if (auth.expiry <= t) throw new UploadAuthError('upload_authorization_expired', `upload authorization expired at ${auth.expiry} (now ${t})`);
     if (auth.expiry > t + MAX_UPLOAD_AUTH_LIFETIME_SECONDS) {
-      throw unauthorized('upload_authorization_too_long', `upload authorization expiry may be at most ${MAX_UPLOAD_AUTH_LIFETIME_SECONDS} s ahead`);
+      throw new UploadAuthError('upload_authorization_too_long', `upload authorization expiry may be at most ${MAX_UPLOAD_AUTH_LIFETIME_SECONDS} s ahead`);
     }
     let valid = false;
     try {
@@ -142,11 +75,11 @@ export function createUploadAuthVerifier(deps: UploadAuthDeps) {
       valid = false;
     }
     if (!valid) {
-      throw unauthorized('invalid_signature', `signature is not ${auth.account}'s UploadAuthorization for chain ${deps.chainId} and registry ${deps.registry}`);
+      throw new UploadAuthError('invalid_signature', `signature is not ${auth.account}'s UploadAuthorization for chain ${deps.chainId} and registry ${deps.registry}`);
     }
     const power = await checkVotingPower(auth.account);
     if (!power.ok) {
-      throw new HttpError(403, 'insufficient_voting_power', `${auth.account} has ${power.votes} votes; uploading needs the proposal threshold of ${power.threshold} (delegate to yourself first)`);
+      throw new UploadAuthError('insufficient_voting_power', `${auth.account} has ${power.votes} votes; uploading needs the proposal threshold of ${power.threshold} (delegate to yourself first)`);
     }
     return auth.account;
   };

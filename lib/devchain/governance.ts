@@ -2,16 +2,18 @@
 // Used by the demo seed, tests and benchmarks; every step is an ordinary transaction.
 import {
   createWalletClient,
-  encodeFunctionData,
   http,
   keccak256,
   toHex,
+  type Abi,
   type Address,
   type Hex,
   type PublicClient,
   type WalletClient,
+  type WriteContractParameters,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { contractCall, type WriteFunctionArgs, type WriteFunctionName } from '../contracts/call.ts';
 import { modelGovernorAbi, modelTokenAbi } from '../contracts/generated.ts';
 import type { Deployment } from '../contracts/deployment.ts';
 import { chainFor, createChainClient } from '../chain/client.ts';
@@ -42,9 +44,17 @@ export class Governance {
     return createWalletClient({ account: privateKeyToAccount(privateKey), chain: chainFor(this.deployment.chainId, this.rpcUrl), transport: http(this.rpcUrl) }) as never;
   }
 
-  private async send(privateKey: Hex, address: Address, abi: readonly unknown[], functionName: string, args: readonly unknown[], value?: bigint): Promise<Hex> {
+  private async send<const abi extends Abi, functionName extends WriteFunctionName<abi>>(
+    privateKey: Hex,
+    address: Address,
+    abi: abi,
+    functionName: functionName,
+    args: WriteFunctionArgs<abi, functionName>,
+    value?: bigint,
+  ): Promise<Hex> {
     const w = this.wallet(privateKey);
-    const hash = await w.writeContract({ address, abi: abi as never, functionName: functionName as never, args: args as never, value, account: w.account, chain: w.chain } as never);
+    // Typed by this method's signature; viem's writeContract cannot follow a generic abi.
+    const hash = await w.writeContract({ address, abi, functionName, args, value, account: w.account, chain: w.chain } as WriteContractParameters);
     const receipt = await this.client.waitForTransactionReceipt({ hash });
     if (receipt.status !== 'success') throw new Error(`${functionName} reverted (tx ${hash})`);
     return hash;
@@ -126,6 +136,14 @@ export class Governance {
   }
 }
 
-export function call(target: Address, abi: readonly unknown[], functionName: string, args: readonly unknown[], value?: bigint): Action {
-  return { target, value, data: (encodeFunctionData as (p: unknown) => Hex)({ abi, functionName, args }) };
+/** A proposal action calling a generated ABI's write function (typed: a wrong name or argument fails tsc). */
+export function call<const abi extends Abi, functionName extends WriteFunctionName<abi>>(
+  target: Address,
+  abi: abi,
+  functionName: functionName,
+  args: WriteFunctionArgs<abi, functionName>,
+  value?: bigint,
+): Action {
+  const c = contractCall(target, abi, functionName, args, value ?? 0n);
+  return { target, value, data: c.calldata };
 }

@@ -3,7 +3,7 @@
 import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { Deployment } from '../contracts/deployment.ts';
-import { signUploadAuthorization } from '../artifacts/upload-auth.ts';
+import { signUploadAuthorization } from '../artifacts/upload-auth-format.ts';
 import { MANIFEST_SCHEMA } from '../manifest/index.ts';
 
 export interface PublishedFiles {

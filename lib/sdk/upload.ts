@@ -6,7 +6,7 @@ import type { LocalAccount } from 'viem/accounts';
 import { ModelDaoError } from './errors.ts';
 import { GatewayHttpError, httpError, readBody, request } from './net.ts';
 import { sha256File } from '../artifacts/hash.ts';
-import { signUploadAuthorization } from '../artifacts/upload-auth.ts';
+import { signUploadAuthorization } from '../artifacts/upload-auth-format.ts';
 import { RESUMABLE_FROM_BYTES } from '../artifacts/upload-protocol.ts';
 
 export interface UploadResult {
@@ -39,7 +39,7 @@ export { RESUMABLE_FROM_BYTES };
 
 /**
  * `Authorization: ModelDAO-Upload …` — the EIP-712 UploadAuthorization {account, expiry} for this chain
- * and registry (lib/artifacts/upload-auth.ts). One signature covers every file and the manifest.
+ * and registry (lib/artifacts/upload-auth-format.ts). One signature covers every file and the manifest.
  */
 export async function uploadAuthHeaders(o: { account: LocalAccount; chainId: number; registry: Address }): Promise<Record<string, string>> {
   return { authorization: await signUploadAuthorization(o.account, { account: o.account.address, chainId: o.chainId, registry: o.registry }) };

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { httpAnswerOf } from './domain-errors.ts';
 
 /** Every API error has this shape: `{ "error": { "code": "…", "message": "…" } }`. */
 export class HttpError extends Error {
@@ -10,6 +11,13 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The HttpError for `err`: itself, or a domain error mapped by lib/server/domain-errors.ts; null otherwise. */
+export function asHttpError(err: unknown): HttpError | null {
+  if (err instanceof HttpError) return err;
+  const a = httpAnswerOf(err);
+  return a ? new HttpError(a.status, a.code, a.message, a.headers) : null;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -27,8 +35,9 @@ export function sendError(res: ServerResponse, err: unknown): void {
     res.destroy(err instanceof Error ? err : undefined);
     return;
   }
-  if (err instanceof HttpError) {
-    sendJson(res, err.status, { error: { code: err.code, message: err.message } }, err.headers);
+  const http = asHttpError(err);
+  if (http) {
+    sendJson(res, http.status, { error: { code: http.code, message: http.message } }, http.headers);
     return;
   }
   console.error('[server] unexpected error', err);

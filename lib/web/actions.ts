@@ -1,5 +1,5 @@
 import { decodeFunctionData, formatEther, formatUnits, type Abi, type Hex } from 'viem';
-import { modelGovernorAbi, modelRegistryAbi, modelTokenAbi, timelockControllerAbi } from '@/lib/contracts/generated';
+import { modelGovernorAbi, modelRegistryAbi, modelTokenAbi, timelockControllerAbi } from '../contracts/generated';
 import { formatBytes, formatParams, shortAddress } from './format';
 import { ACCESS_KINDS } from '@/lib/chain/registry-enums';
 

@@ -12,7 +12,7 @@ import { openDatabase, type Database } from '../../db/client.ts';
 import { createChainClient } from '../../lib/chain/client.ts';
 import { Governance } from '../../lib/devchain/governance.ts';
 import { LocalArtifactStore } from '../../lib/artifacts/store.ts';
-import { signUploadAuthorization } from '../../lib/artifacts/upload-auth.ts';
+import { signUploadAuthorization } from '../../lib/artifacts/upload-auth-format.ts';
 import type { ArtifactRoutesContext, CheckAccess } from '../../lib/artifacts/routes-context.ts';
 import { createRouter, HttpError, sendError } from '../../lib/server/http.ts';
 import { routes as uploadRoutes } from '../../lib/server/routes/uploads.ts';

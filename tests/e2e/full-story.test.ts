@@ -30,9 +30,10 @@ describe('GOV: a model update from upload to execution', () => {
       { name: 'model.safetensors', mimeType: 'application/octet-stream', buffer: weights },
       { name: 'config.json', mimeType: 'application/json', buffer: config },
     ]);
-    const draft = await form.draftDiff().innerText();
-    expect(draft).toContain('layers.0.mlp.up.weight reshaped');
-    expect(draft).toContain('layers.0.mlp.gate.weight added');
+    // The draft shows the same diff view voters will see on the proposal page.
+    const draft = await form.draftDiff().getByTestId('tensor-changes').innerText();
+    expect(draft).toMatch(/layers\.0\.mlp\.up\.weight\s+reshaped\s+F32 \[256, 64\]\s+F32 \[320, 64\]/);
+    expect(draft).toMatch(/layers\.0\.mlp\.gate\.weight\s+added/);
     await form.storeManifest();
     await form.fill('tiny-lm: gated MLP', 'Adds a **gate** projection and widens the MLP to 320.');
     await s.shot('GOV-001-1-new-proposal-diff');

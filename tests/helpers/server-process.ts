@@ -10,7 +10,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { advanceTime, DEV_ACCOUNTS, deployContracts, freePort, repoRoot, startAnvil, type Anvil } from '../../lib/devchain/anvil.ts';
 import { Governance } from '../../lib/devchain/governance.ts';
 import type { Deployment } from '../../lib/contracts/deployment.ts';
-import { signUploadAuthorization } from '../../lib/artifacts/upload-auth.ts';
+import { signUploadAuthorization } from '../../lib/artifacts/upload-auth-format.ts';
 
 export interface UploadChain {
   anvil: Anvil;
@@ -122,12 +122,6 @@ export async function startServerProcess(o: { chain: UploadChain; dataDir: strin
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
-
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Parses 256M, 1.5G, 1048576 … into bytes. */

@@ -2,7 +2,6 @@
 
 import { useRef } from 'react';
 import { useConnection } from 'wagmi';
-import type { Abi } from 'viem';
 import { modelRegistryAbi } from '@/lib/contracts/generated';
 import { useAppConfig } from '@/lib/web/app-config-context';
 import { phaseText, useDaoTx } from '@/lib/web/hooks/use-dao-tx';
@@ -18,7 +17,7 @@ export function RevokeVersion({ modelId, slug, version, isCurrent }: { modelId: 
   const confirm = async () => {
     const ok = await tx.run({
       address: app.contracts!.registry,
-      abi: modelRegistryAbi as Abi,
+      abi: modelRegistryAbi,
       functionName: 'revokeVersion',
       args: [BigInt(modelId), version],
     });

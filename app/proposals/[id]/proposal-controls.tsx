@@ -4,7 +4,6 @@ import Link from 'next/link';
 import { useEffect, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { useConnection, usePublicClient } from 'wagmi';
-import type { Abi } from 'viem';
 import { modelGovernorAbi } from '@/lib/contracts/generated';
 import { ProposalState, proposalStateName } from '@/lib/chain/proposal-state';
 import { useAppConfig } from '@/lib/web/app-config-context';
@@ -77,16 +76,17 @@ export function ProposalControls(props: Props) {
   const state = live.data?.state ?? props.indexedState;
   const chainTime = live.data?.chainTime ?? null;
   const isGuardian = Boolean(address && app.proposalGuardian && address.toLowerCase() === app.proposalGuardian.toLowerCase());
-  const args = [props.targets, props.values.map((v) => BigInt(v)), props.calldatas, props.descriptionHash] as const;
+  // The index keeps the ProposalCreated event's address[] and bytes[] as the chain emitted them (0x hex).
+  const args = [props.targets as `0x${string}`[], props.values.map((v) => BigInt(v)), props.calldatas as `0x${string}`[], props.descriptionHash] as const;
   const call = (functionName: 'queue' | 'execute' | 'cancel') =>
-    tx.run({ address: governor!, abi: modelGovernorAbi as Abi, functionName, args });
+    tx.run({ address: governor!, abi: modelGovernorAbi, functionName, args });
 
   const vote = async (e: React.FormEvent) => {
     e.preventDefault();
     setLastVote(support);
     const ok = await tx.run({
       address: governor!,
-      abi: modelGovernorAbi as Abi,
+      abi: modelGovernorAbi,
       functionName: 'castVoteWithReason',
       args: [BigInt(props.id), support, reason.trim()],
     });

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError, sendJson, type Route } from '../http.ts';
+import { asHttpError, HttpError, sendJson, type Route } from '../http.ts';
 import { recordUpload, unpinnedBytes } from '../../artifacts/catalog.ts';
 import { openSessionBytes } from '../../artifacts/sessions.ts';
 import { SafetensorsError, SafetensorsSniffer, type SafetensorsSummary } from '../../artifacts/safetensors.ts';
@@ -29,7 +29,8 @@ export async function uploadAccount(req: IncomingMessage, ctx: ArtifactRoutesCon
   try {
     return (await uploadVerifier(ctx)(req)).toLowerCase();
   } catch (err) {
-    throw err instanceof HttpError ? closing(err) : err;
+    const http = asHttpError(err);
+    throw http ? closing(http) : err;
   }
 }
 

@@ -4,9 +4,21 @@ import { useCallback, useEffect, useState, useTransition } from 'react';
 import { useRouter } from 'next/navigation';
 import { useQueryClient } from '@tanstack/react-query';
 import { usePublicClient, useWriteContract, useConnection } from 'wagmi';
-import type { Abi, Hash } from 'viem';
+import type { Abi, Address, ContractFunctionArgs, ContractFunctionName, Hash } from 'viem';
 import { useAppConfig } from '@/lib/web/app-config-context';
 import { describeWalletError } from '@/lib/web/wallet-errors';
+
+/**
+ * One contract write, typed by the generated ABI (lib/contracts/generated.ts): a function name the
+ * ABI has not, or arguments of the wrong shape, fail `tsc` (tests/types/dao-write.test-d.ts).
+ */
+export type DaoWrite<abi extends Abi, functionName extends ContractFunctionName<abi, 'nonpayable' | 'payable'>> = {
+  address: Address;
+  abi: abi;
+  functionName: functionName;
+  args: ContractFunctionArgs<abi, 'nonpayable' | 'payable', functionName>;
+  value?: bigint;
+};
 
 export type TxPhase = 'idle' | 'simulating' | 'signing' | 'pending' | 'indexing' | 'done' | 'error';
 
@@ -51,7 +63,7 @@ export function useDaoTx() {
   }, [address]);
 
   const run = useCallback(
-    async (req: { address: `0x${string}`; abi: Abi; functionName: string; args: readonly unknown[]; value?: bigint }) => {
+    async <const abi extends Abi, functionName extends ContractFunctionName<abi, 'nonpayable' | 'payable'>>(req: DaoWrite<abi, functionName>) => {
       setError(null);
       setHash(null);
       if (!address) {
@@ -66,9 +78,11 @@ export function useDaoTx() {
       }
       try {
         setPhase('simulating');
-        await client!.simulateContract({ ...req, account: address } as never);
+        await client!.simulateContract({ ...req, account: address });
         setPhase('signing');
-        const h = await write.mutateAsync({ ...req, chainId: app.chainId } as never);
+        // wagmi's parameter type follows the app's registered config and cannot follow a generic ABI;
+        // the call was typed by DaoWrite above and checked by the simulation.
+        const h = await write.mutateAsync({ ...req, chainId: app.chainId } as Parameters<typeof write.mutateAsync>[0]);
         setHash(h);
         setPhase('pending');
         const receipt = await client!.waitForTransactionReceipt({ hash: h });

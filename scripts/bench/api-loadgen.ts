@@ -1,23 +1,25 @@
 // Load generator for bench:api: C keep-alive connections, one request in flight each, for D ms.
-// Prints {requests, errors, rps, p50_ms, p99_ms} as JSON. Run pinned to its own core (taskset).
+// Prints {requests, errors, rps, p50_ms, p99_ms} as JSON (percentiles from scripts/bench/stats.ts).
+// Run as `node --import tsx`, pinned to its own core (taskset).
 import net from 'node:net';
+import { percentileOfSorted } from './stats.ts';
 
 const [url, connections = '10', durationMs = '5000'] = process.argv.slice(2);
 const u = new URL(url);
 const req = Buffer.from(`GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: keep-alive\r\n\r\n`);
-const latencies = [];
+const latencies: number[] = [];
 let errors = 0;
 let non2xx = 0;
 let stop = false;
 
 function conn() {
-  return new Promise((resolve) => {
+  return new Promise<void>((resolve) => {
     const s = net.connect({ host: u.hostname, port: Number(u.port) });
     s.setNoDelay(true);
-    let buf = Buffer.alloc(0);
-    let t0 = 0;
+    let buf: Buffer = Buffer.alloc(0);
+    let t0 = 0n;
     const send = () => {
-      if (stop) return s.end(), resolve();
+      if (stop) return void (s.end(), resolve());
       t0 = process.hrtime.bigint();
       s.write(req);
     };
@@ -51,5 +53,4 @@ setTimeout(() => (stop = true), Number(durationMs));
 await Promise.all(Array.from({ length: Number(connections) }, conn));
 const elapsed = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
-const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-console.log(JSON.stringify({ requests: latencies.length, errors, non2xx, rps: latencies.length / elapsed, p50_ms: q(0.5), p99_ms: q(0.99) }));
+console.log(JSON.stringify({ requests: latencies.length, errors, non2xx, rps: latencies.length / elapsed, p50_ms: percentileOfSorted(latencies, 50), p99_ms: percentileOfSorted(latencies, 99) }));

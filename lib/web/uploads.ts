@@ -1,15 +1,10 @@
 'use client';
 
-import { asSafetensorsSummary, type SafetensorsSummary } from '@/lib/artifacts/safetensors';
+import { asSafetensorsSummary } from '@/lib/artifacts/safetensors';
 import { RESUMABLE_FROM_BYTES } from '@/lib/artifacts/upload-protocol';
+import type { UploadedFile } from '@/lib/web/draft-manifest';
 
-export interface UploadedFile {
-  path: string;
-  size: number;
-  sha256: string;
-  cid: string;
-  safetensors: SafetensorsSummary | null;
-}
+export type { UploadedFile };
 
 export class UploadError extends Error {
   constructor(
@@ -65,7 +60,10 @@ function toUploaded(file: File, text: string): UploadedFile {
   }
 }
 
-/** Upload authorization headers; `renew` asks for a fresh signature (the last one expired). */
+/**
+ * Upload authorization headers (renewed before they expire: app/proposals/new/use-uploads.ts);
+ * `renew` asks for a fresh signature now (the server still said "expired", e.g. its clock is ahead).
+ */
 export type UploadHeaders = (renew?: boolean) => Promise<Record<string, string>>;
 
 /**
@@ -85,11 +83,15 @@ export async function uploadWithProgress(
     const r = await resumable(file, name, headers, onProgress, signal);
     if (r) return r;
   }
-  const r = await send('POST', '/api/uploads', { 'content-type': 'application/octet-stream', 'x-file-name': name, ...(await headers()) }, file, (n) => onProgress(n, file.size), signal);
+  const post = async (renew: boolean) =>
+    send('POST', '/api/uploads', { 'content-type': 'application/octet-stream', 'x-file-name': name, ...(await headers(renew)) }, file, (n) => onProgress(n, file.size), signal);
+  let r = await post(false);
+  if (expired(r.status, r.text)) r = await post(true); // signed again once, then the answer stands
   if (r.status >= 300) throw await errorOf(r.status, r.text);
   return toUploaded(file, r.text);
 }
 
+/** The server refused the authorization as expired (the request can be sent again, signed anew). */
 const expired = (status: number, text: string) => status === 401 && text.includes('upload_authorization_expired');
 
 /** localStorage may be missing or full (private windows): remembering sessions is best effort. */
@@ -192,13 +194,17 @@ async function resumable(
 }
 
 /** POST /api/manifests → the manifest's digest (0x…). */
-export async function storeManifest(manifest: unknown, headers: Record<string, string>): Promise<`0x${string}`> {
-  const res = await fetch('/api/manifests', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(manifest),
-  });
-  const text = await res.text();
+export async function storeManifest(manifest: unknown, headers: UploadHeaders): Promise<`0x${string}`> {
+  const post = async (renew: boolean) => {
+    const res = await fetch('/api/manifests', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(await headers(renew)) },
+      body: JSON.stringify(manifest),
+    });
+    return { res, text: await res.text() };
+  };
+  let { res, text } = await post(false);
+  if (expired(res.status, text)) ({ res, text } = await post(true));
   if (!res.ok) throw await errorOf(res.status, text);
   const body = JSON.parse(text) as { digest?: string; manifestDigest?: string };
   const d = (body.manifestDigest ?? body.digest ?? '').replace(/^sha256:/, '0x');

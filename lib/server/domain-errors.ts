@@ -1,0 +1,31 @@
+import { UPLOAD_AUTH_SCHEME, UploadAuthError, type UploadAuthErrorCode } from '../artifacts/upload-auth-format.ts';
+
+// Domain errors → HTTP. Domain modules (lib/artifacts, lib/access, …) throw their own errors and
+// never import the HTTP layer; their status codes and headers are decided here, in lib/server
+// (lib/server/http.ts turns the answer into an HttpError).
+
+export interface HttpAnswer {
+  status: number;
+  code: string;
+  message: string;
+  headers: Record<string, string>;
+}
+
+const UPLOAD_AUTH_STATUS: Record<UploadAuthErrorCode, number> = {
+  upload_authorization_required: 401,
+  invalid_upload_authorization: 401,
+  upload_authorization_expired: 401,
+  upload_authorization_too_long: 401,
+  invalid_signature: 401,
+  insufficient_voting_power: 403,
+  chain_unavailable: 502,
+};
+
+/** How a domain error is answered; null for anything that is not a known domain error. */
+export function httpAnswerOf(err: unknown): HttpAnswer | null {
+  if (err instanceof UploadAuthError) {
+    const status = UPLOAD_AUTH_STATUS[err.code];
+    return { status, code: err.code, message: err.message, headers: status === 401 ? { 'www-authenticate': `${UPLOAD_AUTH_SCHEME} realm="modeldao"` } : {} };
+  }
+  return null;
+}
