@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AccessError, type AccessErrorKind } from '../access/errors.ts';
 
 /** Every API error has this shape: `{ "error": { "code": "…", "message": "…" } }`. */
 export class HttpError extends Error {
@@ -10,6 +11,32 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+const ACCESS_STATUS: Record<AccessErrorKind, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  unavailable: 502,
+};
+
+/**
+ * The HTTP answer for an error thrown by a domain module (domain code never imports this layer):
+ * an HttpError as it is, an AccessError by its kind; undefined for anything else.
+ */
+export function toHttpError(err: unknown): HttpError | undefined {
+  if (err instanceof HttpError) return err;
+  if (err instanceof AccessError) {
+    const status = ACCESS_STATUS[err.kind];
+    // RFC 6750 §3: a missing or refused bearer token is answered with a challenge.
+    let headers: Record<string, string> = {};
+    if (err.code === 'access_token_required') headers = { 'www-authenticate': 'Bearer realm="modeldao"' };
+    else if (status === 401 && /token/.test(err.code)) headers = { 'www-authenticate': 'Bearer error="invalid_token"' };
+    return new HttpError(status, err.code, err.message, headers);
+  }
+  return undefined;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -27,8 +54,9 @@ export function sendError(res: ServerResponse, err: unknown): void {
     res.destroy(err instanceof Error ? err : undefined);
     return;
   }
-  if (err instanceof HttpError) {
-    sendJson(res, err.status, { error: { code: err.code, message: err.message } }, err.headers);
+  const http = toHttpError(err);
+  if (http) {
+    sendJson(res, http.status, { error: { code: http.code, message: http.message } }, http.headers);
     return;
   }
   console.error('[server] unexpected error', err);
