@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, sendJson, type Route } from '../http.ts';
-import { closing, commitUpload, headerValue, quotaRoom, uploadAccount, uploadHeaders } from './uploads.ts';
+import { closing, commitUpload, headerValue, quotaRoom, uploadAccount, uploadHeaders, uploadSlot } from './uploads.ts';
 import { createSession, deleteSession, finishSession, getSession, sessionFile, sessionOffset, touchSession, type SessionStore, type UploadSession } from '../../artifacts/sessions.ts';
 import { getBlob } from '../../artifacts/catalog.ts';
 import type { ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
@@ -217,8 +217,17 @@ async function answerFinished(req: IncomingMessage, res: ServerResponse, ctx: Ar
 }
 
 async function handlePatch(req: IncomingMessage, res: ServerResponse, p: { id: string }, ctx: ArtifactRoutesContext) {
-  const store = sessionStore(ctx);
   const who = await uploadAccount(req, ctx);
+  const releaseSlot = uploadSlot(ctx, who); // counts against the account's concurrent uploads
+  try {
+    await patchSession(req, res, p, ctx, who);
+  } finally {
+    releaseSlot();
+  }
+}
+
+async function patchSession(req: IncomingMessage, res: ServerResponse, p: { id: string }, ctx: ArtifactRoutesContext, who: string) {
+  const store = sessionStore(ctx);
   const unlock = await lock((await ownSession(ctx, p.id, who)).id, req);
   try {
     if (req.destroyed) return; // this request was itself replaced while it waited
