@@ -112,7 +112,7 @@ export function createAccessService(deps: AccessDeps) {
     // Requests from clients older than the audience field: refused, with what to do. Verifying them
     // as the old type would keep the replay to another server open for as long as old clients sign.
     if (r.audience === undefined) {
-      throw new AccessError('invalid', 'audience_required', `access requests must name their audience (the origin they are posted to: ${[...audiences()][0]}); upgrade the client (modeldao SDK/CLI ≥ 0.2 signs AccessRequest with an audience field)`);
+      throw new AccessError('invalid', 'audience_required', `access requests must name their audience (the origin they are posted to: ${[...audiences()][0]}); upgrade the client: the modeldao SDK and CLI sign AccessRequest with an audience field, see GET /api/health for this server's`);
     }
     const audience = normalizeAudience(r.audience);
     if (!audiences().has(audience)) {
