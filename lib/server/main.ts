@@ -32,7 +32,23 @@ export function bindBodyIdle(req: http.IncomingMessage, idleMs: number): void {
   const length = req.headers['content-length'];
   const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
   if (!hasBody) return;
-  req.setTimeout(idleMs, () => req.destroy(new Error(`request body idle for ${idleMs / 1000} s (REQUEST_BODY_IDLE_SECONDS)`)));
+  let seen = req.socket.bytesRead;
+  const onIdle = () => {
+    // After a busy event loop, timers run before the socket's pending bytes are read, and a paused
+    // socket is the server's own backpressure: look again once pending reads are done, and cut
+    // only a client that really sent nothing.
+    setImmediate(() => {
+      if (req.complete || req.destroyed) return;
+      const read = req.socket.bytesRead;
+      if (read !== seen || req.socket.isPaused()) {
+        seen = read;
+        req.setTimeout(idleMs, onIdle);
+        return;
+      }
+      req.destroy(new Error(`request body idle for ${idleMs / 1000} s (REQUEST_BODY_IDLE_SECONDS)`));
+    });
+  };
+  req.setTimeout(idleMs, onIdle);
   req.once('end', () => req.setTimeout(0));
 }
 

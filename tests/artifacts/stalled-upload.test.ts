@@ -64,8 +64,17 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 
   }
 }
 
-/** Starts an upload declaring `length` bytes and sends `first` of them; resolves once the server has them. */
-function partialUpload(length: number, first: number): { req: http.ClientRequest; closed: Promise<{ at: number; status?: number; body?: string }> } {
+interface Partial {
+  req: http.ClientRequest;
+  closed: Promise<{ at: number; status?: number; body?: string }>;
+  sent: number;
+  /** when the last byte written so far left this process */
+  lastWriteAt: number;
+  length: number;
+}
+
+/** Starts an upload declaring `length` bytes and sends `first` of them. */
+function partialUpload(length: number, first: number): Partial {
   const req = http.request(`${server.url}/api/uploads`, { method: 'POST', headers: { authorization: auth, 'content-length': String(length), 'content-type': 'application/octet-stream' } });
   open.push(req);
   const closed = new Promise<{ at: number; status?: number; body?: string }>((resolve) => {
@@ -78,8 +87,34 @@ function partialUpload(length: number, first: number): { req: http.ClientRequest
     req.on('error', () => resolve({ at: Date.now() }));
     req.on('close', () => setTimeout(() => resolve({ at: Date.now() }), 50));
   });
-  req.write(Buffer.alloc(first, 1));
-  return { req, closed };
+  const u: Partial = { req, closed, sent: 0, lastWriteAt: Date.now(), length };
+  write(u, first);
+  return u;
+}
+
+function write(u: Partial, n: number) {
+  u.sent += n;
+  u.req.write(Buffer.alloc(n, 1), (err) => {
+    if (!err) u.lastWriteAt = Date.now();
+  });
+}
+
+/** Keeps uploads alive with 100 bytes every 150 ms (well inside the idle timeout) until stopped. */
+function trickle(uploads: Partial[]) {
+  const live = new Set(uploads);
+  const timer = setInterval(() => {
+    for (const u of live) write(u, 100);
+  }, 150);
+  return {
+    /** stops feeding `u` (it stalls) */
+    stall: (u: Partial) => live.delete(u),
+    /** sends the rest of `u`'s body */
+    finish: (u: Partial) => {
+      live.delete(u);
+      u.req.end(Buffer.alloc(u.length - u.sent, 6));
+    },
+    stop: () => clearInterval(timer),
+  };
 }
 
 async function post(bytes: Buffer) {
@@ -89,21 +124,53 @@ async function post(bytes: Buffer) {
 
 describe('stalled uploads', () => {
   it('a body that stops arriving is cut after the idle timeout; its temp file goes and its quota reservation is released', async () => {
-    const declared = 1800 * KiB; // most of the quota, reserved while the upload streams
-    const { closed } = partialUpload(declared, 64 * KiB);
-    await until(() => tmpFiles().length > 0, 'the upload to start writing its temp file');
-    // while it is reserved, an upload of the rest of the quota + 1 KiB does not fit
-    const refused = await post(Buffer.alloc(QUOTA - declared + KiB, 2));
-    expect(refused.status).toBe(413);
-    const stalledAt = Date.now();
-    const end = await closed;
-    const after = end.at - stalledAt;
+    const declared = 1800 * KiB;
+    const stalled = partialUpload(declared, 64 * KiB);
+    const feed = trickle([stalled]);
+    try {
+      await until(() => tmpFiles().length > 0, 'the upload to start writing its temp file');
+      // while it streams, its declared length is reserved: the rest of the quota + 1 KiB does not fit
+      const refused = await post(Buffer.alloc(QUOTA - declared + KiB, 2));
+      expect(refused.status).toBe(413);
+      feed.stall(stalled);
+    } finally {
+      feed.stop();
+    }
+    const end = await stalled.closed;
+    const after = end.at - stalled.lastWriteAt;
+    expect(end.status).toBeUndefined(); // cut, not answered
     expect(after).toBeGreaterThanOrEqual(IDLE_SECONDS * 1000 - 100);
     expect(after).toBeLessThan(IDLE_SECONDS * 1000 + 5_000);
     await until(() => tmpFiles().length === 0, 'the temp file to be removed');
     // the reservation is gone: an upload as large as the stalled one's declared length fits now
     const ok = await post(Buffer.alloc(declared, 3));
     expect(ok.status).toBe(201);
+  });
+
+  it('a resumable session PATCH that stalls is cut after the same idle timeout and keeps the bytes that arrived', async () => {
+    const created = await fetch(`${server.url}/api/uploads/sessions`, { method: 'POST', headers: { authorization: auth, 'upload-length': String(128 * KiB) } });
+    expect(created.status).toBe(201);
+    const location = created.headers.get('location')!;
+    const req = http.request(`${server.url}${location}`, { method: 'PATCH', headers: { authorization: auth, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': String(128 * KiB) } });
+    open.push(req);
+    const closed = new Promise<void>((resolve) => {
+      req.on('error', () => resolve());
+      req.on('close', () => resolve());
+    });
+    let flushedAt = 0;
+    req.write(Buffer.alloc(32 * KiB, 8), (err) => {
+      if (!err) flushedAt = Date.now();
+    });
+    await closed;
+    expect(Date.now() - flushedAt).toBeGreaterThanOrEqual(IDLE_SECONDS * 1000 - 100);
+    let offset = '';
+    await until(async () => {
+      const head = await fetch(`${server.url}${location}`, { method: 'HEAD', headers: { authorization: auth } });
+      offset = head.headers.get('upload-offset') ?? '';
+      return offset === String(32 * KiB);
+    }, 'the session to report the bytes that arrived');
+    expect(offset).toBe(String(32 * KiB));
+    await fetch(`${server.url}${location}`, { method: 'DELETE', headers: { authorization: auth } });
   });
 
   it('headers that never finish are cut after the headers timeout', async () => {
@@ -127,18 +194,8 @@ describe('concurrent uploads per account', () => {
     // two uploads kept alive by trickling bytes (never idle long enough to be cut)
     const a = partialUpload(64 * KiB, KiB);
     const b = partialUpload(64 * KiB, KiB);
-    const sent = new Map([[a, KiB], [b, KiB]]);
-    const trickle = setInterval(() => {
-      for (const [u, n] of sent) {
-        u.req.write(Buffer.alloc(100, 5));
-        sent.set(u, n + 100);
-      }
-    }, 150);
-    const finish = (u: typeof a) => {
-      const n = sent.get(u)!;
-      sent.delete(u);
-      u.req.end(Buffer.alloc(64 * KiB - n, 6));
-    };
+    const feed = trickle([a, b]);
+    const finish = feed.finish;
     await until(() => tmpFiles().length === 2, 'both uploads to be streaming');
     const third = await post(Buffer.alloc(KiB, 4));
     expect(third.status).toBe(429);
@@ -149,7 +206,7 @@ describe('concurrent uploads per account', () => {
     const fourth = await post(Buffer.alloc(KiB, 6));
     expect(fourth.status).toBe(201);
     finish(b);
-    clearInterval(trickle);
+    feed.stop();
     expect((await b.closed).status).toBe(201);
   });
 });

@@ -27,9 +27,6 @@ import type { ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
 /** Bytes buffered per write while a PATCH streams (one write syscall per 4 MiB). */
 const WRITE_BYTES = 4 * 1024 * 1024;
 
-/** A PATCH body that sends nothing for this long is dropped (half-open connections). */
-const BODY_IDLE_MS = 60_000;
-
 /** The request writing to each session in this process (one writer per session), and when it is done. */
 const busy = new Map<string, { req: IncomingMessage; done: Promise<void> }>();
 /** Sessions whose last byte is in and whose file is being hashed and moved into the store. */
@@ -172,7 +169,7 @@ async function append(req: IncomingMessage, file: string, limit: number): Promis
     appended += fill;
     fill = 0;
   };
-  req.setTimeout(BODY_IDLE_MS, () => req.destroy(new Error('request body idle')));
+  // A body that stops arriving is cut by the server's REQUEST_BODY_IDLE_SECONDS (main.ts bindBodyIdle).
   try {
     try {
       for await (const c of req) {
@@ -197,7 +194,6 @@ async function append(req: IncomingMessage, file: string, limit: number): Promis
     if (!overflow) await flush();
     await fh.datasync();
   } finally {
-    req.setTimeout(0);
     await fh.close();
   }
   return { appended, complete, overflow };
