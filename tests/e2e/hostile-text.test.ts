@@ -24,16 +24,23 @@ describe('HOSTILE: text from the chain cannot attack the reader', () => {
     await stack.waitForIndex();
 
     const s = await openSession(browser.current, stack.baseUrl);
-    // `npm run dev` compiles a route on its first request: compile the proposal route first so the
-    // bound below measures rendering this proposal, not the compiler.
-    await s.page.goto('/proposals/1');
     const page = new ProposalPage(s.page);
-    const started = Date.now();
-    await page.open(id);
-    await s.page.waitForLoadState('load');
-    const loadMs = Date.now() - started;
-    console.log(`HOSTILE-001: proposal page with 100 kB word loaded in ${loadMs} ms`);
-    expect(loadMs).toBeLessThan(LOAD_BOUND_MS);
+    // Reference in the same run: an ordinary proposal (the seed's), after one visit that makes
+    // `npm run dev` compile the route, so the bound measures this text, not the compiler or the load.
+    const list = new ProposalsPage(s.page);
+    await list.open();
+    const ordinaryHref = (await list.rows().last().getByRole('link').first().getAttribute('href'))!;
+    await s.page.goto(ordinaryHref);
+    const timeLoad = async (open: () => Promise<unknown>) => {
+      const started = Date.now();
+      await open();
+      await s.page.waitForLoadState('load');
+      return Date.now() - started;
+    };
+    const ordinaryMs = await timeLoad(() => s.page.goto(ordinaryHref));
+    const loadMs = await timeLoad(() => page.open(id));
+    console.log(`HOSTILE-001: ordinary proposal page ${ordinaryMs} ms, with a 100 kB word and 3,000 emphasis marks ${loadMs} ms`);
+    expect(loadMs).toBeLessThan(Math.min(LOAD_BOUND_MS, 3 * ordinaryMs + 2_000));
 
     // The override is shown, not obeyed: heading, tab title.
     const heading = await s.page.getByRole('heading', { level: 1 }).innerText();
@@ -52,7 +59,6 @@ describe('HOSTILE: text from the chain cannot attack the reader', () => {
     await s.shot('HOSTILE-001-proposal');
 
     // The list shows the same title revealed, and stays inside the page (phone width too).
-    const list = new ProposalsPage(s.page);
     await list.open(`?q=${tag}`);
     const row = list.rows().first();
     expect(await row.innerText()).toContain('[U+202E RLO]exe.stnemhcatta_fdp');
