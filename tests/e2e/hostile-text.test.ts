@@ -40,7 +40,8 @@ describe('HOSTILE: text from the chain cannot attack the reader', () => {
     const ordinaryMs = await timeLoad(() => s.page.goto(ordinaryHref));
     const loadMs = await timeLoad(() => page.open(id));
     console.log(`HOSTILE-001: ordinary proposal page ${ordinaryMs} ms, with a 100 kB word and 3,000 emphasis marks ${loadMs} ms`);
-    expect(loadMs).toBeLessThan(Math.min(LOAD_BOUND_MS, 3 * ordinaryMs + 2_000));
+    // before the fix: 13.2 s against 3.8 s for the ordinary page (dev, loaded machine); after: 3.5 s against 5.4 s
+    expect(loadMs).toBeLessThan(Math.min(LOAD_BOUND_MS, 2 * ordinaryMs + 1_000));
 
     // The override is shown, not obeyed: heading, tab title.
     const heading = await s.page.getByRole('heading', { level: 1 }).innerText();
