@@ -27,9 +27,38 @@ const schema = z.object({
     .optional(),
   /** Public base URL the server advertises in blob URLs (defaults to http://HOST:PORT). */
   PUBLIC_BASE_URL: z.string().url().optional(),
+  /**
+   * Further origins (comma-separated) signed access requests may name as their audience besides
+   * PUBLIC_BASE_URL's, e.g. a second hostname of the same server. Never another server's.
+   */
+  ACCESS_AUDIENCES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const out: string[] = [];
+      for (const item of (v ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+        try {
+          const u = new URL(item);
+          if (!/^https?:$/.test(u.protocol) || u.pathname !== '/' || u.search || u.hash) throw new Error();
+          out.push(u.origin);
+        } catch {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${JSON.stringify(item)} is not an origin like https://models.example.org` });
+        }
+      }
+      return out;
+    }),
   UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(64 * 1024 ** 3),
   UPLOAD_TTL_SECONDS: z.coerce.number().int().positive().default(7 * 24 * 3600),
   UPLOAD_QUOTA_BYTES: z.coerce.number().int().positive().default(256 * 1024 ** 3),
+  /** Most uploads (POST /api/uploads, session PATCHes) one account may have streaming at once; more → 429. */
+  UPLOAD_MAX_CONCURRENT_PER_ACCOUNT: z.coerce.number().int().positive().default(4),
+  /** A client must send a request's complete headers within this many seconds (slowloris). */
+  REQUEST_HEADERS_TIMEOUT_SECONDS: z.coerce.number().positive().default(30),
+  /**
+   * A request body from which no byte arrives for this many seconds is cut: the connection is
+   * closed, an upload's temp file removed and its quota reservation released.
+   */
+  REQUEST_BODY_IDLE_SECONDS: z.coerce.number().positive().default(60),
   /** Secret for signing short-lived access tokens. Generated per data dir when absent. */
   ACCESS_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(3600),
@@ -53,6 +82,8 @@ export type Env = z.infer<typeof schema> & {
   storeDir: string;
   pgliteDir: string;
   publicBaseUrl: string;
+  /** Origins a signed access request may name as its audience: PUBLIC_BASE_URL's, then ACCESS_AUDIENCES. */
+  accessAudiences: string[];
 };
 
 export class EnvError extends Error {}
@@ -65,6 +96,10 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   }
   const e = result.data;
   const dataDir = path.resolve(e.MODELDAO_DATA_DIR);
+  const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/$/, '');
+  const own = new URL(publicBaseUrl).origin;
+  // Without PUBLIC_BASE_URL (local use) the server answers on 127.0.0.1 and localhost alike.
+  const local = e.PUBLIC_BASE_URL === undefined && e.HOST === '127.0.0.1' ? [`http://localhost:${e.PORT}`] : [];
   return {
     ...e,
     rpcUrl: e.RPC_URL ?? `http://127.0.0.1:${e.ANVIL_PORT}`,
@@ -72,7 +107,8 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     dataDir,
     storeDir: path.join(dataDir, 'store'),
     pgliteDir: path.join(dataDir, 'pglite'),
-    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/$/, ''),
+    publicBaseUrl,
+    accessAudiences: [...new Set([own, ...local, ...e.ACCESS_AUDIENCES])],
   };
 }
 

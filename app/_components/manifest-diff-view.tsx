@@ -1,5 +1,6 @@
 import type { ManifestDiff } from '@/lib/web/manifest-diff';
 import { formatBytes, formatSignedParams } from '@/lib/web/format';
+import { Untrusted } from './untrusted';
 
 /**
  * What a version changes against the one it replaces (lib/web/manifest-diff.ts): sizes, parameters,
@@ -27,7 +28,9 @@ export function ManifestDiffView({ diff, headingLevel = 3 }: { diff: ManifestDif
         <ul data-testid="file-changes">
           {changedFiles.map((f) => (
             <li key={f.path} className={`diff-${f.kind}`}>
-              {f.kind === 'added' ? '+ added' : f.kind === 'removed' ? '− removed' : '~ changed'} <span className="mono">{f.path}</span>{' '}
+              {f.kind === 'added' ? '+ added' : f.kind === 'removed' ? '− removed' : '~ changed'} <span className="mono">
+                <Untrusted text={f.path} />
+              </span>{' '}
               <span className="small muted">
                 {f.sizeBefore !== null && f.sizeAfter !== null ? `${formatBytes(f.sizeBefore)} → ${formatBytes(f.sizeAfter)}` : formatBytes(f.sizeAfter ?? f.sizeBefore)}
               </span>
@@ -63,7 +66,9 @@ export function ManifestDiffView({ diff, headingLevel = 3 }: { diff: ManifestDif
             <tbody>
               {diff.tensors.map((t) => (
                 <tr key={t.name} className={t.kind === 'added' ? 'diff-added' : t.kind === 'removed' ? 'diff-removed' : 'diff-changed'}>
-                  <td className="mono">{t.name}</td>
+                  <td className="mono">
+                    <Untrusted text={t.name} />
+                  </td>
                   <td>{t.kind}</td>
                   <td className="mono">{t.before ? `${t.before.dtype} [${t.before.shape.join(', ')}]` : '—'}</td>
                   <td className="mono">{t.after ? `${t.after.dtype} [${t.after.shape.join(', ')}]` : '—'}</td>

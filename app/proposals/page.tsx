@@ -5,6 +5,7 @@ import { getProposals } from '@/lib/web/queries/proposals';
 import { getModels } from '@/lib/web/queries/models';
 import { proposalTimeText } from '@/lib/web/proposal-time';
 import { shortAddress } from '@/lib/web/format';
+import { Untrusted } from '@/app/_components/untrusted';
 import { StateBadge } from '@/app/_components/state-badge';
 import { VoteBar } from '@/app/_components/vote-bar';
 
@@ -89,10 +90,10 @@ export default async function ProposalsPage({ searchParams }: { searchParams: Se
             <li key={p.id} className="proposal-row" data-testid="proposal-row">
               <div>
                 <h3>
-                  <StateBadge state={p.state} /> <Link href={`/proposals/${p.id}`}>{p.title}</Link>
+                  <StateBadge state={p.state} /> <Link href={`/proposals/${p.id}`}><Untrusted text={p.title} line /></Link>
                 </h3>
                 <div className="small">
-                  {p.actions[0]?.summary ?? 'No actions'}
+                  {p.actions[0] ? <Untrusted text={p.actions[0].summary} /> : 'No actions'}
                   {p.actions.length > 1 ? ` — and ${p.actions.length - 1} more action${p.actions.length > 2 ? 's' : ''}` : ''}
                 </div>
                 <div className="small muted">

@@ -11,6 +11,7 @@ export function openAccess(opts: { env: Env; deployment: Deployment; publicClien
     registry: opts.deployment.contracts.ModelRegistry,
     publicClient: opts.publicClient,
     db: opts.db,
+    audiences: opts.env.accessAudiences,
     secret: loadAccessSecret({ secret: opts.env.ACCESS_TOKEN_SECRET, dataDir: opts.env.dataDir }),
     tokenTtlSeconds: opts.env.ACCESS_TOKEN_TTL_SECONDS,
     recheckSeconds: opts.env.ACCESS_RECHECK_SECONDS,

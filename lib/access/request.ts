@@ -12,6 +12,7 @@ export const accessRequestTypes = {
   AccessRequest: [
     { name: 'account', type: 'address' },
     { name: 'modelId', type: 'uint256' },
+    { name: 'audience', type: 'string' },
     { name: 'nonce', type: 'bytes32' },
     { name: 'expiry', type: 'uint64' },
   ],
@@ -20,6 +21,12 @@ export const accessRequestTypes = {
 export type AccessRequest = {
   account: Address;
   modelId: bigint;
+  /**
+   * The origin of the server the request is posted to (`https://models.example.org`, see
+   * `accessAudience`). A server refuses a request signed for another audience, so a gateway that
+   * receives the request cannot replay it to another server of the same DAO.
+   */
+  audience: string;
   /** 32 random bytes; single-use. */
   nonce: Hex;
   /** Unix seconds. */
@@ -45,9 +52,17 @@ export function accessTypedData(chainId: number, registry: Address, request: Acc
   };
 }
 
+/**
+ * The audience a client signs for the server at `url`: its origin (scheme, host, port; lowercase, no
+ * default port, no path). The server compares the same normal form (see its /api/health `audience`).
+ */
+export function accessAudience(url: string): string {
+  return new URL(url).origin;
+}
+
 /** JSON body of POST /api/access (bigints as decimal strings). */
 export interface AccessRequestBody {
-  request: { account: string; modelId: string; nonce: string; expiry: string };
+  request: { account: string; modelId: string; audience: string; nonce: string; expiry: string };
   /** Domain the client signed over; checked against the server's chain and registry. */
   domain?: { chainId?: number; verifyingContract?: string };
   signature: string;

@@ -13,7 +13,7 @@ export type CheckAccess = (req: IncomingMessage, input: { modelIds: bigint[] }) 
 
 /** What the upload, manifest and blob routes need from ServerContext. */
 export interface ArtifactRoutesContext {
-  env: { UPLOAD_MAX_BYTES: number; UPLOAD_TTL_SECONDS: number; UPLOAD_QUOTA_BYTES: number };
+  env: { UPLOAD_MAX_BYTES: number; UPLOAD_TTL_SECONDS: number; UPLOAD_QUOTA_BYTES: number; UPLOAD_MAX_CONCURRENT_PER_ACCOUNT?: number };
   deployment: { chainId: number; contracts: { ModelRegistry: Address; ModelGovernor: Address } };
   publicClient: PublicClient;
   db: AnyDb;

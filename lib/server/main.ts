@@ -22,6 +22,36 @@ import { routes as manifestRoutes } from './routes/manifests.ts';
 import { routes as blobRoutes } from './routes/blobs.ts';
 import { repoRoot } from '../repo-root.ts';
 
+/**
+ * A request with a body (upload, manifest, access request…) from which no byte arrives for `idleMs`
+ * is destroyed: handlers reading it see the error, and a streaming upload drops its temp file and
+ * releases its quota reservation. Cleared once the body is complete, so a long download or page
+ * render is not cut by it.
+ */
+export function bindBodyIdle(req: http.IncomingMessage, idleMs: number): void {
+  const length = req.headers['content-length'];
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  if (!hasBody) return;
+  let seen = req.socket.bytesRead;
+  const onIdle = () => {
+    // After a busy event loop, timers run before the socket's pending bytes are read, and a paused
+    // socket is the server's own backpressure: look again once pending reads are done, and cut
+    // only a client that really sent nothing.
+    setImmediate(() => {
+      if (req.complete || req.destroyed) return;
+      const read = req.socket.bytesRead;
+      if (read !== seen || req.socket.isPaused()) {
+        seen = read;
+        req.setTimeout(idleMs, onIdle);
+        return;
+      }
+      req.destroy(new Error(`request body idle for ${idleMs / 1000} s (REQUEST_BODY_IDLE_SECONDS)`));
+    });
+  };
+  req.setTimeout(idleMs, onIdle);
+  req.once('end', () => req.setTimeout(0));
+}
+
 export interface StartServerOptions {
   env: Env;
   /** Next in dev mode (compiles on demand) rather than serving the production build. */
@@ -102,7 +132,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
 
   const nextApp = opts.withNext === false ? undefined : await (opts.next ?? prepareNext({ dev: opts.dev ?? false, env }));
 
-  const server = http.createServer(async (req, res) => {
+  const headersTimeoutMs = Math.round(env.REQUEST_HEADERS_TIMEOUT_SECONDS * 1000);
+  const bodyIdleMs = Math.round(env.REQUEST_BODY_IDLE_SECONDS * 1000);
+  // Node checks the headers deadline on this interval (default 30 s): keep it a fraction of the timeout.
+  const server = http.createServer({ connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.round(headersTimeoutMs / 4))) }, async (req, res) => {
+    bindBodyIdle(req, bodyIdleMs);
     try {
       if (await plain(req, res)) return;
       // /api/* belongs to the plain handlers alone: a miss there is a JSON 404, not Next's HTML page.
@@ -113,8 +147,10 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     }
   });
   server.keepAliveTimeout = 65_000;
-  server.requestTimeout = 0; // multi-GB uploads and downloads
-  server.headersTimeout = 60_000;
+  // No bound on a whole request (multi-GB uploads and downloads take what they take); instead a
+  // bound on the headers and on every pause in a request body (bindBodyIdle).
+  server.requestTimeout = 0;
+  server.headersTimeout = headersTimeoutMs;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -243,6 +243,22 @@ describe('manifests', () => {
     expect((await fetch(`${h.url}/api/manifests/nothex`)).status).toBe(400);
   });
 
+  it('serves manifests with the blobs\' cache policy: never immutable, revalidated within a minute', async () => {
+    // #18: an unpublished manifest may later become a gated or revoked version, so no shared cache
+    // may keep it for a year.
+    const up = await upload(h, randomBytes(700));
+    const m = await postManifest({ schema: MANIFEST_SCHEMA, model: 'cached', parent: null, files: [{ path: 'w.bin', size: up.body.size, sha256: up.body.sha256, cid: up.body.cid }] });
+    const unpublished = await fetch(`${h.url}/api/manifests/${m.body.manifestDigest}`);
+    expect(unpublished.status).toBe(200);
+    expect(unpublished.headers.get('cache-control')).toBe('public, max-age=60, must-revalidate');
+    const notModified = await fetch(`${h.url}/api/manifests/${m.body.manifestDigest}`, { headers: { 'if-none-match': unpublished.headers.get('etag')! } });
+    expect(notModified.status).toBe(304);
+    expect(notModified.headers.get('cache-control')).not.toMatch(/immutable/);
+    const pub = await publishedBlob(randomBytes(800));
+    const published = await fetch(`${h.url}/api/manifests/${pub.digest}`);
+    expect(published.headers.get('cache-control')).toBe('public, max-age=60, must-revalidate');
+  });
+
   it('rejects bad paths, duplicates, unknown or mismatched blobs and unknown parents', async () => {
     const a = await upload(h, randomBytes(100));
     const file = { path: 'a.bin', size: 100, sha256: a.body.sha256, cid: a.body.cid };

@@ -55,6 +55,7 @@ beforeAll(async () => {
     registry: chain.deployment.contracts.ModelRegistry,
     publicClient: client,
     db: database.db,
+    audiences: () => [base],
     secret: Buffer.from('test-secret-test-secret-test-secret!'),
     tokenTtlSeconds: 3600,
     recheckSeconds: 60,
@@ -91,10 +92,11 @@ async function get(path: string, headers: Record<string, string> = {}) {
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
 }
 
-async function signRequest(account = allowed, opts: { modelId?: bigint; expiry?: number; nonce?: Hex; chainId?: number; registry?: Hex } = {}) {
+async function signRequest(account = allowed, opts: { modelId?: bigint; expiry?: number; nonce?: Hex; chainId?: number; registry?: Hex; audience?: string } = {}) {
   const request = {
     account: account.address,
     modelId: opts.modelId ?? gatedId,
+    audience: opts.audience ?? base,
     nonce: opts.nonce ?? randomNonce(),
     expiry: BigInt(opts.expiry ?? clock + 300),
   };
@@ -102,7 +104,7 @@ async function signRequest(account = allowed, opts: { modelId?: bigint; expiry?:
   const registry = opts.registry ?? chain.deployment.contracts.ModelRegistry;
   const signature = await account.signTypedData(accessTypedData(chainId, registry, request));
   return {
-    request: { account: request.account, modelId: request.modelId.toString(), nonce: request.nonce, expiry: request.expiry.toString() },
+    request: { account: request.account, modelId: request.modelId.toString(), audience: request.audience, nonce: request.nonce, expiry: request.expiry.toString() },
     signature,
   };
 }
@@ -189,10 +191,10 @@ describe('gated models', () => {
   });
 
   it('refuses a download without a token or with a token for another model', async () => {
-    await expect(access.checkBlobAccess({ token: undefined, modelIds: [gatedId] })).rejects.toMatchObject({ status: 401, code: 'access_token_required' });
-    await expect(access.checkBlobAccess({ token: 'garbage.token', modelIds: [gatedId] })).rejects.toMatchObject({ status: 401, code: 'invalid_token' });
+    await expect(access.checkBlobAccess({ token: undefined, modelIds: [gatedId] })).rejects.toMatchObject({ kind: 'unauthenticated', code: 'access_token_required' });
+    await expect(access.checkBlobAccess({ token: 'garbage.token', modelIds: [gatedId] })).rejects.toMatchObject({ kind: 'unauthenticated', code: 'invalid_token' });
     const t = (await postAccess(await signRequest())).body.token;
-    await expect(access.checkBlobAccess({ token: t, modelIds: [gatedId + 100n] })).rejects.toMatchObject({ status: 403, code: 'token_wrong_model' });
+    await expect(access.checkBlobAccess({ token: t, modelIds: [gatedId + 100n] })).rejects.toMatchObject({ kind: 'forbidden', code: 'token_wrong_model' });
   });
 
   it('refuses an account the access rule does not allow', async () => {
@@ -233,17 +235,38 @@ describe('gated models', () => {
     expect((await postAccess(forged)).body.error.code).toBe('invalid_signature');
   });
 
-  it('stops serving an account removed from the allowlist once its token is older than the re-check window', async () => {
+  it('stops serving an account removed from the allowlist as soon as the removal is indexed, whatever the token age', async () => {
     const token = (await postAccess(await signRequest())).body.token as string;
     await asTimelock(chain, 'setAllowlist', [gatedId, [allowed.address], false]);
-    // Within the window the token still works (no chain read per request)…
+    // Mined but not indexed yet: the fresh token still works (no chain read per request)…
     await expect(access.checkBlobAccess({ token, modelIds: [gatedId] })).resolves.toBeTruthy();
-    // …after it, canAccess is read again and the removal takes effect.
-    clock += 61;
-    await expect(access.checkBlobAccess({ token, modelIds: [gatedId] })).rejects.toMatchObject({ status: 403, code: 'access_revoked' });
+    // …indexed: refused at once, no waiting for the re-check window (clock unchanged).
+    await reindex();
+    await expect(access.checkBlobAccess({ token, modelIds: [gatedId] })).rejects.toMatchObject({ kind: 'forbidden', code: 'access_revoked' });
     const fresh = await postAccess(await signRequest());
     expect(fresh.status).toBe(403);
     await asTimelock(chain, 'setAllowlist', [gatedId, [allowed.address], true]);
+    await reindex();
+    const again = (await postAccess(await signRequest())).body.token as string;
+    await expect(access.checkBlobAccess({ token: again, modelIds: [gatedId] })).resolves.toBeTruthy();
+  });
+
+  it('re-reads canAccess on chain as soon as an indexed access-rule change is seen', async () => {
+    const token = (await postAccess(await signRequest())).body.token as string;
+    // Allowlist → TokenHolders with a minimum the account does not hold: balances are not indexed,
+    // so the changed rule triggers an on-chain check at once (clock unchanged: no window passed).
+    await asTimelock(chain, 'setAccessRule', [gatedId, { kind: ACCESS.TokenHolders, token: chain.deployment.contracts.ModelToken, minBalance: 10n ** 30n }]);
+    await reindex();
+    await expect(access.checkBlobAccess({ token, modelIds: [gatedId] })).rejects.toMatchObject({ kind: 'forbidden', code: 'access_revoked' });
+    await asTimelock(chain, 'setAccessRule', [gatedId, { kind: ACCESS.Allowlist, token: '0x0000000000000000000000000000000000000000', minBalance: 0n }]);
+    await reindex();
+  });
+
+  it('bounds what the index cannot see (balances) by the re-check window', async () => {
+    const token = (await postAccess(await signRequest())).body.token as string;
+    clock += 61;
+    // older than the window: canAccess is read on chain again (still allowed here)
+    await expect(access.checkBlobAccess({ token, modelIds: [gatedId] })).resolves.toBeTruthy();
   });
 
   it('rejects malformed access requests with a JSON error', async () => {

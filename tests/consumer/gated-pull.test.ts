@@ -33,6 +33,7 @@ beforeAll(async () => {
     registry: chain.deployment.contracts.ModelRegistry,
     publicClient: client,
     db: database.db,
+    audiences: () => [gw.url],
     secret: Buffer.alloc(32, 7),
     tokenTtlSeconds: 600,
     recheckSeconds: 60,

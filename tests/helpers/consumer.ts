@@ -12,6 +12,7 @@ import canonicalize from 'canonicalize';
 import { createPublicClient, createWalletClient, http as viemHttp, type Address, type Hex } from 'viem';
 import { modelRegistryAbi } from '../../lib/contracts/generated.ts';
 import { chainFor } from '../../lib/chain/client.ts';
+import { asHttpError } from '../../lib/server/http.ts';
 import { rpc, startTestChain, type TestChain } from './anvil.ts';
 
 export type { TestChain };
@@ -137,8 +138,9 @@ export async function startGateway(initial: ModelVersionFiles[] = [], hostility:
       try {
         await hooks.guard(req);
       } catch (err) {
-        const e = err as { status?: number; code?: string; message: string };
-        res.writeHead(e.status ?? 500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: e.code ?? 'internal', message: e.message } }));
+        const plain = err as { status?: number; code?: string; message: string };
+        const e = asHttpError(err) ?? { status: plain.status ?? 500, code: plain.code, message: plain.message };
+        res.writeHead(e.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: e.code ?? 'internal', message: e.message } }));
         return;
       }
     }

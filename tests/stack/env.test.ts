@@ -16,6 +16,12 @@ describe('environment validation (lib/env.ts)', () => {
     expect(env.deploymentFile).toBe(path.resolve('contracts/deployments/31337.json'));
   });
 
+  it('derives the audiences signed access requests may name: the public origin, aliases, and localhost when local', () => {
+    expect(parseEnv({ PORT: '4000' }).accessAudiences).toEqual(['http://127.0.0.1:4000', 'http://localhost:4000']);
+    const prod = parseEnv({ PUBLIC_BASE_URL: 'https://Models.Example.org/', ACCESS_AUDIENCES: 'https://alt.example.org:8443,https://models.example.org' });
+    expect(prod.accessAudiences).toEqual(['https://models.example.org', 'https://alt.example.org:8443']);
+  });
+
   it('derives the RPC URL from ANVIL_PORT and the deployment record from CHAIN_ID', () => {
     const env = parseEnv({ ANVIL_PORT: '9545', CHAIN_ID: '11155111' });
     expect(env.rpcUrl).toBe('http://127.0.0.1:9545');
@@ -28,6 +34,9 @@ describe('environment validation (lib/env.ts)', () => {
     ['RPC_URL', { RPC_URL: 'not a url' }],
     ['ACCESS_TOKEN_SECRET', { ACCESS_TOKEN_SECRET: 'short' }],
     ['GUARDIAN_ADDRESS', { GUARDIAN_ADDRESS: '0x1234' }],
+    ['ACCESS_AUDIENCES', { ACCESS_AUDIENCES: 'https://ok.example, https://x.example/with/path' }],
+    ['REQUEST_BODY_IDLE_SECONDS', { REQUEST_BODY_IDLE_SECONDS: '0' }],
+    ['UPLOAD_MAX_CONCURRENT_PER_ACCOUNT', { UPLOAD_MAX_CONCURRENT_PER_ACCOUNT: '1.5' }],
   ])('rejects a bad %s and names the variable', (name, source) => {
     expect(() => parseEnv(source)).toThrow(EnvError);
     expect(() => parseEnv(source)).toThrow(new RegExp(`${name}:`));

@@ -9,6 +9,7 @@ import { getAppConfig } from '@/lib/web/server-app-config';
 import { formatBytes, formatDateTime, formatParams, shortAddress } from '@/lib/web/format';
 import { AccessRuleText } from '@/app/_components/access-rule';
 import { Markdown } from '@/app/_components/markdown';
+import { Untrusted } from '@/app/_components/untrusted';
 import { CopySnippet } from '@/app/_components/copy-snippet';
 import { RevokeVersion } from './revoke-version';
 
@@ -74,7 +75,7 @@ export default async function ModelPage({ params, searchParams }: { params: Para
           {byTx[m.registeredTx] && (
             <>
               {' '}
-              by <Link href={`/proposals/${byTx[m.registeredTx]!.id}`}>{byTx[m.registeredTx]!.title}</Link>
+              by <Link href={`/proposals/${byTx[m.registeredTx]!.id}`}><Untrusted text={byTx[m.registeredTx]!.title} line /></Link>
             </>
           )}
         </dd>
@@ -112,7 +113,9 @@ export default async function ModelPage({ params, searchParams }: { params: Para
                       <tbody>
                         {view.manifest.files.map((f) => (
                           <tr key={f.path}>
-                            <td className="mono">{f.path}</td>
+                            <td className="mono">
+                              <Untrusted text={f.path} />
+                            </td>
                             <td className="num">{formatBytes(f.size)}</td>
                             <td>
                               <div className="mono small">{f.sha256}</div>
@@ -128,7 +131,7 @@ export default async function ModelPage({ params, searchParams }: { params: Para
                     return (
                       <details key={sha}>
                         <summary>
-                          {file?.path}: {s.tensors.length} tensors, {formatParams(s.parameters.total)} params ({safetensorsDtypes(s).join('/')})
+                          <Untrusted text={file?.path ?? ''} />: {s.tensors.length} tensors, {formatParams(s.parameters.total)} params ({safetensorsDtypes(s).join('/')})
                         </summary>
                         <div className="table-wrap">
                           <table>
@@ -142,8 +145,12 @@ export default async function ModelPage({ params, searchParams }: { params: Para
                             <tbody>
                               {s.tensors.map((t) => (
                                 <tr key={t.name}>
-                                  <td className="mono">{t.name}</td>
-                                  <td>{t.dtype}</td>
+                                  <td className="mono">
+                                    <Untrusted text={t.name} />
+                                  </td>
+                                  <td>
+                                    <Untrusted text={t.dtype} />
+                                  </td>
                                   <td className="mono">[{t.shape.join(', ')}]</td>
                                 </tr>
                               ))}
@@ -154,7 +161,9 @@ export default async function ModelPage({ params, searchParams }: { params: Para
                     );
                   })}
                   <h3>License</h3>
-                  <p>{view.manifest.metadata?.license ? <code>{String(view.manifest.metadata.license)}</code> : 'not stated'}</p>
+                  <p>{view.manifest.metadata?.license ? <code>
+                        <Untrusted text={String(view.manifest.metadata.license)} />
+                      </code> : 'not stated'}</p>
                   {view.manifest.metadata?.description && (
                     <>
                       <h3>Description</h3>
@@ -191,7 +200,7 @@ export default async function ModelPage({ params, searchParams }: { params: Para
                     {pub ? (
                       <>
                         {' '}
-                        by <Link href={`/proposals/${pub.id}`}>{pub.title}</Link>
+                        by <Link href={`/proposals/${pub.id}`}><Untrusted text={pub.title} line /></Link>
                       </>
                     ) : null}{' '}
                     · tx <span className="mono">{shortAddress(x.publishedTx)}</span>
@@ -214,7 +223,7 @@ export default async function ModelPage({ params, searchParams }: { params: Para
                   {x.statusChangedAt && (
                     <div className="small" data-testid={`version-${x.version}-status`}>
                       {x.status} {formatDateTime(x.statusChangedAt)}{' '}
-                      {isGuardian ? 'by the guardian' : st ? <>by <Link href={`/proposals/${st.id}`}>{st.title}</Link></> : x.statusChangedBy ? `by ${shortAddress(x.statusChangedBy)}` : ''}
+                      {isGuardian ? 'by the guardian' : st ? <>by <Link href={`/proposals/${st.id}`}><Untrusted text={st.title} line /></Link></> : x.statusChangedBy ? `by ${shortAddress(x.statusChangedBy)}` : ''}
                       {x.statusChangedTx ? <> · tx <span className="mono">{shortAddress(x.statusChangedTx)}</span></> : null}
                     </div>
                   )}
@@ -254,8 +263,12 @@ function Evals({ evals }: { evals: unknown }) {
             const rest = Object.entries(o).filter(([k]) => !['name', 'task', 'benchmark'].includes(k));
             return (
               <tr key={i}>
-                <td>{name}</td>
-                <td>{rest.map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' · ')}</td>
+                <td>
+                  <Untrusted text={name} />
+                </td>
+                <td>
+                  <Untrusted text={rest.map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' · ')} />
+                </td>
               </tr>
             );
           })}
@@ -274,7 +287,7 @@ function ChangedBy({ tx, same, byTx }: { tx: string | null; same: boolean; byTx:
       {' '}
       ({p ? (
         <>
-          by <Link href={`/proposals/${p.id}`}>{p.title}</Link>,{' '}
+          by <Link href={`/proposals/${p.id}`}><Untrusted text={p.title} line /></Link>,{' '}
         </>
       ) : null}
       tx <span className="mono">{shortAddress(tx)}</span>)

@@ -16,6 +16,8 @@ import { proposalTimeText } from '@/lib/web/proposal-time';
 import { StateBadge } from '@/app/_components/state-badge';
 import { VoteBar } from '@/app/_components/vote-bar';
 import { Markdown } from '@/app/_components/markdown';
+import { Untrusted } from '@/app/_components/untrusted';
+import { displayLine } from '@/lib/web/untrusted-text';
 import { VotesChart } from './votes-chart';
 import { ProposalControls } from './proposal-controls';
 
@@ -25,7 +27,8 @@ type Params = Promise<{ id: string }>;
 
 export async function generateMetadata({ params }: { params: Params }): Promise<Metadata> {
   const p = await getProposal((await params).id);
-  return { title: p ? p.title : 'Proposal' };
+  // the tab cannot isolate text: bidi controls revealed, invisible characters dropped, one line
+  return { title: p ? displayLine(p.title, 80) : 'Proposal' };
 }
 
 const SUPPORT = ['Against', 'For', 'Abstain'] as const;
@@ -72,7 +75,9 @@ export default async function ProposalPage({ params }: { params: Params }) {
       <p className="small">
         <Link href="/proposals">Proposals</Link> /
       </p>
-      <h1>{p.title}</h1>
+      <h1>
+        <Untrusted text={p.title} line />
+      </h1>
       <p className="btn-row">
         <StateBadge state={p.state} />
         <span className="small muted">
@@ -90,13 +95,23 @@ export default async function ProposalPage({ params }: { params: Params }) {
             <ol data-testid="actions">
               {actions.map((a) => (
                 <li key={a.index} style={{ marginBottom: 8 }}>
-                  <div>{a.summary}</div>
-                  {a.warning && <div className="notice-warn small">⚠ {a.warning}</div>}
+                  <div>
+                    <Untrusted text={a.summary} />
+                  </div>
+                  {a.warning && (
+                    <div className="notice-warn small">
+                      ⚠ <Untrusted text={a.warning} />
+                    </div>
+                  )}
                   <details className="small">
                     <summary>Raw call</summary>
                     <div className="mono">to {a.target}</div>
                     {a.value !== '0' && <div className="mono">value {a.value} wei</div>}
-                    {a.functionName && <div className="mono">{a.functionName}({(a.args ?? []).map((x) => (typeof x === 'object' ? JSON.stringify(x, (_, v) => (typeof v === 'bigint' ? v.toString() : v)) : String(x))).join(', ')})</div>}
+                    {a.functionName && (
+                      <div className="mono">
+                        <Untrusted text={`${a.functionName}(${(a.args ?? []).map((x) => (typeof x === 'object' ? JSON.stringify(x, (_, v) => (typeof v === 'bigint' ? v.toString() : v)) : String(x))).join(', ')})`} />
+                      </div>
+                    )}
                     <div className="mono">{a.calldata}</div>
                   </details>
                 </li>
@@ -126,7 +141,9 @@ export default async function ProposalPage({ params }: { params: Params }) {
                 Simulation
               </h2>
               {!simulation.ran ? (
-                <p className="notice-warn">{simulation.note}</p>
+                <p className="notice-warn">
+                  <Untrusted text={simulation.note ?? ""} />
+                </p>
               ) : (
                 <>
                   <p className={simulation.calls.every((c) => c.ok) ? 'notice-ok' : 'notice-err'} data-testid="simulation-outcome">
@@ -138,12 +155,12 @@ export default async function ProposalPage({ params }: { params: Params }) {
                   <ol className="small">
                     {simulation.calls.map((c, i) => (
                       <li key={i}>
-                        {c.ok ? '✓ succeeds' : `✗ reverts: ${c.error}`}
+                        {c.ok ? '✓ succeeds' : <Untrusted text={`✗ reverts: ${c.error}`} />}
                         {c.events.length > 0 && (
                           <ul>
                             {c.events.map((e, j) => (
                               <li key={j} className="mono">
-                                {e}
+                                <Untrusted text={e} />
                               </li>
                             ))}
                           </ul>

@@ -7,7 +7,7 @@ export interface AccessRouteContext {
 }
 
 /**
- * POST /api/access — body `{ request: {account, modelId, nonce, expiry}, domain?: {chainId,
+ * POST /api/access — body `{ request: {account, modelId, audience, nonce, expiry}, domain?: {chainId,
  * verifyingContract}, signature }` (EIP-712 AccessRequest, see lib/access/request.ts).
  * 200 → `{ token, account, modelId, issuedAt, expiresAt, recheckAfterSeconds }`.
  */
@@ -18,7 +18,7 @@ export const routes: Route<AccessRouteContext>[] = [
     async handle(req, res, _params, ctx) {
       const body = await readJsonBody(req, 16 * 1024);
       const request = await ctx.access.verifyAccessRequest(body);
-      sendJson(res, 200, ctx.access.issueAccessToken(request.account, request.modelId), { 'cache-control': 'no-store' });
+      sendJson(res, 200, await ctx.access.issueAccessToken(request.account, request.modelId), { 'cache-control': 'no-store' });
     },
   },
 ];

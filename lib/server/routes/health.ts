@@ -1,8 +1,9 @@
 import { sendJson, type Route } from '../http.ts';
-import type { ServerContext } from '../context.ts';
+import type { BaseContext } from '../context.ts';
+import type { AccessRouteContext } from './access.ts';
 
 /** GET /api/health: which chain and contracts this server serves, and how far the index has got. */
-export const routes: Route<ServerContext>[] = [
+export const routes: Route<BaseContext & AccessRouteContext>[] = [
   {
     methods: ['GET', 'HEAD'],
     pattern: /^\/api\/health\/?$/,
@@ -27,6 +28,9 @@ export const routes: Route<ServerContext>[] = [
         contracts: ctx.deployment.contracts,
         deployBlock: ctx.deployment.deployBlock,
         guardian: ctx.deployment.guardian,
+        // what a signed AccessRequest must name as its `audience` here (lib/access/request.ts)
+        audience: ctx.access.audiences()[0],
+        audiences: ctx.access.audiences(),
         indexedBlock,
         headBlock,
         lag: headBlock !== null && indexedBlock !== null ? Math.max(0, headBlock - indexedBlock) : null,

@@ -79,7 +79,10 @@ async function getManifestRoute(req: IncomingMessage, res: ServerResponse, param
     'content-type': 'application/json; charset=utf-8',
     etag,
     'repr-digest': `sha-256=:${Buffer.from(hex, 'hex').toString('base64')}:`,
-    'cache-control': gated ? 'private, no-store' : 'public, max-age=31536000, immutable',
+    // The bytes never change, but whether (and to whom) they may be served does: a manifest under
+    // vote may become a gated model's version, and a version may be revoked. Same policy as blobs
+    // (lib/artifacts/README.md): shared caches keep it a minute, then revalidate by ETag.
+    'cache-control': gated ? 'private, no-store' : 'public, max-age=60, must-revalidate',
     'x-manifest-digest': `0x${hex}`,
   };
   if (req.headers['if-none-match']?.split(',').some((t) => t.trim() === etag)) {

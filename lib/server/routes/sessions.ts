@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, sendJson, type Route } from '../http.ts';
-import { closing, commitUpload, headerValue, quotaRoom, uploadAccount, uploadHeaders } from './uploads.ts';
+import { closing, commitUpload, headerValue, quotaRoom, uploadAccount, uploadHeaders, uploadSlot } from './uploads.ts';
 import { createSession, deleteSession, finishSession, getSession, sessionFile, sessionOffset, touchSession, type SessionStore, type UploadSession } from '../../artifacts/sessions.ts';
 import { getBlob } from '../../artifacts/catalog.ts';
 import type { ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
@@ -26,9 +26,6 @@ import type { ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
 
 /** Bytes buffered per write while a PATCH streams (one write syscall per 4 MiB). */
 const WRITE_BYTES = 4 * 1024 * 1024;
-
-/** A PATCH body that sends nothing for this long is dropped (half-open connections). */
-const BODY_IDLE_MS = 60_000;
 
 /** The request writing to each session in this process (one writer per session), and when it is done. */
 const busy = new Map<string, { req: IncomingMessage; done: Promise<void> }>();
@@ -172,7 +169,7 @@ async function append(req: IncomingMessage, file: string, limit: number): Promis
     appended += fill;
     fill = 0;
   };
-  req.setTimeout(BODY_IDLE_MS, () => req.destroy(new Error('request body idle')));
+  // A body that stops arriving is cut by the server's REQUEST_BODY_IDLE_SECONDS (main.ts bindBodyIdle).
   try {
     try {
       for await (const c of req) {
@@ -197,7 +194,6 @@ async function append(req: IncomingMessage, file: string, limit: number): Promis
     if (!overflow) await flush();
     await fh.datasync();
   } finally {
-    req.setTimeout(0);
     await fh.close();
   }
   return { appended, complete, overflow };
@@ -217,8 +213,17 @@ async function answerFinished(req: IncomingMessage, res: ServerResponse, ctx: Ar
 }
 
 async function handlePatch(req: IncomingMessage, res: ServerResponse, p: { id: string }, ctx: ArtifactRoutesContext) {
-  const store = sessionStore(ctx);
   const who = await uploadAccount(req, ctx);
+  const releaseSlot = uploadSlot(ctx, who); // counts against the account's concurrent uploads
+  try {
+    await patchSession(req, res, p, ctx, who);
+  } finally {
+    releaseSlot();
+  }
+}
+
+async function patchSession(req: IncomingMessage, res: ServerResponse, p: { id: string }, ctx: ArtifactRoutesContext, who: string) {
+  const store = sessionStore(ctx);
   const unlock = await lock((await ownSession(ctx, p.id, who)).id, req);
   try {
     if (req.destroyed) return; // this request was itself replaced while it waited

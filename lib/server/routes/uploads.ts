@@ -67,6 +67,33 @@ async function underQuotaLock<T>(key: string, fn: () => Promise<T> | T): Promise
   }
 }
 
+/** Uploads streaming right now, per account (lowercase). */
+const streaming = new Map<string, number>();
+
+/**
+ * Takes one of the account's UPLOAD_MAX_CONCURRENT_PER_ACCOUNT upload slots for the duration of a
+ * body, or refuses with 429 (and closes, so the client stops sending): a few slow clients of one
+ * account cannot hold every connection, temp file and quota reservation. Call the returned release
+ * exactly once.
+ */
+export function uploadSlot(ctx: ArtifactRoutesContext, account: string): () => void {
+  const key = account.toLowerCase();
+  const max = ctx.env.UPLOAD_MAX_CONCURRENT_PER_ACCOUNT ?? 4;
+  const n = streaming.get(key) ?? 0;
+  if (n >= max) {
+    throw closing(new HttpError(429, 'too_many_uploads', `${account} already has ${n} uploads in progress (at most ${max} at once); wait for one to finish`, { 'retry-after': '5' }));
+  }
+  streaming.set(key, n + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = (streaming.get(key) ?? 1) - 1;
+    if (left > 0) streaming.set(key, left);
+    else streaming.delete(key);
+  };
+}
+
 /**
  * Room left in the account's quota of unpinned bytes (unfinished resumable sessions and uploads in
  * flight count too); 413 when none. With a `length`, that much is reserved until `release()`.
@@ -160,7 +187,7 @@ export async function commitUpload(
     // the client going away surfaces as the request stream's 'aborted' error; disk or worker
     // failures are the server's (500), whatever state the request stream is in
     const e = err as NodeJS.ErrnoException;
-    if (e?.code === 'ECONNRESET' || e?.message === 'aborted' || e?.message === 'request body idle') {
+    if (e?.code === 'ECONNRESET' || e?.message === 'aborted' || /^request body idle/.test(e?.message ?? '')) {
       throw closing(new HttpError(400, 'upload_aborted', 'the client closed the connection before the body was complete'));
     }
     throw err;
@@ -184,11 +211,16 @@ async function handleUpload(req: IncomingMessage, res: ServerResponse, _p: unkno
   if (length !== undefined && length > maxBytes) {
     throw closing(new HttpError(413, 'upload_too_large', `upload of ${length} bytes exceeds the limit of ${maxBytes} bytes`));
   }
-  const { room, release } = await quotaRoom(ctx, account, length);
+  const releaseSlot = uploadSlot(ctx, account);
   try {
-    await commitUpload(req, res, ctx, { account, expected, fileName, maxBytes, room, put: (opts) => ctx.store.put(req, opts) });
+    const { room, release } = await quotaRoom(ctx, account, length);
+    try {
+      await commitUpload(req, res, ctx, { account, expected, fileName, maxBytes, room, put: (opts) => ctx.store.put(req, opts) });
+    } finally {
+      release(); // recorded by now (or failed): the blob row counts instead
+    }
   } finally {
-    release(); // recorded by now (or failed): the blob row counts instead
+    releaseSlot();
   }
 }
 
