@@ -27,7 +27,7 @@ export type HfErrorCode = 'RepoNotFound' | 'GatedRepo' | 'RevisionNotFound' | 'E
 /** Header values must be one line of visible ASCII; text from URLs or the chain is hostile. */
 export function headerSafe(text: string, max = 400): string {
   const s = text.replace(/[^\x20-\x7e]/g, '?');
-  return s.length > max ? `${s.slice(0, max - 1)}…`.replace(/…$/, '...') : s;
+  return s.length > max ? `${s.slice(0, max - 3)}...` : s;
 }
 
 /** An HttpError the HF client maps to its own exception class (body in the house shape as well). */

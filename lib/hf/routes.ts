@@ -68,12 +68,13 @@ async function readSmallBody(req: IncomingMessage, max = 256 * 1024): Promise<Bu
 }
 
 async function serveFile<V extends HfVersion>(source: HfSource<V>, req: IncomingMessage, res: ServerResponse, v: V, filePath: string): Promise<void> {
+  // Access first: which files a gated model has is part of what a token buys.
+  await requireFiles(source, v, req);
   const file = v.files.find((f) => f.path === filePath);
   if (!file) {
     // With X-Repo-Commit the client caches the absence (.no_exist/<commit>/<path>) and asks no more.
     throw hfError(404, 'EntryNotFound', 'entry_not_found', `${v.repoId} at ${v.commit} (v${v.version}) has no file ${JSON.stringify(headerSafe(filePath, 200))}`, { 'x-repo-commit': v.commit });
   }
-  await requireFiles(source, v, req);
   const headers = resolveHeaders(v, file);
   const inm = req.headers['if-none-match'];
   if (inm && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === headers.etag)) {

@@ -350,5 +350,37 @@ describe('errors the client understands', () => {
     expect(path.basename(dir)).toBe(a.commit);
     for (const f of a.files) expect(sha256(fs.readFileSync(path.join(dir, f.path)))).toBe(f.sha256);
   }, 120_000);
-});
 
+  it('HF-005: resolve headers and Range on the wire (server and local endpoint): X-Repo-Commit, ETag = X-Linked-Etag = sha256, X-Linked-Size, Content-Length, 206/416; paths-info; tree of a missing folder; routes outside the API', async () => {
+    const a = await approved('tiny-lm', 2);
+    const weights = a.files.find((f) => f.path === 'model.safetensors')!;
+    for (const base of [`${server.url}/hf`, local.url]) {
+      const head = await fetch(`${base}/tiny-lm/resolve/main/model.safetensors`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('x-repo-commit')).toBe(a.commit);
+      expect(head.headers.get('etag')).toBe(`"${weights.sha256}"`);
+      expect(head.headers.get('x-linked-etag')).toBe(`"${weights.sha256}"`);
+      expect(head.headers.get('x-linked-size')).toBe(String(weights.size));
+      expect(head.headers.get('content-length')).toBe(String(weights.size));
+      const whole = Buffer.from(await (await fetch(`${base}/tiny-lm/resolve/${a.commit}/model.safetensors`)).arrayBuffer());
+      expect(sha256(whole)).toBe(weights.sha256);
+      const part = await fetch(`${base}/tiny-lm/resolve/v2/model.safetensors`, { headers: { range: 'bytes=100-199' } });
+      expect(part.status).toBe(206);
+      expect(part.headers.get('content-range')).toBe(`bytes 100-199/${weights.size}`);
+      expect(Buffer.from(await part.arrayBuffer()).equals(whole.subarray(100, 200))).toBe(true);
+      const beyond = await fetch(`${base}/tiny-lm/resolve/v2/model.safetensors`, { headers: { range: `bytes=${weights.size}-` } });
+      expect(beyond.status).toBe(416);
+      const info = await fetch(`${base}/api/models/tiny-lm/paths-info/v2`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'paths=config.json&paths=nope.bin' });
+      const entries = (await info.json()) as { path: string; lfs: { oid: string } }[];
+      expect(entries.map((e) => [e.path, e.lfs.oid])).toEqual([['config.json', a.files.find((f) => f.path === 'config.json')!.sha256]]);
+      const missing = await fetch(`${base}/api/models/tiny-lm/tree/main/no-such-folder`);
+      expect([missing.status, missing.headers.get('x-error-code')]).toEqual([404, 'EntryNotFound']);
+      const elsewhere = await fetch(`${base}/api/datasets/tiny-lm`);
+      expect([elsewhere.status, elsewhere.headers.get('x-error-code')]).toEqual([404, 'RepoNotFound']);
+      expect(((await elsewhere.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    }
+    // A gated model's file names are not revealed without a token: a missing file is refused the same way.
+    const hidden = await fetch(`${server.url}/hf/members-lm/resolve/main/no-such-file`, { method: 'HEAD' });
+    expect([hidden.status, hidden.headers.get('x-error-code')]).toEqual([401, 'GatedRepo']);
+  }, 120_000);
+});
