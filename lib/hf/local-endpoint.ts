@@ -65,6 +65,10 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
   const digests = new Map<string, string>();
   // One pull at a time per model: concurrent requests of the client must not write one .incomplete twice.
   const locks = new Map<string, Promise<unknown>>();
+  // huggingface_hub retries a 502 up to five times with backoff; a gateway that served wrong bytes
+  // would be asked for all of them again each time. Its refusal is remembered for a while instead.
+  const refused = new Map<string, { err: ModelDaoError; until: number }>();
+  const REFUSAL_MS = 30_000;
 
   async function versionOfDigest(slug: string, prefix: string): Promise<number | null> {
     const call = <R>(functionName: string, args: unknown[]) =>
@@ -115,6 +119,9 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
           if (found === null) throw new ModelDaoError('not_found', 'unknown_revision', `no version of "${repoId}" has a manifest digest starting with ${rev.kind === 'commit' ? rev.commit : rev.digestHex}`);
           version = found;
         }
+        const key = `${repoId}:${version ?? 'main'}`;
+        const memo = refused.get(key);
+        if (memo && memo.until > Date.now()) throw memo.err;
         result = await locked(repoId, () =>
           pull({
             chain,
@@ -126,6 +133,9 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
             account: token ? undefined : opts.account,
             concurrency: opts.concurrency,
             onNotice: opts.onNotice,
+          }).catch((err: unknown) => {
+            if (err instanceof ModelDaoError && err.kind === 'integrity') refused.set(key, { err, until: Date.now() + REFUSAL_MS });
+            throw err;
           }),
         );
       } catch (err) {
