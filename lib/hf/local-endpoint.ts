@@ -21,7 +21,7 @@ import { commitOf, describeRevision, hfError, parseRevision, type HfVersion } fr
 export interface LocalEndpointOptions extends ChainOptions {
   gateways?: string[];
   cacheDir?: string;
-  /** Signs access requests for gated models when the client sends no HF_TOKEN. */
+  /** Signs access requests for gated models; without it the client's HF_TOKEN is passed on to the gateway. */
   account?: LocalAccount;
   /** 0 = any free port. */
   port?: number;
@@ -129,8 +129,9 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
             version,
             gateways: opts.gateways,
             cacheDir: opts.cacheDir,
-            accessToken: token,
-            account: token ? undefined : opts.account,
+            // The endpoint's own key wins (the client's HF_TOKEN may be a huggingface.co token).
+            account: opts.account,
+            accessToken: opts.account ? undefined : token,
             concurrency: opts.concurrency,
             onNotice: opts.onNotice,
           }).catch((err: unknown) => {
