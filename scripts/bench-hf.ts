@@ -14,7 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { privateKeyToAccount } from 'viem/accounts';
-import { startAnvil, deployContracts, repoRoot, freePort, DEV_ACCOUNTS } from '../lib/devchain/anvil.ts';
+import { startAnvil, deployContracts, repoRoot, freePort, advanceTime, DEV_ACCOUNTS } from '../lib/devchain/anvil.ts';
+import { Governance } from '../lib/devchain/governance.ts';
 import { parseEnv } from '../lib/env.ts';
 import { startServer } from '../lib/server/main.ts';
 import { uploadAuthHeaders, uploadFile } from '../lib/sdk/upload.ts';
@@ -118,6 +119,10 @@ async function main() {
   const server = await startServer({ env, deployment, withNext: false, log: () => {} });
   cleanups.push(() => server.close());
   const gw = server.url;
+  // Uploads need voting power (a maintainer's): delegate to self, let a second pass.
+  const gov = new Governance(anvil.rpcUrl, deployment);
+  await gov.delegate(DEV_ACCOUNTS[0].privateKey);
+  await advanceTime(anvil.rpcUrl, 2);
   const account = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey);
   const authHeaders = await uploadAuthHeaders({ account, chainId: deployment.chainId, registry: deployment.contracts.ModelRegistry });
   const files = [];
