@@ -165,6 +165,19 @@ async function main() {
   }
 
   const ms: Record<'pull' | 'server' | 'local', number[]> = { pull: [], server: [], local: [] };
+  // Diagnostic, not a goal: the same /hf resolve URLs fetched with curl (no client logic, no hashing),
+  // to tell the server route's speed apart from the Python client's.
+  const curlMs: number[] = [];
+  const timeCurl = async (i: number) => {
+    const dir = path.join(work, `curl-${i}`);
+    fs.mkdirSync(dir);
+    execFileSync('sync');
+    const args = ['-sSf'];
+    for (const s of shards) args.push('-o', path.join(dir, s.name), `${gw}/hf/bench-lm/resolve/main/${s.name}`);
+    curlMs.push((await exec('curl', args)).ms);
+    check(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
   const timers: Record<'pull' | 'server' | 'local', (i: number) => Promise<void>> = {
     async pull(i) {
       const cache = path.join(work, `pull-${i}`);
@@ -205,7 +218,8 @@ async function main() {
   ];
   for (let i = 0; i < runs; i++) {
     for (const k of orders[i % orders.length]) await timers[k](i);
-    log(`run ${i + 1}: modeldao pull ${(ms.pull[i] / 1000).toFixed(2)} s · snapshot_download via server ${(ms.server[i] / 1000).toFixed(2)} s · via local verifying endpoint (cold) ${(ms.local[i] / 1000).toFixed(2)} s`);
+    await timeCurl(i);
+    log(`run ${i + 1}: modeldao pull ${(ms.pull[i] / 1000).toFixed(2)} s · snapshot_download via server ${(ms.server[i] / 1000).toFixed(2)} s · via local verifying endpoint (cold) ${(ms.local[i] / 1000).toFixed(2)} s · (curl of the /hf URLs ${(curlMs[i] / 1000).toFixed(2)} s)`);
   }
   const pull = median(ms.pull);
   const viaServer = median(ms.server);
@@ -227,6 +241,8 @@ async function main() {
     pull_throughput_mib_per_s: +(mib / (pull / 1000)).toFixed(1),
     hf_server_throughput_mib_per_s: +(mib / (viaServer / 1000)).toFixed(1),
     hf_local_cold_throughput_mib_per_s: +(mib / (viaLocal / 1000)).toFixed(1),
+    diagnostic_curl_hf_resolve_runs_s: curlMs.map((x) => +(x / 1000).toFixed(3)),
+    diagnostic_curl_hf_resolve_median_s: +(median(curlMs) / 1000).toFixed(3),
     speed_ratio_hf_server_over_pull: +serverRatio.toFixed(3),
     speed_ratio_hf_local_cold_over_pull: +localRatio.toFixed(3),
     goal: 'snapshot_download through the server endpoint at >= 0.8x and through the local verifying endpoint (cold cache) at >= 0.6x the speed of modeldao pull of the same model (ratios = pull time / snapshot_download time)',
