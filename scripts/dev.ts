@@ -79,6 +79,7 @@ modeldao is running (ready in ${secs}s)
 
   Web app     ${server.url}
   Health      ${server.url}/api/health
+  HF Hub API  HF_ENDPOINT=${server.url}/hf hf download tiny-lm
   Chain       ${anvil.rpcUrl}  (chain id ${deployment.chainId})
   Data dir    ${runEnv.dataDir}
 

@@ -15,6 +15,11 @@ Usage:
   modeldao status <slug> [--account ADDR | --key KEY]
   modeldao verify <dir|slug> [--version N]
   modeldao propose <slug> <file ...> --description TEXT [--parent N] [--metadata FILE] [--gateway URL] [--key KEY]
+  modeldao access <slug> [--gateway URL] [--key KEY]      sign an AccessRequest, print a download token
+                                                           (use it as HF_TOKEN or --token)
+  modeldao hf-endpoint [--port N] [--gateway URL ...] [--key KEY]
+                        a Hugging Face Hub endpoint on 127.0.0.1 serving only bytes verified against
+                        the chain: HF_ENDPOINT=<printed URL> hf download <slug>
 
 Chain options (every command):
   --rpc URL             JSON-RPC endpoint (default $RPC_URL or http://127.0.0.1:8545)
@@ -51,6 +56,7 @@ const options = {
   metadata: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
+  port: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -206,6 +212,49 @@ async function cmdPropose(args: string[], v: Values): Promise<number> {
   return 0;
 }
 
+async function cmdAccess(args: string[], v: Values): Promise<number> {
+  const [slug] = args;
+  if (!slug || args.length > 1) usage('access takes exactly one model slug');
+  const account = loadAccount(v.key);
+  if (!account) throw new ModelDaoError('access', 'no_key', 'access needs a key to sign the request: set MODELDAO_PRIVATE_KEY or pass --key');
+  const { requestAccessForSlug } = await import('./access.ts');
+  const r = await requestAccessForSlug({ ...chainOpts(v), slug, account, gateway: v.gateway?.[0] });
+  if (v.json) out(JSON.stringify(r));
+  else {
+    out(r.token);
+    if (!v.quiet) err(`modeldao: token for ${r.account} on ${slug} (model ${r.modelId}) from ${r.gateway}, valid until ${new Date(r.expiresAt * 1000).toISOString()}; use it as HF_TOKEN or --token`);
+  }
+  return 0;
+}
+
+async function cmdHfEndpoint(args: string[], v: Values): Promise<number> {
+  if (args.length > 0) usage('hf-endpoint takes no positional arguments');
+  const port = v.port === undefined ? 0 : Number(v.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) usage('--port must be a port number (0 = any free port)');
+  const { startLocalEndpoint } = await import('../hf/local-endpoint.ts');
+  const endpoint = await startLocalEndpoint({
+    ...chainOpts(v),
+    port,
+    gateways: v.gateway,
+    cacheDir: v.cache,
+    account: loadAccount(v.key),
+    concurrency: intOption(v.concurrency, 'concurrency'),
+    onNotice: (m) => (v.quiet ? undefined : err(`modeldao: ${m}`)),
+  });
+  if (v.json) out(JSON.stringify({ url: endpoint.url, port: endpoint.port }));
+  else {
+    out(`HF_ENDPOINT=${endpoint.url}`);
+    if (!v.quiet) err(`modeldao: Hub endpoint on ${endpoint.url}: serves only versions the chain approved, bytes verified by pull; Ctrl-C stops it`);
+  }
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await endpoint.close();
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -230,6 +279,10 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdVerify(rest, values as Values);
       case 'propose':
         return await cmdPropose(rest, values as Values);
+      case 'access':
+        return await cmdAccess(rest, values as Values);
+      case 'hf-endpoint':
+        return await cmdHfEndpoint(rest, values as Values);
       default:
         usage(`unknown command "${cmd}"`);
     }

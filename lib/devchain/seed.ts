@@ -7,13 +7,15 @@ import { modelRegistryAbi, modelTokenAbi } from '../contracts/generated.ts';
 import type { Deployment } from '../contracts/deployment.ts';
 import { DEV_ACCOUNTS, advanceTime } from './anvil.ts';
 import { demoModelV1, demoModelV2 } from './demo-weights.ts';
-import { Governance, Support, call } from './governance.ts';
+import { Governance, Support, call, type Action } from './governance.ts';
 import { publishFiles } from './publish.ts';
 
 export interface SeedResult {
   accounts: { label: string; address: string; votingPower: string }[];
   summary: string;
   openProposalId: bigint;
+  /** The open v2 proposal as proposed, so a test (or a script) can vote, queue and execute it. */
+  openProposal: { proposalId: bigint; actions: Action[]; description: string };
 }
 
 const [maintainer, alice, bob, carol, dave] = DEV_ACCOUNTS;
@@ -36,7 +38,7 @@ export async function seedDemoDao(opts: { rpcUrl: string; deployment: Deployment
     model: 'tiny-lm',
     parent: null,
     files: demoModelV1().files,
-    metadata: { license: 'apache-2.0', description: 'A tiny demo language model (1 layer, 64 hidden), generated deterministically at seed time.', evals: [{ name: 'demo-perplexity', value: 42.0 }] },
+    metadata: { license: 'apache-2.0', description: 'A tiny demo Llama (1 layer, 64 hidden, byte-level BPE tokenizer), generated deterministically at seed time; loads with transformers AutoConfig/AutoTokenizer.', evals: [{ name: 'demo-perplexity', value: 42.0 }] },
   });
   log(`uploaded tiny-lm v1 (${v1.files.length} files), manifest ${v1.manifestDigest}`);
 
@@ -88,6 +90,7 @@ export async function seedDemoDao(opts: { rpcUrl: string; deployment: Deployment
   return {
     accounts,
     openProposalId: open.proposalId,
+    openProposal: { proposalId: open.proposalId, actions: updateActions, description: open.description },
     summary: `tiny-lm v1 approved by proposal ${String(first.proposalId).slice(0, 12)}…; v2 proposal open for voting`,
   };
 }

@@ -20,6 +20,7 @@ import { routes as uploadRoutes } from './routes/uploads.ts';
 import { routes as sessionRoutes } from './routes/sessions.ts';
 import { routes as manifestRoutes } from './routes/manifests.ts';
 import { routes as blobRoutes } from './routes/blobs.ts';
+import { routes as hfRoutes } from './routes/hf.ts';
 import { repoRoot } from '../repo-root.ts';
 
 /**
@@ -127,7 +128,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   } satisfies BaseContext & Record<string, unknown>;
 
   // Each route module declares the part of the context it needs; ctx has them all.
-  const routes = [...healthRoutes, ...blobRoutes, ...modelRoutes, ...uploadRoutes, ...sessionRoutes, ...manifestRoutes, ...accessRoutes] as Route<typeof ctx>[];
+  const routes = [...healthRoutes, ...blobRoutes, ...modelRoutes, ...uploadRoutes, ...sessionRoutes, ...manifestRoutes, ...accessRoutes, ...hfRoutes] as Route<typeof ctx>[];
   const plain = createRouter(routes, () => ctx);
 
   const nextApp = opts.withNext === false ? undefined : await (opts.next ?? prepareNext({ dev: opts.dev ?? false, env }));
@@ -139,8 +140,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     bindBodyIdle(req, bodyIdleMs);
     try {
       if (await plain(req, res)) return;
-      // /api/* belongs to the plain handlers alone: a miss there is a JSON 404, not Next's HTML page.
-      if (nextApp && !/^\/api(\/|\?|$)/.test(req.url ?? '')) return await nextApp.handle(req, res);
+      // /api/* and /hf/* belong to the plain handlers alone: a miss there is a JSON 404, not Next's HTML page.
+      if (nextApp && !/^\/(api|hf)(\/|\?|$)/.test(req.url ?? '')) return await nextApp.handle(req, res);
       sendError(res, new HttpError(404, 'not_found', `no route for ${req.method} ${req.url}`));
     } catch (err) {
       sendError(res, err);

@@ -15,11 +15,11 @@ describe('GOV: a model update from upload to execution', () => {
     const modelId = (await gov.pub.readContract({ address: registry, abi: modelRegistryAbi, functionName: 'modelIdOf', args: ['tiny-lm'] })) as bigint;
     const [, versionsBefore, currentBefore] = (await gov.pub.readContract({ address: registry, abi: modelRegistryAbi, functionName: 'getModel', args: [modelId] })) as readonly [string, number, number, unknown];
 
-    // New weights: the MLP up-projection reshaped, a gate projection added.
-    const tensors: TensorSpec[] = demoModelV1().tensors.map((t) => (t.name === 'layers.0.mlp.up.weight' ? { ...t, shape: [320, 64] } : t));
-    tensors.push({ name: 'layers.0.mlp.gate.weight', dtype: 'F32', shape: [320, 64] });
+    // New weights: the MLP up-projection reshaped, an untied LM head added.
+    const tensors: TensorSpec[] = demoModelV1().tensors.map((t) => (t.name === 'model.layers.0.mlp.up_proj.weight' ? { ...t, shape: [320, 64] } : t));
+    tensors.push({ name: 'lm_head.weight', dtype: 'F32', shape: [512, 64] });
     const weights = buildSafetensors(tensors, 1001 + (Date.now() % 1000), { format: 'pt' });
-    const config = Buffer.from(JSON.stringify({ model_type: 'tiny-lm', hidden_size: 64, intermediate_size: 320, gated_mlp: true }));
+    const config = Buffer.from(JSON.stringify({ model_type: 'llama', hidden_size: 64, intermediate_size: 320, tie_word_embeddings: false }));
 
     const s = await openSession(browser.current, stack.baseUrl);
     const shell = new AppShell(s.page);
@@ -32,10 +32,10 @@ describe('GOV: a model update from upload to execution', () => {
     ]);
     // The draft shows the same diff view voters will see on the proposal page.
     const draft = await form.draftDiff().getByTestId('tensor-changes').innerText();
-    expect(draft).toMatch(/layers\.0\.mlp\.up\.weight\s+reshaped\s+F32 \[256, 64\]\s+F32 \[320, 64\]/);
-    expect(draft).toMatch(/layers\.0\.mlp\.gate\.weight\s+added/);
+    expect(draft).toMatch(/model\.layers\.0\.mlp\.up_proj\.weight\s+reshaped/);
+    expect(draft).toMatch(/lm_head\.weight\s+added/);
     await form.storeManifest();
-    await form.fill('tiny-lm: gated MLP', 'Adds a **gate** projection and widens the MLP to 320.');
+    await form.fill('tiny-lm: wider MLP', 'Widens the MLP up-projection to 320 and adds an untied **LM head**.');
     await s.shot('GOV-001-1-new-proposal-diff');
     const id = await form.submit();
 
@@ -43,8 +43,8 @@ describe('GOV: a model update from upload to execution', () => {
     const diff = proposal.diff();
     await diff.waitFor();
     const tensorTable = await diff.getByTestId('tensor-changes').innerText();
-    expect(tensorTable).toMatch(/layers\.0\.mlp\.up\.weight\s+reshaped\s+F32 \[256, 64\]\s+F32 \[320, 64\]/);
-    expect(tensorTable).toMatch(/layers\.0\.mlp\.gate\.weight\s+added/);
+    expect(tensorTable).toMatch(/model\.layers\.0\.mlp\.up_proj\.weight\s+reshaped\s+F32 \[256, 64\]\s+F32 \[320, 64\]/);
+    expect(tensorTable).toMatch(/lm_head\.weight\s+added/);
     expect(await diff.getByTestId('param-delta').innerText()).toMatch(/^\+/);
     expect(await s.page.getByTestId('actions').innerText()).toMatch(new RegExp(`Publish version ${versionsBefore + 1} of tiny-lm: 2 files`));
     expect(await s.page.getByTestId('simulation-outcome').innerText()).toContain('every action would succeed');
@@ -55,7 +55,7 @@ describe('GOV: a model update from upload to execution', () => {
     await shell.connectDevAccount(1);
     await proposal.vote('Against');
     await shell.connectDevAccount(2);
-    await proposal.vote('For', 'Checked the diff: the gate is new, the rest matches v1.');
+    await proposal.vote('For', 'Checked the diff: the LM head is new, the rest matches v1.');
     await shell.connectDevAccount(3);
     await proposal.vote('For');
     await eventually(async () => {
@@ -81,7 +81,7 @@ describe('GOV: a model update from upload to execution', () => {
     await model.open('tiny-lm');
     expect(await model.currentVersion().innerText()).toBe(`v${versionsBefore + 1}`);
     expect(await model.version(versionsBefore + 1).innerText()).toContain('current');
-    expect(await model.version(versionsBefore + 1).innerText()).toContain('tiny-lm: gated MLP');
+    expect(await model.version(versionsBefore + 1).innerText()).toContain('tiny-lm: wider MLP');
     // the version it replaced says until when it was current, and which proposal ended that
     if (currentBefore > 0) {
       const previous = await s.page.getByTestId(`version-${currentBefore}-current`).innerText();

@@ -1,0 +1,269 @@
+// npm run bench:hf [-- --size 1GiB --runs 3]
+// A model of `size` bytes in two shards, uploaded to the real server (POST /api/uploads, /api/manifests),
+// published on a local anvil (registry calls made as the timelock via anvil_impersonateAccount).
+// Times, in the same run and in rotating order, with a cold cache each time:
+//   - `modeldao pull` (the reference: verifies every byte against the chain),
+//   - huggingface_hub's snapshot_download through the server's Hub endpoint (HF_ENDPOINT=…/hf),
+//   - snapshot_download through `modeldao hf-endpoint` (the local verifying endpoint, its cache cold:
+//     it pulls and verifies, then serves).
+// Each includes its process start (node CLI / python import), as a user would see it. Medians. Last line: JSON.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { privateKeyToAccount } from 'viem/accounts';
+import { startAnvil, deployContracts, repoRoot, freePort, advanceTime, DEV_ACCOUNTS } from '../lib/devchain/anvil.ts';
+import { Governance } from '../lib/devchain/governance.ts';
+import { parseEnv } from '../lib/env.ts';
+import { startServer } from '../lib/server/main.ts';
+import { uploadAuthHeaders, uploadFile } from '../lib/sdk/upload.ts';
+import { makeVersion, publish } from '../tests/helpers/consumer.ts';
+import { hfPython } from '../tests/helpers/python.ts';
+
+const { values } = parseArgs({ options: { size: { type: 'string', default: '1GiB' }, runs: { type: 'string', default: '3' } } });
+function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|K|M|G)?$/i.exec(s.trim());
+  if (!m) throw new Error(`bad --size ${s}`);
+  const mult: Record<string, number> = { b: 1, kib: 1024, k: 1024, mib: 1024 ** 2, m: 1024 ** 2, gib: 1024 ** 3, g: 1024 ** 3 };
+  return Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]);
+}
+const total = parseSize(values.size!);
+const runs = Math.max(1, Number(values.runs));
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-bench-hf-'));
+const cleanups: (() => Promise<void> | void)[] = [() => fs.rmSync(work, { recursive: true, force: true })];
+const log = (s: string) => process.stderr.write(s + '\n');
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+const cpuFile = path.join(work, 'cpu.txt');
+/** Runs a command; `cpu` is its user+sys CPU seconds (GNU time), a load-independent cost. */
+function exec(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ ms: number; stdout: string; cpu: number }> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const cpu = () => fs.readFileSync(cpuFile, 'utf8').trim().split(/\s+/).slice(-2).reduce((a, x) => a + Number(x), 0);
+    child.on('exit', (code) => (code === 0 ? resolve({ ms: performance.now() - t0, stdout, cpu: cpu() }) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`))));
+  });
+}
+
+async function writeRandomFile(file: string, size: number): Promise<string> {
+  const hash = crypto.createHash('sha256');
+  const fd = fs.openSync(file, 'w');
+  const chunk = 16 * 1024 * 1024;
+  // Random but cheap: one random 16 MiB block, varied per chunk by a counter (not compressible, not repeated).
+  const seed = crypto.randomBytes(chunk);
+  for (let off = 0, i = 0; off < size; off += chunk, i++) {
+    const n = Math.min(chunk, size - off);
+    const buf = Buffer.from(seed.subarray(0, n));
+    buf.writeUInt32LE(i, 0);
+    for (let j = 4096; j < n; j += 4096) buf.writeUInt32LE((i * 2654435761 + j) >>> 0, j);
+    hash.update(buf);
+    fs.writeSync(fd, buf);
+  }
+  fs.closeSync(fd);
+  return hash.digest('hex');
+}
+
+
+async function startHfEndpoint(args: string[]): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'lib', 'cli', 'modeldao.mjs'), 'hf-endpoint', '--quiet', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /HF_ENDPOINT=(\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`hf-endpoint exited ${code}: ${err}`)));
+  });
+  return { url, child };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await done;
+}
+
+async function main() {
+  log(`bench:hf — ${(total / 1024 ** 3).toFixed(2)} GiB in two shards, ${runs} run(s) each, rotating order`);
+  const python = await hfPython();
+  const srcDir = path.join(work, 'src');
+  fs.mkdirSync(srcDir);
+  const half = Math.floor(total / 2);
+  const shards = [
+    { name: 'model-00001-of-00002.bin', size: half, sha256: '' },
+    { name: 'model-00002-of-00002.bin', size: total - half, sha256: '' },
+  ];
+  for (const s of shards) s.sha256 = await writeRandomFile(path.join(srcDir, s.name), s.size);
+
+  const anvil = await startAnvil();
+  cleanups.push(() => anvil.stop());
+  const { deployment, deploymentFile } = await deployContracts(anvil.rpcUrl, { deploymentFile: path.join(work, 'deployment.json') });
+  const chain = { ...anvil, deployment, deploymentFile };
+  const canonicalize = (await import('canonicalize')).default;
+  const v = makeVersion('bench-lm', {});
+  const env = parseEnv({ ...process.env, NODE_ENV: 'production', PORT: String(await freePort()), RPC_URL: anvil.rpcUrl, DEPLOYMENT_FILE: deploymentFile, MODELDAO_DATA_DIR: path.join(work, 'data'), DATABASE_URL: undefined, INDEXER_POLL_MS: '200' });
+  const server = await startServer({ env, deployment, withNext: false, log: () => {} });
+  cleanups.push(() => server.close());
+  const gw = server.url;
+  // Uploads need voting power (a maintainer's): delegate to self, let a second pass.
+  const gov = new Governance(anvil.rpcUrl, deployment);
+  await gov.delegate(DEV_ACCOUNTS[0].privateKey);
+  await advanceTime(anvil.rpcUrl, 2);
+  const account = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey);
+  const authHeaders = await uploadAuthHeaders({ account, chainId: deployment.chainId, registry: deployment.contracts.ModelRegistry });
+  const files = [];
+  for (const s of shards) {
+    const up = await uploadFile({ gateway: gw, file: path.join(srcDir, s.name), authHeaders });
+    files.push({ path: s.name, size: up.size, sha256: up.sha256, cid: up.cid });
+  }
+  Object.assign(v.manifest, { files });
+  v.manifestBytes = Buffer.from(canonicalize(v.manifest) as string);
+  v.digest = `0x${crypto.createHash('sha256').update(v.manifestBytes).digest('hex')}`;
+  const posted = await fetch(`${gw}/api/manifests`, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders }, body: new Uint8Array(v.manifestBytes) });
+  if (!posted.ok) throw new Error(`POST /api/manifests: ${posted.status} ${await posted.text()}`);
+  await publish(chain, 'bench-lm', v);
+  await server.waitForIndex();
+  for (let i = 0; ; i++) {
+    const r = await fetch(`${gw}/hf/bench-lm/resolve/main/${shards[0].name}`, { method: 'HEAD' });
+    if (r.ok) break;
+    if (i > 100) throw new Error(`file not served after publication: ${r.status}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  // Source files are no longer needed (the store has them): keep the page cache for what is measured.
+  fs.rmSync(srcDir, { recursive: true, force: true });
+
+  const cli = path.join(repoRoot, 'lib', 'cli', 'modeldao.mjs');
+  const chainArgs = ['--rpc', anvil.rpcUrl, '--deployment', deploymentFile];
+  const snapshot = "import sys; from huggingface_hub import snapshot_download; print(snapshot_download('bench-lm'))";
+  const hfEnv = (endpoint: string, home: string) => ({ HF_ENDPOINT: endpoint, HF_HOME: home, HF_HUB_DISABLE_PROGRESS_BARS: '1', HF_HUB_DISABLE_TELEMETRY: '1' });
+  /** The downloaded snapshot holds exactly the approved bytes (checked untimed). */
+  const check = (dir: string) => {
+    const out = execFileSync('openssl', ['dgst', '-sha256', ...shards.map((s) => path.join(dir, s.name))], { encoding: 'utf8' });
+    for (const s of shards) if (!out.includes(s.sha256)) throw new Error(`${dir}/${s.name} does not have the approved sha256`);
+  };
+
+  // Warm-up (untimed): bundles the CLI, compiles the Python bytecode, warms the server's page cache.
+  {
+    const warm = path.join(work, 'warm');
+    await exec(process.execPath, [cli, 'pull', 'bench-lm', ...chainArgs, '--gateway', gw, '--quiet', '--json', '--cache', path.join(warm, 'pull')]);
+    await exec(python, ['-c', snapshot], hfEnv(`${gw}/hf`, path.join(warm, 'hf')));
+    fs.rmSync(warm, { recursive: true, force: true });
+  }
+
+  const ms: Record<'pull' | 'server' | 'local', number[]> = { pull: [], server: [], local: [] };
+  // Diagnostic, not a goal: the same /hf resolve URLs fetched with curl (no client logic, no hashing),
+  // to tell the server route's speed apart from the Python client's.
+  const curlMs: number[] = [];
+  const timeCurl = async (i: number) => {
+    const dir = path.join(work, `curl-${i}`);
+    fs.mkdirSync(dir);
+    execFileSync('sync');
+    const args = ['-sSf'];
+    for (const s of shards) args.push('-o', path.join(dir, s.name), `${gw}/hf/bench-lm/resolve/main/${s.name}`);
+    curlMs.push((await exec('curl', args)).ms);
+    check(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const timers: Record<'pull' | 'server' | 'local', (i: number) => Promise<void>> = {
+    async pull(i) {
+      const cache = path.join(work, `pull-${i}`);
+      execFileSync('sync');
+      const r = await exec(process.execPath, [cli, 'pull', 'bench-lm', ...chainArgs, '--gateway', gw, '--quiet', '--json', '--cache', cache]);
+      check((JSON.parse(r.stdout) as { snapshotDir: string }).snapshotDir);
+      ms.pull.push(r.ms);
+      fs.rmSync(cache, { recursive: true, force: true });
+    },
+    async server(i) {
+      const home = path.join(work, `hf-server-${i}`);
+      execFileSync('sync');
+      const r = await exec(python, ['-c', snapshot], hfEnv(`${gw}/hf`, home));
+      check(r.stdout.trim());
+      ms.server.push(r.ms);
+      fs.rmSync(home, { recursive: true, force: true });
+    },
+    async local(i) {
+      const home = path.join(work, `hf-local-${i}`);
+      const cache = path.join(work, `endpoint-cache-${i}`);
+      const endpoint = await startHfEndpoint([...chainArgs, '--gateway', gw, '--cache', cache]);
+      try {
+        execFileSync('sync');
+        const r = await exec(python, ['-c', snapshot], hfEnv(endpoint.url, home));
+        check(r.stdout.trim());
+        ms.local.push(r.ms);
+      } finally {
+        await stop(endpoint.child);
+      }
+      fs.rmSync(home, { recursive: true, force: true });
+      fs.rmSync(cache, { recursive: true, force: true });
+    },
+  };
+  const orders: ('pull' | 'server' | 'local')[][] = [
+    ['pull', 'server', 'local'],
+    ['local', 'pull', 'server'],
+    ['server', 'local', 'pull'],
+  ];
+  for (let i = 0; i < runs; i++) {
+    for (const k of orders[i % orders.length]) await timers[k](i);
+    await timeCurl(i);
+    log(`run ${i + 1}: modeldao pull ${(ms.pull[i] / 1000).toFixed(2)} s · snapshot_download via server ${(ms.server[i] / 1000).toFixed(2)} s · via local verifying endpoint (cold) ${(ms.local[i] / 1000).toFixed(2)} s · (curl of the /hf URLs ${(curlMs[i] / 1000).toFixed(2)} s)`);
+  }
+  const pull = median(ms.pull);
+  const viaServer = median(ms.server);
+  const viaLocal = median(ms.local);
+  const mib = total / 1024 ** 2;
+  const serverRatio = pull / viaServer;
+  const localRatio = pull / viaLocal;
+  return {
+    bench: 'hf',
+    size_bytes: total,
+    shards: 2,
+    runs,
+    pull_runs_s: ms.pull.map((x) => +(x / 1000).toFixed(3)),
+    hf_server_runs_s: ms.server.map((x) => +(x / 1000).toFixed(3)),
+    hf_local_cold_runs_s: ms.local.map((x) => +(x / 1000).toFixed(3)),
+    pull_median_s: +(pull / 1000).toFixed(3),
+    hf_server_median_s: +(viaServer / 1000).toFixed(3),
+    hf_local_cold_median_s: +(viaLocal / 1000).toFixed(3),
+    pull_throughput_mib_per_s: +(mib / (pull / 1000)).toFixed(1),
+    hf_server_throughput_mib_per_s: +(mib / (viaServer / 1000)).toFixed(1),
+    hf_local_cold_throughput_mib_per_s: +(mib / (viaLocal / 1000)).toFixed(1),
+    diagnostic_curl_hf_resolve_runs_s: curlMs.map((x) => +(x / 1000).toFixed(3)),
+    diagnostic_curl_hf_resolve_median_s: +(median(curlMs) / 1000).toFixed(3),
+    speed_ratio_hf_server_over_pull: +serverRatio.toFixed(3),
+    speed_ratio_hf_local_cold_over_pull: +localRatio.toFixed(3),
+    goal: 'snapshot_download through the server endpoint at >= 0.8x and through the local verifying endpoint (cold cache) at >= 0.6x the speed of modeldao pull of the same model (ratios = pull time / snapshot_download time)',
+    goal_met: serverRatio >= 0.8 && localRatio >= 0.6,
+    cores: os.cpus().length,
+    load_avg_1m: +os.loadavg()[0].toFixed(2),
+  };
+}
+
+let exitCode = 0;
+try {
+  const result = await main();
+  await cleanupAll();
+  console.log(JSON.stringify(result));
+} catch (err) {
+  console.error(err);
+  exitCode = 1;
+  await cleanupAll();
+}
+async function cleanupAll() {
+  for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+  cleanups.length = 0;
+}
+process.exit(exitCode);
