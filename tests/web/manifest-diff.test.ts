@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { diffManifests } from '../../lib/web/manifest-diff';
 
 const m = (files: { path: string; sha256: string; size: number }[]) => ({
-  schema: 'modeldao.manifest/v1',
+  schema: 'modeldao.manifest/v1' as const,
   model: 'tiny-lm',
   parent: null,
   files: files.map((f) => ({ ...f, cid: 'bafk' })),

@@ -9,7 +9,8 @@ import { useAppConfig } from '@/app/providers';
 import { useAccountPower } from '@/lib/web/hooks/use-account-power';
 import { phaseText, useDaoTx } from '@/lib/web/hooks/use-dao-tx';
 import { diffManifests } from '@/lib/web/manifest-diff';
-import type { ManifestDoc, SafetensorsSummary } from '@/lib/web/queries/manifests';
+import type { Manifest, SafetensorsSummary } from '@/lib/web/queries/manifests';
+import { pathProblem } from '@/lib/manifest/paths';
 import { formatBytes, formatParams, formatSignedParams, formatTokens } from '@/lib/web/format';
 import { storeManifest, uploadWithProgress, type UploadedFile } from './uploads';
 import { uploadAuthorization } from './upload-auth';
@@ -25,7 +26,7 @@ export interface ModelOption {
   versions: { version: number; status: string }[];
   allowlist: string[];
   /** the parent's manifest: the base of the diff */
-  current: { manifest: ManifestDoc; safetensors: Record<string, SafetensorsSummary> } | null;
+  current: { manifest: Manifest; safetensors: Record<string, SafetensorsSummary> } | null;
 }
 
 function parentLabel(m: ModelOption | null): string {
@@ -96,7 +97,7 @@ export function NewProposalForm({ models, threshold, initialType, initialModel }
   const authRef = useRef<Record<string, string> | null>(null);
 
   const uploaded = files.filter((f) => f.status === 'done' && f.result).map((f) => f.result!);
-  const draftManifest: ManifestDoc | null = useMemo(() => {
+  const draftManifest: Manifest | null = useMemo(() => {
     if (kind !== 'publish' || !model || uploaded.length === 0) return null;
     let ev: unknown[] = [];
     try {
@@ -136,7 +137,11 @@ export function NewProposalForm({ models, threshold, initialType, initialModel }
   async function addFiles(list: FileList | File[]) {
     const incoming = [...list];
     setManifestDigest(null);
-    const states: FileState[] = incoming.map((file) => ({ key: `${file.name}:${file.size}:${Math.random()}`, file, loaded: 0, status: 'queued' }));
+    // The manifest's path rules (lib/manifest/paths.ts), before any byte is uploaded.
+    const states: FileState[] = incoming.map((file) => {
+      const problem = pathProblem(file.name);
+      return { key: `${file.name}:${file.size}:${Math.random()}`, file, loaded: 0, ...(problem ? { status: 'error' as const, error: `${file.name}: ${problem}` } : { status: 'queued' as const }) };
+    });
     setFiles((prev) => [...prev.filter((p) => !incoming.some((f) => f.name === p.file.name)), ...states]);
     try {
       await authHeaders();
@@ -146,6 +151,7 @@ export function NewProposalForm({ models, threshold, initialType, initialModel }
       return;
     }
     for (const s of states) {
+      if (s.status === 'error') continue;
       setFiles((prev) => prev.map((p) => (p.key === s.key ? { ...p, status: 'uploading' } : p)));
       try {
         const result = await uploadWithProgress(s.file, authHeaders, (loaded) => setFiles((prev) => prev.map((p) => (p.key === s.key ? { ...p, loaded } : p))));

@@ -3,16 +3,13 @@ import { cache } from 'react';
 import { eq, inArray } from 'drizzle-orm';
 import { blob, manifest as manifestTable } from '@/db/schema';
 import type { ManifestBrief } from '@/lib/web/actions';
+import type { Manifest } from '@/lib/manifest';
 import { getDb } from './db';
 
 // Manifests and safetensors summaries from the artifact tables (weights engineer's db/schema/artifacts.ts).
 
-export interface ManifestFile {
-  path: string;
-  size: number;
-  sha256: string;
-  cid: string;
-}
+// The manifest type is lib/manifest's (one type for server, SDK and pages).
+export type { Manifest, ManifestFile } from '@/lib/manifest';
 
 export interface TensorInfo {
   name: string;
@@ -26,17 +23,9 @@ export interface SafetensorsSummary {
   dtypes: string[];
 }
 
-export interface ManifestDoc {
-  schema: string;
-  model: string;
-  parent: string | null;
-  files: ManifestFile[];
-  metadata?: { license?: string; description?: string; evals?: unknown[]; [k: string]: unknown };
-}
-
 export interface ManifestView {
   digest: string;
-  manifest: ManifestDoc;
+  manifest: Manifest;
   /** sha256 → summary, for the safetensors files the store has a header for */
   safetensors: Record<string, SafetensorsSummary>;
   brief: ManifestBrief;
@@ -49,9 +38,9 @@ export const getManifestView = cache(async (digest: string): Promise<ManifestVie
   const db = await getDb();
   const [row] = await db.select({ canonical: manifestTable.canonical }).from(manifestTable).where(eq(manifestTable.digest, key)).limit(1);
   if (!row) return null;
-  let manifest: ManifestDoc;
+  let manifest: Manifest;
   try {
-    manifest = JSON.parse(row.canonical) as ManifestDoc;
+    manifest = JSON.parse(row.canonical) as Manifest;
   } catch {
     return null;
   }
@@ -80,7 +69,7 @@ interface StoredSummary {
   parameters?: { total: number; byDtype: Record<string, number> };
 }
 
-export function briefOf(manifest: ManifestDoc, safetensors: Record<string, SafetensorsSummary>): ManifestBrief {
+export function briefOf(manifest: Manifest, safetensors: Record<string, SafetensorsSummary>): ManifestBrief {
   const summaries = manifest.files.map((f) => safetensors[f.sha256]).filter((s): s is SafetensorsSummary => Boolean(s));
   return {
     files: manifest.files.length,
