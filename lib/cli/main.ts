@@ -32,7 +32,7 @@ Other options:
 
 Exit codes: 0 ok · 2 usage · 3 chain/RPC · 4 not found / no current version / revoked ·
             5 integrity (bytes or manifest do not match the chain) · 6 access denied · 7 network ·
-            8 rejected (the gateway refused a file or manifest as invalid)`;
+            8 rejected (the gateway refused a file or manifest as invalid) · 9 local (cache/--out not writable)`;
 
 const options = {
   version: { type: 'string' },
