@@ -83,3 +83,15 @@ export function percent(part: bigint, whole: bigint): number {
   if (whole <= 0n) return 0;
   return Number((part * 10000n) / whole) / 100;
 }
+
+/**
+ * How much of `whole` is reached, in whole percent, for progress that has a finish line (quorum):
+ * cut down, so 99.6% is "99%" and never "100%" before it is reached, and a non-zero part below 1%
+ * is "<1%", never "0%". Capped at 100%.
+ */
+export function formatProgress(part: bigint, whole: bigint): string {
+  if (whole <= 0n || part >= whole) return '100%';
+  if (part <= 0n) return '0%';
+  const pct = (part * 100n) / whole;
+  return pct === 0n ? '<1%' : `${pct}%`;
+}

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeFunctionData, parseEther, parseUnits } from 'viem';
 import { modelGovernorAbi, modelRegistryAbi, modelTokenAbi } from '../../lib/contracts/generated.ts';
 import { decodeActions, describeRule, type DecodeContext } from '../../lib/web/actions.ts';
-import { formatTokens, formatUnitsExact } from '../../lib/web/format.ts';
+import { formatProgress, formatTokens, formatUnitsExact } from '../../lib/web/format.ts';
 
 const contracts = {
   token: '0x1000000000000000000000000000000000000001',
@@ -69,5 +69,17 @@ describe('formatTokens (balances and tallies)', () => {
 
   it('is exact for amounts beyond a double', () => {
     expect(formatTokens(10n ** 40n + parseEther('0.5'))).toBe('10,000,000,000,000,000,000,000.5');
+  });
+});
+
+describe('formatProgress (quorum reached so far)', () => {
+  it('never says 100% before the line is reached, nor 0% when something is there', () => {
+    expect(formatProgress(parseEther('99.6'), parseEther('100'))).toBe('99%');
+    expect(formatProgress(parseEther('99.999999'), parseEther('100'))).toBe('99%');
+    expect(formatProgress(1n, parseEther('100'))).toBe('<1%');
+    expect(formatProgress(0n, parseEther('100'))).toBe('0%');
+    expect(formatProgress(parseEther('100'), parseEther('100'))).toBe('100%');
+    expect(formatProgress(parseEther('250'), parseEther('100'))).toBe('100%');
+    expect(formatProgress(5n, 0n)).toBe('100%');
   });
 });
