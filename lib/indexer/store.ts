@@ -59,6 +59,7 @@ export async function writeRange(
     await upsertRows(tx, T.block, blockRows);
     await tx.execute(sql`DELETE FROM indexer_block WHERE chain_id = ${chainId} AND block_number < ${checkpoint.number - reorgWindow}`);
     await upsertRows(tx, T.checkpoint, [{ chain_id: chainId, block_number: checkpoint.number, block_hash: checkpoint.hash }]);
+    await touchCheckpoint(tx, chainId);
     return summary;
   });
 }
@@ -82,6 +83,7 @@ export async function rollbackTo(db: Db, chainId: number, ancestor: { number: nu
     for (const spec of derivedTables) await tx.execute(sql`${sql.raw(`DELETE FROM ${spec.name} WHERE chain_id = `)}${chainId}`);
     await replayEvents(tx, chainId);
     await upsertRows(tx, T.checkpoint, [{ chain_id: chainId, block_number: ancestor.number, block_hash: ancestor.hash }]);
+    await touchCheckpoint(tx, chainId);
   });
 }
 
@@ -129,4 +131,9 @@ export async function dumpIndex(db: Exec, chainId: number, opts: { withBlocks?: 
   for (const spec of Object.values(eventTables)) out[spec.name] = (await db.execute(selectAllSql(spec, chainId, '', 'block_number, log_index'))).rows as Row[];
   for (const spec of [...derivedTables, T.checkpoint, ...(opts.withBlocks ? [T.block] : [])]) out[spec.name] = (await db.execute(selectAllSql(spec, chainId))).rows as Row[];
   return out;
+}
+
+/** indexer_checkpoint.updated_at says when the index last moved (the upsert only set it on insert). */
+async function touchCheckpoint(tx: Exec, chainId: number): Promise<void> {
+  await tx.execute(sql`UPDATE indexer_checkpoint SET updated_at = clock_timestamp() WHERE chain_id = ${chainId}`);
 }
