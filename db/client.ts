@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,7 +111,7 @@ function makePglite(dir: string | null, migrationsFolder: string): Shared {
   const ready = (async () => {
     if (dir) {
       fs.mkdirSync(dir, { recursive: true });
-      releaseLock = acquireDirLock(dir);
+      releaseLock = await acquireDirLock(dir);
     }
     try {
       client = dir ? new PGlite(dir) : new PGlite();
@@ -173,37 +174,60 @@ const MIGRATION_LOCK_KEY = 0x6d6f64656c; // "model"
 
 /**
  * PGlite is an embedded, single-process database: two processes opening the same directory would
- * corrupt it. A lock file holding the owner's pid keeps a second process out; a lock left by a
- * process that died (kill -9) is taken over.
+ * corrupt it. The lock file names its owner by pid AND a random token: a lock with a live pid other
+ * than ours keeps us out; one with our pid but a token we do not hold was left by a dead process
+ * whose pid we reuse (containers) and is taken over; one we hold ourselves (a re-open while the
+ * previous handle is still closing) is waited for, never taken as stale. Only the holder of the
+ * token removes the file.
  */
-function acquireDirLock(dir: string): () => void {
+const heldDirLocks: Map<string, { token: string; released: Promise<void> }> = ((globalThis as any).__modeldaoPgliteLocks ??= new Map());
+
+async function acquireDirLock(dirPath: string): Promise<() => void> {
+  const dir = fs.realpathSync(dirPath); // one key per directory, however it was named
   const file = path.join(dir, '.modeldao.lock');
-  for (let attempt = 0; attempt < 3; attempt++) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const ours = heldDirLocks.get(dir);
+    if (ours) {
+      // This process still has it open (closing): wait for that handle to let go.
+      if (Date.now() > deadline) throw new DatabaseLockedError(`PGlite data dir ${dir} is still open in this process`);
+      await Promise.race([ours.released, new Promise((r) => setTimeout(r, 1000))]);
+      continue;
+    }
+    const token = crypto.randomBytes(16).toString('hex');
     try {
-      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
-      let released = false;
-      const release = () => {
-        if (released) return;
-        released = true;
-        try {
-          if (fs.readFileSync(file, 'utf8') === String(process.pid)) fs.unlinkSync(file);
-        } catch {}
-        process.off('exit', release);
-      };
-      process.on('exit', release);
-      return release;
+      fs.writeFileSync(file, `${process.pid} ${token}`, { flag: 'wx' });
     } catch (err: any) {
       if (err.code !== 'EEXIST') throw err;
-      const owner = Number(fs.readFileSync(file, 'utf8'));
+      const [pidText, ownerToken] = fs.readFileSync(file, 'utf8').trim().split(/\s+/);
+      const owner = Number(pidText);
       if (owner && owner !== process.pid && isAlive(owner)) {
         throw new DatabaseLockedError(`PGlite data dir ${dir} is in use by process ${owner}; PGlite is single-process (use DATABASE_URL for several processes)`);
       }
+      // A dead owner, or our pid with a token we do not hold: stale. Remove it only if unchanged.
       try {
-        fs.unlinkSync(file);
+        const now = fs.readFileSync(file, 'utf8').trim().split(/\s+/);
+        if (now[0] === pidText && now[1] === ownerToken) fs.unlinkSync(file);
       } catch {}
+      if (Date.now() > deadline) throw new DatabaseLockedError(`could not lock PGlite data dir ${dir}`);
+      continue;
     }
+    let markReleased = () => {};
+    heldDirLocks.set(dir, { token, released: new Promise<void>((r) => (markReleased = r)) });
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      try {
+        if (fs.readFileSync(file, 'utf8') === `${process.pid} ${token}`) fs.unlinkSync(file);
+      } catch {}
+      if (heldDirLocks.get(dir)?.token === token) heldDirLocks.delete(dir);
+      markReleased();
+      process.off('exit', release);
+    };
+    process.on('exit', release);
+    return release;
   }
-  throw new DatabaseLockedError(`could not lock PGlite data dir ${dir}`);
 }
 
 function isAlive(pid: number): boolean {

@@ -1,4 +1,4 @@
-import { formatTokens, percent } from '@/lib/web/format';
+import { formatProgress, formatTokens, percent } from '@/lib/web/format';
 
 /**
  * For / Against / Abstain as one bar scaled to the larger of total votes and quorum, with a marker
@@ -23,8 +23,9 @@ export function VoteBar({
   const q = BigInt(quorum);
   const total = f + a + ab;
   const scale = total > q ? total : q > 0n ? q : 1n;
-  const quorumProgress = q > 0n ? Math.min(100, percent(f + ab, q)) : 100;
-  const label = `For ${formatTokens(f)}, Against ${formatTokens(a)}, Abstain ${formatTokens(ab)}; quorum ${formatTokens(q)} (${quorumProgress.toFixed(0)}% reached)`;
+  const quorumReached = q <= 0n || f + ab >= q;
+  const quorumProgress = formatProgress(f + ab, q);
+  const label = `For ${formatTokens(f)}, Against ${formatTokens(a)}, Abstain ${formatTokens(ab)}; quorum ${formatTokens(q)} (${quorumProgress} reached)`;
   return (
     <div>
       <div className="votebar" role="img" aria-label={label} title={label}>
@@ -38,7 +39,7 @@ export function VoteBar({
           <span>For {formatTokens(f)}</span>
           <span>Against {formatTokens(a)}</span>
           <span>Abstain {formatTokens(ab)}</span>
-          <span>Quorum {quorumProgress >= 100 ? 'reached' : `${quorumProgress.toFixed(0)}%`}</span>
+          <span>Quorum {quorumReached ? 'reached' : quorumProgress}</span>
         </div>
       )}
     </div>

@@ -36,7 +36,8 @@ Other options:
   --quiet               no progress bar
 
 Exit codes: 0 ok · 2 usage · 3 chain/RPC · 4 not found / no current version / revoked ·
-            5 integrity (bytes or manifest do not match the chain) · 6 access denied · 7 network`;
+            5 integrity (bytes or manifest do not match the chain) · 6 access denied · 7 network ·
+            8 rejected (the gateway refused a file or manifest as invalid) · 9 local (cache/--out not writable)`;
 
 const options = {
   version: { type: 'string' },
@@ -69,6 +70,11 @@ function usage(message: string): never {
 function intOption(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v) || Number(v) < 1) usage(`--${name} must be a positive integer`);
+  return Number(v);
+}
+
+function nonNegativeIntOption(v: string, name: string): number {
+  if (!/^\d+$/.test(v) || Number(v) > 0xffffffff) usage(`--${name} must be a version number (0 for none)`);
   return Number(v);
 }
 
@@ -195,7 +201,7 @@ async function cmdPropose(args: string[], v: Values): Promise<number> {
     slug,
     files: files.map((f) => path.resolve(f)),
     description: v.description,
-    parentVersion: v.parent === undefined ? undefined : Number(v.parent),
+    parentVersion: v.parent === undefined ? undefined : nonNegativeIntOption(v.parent, 'parent'),
     metadataFile: v.metadata,
     gateway: v.gateway?.[0],
     account,

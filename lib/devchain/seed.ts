@@ -73,10 +73,13 @@ export async function seedDemoDao(opts: { rpcUrl: string; deployment: Deployment
     call(ModelRegistry, modelRegistryAbi, 'publishVersion', [1n, v2.manifestDigest, 1]),
     call(ModelToken, modelTokenAbi, 'transfer', [maintainer.address, reward]),
   ];
+  // The unit named in the text is the token's own symbol (read from the chain), so the description
+  // voters read matches the action summary beside it.
+  const symbol = (await gov.client.readContract({ address: ModelToken, abi: modelTokenAbi, functionName: 'symbol' })) as string;
   const open = await gov.propose(
     maintainer.privateKey,
     updateActions,
-    '# tiny-lm v2: larger vocabulary, untied LM head\n\nGrows the embedding from 512 to 640 tokens and adds a separate `lm_head`. Pays the maintainer 500 MGOV from the treasury.',
+    `# tiny-lm v2: larger vocabulary, untied LM head\n\nGrows the embedding from 512 to 640 tokens and adds a separate \`lm_head\`. Pays the maintainer 500 ${symbol} from the treasury.`,
   );
   await gov.waitForVotingStart(open.proposalId);
   await gov.vote(alice.privateKey, open.proposalId, Support.For, 'Eval improves; diff is what the description says.');

@@ -299,7 +299,11 @@ export async function indexOnce(o: IndexerOptions): Promise<IndexerStatus> {
     }
   }
   core.st.role = 'stopped';
-  if (process.env.INDEXER_PROFILE === '1') o.log?.(`phases: ${reportPhases()}`) ?? console.error(`phases: ${reportPhases()}`);
+  if (process.env.INDEXER_PROFILE === '1') {
+    // once: to the caller's log when there is one (o.log?.() ?? console.error printed it twice)
+    if (o.log) o.log(`phases: ${reportPhases()}`);
+    else console.error(`phases: ${reportPhases()}`);
+  }
   return { ...core.st };
 }
 

@@ -137,3 +137,8 @@ export async function dumpIndex(db: Exec, chainId: number, opts: { withBlocks?: 
   for (const spec of [...derivedTables, checkpoint, ...(opts.withBlocks ? [T.block] : [])]) out[spec.name] = (await db.execute(selectAllSql(spec, chainId))).rows as Row[];
   return out;
 }
+
+/** indexer_checkpoint.updated_at says when the index last moved (the upsert only set it on insert). */
+async function touchCheckpoint(tx: Exec, chainId: number): Promise<void> {
+  await tx.execute(sql`UPDATE indexer_checkpoint SET updated_at = clock_timestamp() WHERE chain_id = ${chainId}`);
+}

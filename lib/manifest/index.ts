@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { isSlug, SLUG_RULE } from '../slug.ts';
+import { pathProblem, pathSetProblems } from './paths.ts';
 
 /** The manifest format (modeldao.manifest/v1): the set of files a model version consists of. */
 
@@ -10,22 +11,7 @@ export const MANIFEST_MAX_BYTES = 4 * 1024 * 1024;
 
 const hex64 = /^[0-9a-f]{64}$/;
 
-/** Why a path is not acceptable, or null. Paths are relative, '/'-separated, portable. */
-export function pathProblem(p: string): string | null {
-  if (p.length === 0) return 'path is empty';
-  if (p.length > 1024) return 'path is longer than 1024 characters';
-  if (p.startsWith('/')) return 'path must be relative (no leading "/")';
-  if (p.includes('\\')) return 'path must use "/" as separator (no backslash)';
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(p)) return 'path contains control characters';
-  if (/^[A-Za-z]:/.test(p)) return 'path must be relative (no drive letter)';
-  for (const seg of p.split('/')) {
-    if (seg === '..') return 'path must not contain ".." segments';
-    if (seg === '.') return 'path must not contain "." segments';
-    if (seg === '') return 'path must not contain empty segments ("//" or a trailing "/")';
-  }
-  return null;
-}
+export { pathProblem, pathSetProblems, RESERVED_SEGMENTS } from './paths.ts';
 
 export const manifestFileSchema = z
   .object({
@@ -59,13 +45,9 @@ export const manifestSchema = z
   })
   .strict()
   .superRefine((m, ctx) => {
-    const seen = new Map<string, number>();
-    m.files.forEach((f, i) => {
-      const prev = seen.get(f.path);
-      if (prev !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['files', i, 'path'], message: `duplicate path "${f.path}" (also files[${prev}])` });
-      } else seen.set(f.path, i);
-    });
+    for (const { index, message } of pathSetProblems(m.files.map((f) => f.path))) {
+      ctx.addIssue({ code: 'custom', path: ['files', index, 'path'], message });
+    }
   });
 
 export type Manifest = z.infer<typeof manifestSchema>;

@@ -14,6 +14,10 @@ export const EXIT_CODES = {
   access: 6,
   /** every gateway failed to deliver (connection, HTTP errors, timeouts) */
   network: 7,
+  /** the input was refused: a file or manifest the gateway (or the same rules, locally) declared invalid, over quota or too large */
+  rejected: 8,
+  /** this machine's filesystem failed: the cache or output directory cannot be written (permissions, disk full) */
+  local: 9,
 } as const;
 
 export type ErrorKind = Exclude<keyof typeof EXIT_CODES, 'ok'>;

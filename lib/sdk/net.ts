@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { ErrorKind } from './errors.ts';
 
 // Plain node:http for gateway traffic: no web-stream layer between the socket and the hasher.
 
@@ -40,10 +41,21 @@ export function request(url: string, opts: RequestOptions = {}): Promise<http.In
         agent: u.protocol === 'https:' ? agents.https : agents.http,
         signal: opts.signal,
       },
-      (res) => resolve(res),
+      (res) => {
+        response = res;
+        resolve(res);
+      },
     );
-    // Socket idle timeout: covers waiting for the response and stalls while streaming its body.
-    req.setTimeout(opts.idleTimeoutMs ?? 30_000, () => req.destroy(new Error(`no data for ${(opts.idleTimeoutMs ?? 30_000) / 1000} s`)));
+    let response: http.IncomingMessage | undefined;
+    // Socket idle timeout: covers waiting for the response and stalls while streaming its body. The
+    // response is destroyed with the same error, so a reader of its body learns it was the timeout
+    // (and not just "aborted").
+    const idleMs = opts.idleTimeoutMs ?? 30_000;
+    req.setTimeout(idleMs, () => {
+      const err = new Error(`no data from ${u.host} for ${idleMs / 1000} s (idle timeout)`);
+      response?.destroy(err);
+      req.destroy(err);
+    });
     req.on('error', reject);
     req.end(opts.body);
   });
@@ -62,6 +74,16 @@ export async function readBody(res: http.IncomingMessage, maxBytes: number): Pro
     chunks.push(c as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * The failure class of an HTTP error status: 401/403 access, a refused input (400, 409, 413, 415,
+ * 422: the same request would fail again) rejected, the rest (5xx, 408, 429, unexpected) network.
+ */
+export function kindOfStatus(status: number): ErrorKind {
+  if (status === 401 || status === 403) return 'access';
+  if ([400, 409, 413, 415, 422].includes(status)) return 'rejected';
+  return 'network';
 }
 
 /** Turns a non-2xx response into a GatewayHttpError carrying the API's {error:{code,message}}. */

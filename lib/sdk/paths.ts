@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { pathProblem } from '../manifest/index.ts';
 import { ModelDaoError } from './errors.ts';
 
 /** Cache root: $MODELDAO_CACHE, else $XDG_CACHE_HOME/modeldao, else ~/.cache/modeldao. */
@@ -11,17 +12,14 @@ export function defaultCacheDir(): string {
 
 /**
  * A manifest comes from an untrusted gateway until its digest is checked, and even an approved one
- * must not write outside the target directory. Accepts only relative `/`-separated paths whose
- * segments are plain names (no `.`/`..`, no backslash, no NUL, no drive letters).
+ * must not write outside the target directory. The rules are the server's (lib/manifest pathProblem:
+ * relative, `/`-separated, no `.`/`..`/empty segments, no backslash, control characters or drive
+ * letters, no reserved `.modeldao`).
  */
 export function checkManifestPath(p: unknown): string {
-  if (typeof p !== 'string' || p.length === 0 || p.length > 1024) throw unsafe(p, 'empty or too long');
-  if (p.startsWith('/') || p.endsWith('/')) throw unsafe(p, 'must be relative, without a trailing slash');
-  if (/[\\\0]/.test(p) || /^[a-zA-Z]:/.test(p)) throw unsafe(p, 'contains a backslash, NUL or drive letter');
-  for (const seg of p.split('/')) {
-    if (seg === '' || seg === '.' || seg === '..') throw unsafe(p, 'has an empty, "." or ".." segment');
-    if (seg === '.modeldao') throw unsafe(p, 'uses the reserved name .modeldao');
-  }
+  if (typeof p !== 'string') throw unsafe(p, 'not a string');
+  const problem = pathProblem(p);
+  if (problem) throw unsafe(p, problem);
   return p;
 }
 

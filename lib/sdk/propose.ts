@@ -4,13 +4,13 @@ import { createWalletClient, encodeFunctionData, http, keccak256, toHex, type Ad
 import type { LocalAccount } from 'viem/accounts';
 import { modelGovernorAbi, modelRegistryAbi } from '../contracts/generated.ts';
 import { chainFor } from '../chain/client.ts';
-import { canonicalManifest, manifestDigest, parseManifest as validateManifestShape, type Manifest } from '../manifest/index.ts';
-import { connectChain, type ChainConnection, type ChainOptions } from './chain.ts';
-import { VERSION_STATUS } from './resolve.ts';
+import { canonicalManifest, ManifestError, manifestDigest, parseManifest as validateManifestShape, type Manifest } from '../manifest/index.ts';
+import { chainErrorMessage, connectChain, type ChainConnection, type ChainOptions } from './chain.ts';
+import { isRevert, VERSION_STATUS } from './resolve.ts';
 
 const REVOKED = VERSION_STATUS.indexOf('revoked');
 import { ModelDaoError } from './errors.ts';
-import { httpError, readBody, request, trimSlash } from './net.ts';
+import { httpError, kindOfStatus, readBody, request, trimSlash } from './net.ts';
 import { uploadAuthHeaders, uploadFile, type UploadResult } from './upload.ts';
 import { defaultGateways } from './pull.ts';
 
@@ -61,7 +61,9 @@ export async function propose(opts: ProposeOptions): Promise<ProposeResult> {
   let parentDigest: string | null = null;
   try {
     modelId = await chain.client.readContract({ address: chain.registry, abi: modelRegistryAbi, functionName: 'modelIdOf', args: [opts.slug] });
-  } catch {
+  } catch (err) {
+    // Only a revert means "no such model"; an RPC failure is a chain problem (exit 3), not exit 4.
+    if (!isRevert(err)) throw new ModelDaoError('chain', 'rpc_failed', `reading modelIdOf from ${chain.rpcUrl} failed: ${chainErrorMessage(err)}`, { cause: err });
     throw new ModelDaoError('not_found', 'unknown_model', `no model "${opts.slug}" in registry ${chain.registry}; registering a model is its own proposal`);
   }
   if (opts.parentVersion === undefined) {
@@ -72,6 +74,13 @@ export async function propose(opts: ProposeOptions): Promise<ProposeResult> {
     const v = await chain.client.readContract({ address: chain.registry, abi: modelRegistryAbi, functionName: 'getVersion', args: [modelId, parentVersion] });
     parentDigest = `sha256:${v.manifestDigest.slice(2)}`;
   }
+
+  // Everything local is checked before the first byte goes out: metadata, and the manifest's path
+  // rules (lib/manifest, the server's own) on the names the files will get.
+  let metadata: Record<string, unknown> | undefined;
+  if (opts.metadataFile) metadata = readMetadata(opts.metadataFile);
+  const placeholder = { size: 0, sha256: '0'.repeat(64), cid: 'b'.padEnd(59, 'a') };
+  checkedManifest({ schema: 'modeldao.manifest/v1', model: opts.slug, parent: parentDigest, files: paths.map((p) => ({ path: p, ...placeholder })), ...(metadata ? { metadata } : {}) });
 
   const total = opts.files.reduce((s, f) => s + fs.statSync(f).size, 0);
   let done = 0;
@@ -91,9 +100,7 @@ export async function propose(opts: ProposeOptions): Promise<ProposeResult> {
     });
     uploaded.push(r);
   }
-  let metadata: Record<string, unknown> | undefined;
-  if (opts.metadataFile) metadata = JSON.parse(fs.readFileSync(opts.metadataFile, 'utf8')) as Record<string, unknown>;
-  const manifest: Manifest = validateManifestShape({
+  const manifest: Manifest = checkedManifest({
     schema: 'modeldao.manifest/v1',
     model: opts.slug,
     parent: parentDigest,
@@ -107,7 +114,7 @@ export async function propose(opts: ProposeOptions): Promise<ProposeResult> {
   const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(await freshAuth()) }, body: canonical });
   if ((res.statusCode ?? 0) >= 300) {
     const e = await httpError(res, url);
-    throw new ModelDaoError(e.status === 401 || e.status === 403 ? 'access' : 'network', e.code ?? 'manifest_rejected', `storing the manifest failed: ${e.message}`);
+    throw new ModelDaoError(kindOfStatus(e.status), e.code ?? 'manifest_rejected', `storing the manifest failed: ${e.message}`);
   }
   const stored = JSON.parse((await readBody(res, 1024 * 1024)).toString('utf8')) as { digest?: string; manifestDigest?: string };
   const storedDigest = (stored.manifestDigest ?? stored.digest ?? '').toLowerCase().replace(/^sha256:/, '0x');
@@ -154,4 +161,31 @@ async function fallbackParent(client: ChainConnection['client'], registry: Addre
     if (version.status !== REVOKED) return v;
   }
   return versionCount;
+}
+
+/** The manifest rules applied locally: a refused input is exit 8 (rejected), before any upload. */
+function checkedManifest(input: unknown): Manifest {
+  try {
+    return validateManifestShape(input);
+  } catch (err) {
+    if (err instanceof ManifestError) throw new ModelDaoError('rejected', 'invalid_manifest', `the manifest would be invalid: ${err.message}`);
+    throw err;
+  }
+}
+
+function readMetadata(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ModelDaoError('usage', 'metadata_unreadable', `--metadata ${file} cannot be read: ${(err as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ModelDaoError('usage', 'metadata_invalid', `--metadata ${file} is not JSON: ${(err as Error).message}`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ModelDaoError('usage', 'metadata_invalid', `--metadata ${file} must hold a JSON object`);
+  return value as Record<string, unknown>;
 }

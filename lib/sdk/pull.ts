@@ -9,6 +9,8 @@ import { requestAccess } from './access.ts';
 import { digestHex, parseManifest, sha256Hex, writeFileAtomic, type Manifest, type ManifestFile } from './manifest.ts';
 import { GatewayHttpError, httpError, readBody, request, trimSlash } from './net.ts';
 import { defaultCacheDir, safeJoin } from './paths.ts';
+import { cacheLayout, isLocalIoError, isVerified, localError, recordVerified, reverify } from './cache.ts';
+import { withLock } from './lock.ts';
 import { rawGet, RawGetUnsupported } from './rawget.ts';
 import { resolveApproved, type ApprovedVersion, type ResolveOptions } from './resolve.ts';
 
@@ -152,6 +154,7 @@ async function fetchManifest(approved: ApprovedVersion, gateways: string[], cach
       return { manifest, bytes };
     } catch (err) {
       if (err instanceof ModelDaoError && err.kind === 'integrity') throw err; // approved bytes are themselves unusable
+      if (isLocalIoError(err)) throw localError(err, `caching the manifest in ${cacheDir}`);
       const f = classify(err, gw, auth);
       failures.push(f);
       if (gateways.length > 1) notice(f.message);
@@ -216,7 +219,10 @@ async function fetchBlobOnce(gw: string, file: ManifestFile, part: string, auth:
     const url = `${trimSlash(gw)}/api/blobs/${file.sha256}`;
     const headers: Record<string, string> = { ...(await auth.headers(gw)) };
     if (have > 0) headers.range = `bytes=${have}-`;
-    const fd = fs.openSync(part, have > 0 ? 'r+' : 'w');
+    // Never opened with O_TRUNC: the part file is only ever this lock holder's, and what it holds is
+    // either resumed (hashed above) or cut back explicitly below.
+    const fd = fs.openSync(part, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    if (have === 0) fs.ftruncateSync(fd, 0);
     let pos = have;
     const sink: BodySink = {
       onHead({ status, headers: h }) {
@@ -255,7 +261,7 @@ async function fetchBlobOnce(gw: string, file: ManifestFile, part: string, auth:
       // Durable before it gets its final name: opt in with MODELDAO_FSYNC=1 (see docs/consumers.md).
       if (process.env.MODELDAO_FSYNC === '1') fs.fsyncSync(fd);
     } catch (err) {
-      if (err instanceof Failure || err instanceof GatewayHttpError) throw err;
+      if (err instanceof Failure || err instanceof GatewayHttpError || isLocalIoError(err)) throw err;
       throw new Failure('network', `${gw} broke off ${file.path} after ${pos} of ${file.size} bytes (${err instanceof Error ? err.message : err})`);
     } finally {
       fs.closeSync(fd);
@@ -269,7 +275,28 @@ async function fetchBlobOnce(gw: string, file: ManifestFile, part: string, auth:
   return { resumedFrom };
 }
 
-async function downloadFile(file: ManifestFile, gateways: string[], blobsDir: string, auth: GatewayAuth, progress: (delta: number) => void, notice: (m: string) => void): Promise<string> {
+/**
+ * One blob into the cache, holding its lock (`.locks/<sha256>.lock`) so that processes pulling into
+ * the same cache never write the same partial file at once: whoever comes second waits, then finds
+ * the blob verified and uses it. Returns whether this call downloaded it.
+ */
+async function downloadFile(file: ManifestFile, gateways: string[], cacheDir: string, auth: GatewayAuth, progress: (delta: number) => void, notice: (m: string) => void): Promise<{ blob: string; downloaded: boolean }> {
+  const { blobs, locks } = cacheLayout(cacheDir);
+  const lockFile = path.join(locks, `${file.sha256}.lock`);
+  try {
+    return await withLock(lockFile, { onWait: (h) => notice(`waiting for ${h ? `process ${h.pid}` : 'another process'} to finish ${file.path} (lock ${lockFile})`) }, async () => {
+      if (isVerified(cacheDir, file.sha256, file.size) || (await reverify(cacheDir, file.sha256, file.size))) return { blob: path.join(blobs, file.sha256), downloaded: false };
+      const blob = await downloadLocked(file, gateways, blobs, auth, progress, notice);
+      recordVerified(cacheDir, file.sha256);
+      return { blob, downloaded: true };
+    });
+  } catch (err) {
+    if (isLocalIoError(err)) throw localError(err, `writing ${file.path} into the cache ${cacheDir}`);
+    throw err;
+  }
+}
+
+async function downloadLocked(file: ManifestFile, gateways: string[], blobsDir: string, auth: GatewayAuth, progress: (delta: number) => void, notice: (m: string) => void): Promise<string> {
   const blob = path.join(blobsDir, file.sha256);
   const part = `${blob}.incomplete`;
   const failures: Failure[] = [];
@@ -292,6 +319,7 @@ async function downloadFile(file: ManifestFile, gateways: string[], blobsDir: st
         await fsp.rename(part, blob);
         return blob;
       } catch (err) {
+        if (isLocalIoError(err)) throw err; // this machine's disk, not the gateway: no other gateway helps
         const f = classify(err, gw, auth);
         if (f.kind === 'integrity') {
           // Bad bytes never stay in the cache; retry once from zero if we had resumed someone's partial.
@@ -348,6 +376,12 @@ export interface Origin {
 
 /** Snapshot folder: relative symlinks into blobs/, plus .modeldao/{origin,manifest}.json. Replaced atomically. */
 async function writeSnapshot(cacheDir: string, approved: ApprovedVersion, manifestBytes: Buffer, files: ManifestFile[]): Promise<string> {
+  // One builder at a time per snapshot: a second process finds it built (origin matches) and keeps it.
+  const lockFile = path.join(cacheLayout(cacheDir).locks, 'snapshots', approved.slug, `${approved.version}.lock`);
+  return withLock(lockFile, {}, () => buildSnapshot(cacheDir, approved, manifestBytes, files));
+}
+
+async function buildSnapshot(cacheDir: string, approved: ApprovedVersion, manifestBytes: Buffer, files: ManifestFile[]): Promise<string> {
   const parent = path.join(cacheDir, 'snapshots', approved.slug);
   const dir = path.join(parent, String(approved.version));
   const originFile = path.join(dir, '.modeldao', 'origin.json');
@@ -429,8 +463,10 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
 
   const { manifest, bytes: manifestBytes } = await fetchManifest(approved, gateways, cacheDir, auth, notice);
   const t2 = performance.now();
-  const blobsDir = path.join(cacheDir, 'blobs');
-  await fsp.mkdir(blobsDir, { recursive: true });
+  const blobsDir = cacheLayout(cacheDir).blobs;
+  await fsp.mkdir(blobsDir, { recursive: true }).catch((err: unknown) => {
+    throw isLocalIoError(err) ? localError(err, `creating the cache ${cacheDir}`) : err;
+  });
 
   // Same content listed twice downloads once.
   const unique = new Map<string, ManifestFile>();
@@ -438,9 +474,9 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
   const todo: ManifestFile[] = [];
   const fromCache = new Set<string>();
   for (const f of unique.values()) {
-    const blob = path.join(blobsDir, f.sha256);
-    const st = await fsp.stat(blob).catch(() => null);
-    if (st && st.size === f.size) fromCache.add(f.sha256);
+    // Trusted only with a verification record for this very file; anything else is checked (or
+    // fetched) under the blob's lock.
+    if (isVerified(cacheDir, f.sha256, f.size)) fromCache.add(f.sha256);
     else todo.push(f);
   }
   const progress: PullProgress = { totalBytes: todo.reduce((s, f) => s + f.size, 0), doneBytes: 0, filesTotal: todo.length, filesDone: 0 };
@@ -454,19 +490,30 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
   // Biggest first, so the long poles start early.
   todo.sort((a, b) => b.size - a.size);
   await pool(todo, opts.concurrency ?? 4, async (f) => {
-    await downloadFile(f, gateways, blobsDir, auth, onDelta, notice);
-    progress.filesDone++;
+    const { downloaded: fetched } = await downloadFile(f, gateways, cacheDir, auth, onDelta, notice);
+    if (!fetched) {
+      // Another process (or an unrecorded earlier pull) had it: nothing to download after all.
+      fromCache.add(f.sha256);
+      progress.totalBytes -= f.size;
+      progress.filesTotal--;
+    } else progress.filesDone++;
     opts.onProgress?.(progress);
   });
 
   const t3 = performance.now();
   const files: PulledFile[] = manifest.files.map((f) => ({ ...f, blobPath: path.join(blobsDir, f.sha256), localPath: '', fromCache: fromCache.has(f.sha256) }));
-  const snapshotDir = await writeSnapshot(cacheDir, approved, manifestBytes, manifest.files);
-  for (const f of files) f.localPath = safeJoin(snapshotDir, f.path);
+  let snapshotDir: string;
   let outDir: string | undefined;
-  if (opts.out) {
-    outDir = path.resolve(opts.out);
-    await materialize(outDir, approved, manifestBytes, files, opts.link ?? false);
+  try {
+    snapshotDir = await writeSnapshot(cacheDir, approved, manifestBytes, manifest.files);
+    for (const f of files) f.localPath = safeJoin(snapshotDir, f.path);
+    if (opts.out) {
+      outDir = path.resolve(opts.out);
+      await materialize(outDir, approved, manifestBytes, files, opts.link ?? false);
+    }
+  } catch (err) {
+    if (isLocalIoError(err)) throw localError(err, outDir ? `writing ${outDir}` : `writing the snapshot in ${cacheDir}`);
+    throw err;
   }
   const t4 = performance.now();
   const ms = (x: number) => Math.round(x);

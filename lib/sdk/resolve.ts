@@ -43,7 +43,7 @@ export interface ResolveOptions extends ChainOptions {
   chain?: ChainConnection;
 }
 
-function isRevert(err: unknown): string | null {
+export function isRevert(err: unknown): string | null {
   if (err instanceof BaseError) {
     const r = err.walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
     if (r) return r.data?.errorName ?? r.reason ?? 'reverted';

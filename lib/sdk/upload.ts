@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Address } from 'viem';
 import type { LocalAccount } from 'viem/accounts';
 import { ModelDaoError } from './errors.ts';
-import { GatewayHttpError, httpError, readBody, request } from './net.ts';
+import { GatewayHttpError, httpError, kindOfStatus, readBody, request } from './net.ts';
 import { sha256File } from '../artifacts/hash.ts';
 import { signUploadAuthorization } from '../artifacts/upload-auth-format.ts';
 import { RESUMABLE_FROM_BYTES } from '../artifacts/upload-protocol.ts';
@@ -63,7 +63,7 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
 }
 
 function uploadError(e: GatewayHttpError, file: string, fallback = 'upload_failed'): ModelDaoError {
-  return new ModelDaoError(e.status === 401 || e.status === 403 ? 'access' : 'network', e.code ?? fallback, `uploading ${file} failed: ${e.message}`);
+  return new ModelDaoError(kindOfStatus(e.status), e.code ?? fallback, `uploading ${file} failed: ${e.message}`);
 }
 
 /** Streams `file` from `start` as the body of one request; resolves with the response (body unread). */

@@ -98,3 +98,39 @@ export function createRouter<Ctx>(routes: Route<Ctx>[], ctx: () => Ctx) {
     return false;
   };
 }
+
+/**
+ * Whether every segment of the URL's path decodes (`/models/%ff`, `/proposals/%` do not). Next
+ * answers such paths 400 in dev but 500 in production, so the plain server decides for both modes.
+ */
+export function pathDecodes(url: string): boolean {
+  const q = url.indexOf('?');
+  const pathname = q === -1 ? url : url.slice(0, q);
+  try {
+    decodeURIComponent(pathname);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const BAD_PAGE_URL_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Bad request · modeldao</title><meta name="robots" content="noindex">
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#1a1a1a}code{background:#f2f2f2;padding:0 .2em}</style>
+</head><body><main><h1>400 — this address cannot be read</h1>
+<p>The page address contains malformed percent-encoding (a <code>%</code> not followed by a valid UTF-8 byte sequence), so it names no page.</p>
+<p><a href="/">Go to the models</a></p></main></body></html>
+`;
+
+/** The 400 page for a page URL that does not decode (HTML; no request detail is echoed). */
+export function sendBadPageUrl(res: ServerResponse, head: boolean): void {
+  const body = Buffer.from(BAD_PAGE_URL_HTML);
+  res.writeHead(400, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': String(body.length),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(head ? undefined : body);
+}

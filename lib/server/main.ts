@@ -11,7 +11,7 @@ import { startIndexer, type Indexer } from '../indexer/index.ts';
 import { LocalArtifactStore } from '../artifacts/store.ts';
 import { keepPinsInSync } from '../artifacts/catalog.ts';
 import { openAccess } from '../access/open.ts';
-import { createRouter, HttpError, sendError, type Route } from './http.ts';
+import { createRouter, HttpError, pathDecodes, sendBadPageUrl, sendError, type Route } from './http.ts';
 import type { BaseContext } from './context.ts';
 import { routes as healthRoutes } from './routes/health.ts';
 import { routes as accessRoutes } from './routes/access.ts';
@@ -141,7 +141,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     try {
       if (await plain(req, res)) return;
       // /api/* and /hf/* belong to the plain handlers alone: a miss there is a JSON 404, not Next's HTML page.
-      if (nextApp && !/^\/(api|hf)(\/|\?|$)/.test(req.url ?? '')) return await nextApp.handle(req, res);
+      if (nextApp && !/^\/(api|hf)(\/|\?|$)/.test(req.url ?? '')) {
+        // A page path that does not decode is the client's error in dev and production alike.
+        if (!pathDecodes(req.url ?? '/')) return sendBadPageUrl(res, req.method === 'HEAD');
+        return await nextApp.handle(req, res);
+      }
       sendError(res, new HttpError(404, 'not_found', `no route for ${req.method} ${req.url}`));
     } catch (err) {
       sendError(res, err);

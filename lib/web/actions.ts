@@ -1,6 +1,6 @@
-import { decodeFunctionData, formatEther, formatUnits, type Abi, type Hex } from 'viem';
+import { decodeFunctionData, type Abi, type Hex } from 'viem';
 import { modelGovernorAbi, modelRegistryAbi, modelTokenAbi, timelockControllerAbi } from '../contracts/generated';
-import { formatBytes, formatParams, shortAddress } from './format';
+import { formatBytes, formatParams, formatUnitsExact, shortAddress } from './format';
 import { ACCESS_KINDS } from '@/lib/chain/registry-enums';
 
 // Proposal actions in plain language, decoded with the generated ABIs of the contracts the DAO
@@ -76,7 +76,7 @@ export function decodeActions(targets: string[], values: string[], calldatas: st
     };
     const c = ctx.contracts;
     const is = (a: string | undefined) => Boolean(a) && a!.toLowerCase() === target.toLowerCase();
-    const eth = BigInt(value) > 0n ? ` and send ${formatEther(BigInt(value))} ETH` : '';
+    const eth = BigInt(value) > 0n ? ` and send ${fmt(BigInt(value))} ETH` : '';
 
     if (c && is(c.registry)) {
       const d = tryDecode(modelRegistryAbi as Abi, calldata);
@@ -189,7 +189,7 @@ export function decodeActions(targets: string[], values: string[], calldatas: st
       }
     }
     if (calldata === '0x' || calldata.length <= 2) {
-      base.summary = `Send ${formatEther(BigInt(value))} ETH from the treasury to ${target}`;
+      base.summary = `Send ${fmt(BigInt(value))} ETH from the treasury to ${target}`;
       return base;
     }
     // Not a DAO contract: try every known ABI, then fall back to raw calldata.
@@ -209,8 +209,9 @@ export function decodeActions(targets: string[], values: string[], calldatas: st
   });
 }
 
+/** Exact: a summary is what voters approve, so 1 wei is "0.000000000000000001", never "0". */
 function fmt(v: bigint): string {
-  return Number(formatUnits(v, 18)).toLocaleString('en-US', { maximumFractionDigits: 4 });
+  return formatUnitsExact(v, 18);
 }
 
 export function describeRule(rule: { kind: number; token: string; minBalance: bigint }, ctx: DecodeContext): string {

@@ -1,4 +1,4 @@
-import type { ManifestDoc } from './queries/manifests';
+import type { Manifest } from '@/lib/manifest';
 import type { SafetensorsSummary } from '@/lib/artifacts/safetensors';
 import type { ModelOption } from './proposal-actions';
 
@@ -28,7 +28,7 @@ export function evalsProblem(evals: string): string | null {
   return 'Eval results must be a JSON array, e.g. [{"name":"hellaswag","acc":0.41}].';
 }
 
-export function draftManifest(model: Pick<ModelOption, 'slug' | 'parent'>, uploaded: UploadedFile[], f: ManifestFields): ManifestDoc {
+export function draftManifest(model: Pick<ModelOption, 'slug' | 'parent'>, uploaded: UploadedFile[], f: ManifestFields): Manifest {
   let evals: unknown = [];
   try {
     evals = f.evals.trim() ? JSON.parse(f.evals) : [];

@@ -1,5 +1,6 @@
 import type { SafetensorsSummary } from '@/lib/artifacts/safetensors';
-import type { ManifestDoc, TensorInfo } from './queries/manifests';
+import type { Manifest } from '@/lib/manifest';
+import type { TensorInfo } from './queries/manifests';
 
 // What a new version changes against the version it replaces: files by path, tensors by name
 // across all safetensors files of the version, and the parameter count.
@@ -35,7 +36,7 @@ export interface ManifestDiff {
 
 const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
-function tensorsOf(m: ManifestDoc, st: Record<string, SafetensorsSummary>): Map<string, TensorInfo> | null {
+function tensorsOf(m: Manifest, st: Record<string, SafetensorsSummary>): Map<string, TensorInfo> | null {
   const out = new Map<string, TensorInfo>();
   let any = false;
   for (const f of m.files) {
@@ -48,8 +49,8 @@ function tensorsOf(m: ManifestDoc, st: Record<string, SafetensorsSummary>): Map<
 }
 
 export function diffManifests(
-  before: { manifest: ManifestDoc; safetensors: Record<string, SafetensorsSummary> } | null,
-  after: { manifest: ManifestDoc; safetensors: Record<string, SafetensorsSummary> },
+  before: { manifest: Manifest; safetensors: Record<string, SafetensorsSummary> } | null,
+  after: { manifest: Manifest; safetensors: Record<string, SafetensorsSummary> },
 ): ManifestDiff {
   const bFiles = new Map((before?.manifest.files ?? []).map((f) => [f.path, f]));
   const aFiles = new Map(after.manifest.files.map((f) => [f.path, f]));

@@ -1,7 +1,7 @@
 import { isAddress, parseUnits, type Address, type Hex } from 'viem';
 import { contractCall, type EncodedCall } from '../contracts/call';
 import { modelRegistryAbi, modelTokenAbi } from '../contracts/generated';
-import type { ManifestDoc } from './queries/manifests';
+import type { Manifest } from '@/lib/manifest';
 import type { SafetensorsSummary } from '@/lib/artifacts/safetensors';
 import { isSlug } from '@/lib/slug';
 
@@ -29,7 +29,7 @@ export interface ModelOption {
   versions: { version: number; status: string }[];
   allowlist: string[];
   /** the parent's manifest: the base of the diff */
-  current: { manifest: ManifestDoc; safetensors: Record<string, SafetensorsSummary> } | null;
+  current: { manifest: Manifest; safetensors: Record<string, SafetensorsSummary> } | null;
 }
 
 /** One action of a proposal (target, ETH value, calldata), typed by the generated ABIs. */

@@ -250,7 +250,7 @@ describe('manifests', () => {
     const m = await postManifest({ schema: MANIFEST_SCHEMA, model: 'cached', parent: null, files: [{ path: 'w.bin', size: up.body.size, sha256: up.body.sha256, cid: up.body.cid }] });
     const unpublished = await fetch(`${h.url}/api/manifests/${m.body.manifestDigest}`);
     expect(unpublished.status).toBe(200);
-    expect(unpublished.headers.get('cache-control')).toBe('public, max-age=60, must-revalidate');
+    expect(unpublished.headers.get('cache-control')).toBe('public, no-cache');
     const notModified = await fetch(`${h.url}/api/manifests/${m.body.manifestDigest}`, { headers: { 'if-none-match': unpublished.headers.get('etag')! } });
     expect(notModified.status).toBe(304);
     expect(notModified.headers.get('cache-control')).not.toMatch(/immutable/);
@@ -410,5 +410,25 @@ describe('GET /api/blobs/{sha256}', () => {
     // the same bytes in another, live version are served again
     await indexVersion(h, { manifestDigest: p.digest });
     expect((await fetch(`${h.url}/api/blobs/${p.sha256}`)).status).toBe(200);
+  });
+});
+
+describe('GET /api/manifests caching follows the blobs (#18)', () => {
+  it('an unpublished manifest is never cached as immutable; published public is kept a minute; revoked is 410', async () => {
+    const up = await upload(h, randomBytes(2500));
+    const m = await postManifest({ schema: MANIFEST_SCHEMA, model: 'tiny', parent: null, files: [{ path: 'cache.bin', size: up.body.size, sha256: up.body.sha256, cid: up.body.cid }] });
+    const url = `${h.url}/api/manifests/${m.body.manifestDigest}`;
+    // Under vote: readable by voters, but it may yet become a gated or revoked version.
+    const staging = await fetch(url);
+    expect(staging.status).toBe(200);
+    expect(staging.headers.get('cache-control')).toBe('public, no-cache');
+    const modelId = await indexVersion(h, { manifestDigest: m.body.manifestDigest });
+    const published = await fetch(url);
+    expect(published.headers.get('cache-control')).toBe('public, max-age=60, must-revalidate');
+    await setVersionStatus(h, modelId, 'Revoked');
+    const revoked = await fetch(url);
+    expect(revoked.status).toBe(410);
+    expect(((await revoked.json()) as any).error.code).toBe('revoked');
+    for (const r of [staging, published]) expect(r.headers.get('cache-control')).not.toMatch(/immutable/);
   });
 });

@@ -58,6 +58,29 @@ export function sha256(b: Buffer | string): string {
   return crypto.createHash('sha256').update(b).digest('hex');
 }
 
+/**
+ * A well-formed CIDv1 (raw codec, sha256) naming the bytes. Clients check sha256, not the CID, and
+ * the server computes its own (UnixFS for files past one chunk); this fake gateway only needs the
+ * manifest to pass the shared manifest rules.
+ */
+export function rawCid(sha256Hex: string): string {
+  const bytes = Buffer.concat([Buffer.from([0x01, 0x55, 0x12, 0x20]), Buffer.from(sha256Hex, 'hex')]);
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  let bits = 0;
+  let value = 0;
+  let out = 'b';
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
+  return out;
+}
+
 /** Random file contents and a canonical (RFC 8785) manifest for them. */
 export function makeVersion(slug: string, files: Record<string, number | Buffer>, opts: { parent?: string | null; rawPaths?: boolean } = {}): ModelVersionFiles {
   const blobs = new Map<string, Buffer>();
@@ -65,7 +88,7 @@ export function makeVersion(slug: string, files: Record<string, number | Buffer>
     const bytes = typeof spec === 'number' ? crypto.randomBytes(spec) : spec;
     const h = sha256(bytes);
     blobs.set(h, bytes);
-    return { path: p, size: bytes.length, sha256: h };
+    return { path: p, size: bytes.length, sha256: h, cid: rawCid(h) };
   });
   const manifest = { schema: 'modeldao.manifest/v1', model: slug, parent: opts.parent ?? null, files: entries, metadata: { license: 'apache-2.0' } };
   const manifestBytes = Buffer.from(canonicalize(manifest) as string);

@@ -9,7 +9,7 @@ const summary = (tensors: { name: string; dtype: string; shape: number[] }[]) =>
 };
 
 const m = (files: { path: string; sha256: string; size: number }[]) => ({
-  schema: 'modeldao.manifest/v1',
+  schema: 'modeldao.manifest/v1' as const,
   model: 'tiny-lm',
   parent: null,
   files: files.map((f) => ({ ...f, cid: 'bafk' })),

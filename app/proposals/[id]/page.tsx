@@ -11,7 +11,7 @@ import { decodeActions, descriptionBody } from '@/lib/web/actions';
 import { diffManifests, type ManifestDiff } from '@/lib/web/manifest-diff';
 import { ManifestDiffView } from '@/app/_components/manifest-diff-view';
 import { ProposalState, isFinal } from '@/lib/chain/proposal-state';
-import { formatDateTime, formatTokens, percent, relativeTime, shortAddress } from '@/lib/web/format';
+import { formatDateTime, formatProgress, formatTokens, percent, relativeTime, shortAddress } from '@/lib/web/format';
 import { proposalTimeText } from '@/lib/web/proposal-time';
 import { StateBadge } from '@/app/_components/state-badge';
 import { VoteBar } from '@/app/_components/vote-bar';
@@ -238,7 +238,7 @@ export default async function ProposalPage({ params }: { params: Params }) {
               <dt>Quorum</dt>
               <dd>
                 {formatTokens(BigInt(p.forVotes) + BigInt(p.abstainVotes))} of {formatTokens(p.quorum)}{' '}
-                {quorumReached ? '✓ reached' : `(${percent(BigInt(p.forVotes) + BigInt(p.abstainVotes), BigInt(p.quorum) || 1n).toFixed(0)}%)`}
+                {quorumReached ? '✓ reached' : `(${formatProgress(BigInt(p.forVotes) + BigInt(p.abstainVotes), BigInt(p.quorum))})`}
               </dd>
             </dl>
             <h3>Votes over time</h3>

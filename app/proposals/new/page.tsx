@@ -2,6 +2,7 @@ import type { Metadata } from 'next';
 import { getModels, getModel } from '@/lib/web/queries/models';
 import { getManifestView } from '@/lib/web/queries/manifests';
 import { getGovernanceParams } from '@/lib/web/queries/proposals';
+import { formatUnitsExact } from '@/lib/web/format';
 import type { ModelOption } from './new-proposal-form';
 import { LazyNewProposalForm } from './lazy-form';
 
@@ -42,7 +43,7 @@ export default async function NewProposalPage({ searchParams }: { searchParams: 
       <h1>New proposal</h1>
       <p className="muted">
         Everything the DAO controls changes through a proposal: holders vote, then anyone queues it in the timelock and executes it
-        after the delay. Proposing needs at least {Number(params.proposalThreshold / 10n ** 18n).toLocaleString('en-US')} votes.
+        after the delay. Proposing needs at least {formatUnitsExact(params.proposalThreshold)} votes.
       </p>
       <noscript>
         <p className="notice-warn">Creating a proposal needs JavaScript and a wallet. Reading proposals works without either.</p>

@@ -71,18 +71,20 @@ async function getManifestRoute(req: IncomingMessage, res: ServerResponse, param
   // Once a gated model publishes a manifest, reading it takes an access token like its files do.
   // Manifests not yet published (under vote) stay readable so voters can review what they approve.
   const serving = await servingStatus(ctx.db, hex, ctx.deployment.chainId);
+  if (serving.kind === 'revoked') throw new HttpError(410, 'revoked', `manifest 0x${hex} belongs only to revoked versions and is no longer served`);
   const gated = serving.kind === 'published' && serving.gatedModelIds.length > 0;
   if (gated) await accessChecker(ctx)(req, { modelIds: serving.gatedModelIds });
+  // The blobs' policy (routes/blobs.ts): the bytes never change, but whether they may be served does.
+  // An unpublished manifest may become a gated or revoked version, so shared caches revalidate it
+  // every time; a published public one is kept a minute; a gated one not at all.
+  const cacheControl = gated ? 'private, no-store' : serving.kind === 'staging' ? 'public, no-cache' : 'public, max-age=60, must-revalidate';
   const body = Buffer.from(row.canonical, 'utf8');
   const etag = `"${hex}"`;
   const headers = {
     'content-type': 'application/json; charset=utf-8',
     etag,
     'repr-digest': `sha-256=:${Buffer.from(hex, 'hex').toString('base64')}:`,
-    // The bytes never change, but whether (and to whom) they may be served does: a manifest under
-    // vote may become a gated model's version, and a version may be revoked. Same policy as blobs
-    // (lib/artifacts/README.md): shared caches keep it a minute, then revalidate by ETag.
-    'cache-control': gated ? 'private, no-store' : 'public, max-age=60, must-revalidate',
+    'cache-control': cacheControl,
     'x-manifest-digest': `0x${hex}`,
   };
   if (req.headers['if-none-match']?.split(',').some((t) => t.trim() === etag)) {

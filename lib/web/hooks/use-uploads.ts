@@ -1,5 +1,6 @@
 'use client';
 
+import { pathProblem } from '@/lib/manifest/paths';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useConnection, useSignTypedData } from 'wagmi';
 import type { Hex } from 'viem';
@@ -61,7 +62,11 @@ export function useUploads() {
     async (list: FileList | File[]) => {
       const incoming = [...list];
       setManifestDigest(null);
-      const states: FileState[] = incoming.map((file) => ({ key: `${file.name}:${file.size}:${Math.random()}`, file, loaded: 0, status: 'queued' }));
+      // The manifest's path rules (lib/manifest/paths.ts), before any byte is uploaded.
+      const states: FileState[] = incoming.map((file) => {
+        const problem = pathProblem(file.name);
+        return { key: `${file.name}:${file.size}:${Math.random()}`, file, loaded: 0, ...(problem ? { status: 'error' as const, error: `${file.name}: ${problem}` } : { status: 'queued' as const }) };
+      });
       setFiles((prev) => [...prev.filter((p) => !incoming.some((f) => f.name === p.file.name)), ...states]);
       try {
         await headers(); // one signature for the batch, before the first byte
@@ -71,6 +76,7 @@ export function useUploads() {
         return;
       }
       for (const s of states) {
+        if (s.status === 'error') continue;
         update(s.key, { status: 'uploading' });
         try {
           const result = await uploadWithProgress(s.file, headers, (loaded) => update(s.key, { loaded }));

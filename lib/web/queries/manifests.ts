@@ -4,31 +4,20 @@ import { eq, inArray } from 'drizzle-orm';
 import { blob, manifest as manifestTable } from '@/db/schema';
 import type { ManifestBrief } from '@/lib/web/actions';
 import { asSafetensorsSummary, safetensorsDtypes, type SafetensorsSummary, type SafetensorsTensor } from '@/lib/artifacts/safetensors';
+import type { Manifest } from '@/lib/manifest';
 import { getDb } from './db';
 
 // Manifests and safetensors summaries from the artifact tables (weights engineer's db/schema/artifacts.ts).
 
-export interface ManifestFile {
-  path: string;
-  size: number;
-  sha256: string;
-  cid: string;
-}
+// The manifest type is lib/manifest's (one type for server, SDK and pages).
+export type { Manifest, ManifestFile } from '@/lib/manifest';
 
 /** What a tensor diff compares (lib/artifacts SafetensorsTensor without its offsets). */
 export type TensorInfo = Pick<SafetensorsTensor, 'name' | 'dtype' | 'shape'>;
 
-export interface ManifestDoc {
-  schema: string;
-  model: string;
-  parent: string | null;
-  files: ManifestFile[];
-  metadata?: { license?: string; description?: string; evals?: unknown[]; [k: string]: unknown };
-}
-
 export interface ManifestView {
   digest: string;
-  manifest: ManifestDoc;
+  manifest: Manifest;
   /** sha256 → summary, for the safetensors files the store has a header for */
   safetensors: Record<string, SafetensorsSummary>;
   brief: ManifestBrief;
@@ -41,9 +30,9 @@ export const getManifestView = cache(async (digest: string): Promise<ManifestVie
   const db = await getDb();
   const [row] = await db.select({ canonical: manifestTable.canonical }).from(manifestTable).where(eq(manifestTable.digest, key)).limit(1);
   if (!row) return null;
-  let manifest: ManifestDoc;
+  let manifest: Manifest;
   try {
-    manifest = JSON.parse(row.canonical) as ManifestDoc;
+    manifest = JSON.parse(row.canonical) as Manifest;
   } catch {
     return null;
   }
@@ -59,7 +48,7 @@ export const getManifestView = cache(async (digest: string): Promise<ManifestVie
   return { digest: key, manifest, safetensors, brief: briefOf(manifest, safetensors) };
 });
 
-export function briefOf(manifest: ManifestDoc, safetensors: Record<string, SafetensorsSummary>): ManifestBrief {
+export function briefOf(manifest: Manifest, safetensors: Record<string, SafetensorsSummary>): ManifestBrief {
   const summaries = manifest.files.map((f) => safetensors[f.sha256]).filter((s): s is SafetensorsSummary => Boolean(s));
   return {
     files: manifest.files.length,
