@@ -1,7 +1,7 @@
 import { decodeFunctionData, type Abi, type Hex } from 'viem';
 import { modelGovernorAbi, modelRegistryAbi, modelTokenAbi, timelockControllerAbi } from '../contracts/generated';
 import { formatBytes, formatParams, formatUnitsExact, shortAddress } from './format';
-import { ACCESS_KINDS } from '@/lib/chain/registry-enums';
+import { ACCESS_KINDS } from '../chain/registry-enums';
 
 // Proposal actions in plain language, decoded with the generated ABIs of the contracts the DAO
 // controls. Anything else is shown decoded as far as possible, with a warning.

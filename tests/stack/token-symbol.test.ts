@@ -12,7 +12,7 @@ describe('token symbol', () => {
   it('every amount of tokens in the docs and the seed is written in the deployed symbol', () => {
     const symbol = /TOKEN_SYMBOL\s*=\s*"([^"]+)"/.exec(read('contracts/script/Deploy.s.sol'))?.[1];
     expect(symbol).toBe('MDAO');
-    const files = ['README.md', 'scripts/seed.ts', ...fs.readdirSync(path.join(root, 'docs')).map((f) => `docs/${f}`)];
+    const files = ['README.md', 'lib/devchain/seed.ts', ...fs.readdirSync(path.join(root, 'docs')).map((f) => `docs/${f}`)];
     const units = new Set<string>();
     for (const f of files) {
       // "100,000 XYZ", "100k XYZ", "500 XYZ": the all-caps word after an amount is a currency unit.
@@ -21,6 +21,6 @@ describe('token symbol', () => {
     const foreign = [...units].filter((u) => !u.startsWith(`${symbol} `) && !/^(ETH|CPU|UTC|KB|MB|GB|TB) /.test(u));
     expect(foreign).toEqual([]);
     // The seed's reward text names the token by the symbol it reads from the chain.
-    expect(read('scripts/seed.ts')).toMatch(/functionName: 'symbol'/);
+    expect(read('lib/devchain/seed.ts')).toMatch(/functionName: 'symbol'/);
   });
 });
