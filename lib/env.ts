@@ -44,6 +44,10 @@ const schema = z.object({
   INDEXER_INITIAL_RANGE: z.coerce.number().int().positive().optional(),
   INDEXER_MAX_RANGE: z.coerce.number().int().positive().optional(),
   GUARDIAN_ADDRESS: hexAddress.optional(),
+  /** GET /api/events: comment line sent to every client this often (keeps proxies from closing idle streams). */
+  EVENTS_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
+  /** Unread bytes an SSE client may leave in its socket buffer before it is disconnected (it resumes with Last-Event-ID). */
+  EVENTS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(4096).default(1024 * 1024),
 });
 
 export type Env = z.infer<typeof schema> & {

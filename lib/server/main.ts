@@ -20,6 +20,10 @@ import { routes as uploadRoutes } from './routes/uploads.ts';
 import { routes as sessionRoutes } from './routes/sessions.ts';
 import { routes as manifestRoutes } from './routes/manifests.ts';
 import { routes as blobRoutes } from './routes/blobs.ts';
+import { routes as eventRoutes } from './routes/events.ts';
+import { EventHub } from '../events/hub.ts';
+import { EventStreamService } from '../events/sse.ts';
+import { DEFAULT_REORG_WINDOW } from '../indexer/index.ts';
 import { repoRoot } from '../devchain/anvil.ts';
 
 export interface StartServerOptions {
@@ -58,6 +62,8 @@ export interface RunningServer {
   url: string;
   port: number;
   indexer: Indexer;
+  events: EventStreamService;
+  hub: EventHub;
   /** Resolves once the index has caught up with the chain head. */
   waitForIndex(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -78,6 +84,18 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   indexer.onAdvance(async () => invalidateModelsCache(database.db));
   // A published version pins its manifest and files (never collected); see lib/artifacts/catalog.ts.
   await keepPinsInSync(database.db, deployment.chainId, indexer);
+  // Typed events for /api/events (and webhooks): read from the event tables after each checkpoint move.
+  const reorgWindow = env.INDEXER_REORG_WINDOW ?? DEFAULT_REORG_WINDOW;
+  const hub = new EventHub({ db: database.db, chainId: deployment.chainId, registry: deployment.contracts.ModelRegistry, reorgWindow, log: (m) => log(m) });
+  await hub.start();
+  indexer.onAdvance(() => void hub.poke());
+  const events = new EventStreamService(database.db, hub, {
+    heartbeatMs: env.EVENTS_HEARTBEAT_MS,
+    maxBufferedBytes: env.EVENTS_MAX_BUFFERED_BYTES,
+    maxQueuedEvents: 10_000,
+    reorgWindow,
+    deployBlock: deployment.deployBlock,
+  });
 
   const ctx = {
     env,
@@ -94,10 +112,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     },
     store,
     access,
+    events,
   } satisfies BaseContext & Record<string, unknown>;
 
   // Each route module declares the part of the context it needs; ctx has them all.
-  const routes = [...healthRoutes, ...blobRoutes, ...modelRoutes, ...uploadRoutes, ...sessionRoutes, ...manifestRoutes, ...accessRoutes] as Route<typeof ctx>[];
+  const routes = [...healthRoutes, ...blobRoutes, ...modelRoutes, ...uploadRoutes, ...sessionRoutes, ...manifestRoutes, ...accessRoutes, ...eventRoutes] as Route<typeof ctx>[];
   const plain = createRouter(routes, () => ctx);
 
   const nextApp = opts.withNext === false ? undefined : await (opts.next ?? prepareNext({ dev: opts.dev ?? false, env }));
@@ -129,6 +148,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     url,
     port,
     indexer,
+    events,
+    hub,
     async waitForIndex(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       const head = Number(await publicClient.getBlockNumber({ cacheTime: 0 }));
@@ -143,6 +164,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     async close() {
       if (closed) return;
       closed = true;
+      hub.stop();
+      events.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await indexer.stop();
