@@ -1,8 +1,9 @@
 // Server-Sent Events for GET /api/events. A client that sends Last-Event-ID (or ?lastEventId=) is
 // first replayed from the event tables up to where the follower stands, then switched to the live
-// feed; events arriving meanwhile wait in a bounded queue. A client that does not read (its socket
-// buffer passes maxBufferedBytes, or its catch-up queue overflows) is disconnected rather than
-// buffered without bound: it reconnects with its Last-Event-ID and loses nothing.
+// feed; events arriving meanwhile wait in a bounded queue. A client that does not read (more than
+// maxBufferedBytes still unread when the next batch comes, or its catch-up queue overflows) is
+// disconnected rather than buffered without bound: it reconnects with its Last-Event-ID and loses
+// nothing.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Db } from '../../db/client.ts';
 import { HttpError } from '../server/http.ts';
@@ -73,9 +74,22 @@ class Client implements HubSubscriber {
 
   private write(chunk: string): boolean {
     if (this.closed) return false;
-    const ok = this.res.write(chunk);
-    if (this.res.writableLength > this.o.maxBufferedBytes) this.drop('slow client');
-    return ok;
+    return this.res.write(chunk);
+  }
+
+  /**
+   * Checked before each live batch, not per write: a reader that keeps up may see one batch
+   * (one indexer step) in its buffer at once; one that still has maxBufferedBytes unread from
+   * earlier batches is not reading and is cut off. Per client: at most the limit plus one batch.
+   */
+  private tooSlow(): boolean {
+    if (this.res.writableLength <= this.o.maxBufferedBytes) return false;
+    this.drop('slow client');
+    return true;
+  }
+
+  get buffered(): number {
+    return this.res.writableLength;
   }
 
   drop(_why: string): void {
@@ -85,6 +99,7 @@ class Client implements HubSubscriber {
   }
 
   heartbeat(): void {
+    if (this.queue || this.tooSlow()) return;
     this.write(`: heartbeat ${Date.now()}\n\n`);
   }
 
@@ -94,6 +109,7 @@ class Client implements HubSubscriber {
       if (this.queue.length > this.o.maxQueuedEvents) this.drop('queue overflow');
       return;
     }
+    if (this.tooSlow()) return;
     for (const e of events) if (matches(this.filter, e)) this.write(formatEvent(e));
   }
 
@@ -102,6 +118,7 @@ class Client implements HubSubscriber {
       this.queue.push(...cs);
       return;
     }
+    if (this.tooSlow()) return;
     for (const c of cs) if (matches(this.filter, c.removed)) this.write(formatCorrection(c));
   }
 
@@ -143,6 +160,17 @@ export class EventStreamService {
 
   get clientCount(): number {
     return this.clients.size;
+  }
+
+  /** Connected clients and the bytes written to them that they have not read yet (largest, total). */
+  stats(): { clients: number; bufferedBytes: number; maxBufferedBytes: number } {
+    let total = 0;
+    let max = 0;
+    for (const c of this.clients) {
+      total += c.buffered;
+      max = Math.max(max, c.buffered);
+    }
+    return { clients: this.clients.size, bufferedBytes: total, maxBufferedBytes: max };
   }
 
   close(): void {
