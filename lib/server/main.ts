@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Env } from '../env.ts';
 import { loadDeployment, type Deployment } from '../contracts/deployment.ts';
 import { createChainClient } from '../chain/client.ts';
-import { openDatabase } from '../../db/client.ts';
+import { openDatabase, type Database } from '../../db/client.ts';
 import { startIndexer, type Indexer } from '../indexer/index.ts';
 import { LocalArtifactStore } from '../artifacts/store.ts';
 import { keepPinsInSync } from '../artifacts/catalog.ts';
@@ -23,6 +23,7 @@ import { routes as blobRoutes } from './routes/blobs.ts';
 import { routes as eventRoutes } from './routes/events.ts';
 import { EventHub } from '../events/hub.ts';
 import { EventStreamService } from '../events/sse.ts';
+import { WebhookDispatcher, loadWebhookConfig } from '../events/webhooks.ts';
 import { DEFAULT_REORG_WINDOW } from '../indexer/index.ts';
 import { repoRoot } from '../devchain/anvil.ts';
 
@@ -64,6 +65,7 @@ export interface RunningServer {
   indexer: Indexer;
   events: EventStreamService;
   hub: EventHub;
+  db: Database['db'];
   /** Resolves once the index has caught up with the chain head. */
   waitForIndex(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -96,6 +98,23 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     reorgWindow,
     deployBlock: deployment.deployBlock,
   });
+  let webhooks: WebhookDispatcher | null = null;
+  if (env.WEBHOOKS_FILE) {
+    webhooks = new WebhookDispatcher({
+      db: database.db,
+      hub,
+      chainId: deployment.chainId,
+      subscriptions: loadWebhookConfig(env.WEBHOOKS_FILE),
+      // one sender per database: the indexer's writer (a standby app server leaves it to the writer)
+      isLeader: () => indexer.status().role === 'writer',
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      maxFailures: env.WEBHOOK_MAX_FAILURES,
+      baseDelayMs: env.WEBHOOK_RETRY_BASE_MS,
+      maxDelayMs: env.WEBHOOK_RETRY_MAX_MS,
+      log: (m) => log(m),
+    });
+    await webhooks.start();
+  }
 
   const ctx = {
     env,
@@ -150,6 +169,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     indexer,
     events,
     hub,
+    db: database.db,
     async waitForIndex(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       const head = Number(await publicClient.getBlockNumber({ cacheTime: 0 }));
@@ -166,6 +186,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       closed = true;
       hub.stop();
       events.close();
+      await webhooks?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await indexer.stop();
