@@ -21,6 +21,7 @@ import { routes as sessionRoutes } from './routes/sessions.ts';
 import { routes as manifestRoutes } from './routes/manifests.ts';
 import { routes as blobRoutes } from './routes/blobs.ts';
 import { routes as eventRoutes } from './routes/events.ts';
+import { routes as feedRoutes } from './routes/feeds.ts';
 import { EventHub } from '../events/hub.ts';
 import { EventStreamService } from '../events/sse.ts';
 import { WebhookDispatcher, loadWebhookConfig } from '../events/webhooks.ts';
@@ -135,7 +136,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   } satisfies BaseContext & Record<string, unknown>;
 
   // Each route module declares the part of the context it needs; ctx has them all.
-  const routes = [...healthRoutes, ...blobRoutes, ...modelRoutes, ...uploadRoutes, ...sessionRoutes, ...manifestRoutes, ...accessRoutes, ...eventRoutes] as Route<typeof ctx>[];
+  const routes = [...healthRoutes, ...blobRoutes, ...modelRoutes, ...uploadRoutes, ...sessionRoutes, ...manifestRoutes, ...accessRoutes, ...eventRoutes, ...feedRoutes] as Route<typeof ctx>[];
   const plain = createRouter(routes, () => ctx);
 
   const nextApp = opts.withNext === false ? undefined : await (opts.next ?? prepareNext({ dev: opts.dev ?? false, env }));

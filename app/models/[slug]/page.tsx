@@ -17,7 +17,9 @@ type Params = Promise<{ slug: string }>;
 type Search = Promise<{ v?: string }>;
 
 export async function generateMetadata({ params }: { params: Params }): Promise<Metadata> {
-  return { title: (await params).slug };
+  const slug = (await params).slug;
+  // the model's versions as an Atom feed (served by the plain node server)
+  return { title: slug, alternates: { types: { 'application/atom+xml': [{ url: `/api/feeds/models/${encodeURIComponent(slug)}/versions.atom`, title: `${slug} versions` }] } } };
 }
 
 export default async function ModelPage({ params, searchParams }: { params: Params; searchParams: Search }) {

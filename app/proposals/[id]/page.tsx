@@ -24,7 +24,7 @@ type Params = Promise<{ id: string }>;
 
 export async function generateMetadata({ params }: { params: Params }): Promise<Metadata> {
   const p = await getProposal((await params).id);
-  return { title: p ? p.title : 'Proposal' };
+  return { title: p ? p.title : 'Proposal', alternates: { types: { 'application/atom+xml': [{ url: '/api/feeds/proposals.atom', title: 'Proposals' }] } } };
 }
 
 const SUPPORT = ['Against', 'For', 'Abstain'] as const;
