@@ -10,6 +10,7 @@ import { AccessRuleText } from '@/app/_components/access-rule';
 import { Markdown } from '@/app/_components/markdown';
 import { CopySnippet } from '@/app/_components/copy-snippet';
 import { RevokeVersion } from './revoke-version';
+import { LiveEvents } from '@/app/_components/live-events';
 
 export const dynamic = 'force-dynamic';
 
@@ -40,7 +41,9 @@ export default async function ModelPage({ params, searchParams }: { params: Para
       <p className="small">
         <Link href="/">Models</Link> /
       </p>
-      <h1>{m.slug}</h1>
+      <h1>
+        {m.slug} <LiveEvents model={m.slug} />
+      </h1>
       {m.currentVersion === 0 && (
         <p className="notice-err" role="status" data-testid="no-current-version">
           {m.slug} has no approved version right now

@@ -13,6 +13,7 @@ import { ProposalState, isFinal } from '@/lib/chain/proposal-state';
 import { formatBytes, formatDateTime, formatSignedParams, formatTokens, percent, relativeTime, shortAddress } from '@/lib/web/format';
 import { proposalTimeText } from '@/lib/web/proposal-time';
 import { StateBadge } from '@/app/_components/state-badge';
+import { LiveEvents } from '@/app/_components/live-events';
 import { VoteBar } from '@/app/_components/vote-bar';
 import { Markdown } from '@/app/_components/markdown';
 import { VotesChart } from './votes-chart';
@@ -74,6 +75,7 @@ export default async function ProposalPage({ params }: { params: Params }) {
       <h1>{p.title}</h1>
       <p className="btn-row">
         <StateBadge state={p.state} />
+        <LiveEvents proposalId={p.id} />
         <span className="small muted">
           {proposalTimeText(p, now)} · proposed by <span className="mono">{shortAddress(p.proposer)}</span> · id{' '}
           <span className="mono">{shortAddress(p.id)}</span>
