@@ -73,6 +73,18 @@ const schema = z.object({
   INDEXER_INITIAL_RANGE: z.coerce.number().int().positive().optional(),
   INDEXER_MAX_RANGE: z.coerce.number().int().positive().optional(),
   GUARDIAN_ADDRESS: hexAddress.optional(),
+  /** GET /api/events: comment line sent to every client this often (keeps proxies from closing idle streams). */
+  EVENTS_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
+  /** Unread bytes an SSE client may leave in its socket buffer before it is disconnected (it resumes with Last-Event-ID). */
+  EVENTS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(4096).default(1024 * 1024),
+  /** Webhook subscriptions (admin config): a JSON list of {id, url, secret, models?, kinds?}. Outgoing requests go only to these URLs. */
+  WEBHOOKS_FILE: z.string().optional(),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** Consecutive failed attempts after which a subscription is disabled (with the reason). */
+  WEBHOOK_MAX_FAILURES: z.coerce.number().int().positive().default(20),
+  /** Retry delay: first, doubling per attempt up to the max, with jitter. */
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().positive().default(1000),
+  WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().positive().default(10 * 60_000),
 });
 
 export type Env = z.infer<typeof schema> & {

@@ -10,7 +10,7 @@ import { StateBadge } from '@/app/_components/state-badge';
 import { VoteBar } from '@/app/_components/vote-bar';
 
 export const dynamic = 'force-dynamic';
-export const metadata: Metadata = { title: 'Proposals' };
+export const metadata: Metadata = { title: 'Proposals', alternates: { types: { 'application/atom+xml': [{ url: '/api/feeds/proposals.atom', title: 'Proposals' }] } } };
 
 const PAGE_SIZE = 25;
 type Search = Promise<{ state?: string; model?: string; q?: string; page?: string }>;

@@ -20,6 +20,13 @@ Usage:
   modeldao hf-endpoint [--port N] [--gateway URL ...] [--key KEY]
                         a Hugging Face Hub endpoint on 127.0.0.1 serving only bytes verified against
                         the chain: HF_ENDPOINT=<printed URL> hf download <slug>
+  modeldao watch <slug> --out DIR [--exec CMD] [--gateway URL ...] [--events URL | --no-events] [--poll-ms N]
+        keeps DIR (a symlink) on the approved version: follows the event stream of --events (default
+        the first gateway; polls the chain when it is down), pulls + verifies each newly approved
+        version into DIR.versions/,
+        swaps DIR atomically and runs CMD (sh -c) with MODELDAO_EVENT=update|revoked,
+        MODELDAO_VERSION, MODELDAO_MANIFEST_DIGEST, MODELDAO_DIR, MODELDAO_REASON set; a revoked
+        running version is removed, then CMD runs with MODELDAO_EVENT=revoked. Runs until SIGINT/SIGTERM.
 
 Chain options (every command):
   --rpc URL             JSON-RPC endpoint (default $RPC_URL or http://127.0.0.1:8545)
@@ -55,6 +62,10 @@ const options = {
   description: { type: 'string' },
   parent: { type: 'string' },
   metadata: { type: 'string' },
+  exec: { type: 'string' },
+  'no-events': { type: 'boolean' },
+  events: { type: 'string' },
+  'poll-ms': { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   port: { type: 'string' },
@@ -233,6 +244,57 @@ async function cmdAccess(args: string[], v: Values): Promise<number> {
   return 0;
 }
 
+async function cmdWatch(args: string[], v: Values): Promise<number> {
+  const { watch } = await import('../sdk/watch.ts');
+  const { spawn } = await import('node:child_process');
+  const [slug] = args;
+  if (!slug || args.length > 1) usage('watch takes exactly one model slug');
+  if (!v.out) usage('watch needs --out DIR');
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const runHook = (env: Record<string, string>) =>
+    new Promise<number | null>((resolve) => {
+      if (!v.exec) return resolve(0);
+      const child = spawn('sh', ['-c', v.exec], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } });
+      child.on('error', () => resolve(null));
+      child.on('exit', (code) => resolve(code));
+    });
+  try {
+    for await (const u of watch({
+      ...chainOpts(v),
+      slug,
+      out: v.out,
+      gateways: v.gateway,
+      cacheDir: v.cache,
+      account: loadAccount(v.key),
+      accessToken: v.token,
+      events: !v['no-events'],
+      eventsUrl: v.events,
+      pollMs: intOption(v['poll-ms'], 'poll-ms'),
+      signal: controller.signal,
+      onNotice: (m) => (v.quiet ? undefined : err(`modeldao: ${m}`)),
+    })) {
+      if (v.json) out(JSON.stringify(u));
+      else if (!v.quiet) err(u.kind === 'version' ? `modeldao: ${slug} v${u.version} (${u.manifestDigest}) verified and live in ${v.out}` : `modeldao: removed ${slug} v${u.version} from ${v.out}: ${u.reason}`);
+      const code = await runHook({
+        MODELDAO_EVENT: u.kind === 'version' ? 'update' : 'revoked',
+        MODELDAO_SLUG: u.slug,
+        MODELDAO_VERSION: String(u.version),
+        MODELDAO_MANIFEST_DIGEST: u.manifestDigest,
+        MODELDAO_DIR: path.resolve(v.out),
+        MODELDAO_REASON: u.reason,
+      });
+      if (code !== 0 && !v.quiet) err(`modeldao: --exec exited with ${code === null ? 'an error' : `code ${code}`}`);
+    }
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  return 0;
+}
+
 async function cmdHfEndpoint(args: string[], v: Values): Promise<number> {
   if (args.length > 0) usage('hf-endpoint takes no positional arguments');
   const port = v.port === undefined ? 0 : Number(v.port);
@@ -289,6 +351,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdAccess(rest, values as Values);
       case 'hf-endpoint':
         return await cmdHfEndpoint(rest, values as Values);
+      case 'watch':
+        return await cmdWatch(rest, values as Values);
       default:
         usage(`unknown command "${cmd}"`);
     }

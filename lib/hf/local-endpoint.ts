@@ -10,6 +10,7 @@ import { pull, type PullResult } from '../sdk/pull.ts';
 import { createRouter, HttpError, sendError } from '../server/http.ts';
 import { hfRoutes, type HfSource } from './routes.ts';
 import { commitOf, describeRevision, hfError, parseRevision, type HfVersion } from './protocol.ts';
+import { isSlug } from '../slug.ts';
 
 // `modeldao hf-endpoint`: the Hub routes on 127.0.0.1, answering only from what the chain approved
 // and the SDK's pull verified. Every request resolves its revision on chain (main → currentVersion,
@@ -39,7 +40,6 @@ interface LocalVersion extends HfVersion {
   blobPaths: Map<string, string>;
 }
 
-const SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 function toHfError(err: unknown, repoId: string, revision: string): unknown {
   if (!(err instanceof ModelDaoError)) return err;
@@ -106,7 +106,7 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
 
   const source: HfSource<LocalVersion> = {
     async resolve(repoId, revision, req) {
-      if (!SLUG.test(repoId)) throw hfError(404, 'RepoNotFound', 'unknown_model', `${JSON.stringify(repoId.slice(0, 80))} is not a modeldao model slug`);
+      if (!isSlug(repoId)) throw hfError(404, 'RepoNotFound', 'unknown_model', `${JSON.stringify(repoId.slice(0, 80))} is not a modeldao model slug`);
       const rev = parseRevision(revision);
       if (!rev) throw hfError(404, 'RevisionNotFound', 'unknown_revision', `${repoId} has no revision ${describeRevision(revision)}: revisions are main, v1, v2, … or a version commit id (40 hex)`);
       const token = tokenFromRequest(req);

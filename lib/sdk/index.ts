@@ -9,3 +9,6 @@ export { loadAccount } from './keys.ts';
 export { ModelDaoError, EXIT_CODES, type ErrorKind } from './errors.ts';
 export { defaultCacheDir } from './paths.ts';
 export type { Manifest, ManifestFile } from './manifest.ts';
+export { watch, type WatchOptions, type WatchUpdate } from './watch.ts';
+export { streamEvents, SseParser, type ServerEvent, type EventStreamOptions } from './events.ts';
+export { signWebhook, verifyWebhookSignature, type WebhookVerdict } from './webhooks.ts';

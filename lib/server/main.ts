@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Env } from '../env.ts';
 import { loadDeployment, type Deployment } from '../contracts/deployment.ts';
 import { createChainClient } from '../chain/client.ts';
-import { openDatabase } from '../../db/client.ts';
+import { openDatabase, type Database } from '../../db/client.ts';
 import { startIndexer, type Indexer } from '../indexer/index.ts';
 import { LocalArtifactStore } from '../artifacts/store.ts';
 import { keepPinsInSync } from '../artifacts/catalog.ts';
@@ -22,6 +22,12 @@ import { routes as manifestRoutes } from './routes/manifests.ts';
 import { routes as blobRoutes } from './routes/blobs.ts';
 import { routes as hfRoutes } from './routes/hf.ts';
 import { repoRoot } from '../repo-root.ts';
+import { routes as eventRoutes } from './routes/events.ts';
+import { routes as feedRoutes } from './routes/feeds.ts';
+import { EventHub } from '../events/hub.ts';
+import { EventStreamService } from './event-stream.ts';
+import { WebhookDispatcher, loadWebhookConfig } from '../events/webhooks.ts';
+import { DEFAULT_REORG_WINDOW } from '../indexer/index.ts';
 
 /**
  * A request with a body (upload, manifest, access request…) from which no byte arrives for `idleMs`
@@ -89,6 +95,9 @@ export interface RunningServer {
   url: string;
   port: number;
   indexer: Indexer;
+  events: EventStreamService;
+  hub: EventHub;
+  db: Database['db'];
   /** Resolves once the index has caught up with the chain head. */
   waitForIndex(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -109,6 +118,35 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   indexer.onAdvance(async () => invalidateModelsCache(database.db));
   // A published version pins its manifest and files (never collected); see lib/artifacts/catalog.ts.
   await keepPinsInSync(database.db, deployment.chainId, indexer);
+  // Typed events for /api/events (and webhooks): read from the event tables after each checkpoint move.
+  const reorgWindow = env.INDEXER_REORG_WINDOW ?? DEFAULT_REORG_WINDOW;
+  const hub = new EventHub({ db: database.db, chainId: deployment.chainId, registry: deployment.contracts.ModelRegistry, reorgWindow, log: (m) => log(m) });
+  await hub.start();
+  indexer.onAdvance(() => void hub.poke());
+  const events = new EventStreamService(database.db, hub, {
+    heartbeatMs: env.EVENTS_HEARTBEAT_MS,
+    maxBufferedBytes: env.EVENTS_MAX_BUFFERED_BYTES,
+    maxQueuedEvents: 10_000,
+    reorgWindow,
+    deployBlock: deployment.deployBlock,
+  });
+  let webhooks: WebhookDispatcher | null = null;
+  if (env.WEBHOOKS_FILE) {
+    webhooks = new WebhookDispatcher({
+      db: database.db,
+      hub,
+      chainId: deployment.chainId,
+      subscriptions: loadWebhookConfig(env.WEBHOOKS_FILE),
+      // one sender per database: the indexer's writer (a standby app server leaves it to the writer)
+      isLeader: () => indexer.status().role === 'writer',
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      maxFailures: env.WEBHOOK_MAX_FAILURES,
+      baseDelayMs: env.WEBHOOK_RETRY_BASE_MS,
+      maxDelayMs: env.WEBHOOK_RETRY_MAX_MS,
+      log: (m) => log(m),
+    });
+    await webhooks.start();
+  }
 
   const ctx = {
     env,
@@ -125,10 +163,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     },
     store,
     access,
+    events,
   } satisfies BaseContext & Record<string, unknown>;
 
   // Each route module declares the part of the context it needs; ctx has them all.
-  const routes = [...healthRoutes, ...blobRoutes, ...modelRoutes, ...uploadRoutes, ...sessionRoutes, ...manifestRoutes, ...accessRoutes, ...hfRoutes] as Route<typeof ctx>[];
+  const routes = [...healthRoutes, ...blobRoutes, ...modelRoutes, ...uploadRoutes, ...sessionRoutes, ...manifestRoutes, ...accessRoutes, ...hfRoutes, ...eventRoutes, ...feedRoutes] as Route<typeof ctx>[];
   const plain = createRouter(routes, () => ctx);
 
   const nextApp = opts.withNext === false ? undefined : await (opts.next ?? prepareNext({ dev: opts.dev ?? false, env }));
@@ -170,6 +209,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     url,
     port,
     indexer,
+    events,
+    hub,
+    db: database.db,
     async waitForIndex(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       const head = Number(await publicClient.getBlockNumber({ cacheTime: 0 }));
@@ -184,6 +226,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     async close() {
       if (closed) return;
       closed = true;
+      hub.stop();
+      events.close();
+      await webhooks?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await indexer.stop();

@@ -12,6 +12,7 @@ import { Markdown } from '@/app/_components/markdown';
 import { Untrusted } from '@/app/_components/untrusted';
 import { CopySnippet } from '@/app/_components/copy-snippet';
 import { RevokeVersion } from './revoke-version';
+import { LiveEvents } from '@/app/_components/live-events';
 
 export const dynamic = 'force-dynamic';
 
@@ -19,7 +20,9 @@ type Params = Promise<{ slug: string }>;
 type Search = Promise<{ v?: string }>;
 
 export async function generateMetadata({ params }: { params: Params }): Promise<Metadata> {
-  return { title: (await params).slug };
+  const slug = (await params).slug;
+  // the model's versions as an Atom feed (served by the plain node server)
+  return { title: slug, alternates: { types: { 'application/atom+xml': [{ url: `/api/feeds/models/${encodeURIComponent(slug)}/versions.atom`, title: `${slug} versions` }] } } };
 }
 
 export default async function ModelPage({ params, searchParams }: { params: Params; searchParams: Search }) {
@@ -40,7 +43,9 @@ export default async function ModelPage({ params, searchParams }: { params: Para
       <p className="small">
         <Link href="/">Models</Link> /
       </p>
-      <h1>{m.slug}</h1>
+      <h1>
+        {m.slug} <LiveEvents model={m.slug} />
+      </h1>
       {m.currentVersion === 0 && (
         <p className="notice-err" role="status" data-testid="no-current-version">
           {m.slug} has no approved version right now

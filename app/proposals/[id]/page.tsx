@@ -14,6 +14,7 @@ import { ProposalState, isFinal } from '@/lib/chain/proposal-state';
 import { formatDateTime, formatProgress, formatTokens, percent, relativeTime, shortAddress } from '@/lib/web/format';
 import { proposalTimeText } from '@/lib/web/proposal-time';
 import { StateBadge } from '@/app/_components/state-badge';
+import { LiveEvents } from '@/app/_components/live-events';
 import { VoteBar } from '@/app/_components/vote-bar';
 import { Markdown } from '@/app/_components/markdown';
 import { Untrusted } from '@/app/_components/untrusted';
@@ -28,7 +29,7 @@ type Params = Promise<{ id: string }>;
 export async function generateMetadata({ params }: { params: Params }): Promise<Metadata> {
   const p = await getProposal((await params).id);
   // the tab cannot isolate text: bidi controls revealed, invisible characters dropped, one line
-  return { title: p ? displayLine(p.title, 80) : 'Proposal' };
+  return { title: p ? displayLine(p.title, 80) : 'Proposal', alternates: { types: { 'application/atom+xml': [{ url: '/api/feeds/proposals.atom', title: 'Proposals' }] } } };
 }
 
 const SUPPORT = ['Against', 'For', 'Abstain'] as const;
@@ -80,6 +81,7 @@ export default async function ProposalPage({ params }: { params: Params }) {
       </h1>
       <p className="btn-row">
         <StateBadge state={p.state} />
+        <LiveEvents proposalId={p.id} />
         <span className="small muted">
           {proposalTimeText(p, now)} · proposed by <span className="mono">{shortAddress(p.proposer)}</span> · id{' '}
           <span className="mono">{shortAddress(p.id)}</span>

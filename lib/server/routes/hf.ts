@@ -7,6 +7,7 @@ import { model, modelVersion } from '../../../db/schema/indexer.ts';
 import { HttpError, type Route } from '../http.ts';
 import { hfRoutes, type HfSource } from '../../hf/routes.ts';
 import { commitOf, describeRevision, hfError, parseRevision, revisionMatches, type HfFile, type HfVersion } from '../../hf/protocol.ts';
+import { isSlug } from '../../slug.ts';
 
 // The Hugging Face Hub–compatible read API under /hf (HF_ENDPOINT=http://host:port/hf): approved
 // versions as the index of chain events knows them, bytes from the artifact store. Like the rest of
@@ -19,7 +20,6 @@ export interface HfRouteContext {
   access?: AccessService;
 }
 
-const SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 interface ParsedManifest {
   files: HfFile[];
@@ -49,7 +49,7 @@ function sourceFor(ctx: HfRouteContext): HfSource {
   const chainId = ctx.deployment.chainId;
   return {
     async resolve(repoId, revision) {
-      if (!SLUG.test(repoId)) throw repoNotFound(repoId);
+      if (!isSlug(repoId)) throw repoNotFound(repoId);
       const m = (await ctx.db.select().from(model).where(and(eq(model.chainId, chainId), eq(model.slug, repoId))).limit(1))[0];
       if (!m) throw repoNotFound(repoId);
       const versions = await ctx.db.select().from(modelVersion).where(and(eq(modelVersion.chainId, chainId), eq(modelVersion.modelId, m.modelId))).orderBy(asc(modelVersion.version));
