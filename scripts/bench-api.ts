@@ -29,7 +29,7 @@ const cleanups: (() => Promise<unknown> | unknown)[] = [() => fs.rmSync(work, { 
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 function load(url: string): Promise<{ rps: number; p99_ms: number; p50_ms: number; non2xx: number; errors: number }> {
@@ -126,7 +126,7 @@ async function main() {
     goal: 'requests/s at least 0.3x a plain node:http JSON server, p99 at most 20 ms, at 10 connections',
     goal_met: ratio >= 0.3 && p99 <= 20,
     pinned: cores > 1 ? 'servers core 0, load generator core 1' : 'single core: not pinned',
-    load_avg_1m: +os.loadavg()[0].toFixed(2),
+    load_avg_1m: +os.loadavg()[0]!.toFixed(2),
   };
 }
 

@@ -20,7 +20,7 @@ const REFERENCE_RUNS = 3;
 const BACKFILL_RUNS = Number(process.env.BENCH_BACKFILL_RUNS ?? 3);
 const log = (msg: string) => console.error(`[bench:indexer] ${msg}`);
 const cleanups: (() => Promise<void> | void)[] = [];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!; // runs > 0
 
 async function main() {
   // ---- chain ----
@@ -97,7 +97,7 @@ async function main() {
   const refRuns = [];
   for (let i = 0; i < REFERENCE_RUNS; i++) refRuns.push(await reference());
   const refSeconds = median(refRuns.map((r) => r.seconds));
-  const events = refRuns[0].events;
+  const events = refRuns[0]!.events;
   log(`(a) raw getLogs + decode: ${events} events, median ${refSeconds.toFixed(2)} s over ${REFERENCE_RUNS} runs`);
 
   // ---- (b) PGlite, (c) PostgreSQL ----
@@ -134,7 +134,7 @@ async function main() {
     pgliteRuns.push(await backfill('pglite'));
     postgresRuns.push(await backfill('postgres'));
   }
-  const medianRun = (runs: { seconds: number; stored: number }[]) => ({ seconds: median(runs.map((r) => r.seconds)), stored: runs[0].stored });
+  const medianRun = (runs: { seconds: number; stored: number }[]) => ({ seconds: median(runs.map((r) => r.seconds)), stored: runs[0]!.stored });
   const pglite = medianRun(pgliteRuns);
   const postgres = medianRun(postgresRuns);
 

@@ -26,7 +26,7 @@ function timeOpenssl(file: string): number {
   const r = spawnSync('bash', ['-c', `TIMEFORMAT='%U %S'; time openssl dgst -sha256 "$0" > /dev/null`, file], { encoding: 'utf8' });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
-  const [u, s] = r.stderr.trim().split(/\s+/).map(Number);
+  const [u = NaN, s = NaN] = r.stderr.trim().split(/\s+/).map(Number);
   lastOpensslCpu = u + s;
   return wall;
 }
@@ -124,7 +124,7 @@ try {
         if (up.body.sha256 !== expected) throw new Error(`sha256 mismatch: ${up.body.sha256} vs ${expected}`);
         ours.push(up.seconds);
         growth.push(peak - base);
-        console.log(`${(size / MiB).toFixed(0)} MiB run ${r + 1}: ingest ${(size / MiB / up.seconds).toFixed(0)} MiB/s, openssl ${(size / MiB / ref[r]).toFixed(0)} MiB/s, RSS +${((peak - base) / MiB).toFixed(1)} MiB, server CPU ${serverCpu[r].toFixed(2)} s, openssl CPU ${opensslCpu[r].toFixed(2)} s`);
+        console.log(`${(size / MiB).toFixed(0)} MiB run ${r + 1}: ingest ${(size / MiB / up.seconds).toFixed(0)} MiB/s, openssl ${(size / MiB / ref[r]!).toFixed(0)} MiB/s, RSS +${((peak - base) / MiB).toFixed(1)} MiB, server CPU ${serverCpu[r]!.toFixed(2)} s, openssl CPU ${opensslCpu[r]!.toFixed(2)} s`);
       }
       const ingest = size / MiB / median(ours);
       const openssl = size / MiB / median(ref);
@@ -161,7 +161,7 @@ console.log(
     runs_per_size: runs,
     results,
     ratio_vs_openssl: big.ratio_vs_openssl,
-    load_average_1min: +os.loadavg()[0].toFixed(1),
+    load_average_1min: +os.loadavg()[0]!.toFixed(1),
     rss_growth_MiB: big.rss_growth_max_MiB,
     rss_growth_spread_across_sizes_MiB: +growthSpread.toFixed(1),
     // The upload's 32 MiB slot ring comes from a pool (filled by the warm-up upload), so it is part

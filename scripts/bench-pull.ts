@@ -25,7 +25,7 @@ function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|K|M|G)?$/i.exec(s.trim());
   if (!m) throw new Error(`bad --size ${s}`);
   const mult: Record<string, number> = { b: 1, kib: 1024, k: 1024, mib: 1024 ** 2, m: 1024 ** 2, gib: 1024 ** 3, g: 1024 ** 3 };
-  return Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]);
+  return Math.round(Number(m[1]) * (mult[(m[2] ?? 'b').toLowerCase()] ?? NaN));
 }
 const total = parseSize(values.size!);
 const runs = Math.max(1, Number(values.runs));
@@ -35,7 +35,7 @@ const log = (s: string) => process.stderr.write(s + '\n');
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 const cpuFile = path.join(work, 'cpu.txt');
@@ -122,7 +122,7 @@ async function main() {
     await server.waitForIndex();
     // Publication pins the blobs (indexer onAdvance → syncPins); wait until they are served.
     for (let i = 0; ; i++) {
-      const r = await fetch(`${gw}/api/blobs/${files[0].sha256}`, { method: 'HEAD' });
+      const r = await fetch(`${gw}/api/blobs/${files[0]!.sha256}`, { method: 'HEAD' });
       if (r.ok) break;
       if (i > 100) throw new Error(`blob not served after publication: ${r.status}`);
       await new Promise((res) => setTimeout(res, 100));
@@ -137,7 +137,7 @@ async function main() {
       const url = req.url ?? '';
       if (url === `/api/manifests/${v.digest}`) return void res.writeHead(200, { 'content-type': 'application/json', 'content-length': v.manifestBytes.length }).end(v.manifestBytes);
       const m = /^\/api\/blobs\/([0-9a-f]{64})$/.exec(url);
-      const file = m && blobs.get(m[1]);
+      const file = m && blobs.get(m[1]!);
       if (!file) return void res.writeHead(404).end();
       const size = fs.statSync(file).size;
       const r = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ''));
@@ -202,7 +202,7 @@ async function main() {
       await timeRef(i);
       await timePull(i);
     }
-    log(`run ${i + 1}: modeldao pull ${(pullMs[i] / 1000).toFixed(2)} s (cpu ${pullCpu[i].toFixed(2)} s) · curl+openssl ${(refMs[i] / 1000).toFixed(2)} s (cpu ${refCpu[i].toFixed(2)} s)`);
+    log(`run ${i + 1}: modeldao pull ${(pullMs[i]! / 1000).toFixed(2)} s (cpu ${pullCpu[i]!.toFixed(2)} s) · curl+openssl ${(refMs[i]! / 1000).toFixed(2)} s (cpu ${refCpu[i]!.toFixed(2)} s)`);
   }
   const pull = median(pullMs);
   const ref = median(refMs);
@@ -224,7 +224,7 @@ async function main() {
     goal: 'modeldao pull (cold cache, verifying every byte against the chain) takes at most as long as curl -o + openssl dgst -sha256 (ratio >= 1)',
     goal_met: ratio >= 1,
     cores: os.cpus().length,
-    load_avg_1m: +os.loadavg()[0].toFixed(2),
+    load_avg_1m: +os.loadavg()[0]!.toFixed(2),
   };
   return result;
 }

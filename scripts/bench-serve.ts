@@ -105,7 +105,7 @@ try {
       if (d.sha256 !== up.sha256 || d.bytes !== size) throw new Error(`${url}: wrong bytes (${d.bytes}, ${d.sha256})`);
       into.push(d.seconds);
     }
-    console.log(`run ${r + 1}: modeldao ${(size / MiB / ours[r]).toFixed(0)} MiB/s, plain node:http ${(size / MiB / ref[r]).toFixed(0)} MiB/s`);
+    console.log(`run ${r + 1}: modeldao ${(size / MiB / ours[r]!).toFixed(0)} MiB/s, plain node:http ${(size / MiB / ref[r]!).toFixed(0)} MiB/s`);
   }
   const oursMiBs = size / MiB / median(ours);
   const refMiBs = size / MiB / median(ref);
@@ -117,7 +117,7 @@ try {
       modeldao_MiB_per_s: +oursMiBs.toFixed(1),
       plain_node_http_MiB_per_s: +refMiBs.toFixed(1),
       ratio_vs_plain: +(oursMiBs / refMiBs).toFixed(3),
-      load_average_1min: +os.loadavg()[0].toFixed(1),
+      load_average_1min: +os.loadavg()[0]!.toFixed(1),
       goal: 'GET /api/blobs (published blob, sha256 checked by the client) >= 0.8x a plain node:http file server',
       goal_met: oursMiBs / refMiBs >= 0.8,
     }),

@@ -42,7 +42,7 @@ async function mineBranch(blocks: number, branch: 'old' | 'new', salt: string) {
       }
     } else {
       if (i % 2 === 0) await g.send(acct[1], token(), modelTokenAbi, 'transfer', [acct[7], BigInt(i + 1) * 3n * 10n ** 18n]);
-      else await g.send(acct[(i % 3) + 2], token(), modelTokenAbi, 'delegate', [acct[i % 5]]);
+      else await g.send(acct[(i % 3) + 2]!, token(), modelTokenAbi, 'delegate', [acct[i % 5]!]);
     }
   }
 }
@@ -110,7 +110,8 @@ describe.each(['PGlite', 'PostgreSQL'])('indexer on %s under chain reorganisatio
       await waitFor(() => lagging.status().indexedBlock === base - 3, 'confirmed backfill');
       const snapshot = await rpc<string>(chain.rpcUrl, 'evm_snapshot');
       await mineBranch(3, 'old', `${backend}-confirmations`);
-      await new Promise((r) => setTimeout(r, 300));
+      // it has seen the new head and indexed what is now 3 deep, and not one block further
+      await waitFor(() => lagging.status().headBlock === base + 3 && (lagging.status().indexedBlock ?? 0) >= base, 'confirmed old branch');
       expect(lagging.status().indexedBlock).toBe(base);
       const seen: boolean[] = [];
       lagging.onAdvance((e) => void seen.push(e.reorg));
