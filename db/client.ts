@@ -54,7 +54,7 @@ interface Shared {
   shutdown(): Promise<void>;
 }
 
-const registry: Map<string, Shared> = ((globalThis as any).__modeldaoDatabases ??= new Map());
+const registry: Map<string, Shared> = ((globalThis as { __modeldaoDatabases?: Map<string, Shared> }).__modeldaoDatabases ??= new Map());
 
 export function defaultMigrationsFolder(): string {
   const candidates = [
@@ -192,8 +192,8 @@ function acquireDirLock(dir: string): () => void {
       };
       process.on('exit', release);
       return release;
-    } catch (err: any) {
-      if (err.code !== 'EEXIST') throw err;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number(fs.readFileSync(file, 'utf8'));
       if (owner && owner !== process.pid && isAlive(owner)) {
         throw new DatabaseLockedError(`PGlite data dir ${dir} is in use by process ${owner}; PGlite is single-process (use DATABASE_URL for several processes)`);
@@ -210,7 +210,7 @@ function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch (err: any) {
-    return err.code === 'EPERM';
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

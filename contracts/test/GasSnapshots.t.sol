@@ -68,7 +68,9 @@ contract GasSnapshotTest is Fixture {
     function test_gas_setAccessRule() public {
         MockERC20 t = new MockERC20();
         vm.prank(address(timelock));
-        registry.setAccessRule(modelId, IModelRegistry.AccessRule(IModelRegistry.AccessKind.TokenHolders, address(t), 1));
+        registry.setAccessRule(
+            modelId, IModelRegistry.AccessRule(IModelRegistry.AccessKind.TokenHolders, address(t), 1)
+        );
         vm.snapshotGasLastCall(REGISTRY, "setAccessRule: TokenHolders");
     }
 

@@ -9,7 +9,7 @@ import { accessNonce } from '../../db/schema/access.ts';
 import { accessTypedData, MAX_REQUEST_LIFETIME_SECONDS, type AccessRequest, type AccessTokenResponse } from './request.ts';
 import { readAccessToken, signAccessToken, type AccessTokenClaims } from './token.ts';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any driver (PGlite, node-postgres) and schema: drizzle's generics share no common supertype
 export type AnyPgDatabase = PgDatabase<any, any, any>;
 
 export interface AccessDeps {

@@ -300,7 +300,7 @@ export async function indexOnce(o: IndexerOptions): Promise<IndexerStatus> {
     }
   }
   core.st.role = 'stopped';
-  if (process.env.INDEXER_PROFILE === '1') o.log?.(`phases: ${reportPhases()}`) ?? console.error(`phases: ${reportPhases()}`);
+  if (process.env.INDEXER_PROFILE === '1') (o.log ?? console.error)(`phases: ${reportPhases()}`);
   return { ...core.st };
 }
 

@@ -10,6 +10,7 @@ import { fastDecoderFor } from './fast-decode.ts';
 // `from - 1` is the caller's parent block, or it throws ReorgDetected.
 
 export interface RpcClient {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON-RPC results: each call site reads its method's shape
   request(args: { method: string; params?: unknown }): Promise<any>;
 }
 
@@ -61,8 +62,8 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 
 export function errorText(err: unknown): string {
   const parts: string[] = [];
-  let e: any = err;
-  for (let i = 0; e && i < 6; i++, e = e.cause) {
+  let e = err as { shortMessage?: string; details?: string; message?: string; cause?: unknown } | undefined;
+  for (let i = 0; e && i < 6; i++, e = e.cause as typeof e) {
     if (e.shortMessage) parts.push(e.shortMessage);
     if (e.details) parts.push(e.details);
     if (e.message) parts.push(e.message);
