@@ -55,7 +55,7 @@ interface Shared {
   shutdown(): Promise<void>;
 }
 
-const registry: Map<string, Shared> = ((globalThis as any).__modeldaoDatabases ??= new Map());
+const registry: Map<string, Shared> = ((globalThis as { __modeldaoDatabases?: Map<string, Shared> }).__modeldaoDatabases ??= new Map());
 
 export function defaultMigrationsFolder(): string {
   const candidates = [
@@ -197,8 +197,8 @@ async function acquireDirLock(dirPath: string): Promise<() => void> {
     const token = crypto.randomBytes(16).toString('hex');
     try {
       fs.writeFileSync(file, `${process.pid} ${token}`, { flag: 'wx' });
-    } catch (err: any) {
-      if (err.code !== 'EEXIST') throw err;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const [pidText, ownerToken] = fs.readFileSync(file, 'utf8').trim().split(/\s+/);
       const owner = Number(pidText);
       if (owner && owner !== process.pid && isAlive(owner)) {
@@ -234,7 +234,7 @@ function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch (err: any) {
-    return err.code === 'EPERM';
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

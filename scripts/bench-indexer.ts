@@ -94,7 +94,7 @@ await runBench('indexer', async ({ defer: cleanup, log }) => {
   const refRuns = [];
   for (let i = 0; i < REFERENCE_RUNS; i++) refRuns.push(await reference());
   const refSeconds = median(refRuns.map((r) => r.seconds));
-  const events = refRuns[0].events;
+  const events = refRuns[0]!.events;
   log(`(a) raw getLogs + decode: ${events} events, median ${refSeconds.toFixed(2)} s over ${REFERENCE_RUNS} runs`);
 
   // ---- (b) PGlite, (c) PostgreSQL ----
@@ -131,7 +131,7 @@ await runBench('indexer', async ({ defer: cleanup, log }) => {
     pgliteRuns.push(await backfill('pglite'));
     postgresRuns.push(await backfill('postgres'));
   }
-  const medianRun = (runs: { seconds: number; stored: number }[]) => ({ seconds: median(runs.map((r) => r.seconds)), stored: runs[0].stored });
+  const medianRun = (runs: { seconds: number; stored: number }[]) => ({ seconds: median(runs.map((r) => r.seconds)), stored: runs[0]!.stored });
   const pglite = medianRun(pgliteRuns);
   const postgres = medianRun(postgresRuns);
 

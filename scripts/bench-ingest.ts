@@ -26,7 +26,7 @@ function timeOpenssl(file: string): number {
   const r = spawnSync('bash', ['-c', `TIMEFORMAT='%U %S'; time openssl dgst -sha256 "$0" > /dev/null`, file], { encoding: 'utf8' });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
-  const [u, s] = r.stderr.trim().split(/\s+/).map(Number);
+  const [u = NaN, s = NaN] = r.stderr.trim().split(/\s+/).map(Number);
   lastOpensslCpu = u + s;
   return wall;
 }

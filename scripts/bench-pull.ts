@@ -26,7 +26,7 @@ function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|K|M|G)?$/i.exec(s.trim());
   if (!m) throw new Error(`bad --size ${s}`);
   const mult: Record<string, number> = { b: 1, kib: 1024, k: 1024, mib: 1024 ** 2, m: 1024 ** 2, gib: 1024 ** 3, g: 1024 ** 3 };
-  return Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]);
+  return Math.round(Number(m[1]) * (mult[(m[2] ?? 'b').toLowerCase()] ?? NaN));
 }
 const total = parseSize(values.size!);
 const runs = Math.max(1, Number(values.runs));
@@ -117,7 +117,7 @@ async function main({ defer, log }: Bench) {
     await server.waitForIndex();
     // Publication pins the blobs (indexer onAdvance → syncPins); wait until they are served.
     for (let i = 0; ; i++) {
-      const r = await fetch(`${gw}/api/blobs/${files[0].sha256}`, { method: 'HEAD' });
+      const r = await fetch(`${gw}/api/blobs/${files[0]!.sha256}`, { method: 'HEAD' });
       if (r.ok) break;
       if (i > 100) throw new Error(`blob not served after publication: ${r.status}`);
       await new Promise((res) => setTimeout(res, 100));
@@ -132,7 +132,7 @@ async function main({ defer, log }: Bench) {
       const url = req.url ?? '';
       if (url === `/api/manifests/${v.digest}`) return void res.writeHead(200, { 'content-type': 'application/json', 'content-length': v.manifestBytes.length }).end(v.manifestBytes);
       const m = /^\/api\/blobs\/([0-9a-f]{64})$/.exec(url);
-      const file = m && blobs.get(m[1]);
+      const file = m && blobs.get(m[1]!);
       if (!file) return void res.writeHead(404).end();
       const size = fs.statSync(file).size;
       const r = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ''));
@@ -197,7 +197,7 @@ async function main({ defer, log }: Bench) {
       await timeRef(i);
       await timePull(i);
     }
-    log(`run ${i + 1}: modeldao pull ${(pullMs[i] / 1000).toFixed(2)} s (cpu ${pullCpu[i].toFixed(2)} s) · curl+openssl ${(refMs[i] / 1000).toFixed(2)} s (cpu ${refCpu[i].toFixed(2)} s)`);
+    log(`run ${i + 1}: modeldao pull ${(pullMs[i]! / 1000).toFixed(2)} s (cpu ${pullCpu[i]!.toFixed(2)} s) · curl+openssl ${(refMs[i]! / 1000).toFixed(2)} s (cpu ${refCpu[i]!.toFixed(2)} s)`);
   }
   const pull = median(pullMs);
   const ref = median(refMs);

@@ -12,14 +12,21 @@ step() { printf '\n=== %s\n' "$*"; }
 step "import directions (scripts/check-imports.mjs)"
 node scripts/check-imports.mjs
 
-step "contracts: build, ABI freshness, gas snapshot, forge tests"
+step "lint and format"
+npm run --silent lint
+# Until the one-time `npm run format` after the #17 merge, an unformatted tree only warns here; the
+# lead removes the `|| echo …` fallback in the commit that formats the tree, and from then on it fails.
+npm run --silent format:check || echo "format check: the files above are not formatted yet (not enforced until the tree is formatted once)"
+
+step "contracts: build, ABI freshness, forge tests with named gas snapshots checked"
 # (scripts/foundry runs the native binary: the npm wrapper of forge always exits 0.)
 scripts/foundry forge build
 npm run --silent contracts:abi:check
-npm run --silent contracts:snapshot:check
-# Under CI the `ci` profile raises fuzz and invariant runs to 1000.
+# Under CI the `ci` profile: a fixed fuzz seed and a campaign sized to fit (foundry.toml); the long
+# campaign is `npm run test:deep`. forge-test.sh prints the seed and checks contracts/snapshots
+# (FORGE_SNAPSHOT_CHECK), so the gas check needs no second run of the suite.
 if [ -n "${CI:-}" ]; then export FOUNDRY_PROFILE=ci; fi
-scripts/foundry forge test
+bash scripts/forge-test.sh
 
 step "typecheck"
 npx tsc --noEmit -p tsconfig.json

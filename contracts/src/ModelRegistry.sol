@@ -32,30 +32,6 @@ contract ModelRegistry is IModelRegistry, Ownable {
     mapping(string slug => uint256 modelId) private _modelIdsBySlug;
     mapping(uint256 modelId => mapping(address account => bool allowed)) private _allowlists;
 
-    /// @dev The slug does not match `[a-z0-9][a-z0-9-]{0,63}`.
-    error ModelRegistryInvalidSlug(string slug);
-    /// @dev Another model already uses this slug.
-    error ModelRegistrySlugTaken(string slug, uint256 modelId);
-    /// @dev No model uses this slug.
-    error ModelRegistryUnknownSlug(string slug);
-    /// @dev No model has this id.
-    error ModelRegistryUnknownModel(uint256 modelId);
-    /// @dev The model has no version with this number.
-    error ModelRegistryUnknownVersion(uint256 modelId, uint32 version);
-    /// @dev A manifest digest is the sha256 of a manifest and never zero.
-    error ModelRegistryZeroDigest();
-    /// @dev The parent is 0 for a model's first version and an existing version of the model afterwards.
-    error ModelRegistryInvalidParent(uint256 modelId, uint32 parentVersion);
-    /// @dev The operation needs an Active version.
-    error ModelRegistryVersionNotActive(uint256 modelId, uint32 version, VersionStatus status);
-    /// @dev The version is already revoked; revocation is final.
-    error ModelRegistryVersionAlreadyRevoked(uint256 modelId, uint32 version);
-    /// @dev Only the owner (timelock) or the guardian may revoke a version.
-    error ModelRegistryUnauthorizedRevoker(address caller);
-    /// @dev Public and Allowlist rules carry no token and no balance; TokenHolders needs a contract and a
-    /// balance above zero.
-    error ModelRegistryInvalidAccessRule(AccessKind kind, address token, uint256 minBalance);
-
     modifier onlyKnownModel(uint256 modelId) {
         _requireKnownModel(modelId);
         _;
@@ -287,8 +263,9 @@ contract ModelRegistry is IModelRegistry, Ownable {
     }
 
     function _setGuardian(address newGuardian) internal virtual {
-        emit GuardianChanged(_guardian, newGuardian);
+        address previousGuardian = _guardian;
         _guardian = newGuardian;
+        emit GuardianChanged(previousGuardian, newGuardian);
     }
 
     function _requireKnownModel(uint256 modelId) internal view virtual {

@@ -22,7 +22,7 @@ contract ModelRegistryFuzzTest is Fixture {
     function testFuzz_registerModel_acceptsExactlyTheSlugGrammar(bytes memory raw) public {
         string memory slug = string(raw);
         bool valid = _matchesGrammar(raw);
-        if (!valid) vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryInvalidSlug.selector, slug));
+        if (!valid) vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryInvalidSlug.selector, slug));
         vm.prank(address(timelock));
         registry.registerModel(slug, _public());
         if (valid) assertEq(registry.modelIdOf(slug), 1);
@@ -37,12 +37,12 @@ contract ModelRegistryFuzzTest is Fixture {
             s[i] = alphabet[uint256(keccak256(abi.encode(seed, i))) % alphabet.length];
         }
         bool valid = _matchesGrammar(s);
-        if (!valid) vm.expectPartialRevert(ModelRegistry.ModelRegistryInvalidSlug.selector);
+        if (!valid) vm.expectPartialRevert(IModelRegistry.ModelRegistryInvalidSlug.selector);
         vm.prank(address(timelock));
         uint256 id = registry.registerModel(string(s), _public());
         if (valid) {
             assertEq(registry.modelIdOf(string(s)), id);
-            vm.expectPartialRevert(ModelRegistry.ModelRegistrySlugTaken.selector);
+            vm.expectPartialRevert(IModelRegistry.ModelRegistrySlugTaken.selector);
             vm.prank(address(timelock));
             registry.registerModel(string(s), _public());
         }
@@ -79,7 +79,7 @@ contract ModelRegistryFuzzTest is Fixture {
             : ruleToken == address(0) && minBalance == 0;
         if (!valid) {
             vm.expectRevert(
-                abi.encodeWithSelector(ModelRegistry.ModelRegistryInvalidAccessRule.selector, kind, ruleToken, minBalance)
+                abi.encodeWithSelector(IModelRegistry.ModelRegistryInvalidAccessRule.selector, kind, ruleToken, minBalance)
             );
         }
         vm.prank(address(timelock));
@@ -139,7 +139,7 @@ contract ModelRegistryFuzzTest is Fixture {
         ok; // expectRevert checks the call above
         // revoke: the guardian may, anyone else may not
         if (caller != guardian) {
-            vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryUnauthorizedRevoker.selector, caller));
+            vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryUnauthorizedRevoker.selector, caller));
             vm.prank(caller);
             registry.revokeVersion(id, 1);
         }

@@ -90,20 +90,20 @@ contract ModelRegistryTest is Fixture {
     }
 
     function test_registerModel_revertsIfSlugEmpty() public {
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryInvalidSlug.selector, ""));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryInvalidSlug.selector, ""));
         vm.prank(address(timelock));
         registry.registerModel("", _public());
     }
 
     function test_registerModel_revertsIfSlugTooLong() public {
         string memory slug = "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz012"; // 65
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryInvalidSlug.selector, slug));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryInvalidSlug.selector, slug));
         vm.prank(address(timelock));
         registry.registerModel(slug, _public());
     }
 
     function test_registerModel_revertsIfSlugStartsWithHyphen() public {
-        vm.expectPartialRevert(ModelRegistry.ModelRegistryInvalidSlug.selector);
+        vm.expectPartialRevert(IModelRegistry.ModelRegistryInvalidSlug.selector);
         vm.prank(address(timelock));
         registry.registerModel("-lm", _public());
     }
@@ -111,14 +111,14 @@ contract ModelRegistryTest is Fixture {
     function test_registerModel_revertsIfSlugHasUppercaseOrSymbols() public {
         string[6] memory bad = ["Tiny", "tiny_lm", "tiny.lm", "tiny lm", "tiny/lm", unicode"tíny"];
         for (uint256 i = 0; i < bad.length; ++i) {
-            vm.expectPartialRevert(ModelRegistry.ModelRegistryInvalidSlug.selector);
+            vm.expectPartialRevert(IModelRegistry.ModelRegistryInvalidSlug.selector);
             vm.prank(address(timelock));
             registry.registerModel(bad[i], _public());
         }
     }
 
     function test_registerModel_revertsIfSlugTaken() public {
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistrySlugTaken.selector, "tiny-lm", modelId));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistrySlugTaken.selector, "tiny-lm", modelId));
         vm.prank(address(timelock));
         registry.registerModel("tiny-lm", _public());
     }
@@ -135,7 +135,7 @@ contract ModelRegistryTest is Fixture {
         for (uint256 i = 0; i < bad.length; ++i) {
             vm.expectRevert(
                 abi.encodeWithSelector(
-                    ModelRegistry.ModelRegistryInvalidAccessRule.selector, bad[i].kind, bad[i].token, bad[i].minBalance
+                    IModelRegistry.ModelRegistryInvalidAccessRule.selector, bad[i].kind, bad[i].token, bad[i].minBalance
                 )
             );
             vm.prank(address(timelock));
@@ -203,28 +203,28 @@ contract ModelRegistryTest is Fixture {
 
     function test_publishVersion_revertsIfUnknownModel() public {
         vm.startPrank(address(timelock));
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryUnknownModel.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryUnknownModel.selector, 0));
         registry.publishVersion(0, DIGEST_1, 0);
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryUnknownModel.selector, 2));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryUnknownModel.selector, 2));
         registry.publishVersion(2, DIGEST_1, 0);
         vm.stopPrank();
     }
 
     function test_publishVersion_revertsIfZeroDigest() public {
-        vm.expectRevert(ModelRegistry.ModelRegistryZeroDigest.selector);
+        vm.expectRevert(IModelRegistry.ModelRegistryZeroDigest.selector);
         vm.prank(address(timelock));
         registry.publishVersion(modelId, bytes32(0), 0);
     }
 
     function test_publishVersion_revertsIfFirstVersionHasParent() public {
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryInvalidParent.selector, modelId, 1));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryInvalidParent.selector, modelId, 1));
         vm.prank(address(timelock));
         registry.publishVersion(modelId, DIGEST_1, 1);
     }
 
     function test_publishVersion_revertsIfLaterVersionHasNoParent() public {
         _publish(modelId, DIGEST_1, 0);
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryInvalidParent.selector, modelId, 0));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryInvalidParent.selector, modelId, 0));
         vm.prank(address(timelock));
         registry.publishVersion(modelId, DIGEST_2, 0);
     }
@@ -233,7 +233,7 @@ contract ModelRegistryTest is Fixture {
         _publish(modelId, DIGEST_1, 0);
         _publish(modelId, DIGEST_2, 1);
         // versionCount + 1 does not exist yet
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryInvalidParent.selector, modelId, 3));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryInvalidParent.selector, modelId, 3));
         vm.prank(address(timelock));
         registry.publishVersion(modelId, DIGEST_3, 3);
         // versionCount does
@@ -270,14 +270,14 @@ contract ModelRegistryTest is Fixture {
     }
 
     function test_setCurrentVersion_revertsIfUnknownModel() public {
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryUnknownModel.selector, 7));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryUnknownModel.selector, 7));
         vm.prank(address(timelock));
         registry.setCurrentVersion(7, 0);
     }
 
     function test_setCurrentVersion_revertsIfUnknownVersion() public {
         _publish(modelId, DIGEST_1, 0);
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryUnknownVersion.selector, modelId, 2));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryUnknownVersion.selector, modelId, 2));
         vm.prank(address(timelock));
         registry.setCurrentVersion(modelId, 2);
     }
@@ -288,7 +288,7 @@ contract ModelRegistryTest is Fixture {
         registry.deprecateVersion(modelId, 1);
         vm.expectRevert(
             abi.encodeWithSelector(
-                ModelRegistry.ModelRegistryVersionNotActive.selector,
+                IModelRegistry.ModelRegistryVersionNotActive.selector,
                 modelId,
                 1,
                 IModelRegistry.VersionStatus.Deprecated
@@ -302,7 +302,7 @@ contract ModelRegistryTest is Fixture {
         _publish(modelId, DIGEST_1, 0);
         vm.prank(guardian);
         registry.revokeVersion(modelId, 1);
-        vm.expectPartialRevert(ModelRegistry.ModelRegistryVersionNotActive.selector);
+        vm.expectPartialRevert(IModelRegistry.ModelRegistryVersionNotActive.selector);
         vm.prank(address(timelock));
         registry.setCurrentVersion(modelId, 1);
     }
@@ -342,13 +342,13 @@ contract ModelRegistryTest is Fixture {
     }
 
     function test_deprecateVersion_revertsIfUnknownModel() public {
-        vm.expectPartialRevert(ModelRegistry.ModelRegistryUnknownModel.selector);
+        vm.expectPartialRevert(IModelRegistry.ModelRegistryUnknownModel.selector);
         vm.prank(address(timelock));
         registry.deprecateVersion(9, 1);
     }
 
     function test_deprecateVersion_revertsIfUnknownVersion() public {
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryUnknownVersion.selector, modelId, 0));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryUnknownVersion.selector, modelId, 0));
         vm.prank(address(timelock));
         registry.deprecateVersion(modelId, 0);
     }
@@ -357,10 +357,10 @@ contract ModelRegistryTest is Fixture {
         _publish(modelId, DIGEST_1, 0);
         vm.startPrank(address(timelock));
         registry.deprecateVersion(modelId, 1);
-        vm.expectPartialRevert(ModelRegistry.ModelRegistryVersionNotActive.selector);
+        vm.expectPartialRevert(IModelRegistry.ModelRegistryVersionNotActive.selector);
         registry.deprecateVersion(modelId, 1);
         registry.revokeVersion(modelId, 1);
-        vm.expectPartialRevert(ModelRegistry.ModelRegistryVersionNotActive.selector);
+        vm.expectPartialRevert(IModelRegistry.ModelRegistryVersionNotActive.selector);
         registry.deprecateVersion(modelId, 1);
         vm.stopPrank();
     }
@@ -405,7 +405,7 @@ contract ModelRegistryTest is Fixture {
 
     function test_revokeVersion_revertsIfNeitherOwnerNorGuardian() public {
         _publish(modelId, DIGEST_1, 0);
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryUnauthorizedRevoker.selector, outsider));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryUnauthorizedRevoker.selector, outsider));
         vm.prank(outsider);
         registry.revokeVersion(modelId, 1);
     }
@@ -414,7 +414,7 @@ contract ModelRegistryTest is Fixture {
         _publish(modelId, DIGEST_1, 0);
         vm.prank(address(timelock));
         registry.setGuardian(outsider);
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryUnauthorizedRevoker.selector, guardian));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryUnauthorizedRevoker.selector, guardian));
         vm.prank(guardian);
         registry.revokeVersion(modelId, 1);
         vm.prank(outsider);
@@ -425,19 +425,19 @@ contract ModelRegistryTest is Fixture {
         _publish(modelId, DIGEST_1, 0);
         vm.prank(guardian);
         registry.revokeVersion(modelId, 1);
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryVersionAlreadyRevoked.selector, modelId, 1));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryVersionAlreadyRevoked.selector, modelId, 1));
         vm.prank(guardian);
         registry.revokeVersion(modelId, 1);
     }
 
     function test_revokeVersion_revertsIfUnknownModel() public {
-        vm.expectPartialRevert(ModelRegistry.ModelRegistryUnknownModel.selector);
+        vm.expectPartialRevert(IModelRegistry.ModelRegistryUnknownModel.selector);
         vm.prank(guardian);
         registry.revokeVersion(2, 1);
     }
 
     function test_revokeVersion_revertsIfUnknownVersion() public {
-        vm.expectPartialRevert(ModelRegistry.ModelRegistryUnknownVersion.selector);
+        vm.expectPartialRevert(IModelRegistry.ModelRegistryUnknownVersion.selector);
         vm.prank(guardian);
         registry.revokeVersion(modelId, 1);
     }
@@ -468,13 +468,13 @@ contract ModelRegistryTest is Fixture {
     }
 
     function test_setAccessRule_revertsIfUnknownModel() public {
-        vm.expectPartialRevert(ModelRegistry.ModelRegistryUnknownModel.selector);
+        vm.expectPartialRevert(IModelRegistry.ModelRegistryUnknownModel.selector);
         vm.prank(address(timelock));
         registry.setAccessRule(3, _public());
     }
 
     function test_setAccessRule_revertsIfInvalid() public {
-        vm.expectPartialRevert(ModelRegistry.ModelRegistryInvalidAccessRule.selector);
+        vm.expectPartialRevert(IModelRegistry.ModelRegistryInvalidAccessRule.selector);
         vm.prank(address(timelock));
         registry.setAccessRule(modelId, _rule(IModelRegistry.AccessKind.TokenHolders, address(0), 1));
     }
@@ -508,7 +508,7 @@ contract ModelRegistryTest is Fixture {
     }
 
     function test_setAllowlist_revertsIfUnknownModel() public {
-        vm.expectPartialRevert(ModelRegistry.ModelRegistryUnknownModel.selector);
+        vm.expectPartialRevert(IModelRegistry.ModelRegistryUnknownModel.selector);
         vm.prank(address(timelock));
         registry.setAllowlist(5, new address[](0), true);
     }
@@ -601,7 +601,7 @@ contract ModelRegistryTest is Fixture {
     }
 
     function test_canAccess_revertsIfUnknownModel() public {
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryUnknownModel.selector, 2));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryUnknownModel.selector, 2));
         registry.canAccess(2, outsider);
     }
 
@@ -614,25 +614,25 @@ contract ModelRegistryTest is Fixture {
     }
 
     function test_currentVersion_revertsIfUnknownModel() public {
-        vm.expectPartialRevert(ModelRegistry.ModelRegistryUnknownModel.selector);
+        vm.expectPartialRevert(IModelRegistry.ModelRegistryUnknownModel.selector);
         registry.currentVersion(0);
     }
 
     function test_getVersion_revertsIfUnknownVersion() public {
         _publish(modelId, DIGEST_1, 0);
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryUnknownVersion.selector, modelId, 0));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryUnknownVersion.selector, modelId, 0));
         registry.getVersion(modelId, 0);
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryUnknownVersion.selector, modelId, 2));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryUnknownVersion.selector, modelId, 2));
         registry.getVersion(modelId, 2);
     }
 
     function test_getVersion_revertsIfUnknownModel() public {
-        vm.expectPartialRevert(ModelRegistry.ModelRegistryUnknownModel.selector);
+        vm.expectPartialRevert(IModelRegistry.ModelRegistryUnknownModel.selector);
         registry.getVersion(2, 1);
     }
 
     function test_modelIdOf_revertsIfUnknownSlug() public {
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryUnknownSlug.selector, "nope"));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryUnknownSlug.selector, "nope"));
         registry.modelIdOf("nope");
     }
 
@@ -641,7 +641,7 @@ contract ModelRegistryTest is Fixture {
     }
 
     function test_getModel_revertsIfUnknownModel() public {
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelRegistryUnknownModel.selector, 2));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryUnknownModel.selector, 2));
         registry.getModel(2);
     }
 

@@ -10,7 +10,7 @@ import { AccessError } from './errors.ts';
 import { accessAudience, accessTypedData, MAX_REQUEST_LIFETIME_SECONDS, type AccessRequest, type AccessTokenResponse } from './request.ts';
 import { readAccessToken, signAccessToken, type AccessTokenClaims } from './token.ts';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any driver (PGlite, node-postgres) and schema: drizzle's generics share no common supertype
 export type AnyPgDatabase = PgDatabase<any, any, any>;
 
 export interface AccessDeps {

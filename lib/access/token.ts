@@ -39,7 +39,7 @@ export function readAccessToken(secret: Buffer, token: string): AccessTokenClaim
   if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) return null;
   const parts = payload.split('.');
   if (parts.length !== 7 || parts[0] !== VERSION) return null;
-  const [, account, modelId, chainId, registry, issuedAt, expiresAt] = parts;
+  const [, account = '', modelId = '', chainId = '', registry = '', issuedAt = '', expiresAt = ''] = parts; // length checked above
   if (!/^0x[0-9a-f]{40}$/.test(account) || !/^0x[0-9a-f]{40}$/.test(registry) || !/^\d+$/.test(modelId)) return null;
   return {
     account: account as Address,

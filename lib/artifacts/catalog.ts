@@ -6,7 +6,7 @@ import type { ArtifactStore } from './store.ts';
 // The artifact tables (db/schema/artifacts.ts) joined with the indexer's model_version: upload
 // records, quotas, manifest references, pinning, "is this blob served?", and garbage collection.
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any driver (PGlite, node-postgres) and schema: drizzle's generics share no common supertype
 export type AnyDb = PgDatabase<any, any, any>;
 
 export async function rows<T>(db: AnyDb, q: ReturnType<typeof sql>): Promise<T[]> {

@@ -64,13 +64,13 @@ class Job {
     this.inFlight = [];
     this.pushed = 0;
     this.hashed = 0;
-    const job = this;
     /** Blocks are only hashed, never kept; raw leaf puts tell which slots are finished. */
     this.blockstore = {
+      // an arrow function: `this` is the job
       put: async (cid, bytes) => {
         if (cid.code === RAW_CODEC) {
-          job.hashed += bytes.byteLength;
-          job.releaseHashed();
+          this.hashed += bytes.byteLength;
+          this.releaseHashed();
         }
         return cid;
       },

@@ -210,7 +210,7 @@ export class StreamingHasher {
   }
 
   private unref(index: number) {
-    if (--this.refs[index] > 0) return;
+    if (--this.refs[index]! > 0) return;
     const waiter = this.waiters.shift();
     if (waiter) {
       waiter(this.slot(index));
@@ -271,7 +271,7 @@ export class StreamingHasher {
     for (const job of this.jobs) job.end();
     this.recycle();
     const [sha256, cid] = await Promise.all(this.results);
-    return { sha256, size: this.size, cid };
+    return { sha256: sha256!, size: this.size, cid: cid! }; // results holds both hashes
   }
 
   abort(): void {

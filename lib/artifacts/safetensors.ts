@@ -168,14 +168,15 @@ export function parseSafetensorsHeader(head: Uint8Array, fileSize: number): Safe
     if (!Array.isArray(shape) || !shape.every(isNonNegInt)) {
       throw new SafetensorsError('shape_invalid', 'shape must be an array of non-negative integers', name);
     }
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegInt) || offsets[0] > offsets[1]) {
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegInt) || offsets[0]! > offsets[1]!) {
       throw new SafetensorsError('offsets_invalid', 'data_offsets must be [begin, end] with 0 <= begin <= end', name);
     }
+    const [begin, end] = offsets as [number, number];
     let count = 1n;
     for (const d of shape as number[]) count *= BigInt(d);
-    const bits = count * BigInt(DTYPE_BITS[dtype]);
+    const bits = count * BigInt(DTYPE_BITS[dtype]!); // dtype checked above
     const expectedBytes = bits / 8n;
-    const actualBytes = BigInt(offsets[1] - offsets[0]);
+    const actualBytes = BigInt(end - begin);
     if (bits % 8n !== 0n || expectedBytes !== actualBytes) {
       throw new SafetensorsError(
         'size_mismatch',
@@ -183,7 +184,7 @@ export function parseSafetensorsHeader(head: Uint8Array, fileSize: number): Safe
         name,
       );
     }
-    tensors.push({ name, dtype, shape: shape as number[], dataOffsets: [offsets[0], offsets[1]], parameters: Number(count) });
+    tensors.push({ name, dtype, shape: shape as number[], dataOffsets: [begin, end], parameters: Number(count) });
   }
 
   // The tensors must tile the data buffer: sorted by begin, first at 0, each starting where the last ended.
@@ -280,7 +281,7 @@ export function buildSafetensors(
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;
   for (const t of tensors) {
-    const bytes = (t.shape.reduce((a, b) => a * b, 1) * DTYPE_BITS[t.dtype]) / 8;
+    const bytes = (t.shape.reduce((a, b) => a * b, 1) * (DTYPE_BITS[t.dtype] ?? NaN)) / 8;
     header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }

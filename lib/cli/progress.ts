@@ -38,8 +38,8 @@ export class ProgressBar {
     if (now - this.last < 100 && done < total) return;
     this.last = now;
     this.samples.push({ t: now, b: done });
-    while (this.samples.length > 2 && now - this.samples[0].t > 3000) this.samples.shift();
-    const first = this.samples[0];
+    while (this.samples.length > 2 && now - this.samples[0]!.t > 3000) this.samples.shift();
+    const first = this.samples[0]!; // pushed above
     const rate = now > first.t ? ((done - first.b) * 1000) / (now - first.t) : 0;
     const eta = rate > 0 ? (total - done) / rate : NaN;
     const width = Math.max(10, Math.min(30, (this.stream.columns ?? 80) - 60));

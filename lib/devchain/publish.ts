@@ -11,7 +11,7 @@ export interface PublishedFiles {
   files: { path: string; size: number; sha256: string; cid: string }[];
 }
 
-async function expectOk(res: Response, what: string): Promise<any> {
+async function expectOk(res: Response, what: string): Promise<Record<string, unknown>> {
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(`${what}: HTTP ${res.status} ${JSON.stringify(body)}`);
   return body;

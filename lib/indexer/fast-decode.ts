@@ -91,7 +91,7 @@ export function fastDecoderFor(abi: AbiEvent): FastDecoder | null {
       const i = topic++;
       const stat = staticReader(input.type);
       if (stat) fields.push({ name: input.name!, read: (topics) => stat((topics[i] ?? '').slice(2).padStart(WORD, '0')) });
-      else if (input.type === 'string' || input.type === 'bytes') fields.push({ name: input.name!, read: (topics) => topics[i].toLowerCase() });
+      else if (input.type === 'string' || input.type === 'bytes') fields.push({ name: input.name!, read: (topics) => (topics[i] ?? '').toLowerCase() });
       else ok = false;
     } else {
       const read = dataField(input, word++);

@@ -18,7 +18,7 @@ import type { BatchSummary } from './reducer.ts';
 import { acquireWriterLock, type WriterLock } from './lock.ts';
 import { reportPhases, timed } from './profile.ts';
 
-export { dumpIndex } from './store.ts';
+export { dumpIndex, type IndexDump } from './store.ts';
 export type { BatchSummary } from './reducer.ts';
 
 /** Blocks behind head treated as final enough to index, per chain id (INDEXER_CONFIRMATIONS overrides). */
@@ -178,11 +178,12 @@ class Core {
     while (start < r.events.length || start === 0) {
       let end = Math.min(r.events.length, start + MAX_EVENTS_PER_TX);
       // extend to the end of the block so a block is never split across transactions
-      while (end < r.events.length && r.events[end].blockNumber === r.events[end - 1].blockNumber) end++;
+      while (end < r.events.length && r.events[end]!.blockNumber === r.events[end - 1]!.blockNumber) end++;
       const last = end >= r.events.length;
       const slice = r.events.slice(start, end);
-      const tip = last ? r.toHeader : { number: slice[slice.length - 1].blockNumber, hash: slice[slice.length - 1].blockHash, parentHash: '', timestamp: slice[slice.length - 1].blockTime };
-      const headers = r.headers.filter((h) => h.number <= tip.number && (last || h.number > (start === 0 ? -1 : r.events[start - 1].blockNumber)));
+      const lastEvent = slice[slice.length - 1]!; // not last: the slice ends before the range does, so it is not empty
+      const tip = last ? r.toHeader : { number: lastEvent.blockNumber, hash: lastEvent.blockHash, parentHash: '', timestamp: lastEvent.blockTime };
+      const headers = r.headers.filter((h) => h.number <= tip.number && (last || h.number > (start === 0 ? -1 : r.events[start - 1]!.blockNumber)));
       const s = await timed('writeRange', () => writeRange(this.o.db.db, this.chainId, slice, headers, tip, this.reorgWindow));
       this.checkpoint = { blockNumber: tip.number, blockHash: tip.hash };
       total.events += s.events;

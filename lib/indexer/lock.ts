@@ -11,7 +11,7 @@ export interface WriterLock {
 }
 
 const LOCK_NAMESPACE = 0x6d64; // 'md'
-const held: Set<unknown> = ((globalThis as any).__modeldaoIndexerLocks ??= new Set());
+const held: Set<unknown> = ((globalThis as { __modeldaoIndexerLocks?: Set<unknown> }).__modeldaoIndexerLocks ??= new Set());
 
 export async function acquireWriterLock(database: Database, chainId: number): Promise<WriterLock | null> {
   if (database.kind === 'postgres' && database.pool) {
@@ -52,8 +52,6 @@ export async function acquireWriterLock(database: Database, chainId: number): Pr
     };
   }
   const key = database.pglite ?? database.db;
-  const token = `${String((key as any)?.dataDir ?? '')}`;
-  void token;
   const id = { key, chainId };
   for (const h of held) if ((h as typeof id).key === key && (h as typeof id).chainId === chainId) return null;
   held.add(id);

@@ -13,10 +13,10 @@ function at(h: History, t: number, fallback: bigint): bigint {
   let hi = h.t.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (h.t[mid] <= t) lo = mid + 1;
+    if (h.t[mid]! <= t) lo = mid + 1;
     else hi = mid;
   }
-  return lo === 0 ? fallback : h.v[lo - 1];
+  return lo === 0 ? fallback : h.v[lo - 1]!;
 }
 
 /**

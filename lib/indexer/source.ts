@@ -10,6 +10,7 @@ import { fastDecoderFor } from './fast-decode.ts';
 // `from - 1` is the caller's parent block, or it throws ReorgDetected.
 
 export interface RpcClient {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON-RPC results: each call site reads its method's shape
   request(args: { method: string; params?: unknown }): Promise<any>;
 }
 
@@ -61,8 +62,8 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 
 export function errorText(err: unknown): string {
   const parts: string[] = [];
-  let e: any = err;
-  for (let i = 0; e && i < 6; i++, e = e.cause) {
+  let e = err as { shortMessage?: string; details?: string; message?: string; cause?: unknown } | undefined;
+  for (let i = 0; e && i < 6; i++, e = e.cause as typeof e) {
     if (e.shortMessage) parts.push(e.shortMessage);
     if (e.details) parts.push(e.details);
     if (e.message) parts.push(e.message);
@@ -183,7 +184,8 @@ export class ChainSource {
       // the window headers must link up (else a reorg happened while we read them)
       let linked = true;
       for (let i = 1; i < windowHeaders.length; i++) {
-        if (windowHeaders[i].number === windowHeaders[i - 1].number + 1 && windowHeaders[i].parentHash !== windowHeaders[i - 1].hash) linked = false;
+        const [prev, cur] = [windowHeaders[i - 1]!, windowHeaders[i]!];
+        if (cur.number === prev.number + 1 && cur.parentHash !== prev.hash) linked = false;
       }
       if (parent && windowHeaders[0]?.number === from && windowHeaders[0].parentHash !== parent.hash) throw new ReorgDetected(parent.number);
       if (!linked) continue;
@@ -271,7 +273,7 @@ export function decodeArgsWithViem(abi: AbiEvent, topics: readonly string[], dat
  * up again by hashing its signature for every log; the selector map already did that once.)
  */
 export function decodeLog(l: RawLog, headers?: Map<number, BlockHeader>, contracts?: Map<string, ContractKind>): IndexedEvent | null {
-  const found = eventsBySelector.get(l.topics[0]?.toLowerCase());
+  const found = eventsBySelector.get(l.topics[0]?.toLowerCase() ?? '');
   if (!found) return null;
   const kind = contracts?.get(l.address.toLowerCase()) ?? found.kind;
   const layout = layoutOf(found.abi);

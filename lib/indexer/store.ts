@@ -100,10 +100,10 @@ async function replayEvents(tx: Exec, chainId: number): Promise<void> {
     );
     const text = `${parts.join(' UNION ALL ')} ORDER BY block_number, log_index LIMIT ${REPLAY_CHUNK}`;
     const [head, ...rest] = text.split(/(\$CHAIN|\$B|\$L)/);
-    let q = sql.raw(head);
+    let q = sql.raw(head ?? '');
     for (let i = 0; i < rest.length; i += 2) {
       const p = rest[i] === '$CHAIN' ? chainId : rest[i] === '$B' ? after.block : after.log;
-      q = sql`${q}${p}${sql.raw(rest[i + 1])}`;
+      q = sql`${q}${p}${sql.raw(rest[i + 1] ?? '')}`;
     }
     const rows = (await tx.execute(q)).rows as Row[];
     if (rows.length === 0) return;
@@ -119,18 +119,22 @@ async function replayEvents(tx: Exec, chainId: number): Promise<void> {
       address: r.address,
     }));
     await applyEvents(tx, chainId, events);
-    const last = events[events.length - 1];
+    const last = events[events.length - 1]!; // rows.length > 0
     after = { block: last.blockNumber, log: last.logIndex };
     if (rows.length < REPLAY_CHUNK) return;
   }
 }
 
+/** Table name → rows, as {@link dumpIndex} returns them (`indexer_block` only with `withBlocks`). */
+export type IndexDump = Record<string, Row[]> &
+  Record<'governor_event' | 'token_event' | 'timelock_event' | 'registry_event' | 'indexer_checkpoint' | 'model' | 'model_version' | 'model_allowlist' | 'proposal' | 'vote' | 'delegate' | 'delegation' | 'token_balance' | 'governor_settings', Row[]>;
+
 /**
  * Every indexed row of a chain in a stable order, as JSON: what tests compare between runs
  * (crash/restart, reorg vs fresh index). `withBlocks` adds the recent-block table.
  */
-export async function dumpIndex(db: Exec, chainId: number, opts: { withBlocks?: boolean } = {}): Promise<Record<string, Row[]>> {
-  const out: Record<string, Row[]> = {};
+export async function dumpIndex(db: Exec, chainId: number, opts: { withBlocks?: boolean } = {}): Promise<IndexDump> {
+  const out = {} as IndexDump; // every table below is filled in
   for (const spec of Object.values(eventTables)) out[spec.name] = (await db.execute(selectAllSql(spec, chainId, '', 'block_number, log_index'))).rows as Row[];
   // the checkpoint's updated_at is wall-clock time, not indexed state: left out so runs compare equal
   const checkpoint = { ...T.checkpoint, cols: Object.fromEntries(Object.entries(T.checkpoint.cols).filter(([c]) => c !== 'updated_at')) };

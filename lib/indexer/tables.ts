@@ -56,12 +56,12 @@ export async function upsertRows(db: Exec, spec: TableSpec, rows: Row[], onConfl
   if (rows.length === 0) return;
   const cols = Object.keys(spec.cols);
   const nonPk = cols.filter((c) => !spec.pk.includes(c));
-  const head = `INSERT INTO ${spec.name} (${cols.join(', ')}) SELECT ${cols.map((c) => insertExpr(c, spec.cols[c])).join(', ')} FROM jsonb_to_recordset(`;
+  const head = `INSERT INTO ${spec.name} (${cols.join(', ')}) SELECT ${cols.map((c) => insertExpr(c, spec.cols[c]!)).join(', ')} FROM jsonb_to_recordset(`;
   const conflict =
     onConflict === 'nothing' || nonPk.length === 0
       ? `ON CONFLICT (${spec.pk.join(', ')}) DO NOTHING`
       : `ON CONFLICT (${spec.pk.join(', ')}) DO UPDATE SET ${nonPk.map((c) => `${c} = excluded.${c}`).join(', ')}`;
-  const tail = `::jsonb) AS x(${cols.map((c) => `${c} ${recordType[spec.cols[c]]}`).join(', ')}) ${conflict}`;
+  const tail = `::jsonb) AS x(${cols.map((c) => `${c} ${recordType[spec.cols[c]!]}`).join(', ')}) ${conflict}`;
   for (let i = 0; i < rows.length; i += CHUNK) {
     const chunk = rows.slice(i, i + CHUNK);
     await timed(`upsert ${spec.name}`, () => db.execute(sql`${sql.raw(head)}${JSON.stringify(chunk)}${sql.raw(tail)}`));
@@ -76,8 +76,8 @@ export async function selectByKeys(db: Exec, spec: TableSpec, chainId: number, k
   const out: Row[] = [];
   for (let i = 0; i < keys.length; i += CHUNK) {
     const chunk = keys.slice(i, i + CHUNK);
-    const q = sql`${sql.raw(`SELECT ${cols.map((c) => selectExpr(c, spec.cols[c])).join(', ')} FROM ${spec.name} WHERE chain_id = `)}${chainId}${sql.raw(
-      ` AND (${keyCols.join(', ')}) IN (SELECT ${keyCols.map((c, j) => `(e->>${j})${keyCast(spec.cols[c])}`).join(', ')} FROM jsonb_array_elements(`,
+    const q = sql`${sql.raw(`SELECT ${cols.map((c) => selectExpr(c, spec.cols[c]!)).join(', ')} FROM ${spec.name} WHERE chain_id = `)}${chainId}${sql.raw(
+      ` AND (${keyCols.join(', ')}) IN (SELECT ${keyCols.map((c, j) => `(e->>${j})${keyCast(spec.cols[c]!)}`).join(', ')} FROM jsonb_array_elements(`,
     )}${JSON.stringify(chunk)}${sql.raw('::jsonb) e)')}`;
     const res = await timed(`select ${spec.name}`, () => db.execute(q));
     out.push(...(res.rows as Row[]));
@@ -88,7 +88,7 @@ export async function selectByKeys(db: Exec, spec: TableSpec, chainId: number, k
 /** Every row of a chain, in primary-key order (dumps, replay). */
 export function selectAllSql(spec: TableSpec, chainId: number, extraWhere = '', orderBy?: string): SQL {
   const cols = Object.keys(spec.cols);
-  return sql`${sql.raw(`SELECT ${cols.map((c) => selectExpr(c, spec.cols[c])).join(', ')} FROM ${spec.name} WHERE chain_id = `)}${chainId}${sql.raw(
+  return sql`${sql.raw(`SELECT ${cols.map((c) => selectExpr(c, spec.cols[c]!)).join(', ')} FROM ${spec.name} WHERE chain_id = `)}${chainId}${sql.raw(
     ` ${extraWhere} ORDER BY ${orderBy ?? spec.pk.join(', ')}`,
   )}`;
 }

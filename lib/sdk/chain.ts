@@ -29,7 +29,7 @@ const repoRoot = process.env.MODELDAO_PACKAGE_ROOT ?? path.resolve(path.dirname(
 
 function firstLine(err: unknown): string {
   const msg = err instanceof Error ? (err as { shortMessage?: string }).shortMessage ?? err.message : String(err);
-  return msg.split('\n')[0];
+  return msg.split('\n')[0] ?? '';
 }
 
 interface DeploymentLike {

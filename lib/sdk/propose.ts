@@ -49,7 +49,7 @@ export interface ProposeResult {
  */
 export async function propose(opts: ProposeOptions): Promise<ProposeResult> {
   const chain = await connectChain(opts);
-  const gateway = trimSlash(opts.gateway ?? defaultGateways()[0]);
+  const gateway = trimSlash(opts.gateway ?? defaultGateways()[0]!); // never empty
   const governor = (opts.governor ?? process.env.MODELDAO_GOVERNOR ?? chain.governor) as Address | undefined;
   if (!governor) throw new ModelDaoError('usage', 'governor_unknown', 'no governor address: pass --deployment FILE (or set MODELDAO_GOVERNOR)');
   const paths = opts.paths ?? opts.files.map((f) => path.basename(f));

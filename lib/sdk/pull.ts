@@ -61,8 +61,8 @@ export interface PullResult {
 
 export function defaultGateways(): string[] {
   const env = process.env.MODELDAO_GATEWAY;
-  if (env) return env.split(',').map((s) => s.trim()).filter(Boolean);
-  return ['http://127.0.0.1:3000'];
+  const listed = (env ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return listed.length > 0 ? listed : ['http://127.0.0.1:3000']; // never empty
 }
 
 class Failure extends Error {
@@ -353,7 +353,7 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): P
   let firstError: unknown;
   const workers = Array.from({ length: Math.min(n, items.length) }, async () => {
     while (next < items.length && firstError === undefined) {
-      const item = items[next++];
+      const item = items[next++]!; // next < items.length
       try {
         await fn(item);
       } catch (err) {

@@ -76,7 +76,7 @@ export async function resolveApproved(opts: ResolveOptions): Promise<ApprovedVer
   const { client, registry } = chain;
   const blockNumber = await read(chain, 'block number', () => client.getBlockNumber());
   const call = <R>(functionName: string, args: unknown[]) =>
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- functionName is a runtime string here; typed reads come with the typed contract calls (#17)
     client.readContract({ address: registry, abi: modelRegistryAbi, functionName, args, blockNumber } as any) as Promise<R>;
 
   let modelId: bigint;

@@ -183,7 +183,7 @@ async function resumable(
       const st = await fetch(url, { method: 'HEAD', headers: await headers(), signal });
       if (st.status === 404) return giveUp(new UploadError('upload_session_lost', 'The server no longer has this upload; add the file again.'));
       if (st.status === 200) offset = Number(st.headers.get('upload-offset'));
-    } catch (err) {
+    } catch {
       if (signal?.aborted) return giveUp(new UploadError('aborted', 'Upload canceled.'));
     }
     onProgress(offset, file.size);

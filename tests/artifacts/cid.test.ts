@@ -111,18 +111,18 @@ describe('hashing rings are reused safely', () => {
         }),
       );
       results.forEach((r, i) => {
-        expect(r.sha256, `round ${round} input ${i}`).toBe(createHash('sha256').update(inputs[i]).digest('hex'));
+        expect(r.sha256, `round ${round} input ${i}`).toBe(createHash('sha256').update(inputs[i]!).digest('hex'));
         expect(r.cid).toBe(expected[i]);
       });
       // A job whose result is still being computed while the next job fills its memory.
       const first = new StreamingHasher();
-      await first.update(inputs[round]);
+      await first.update(inputs[round]!);
       const pending = first.digest();
       const next = new StreamingHasher();
-      await next.update(inputs[4 - round]);
+      await next.update(inputs[4 - round]!);
       const [a, b] = await Promise.all([pending, next.digest()]);
       expect(a.cid, `round ${round}: the earlier job`).toBe(expected[round]);
-      expect(a.sha256).toBe(createHash('sha256').update(inputs[round]).digest('hex'));
+      expect(a.sha256).toBe(createHash('sha256').update(inputs[round]!).digest('hex'));
       expect(b.cid).toBe(expected[4 - round]);
     }
   });

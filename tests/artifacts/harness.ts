@@ -74,8 +74,8 @@ export async function startHarness(env: Partial<ArtifactRoutesContext['env']> = 
     url,
     ctx,
     auth: (i = 0, expiry) =>
-      signUploadAuthorization(privateKeyToAccount(DEV_ACCOUNTS[i].privateKey as Hex), {
-        account: DEV_ACCOUNTS[i].address,
+      signUploadAuthorization(privateKeyToAccount(DEV_ACCOUNTS[i]!.privateKey as Hex), {
+        account: DEV_ACCOUNTS[i]!.address,
         chainId: chain.deployment.chainId,
         registry: chain.deployment.contracts.ModelRegistry,
         expiry,

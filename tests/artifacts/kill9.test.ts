@@ -44,7 +44,17 @@ describe('kill -9 of the server during a resumable upload', () => {
       const req = http.request(url(server.url), { method: 'PATCH', headers: { authorization, 'upload-offset': '0', 'content-length': String(bytes.length) } });
       req.on('error', () => {});
       await new Promise<void>((r) => req.write(bytes.subarray(0, 10 * MiB), () => r()));
-      await new Promise((r) => setTimeout(r, 500));
+      // kill mid-PATCH once the server has written 8 MiB to the session's file (it appends in 4 MiB
+      // batches; the last 2 MiB are still in its buffer), however slow the machine. Not a HEAD: that
+      // would end the PATCH.
+      const partSize = () => {
+        const part = fs.readdirSync(dataDir, { recursive: true, encoding: 'utf8' }).find((f) => f.endsWith(`${id}.part`));
+        return part ? fs.statSync(path.join(dataDir, part)).size : 0;
+      };
+      for (const end = Date.now() + 120_000; partSize() < 8 * MiB; ) {
+        if (Date.now() > end) throw new Error(`the server never wrote 8 MiB of the session (${partSize()} bytes)`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
       await server.kill9();
       req.destroy();
 

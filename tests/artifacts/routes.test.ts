@@ -23,12 +23,12 @@ afterAll(async () => {
 const tmpFiles = () => fs.readdirSync(path.join(h.storeDir, 'tmp'));
 const hasBlob = (s: string) => h.store.has(s);
 
-async function waitFor(cond: () => boolean | Promise<boolean>, what: string) {
-  for (let i = 0; i < 200; i++) {
-    if (await cond()) return;
+async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 60_000) {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 async function postManifest(manifest: unknown) {
@@ -83,7 +83,7 @@ describe('POST /api/uploads', () => {
     expect(tooLong.body.error.code).toBe('upload_authorization_too_long');
 
     // account 0's signature presented as account 1's
-    const forged = JSON.parse(Buffer.from((await h.auth(0)).split(' ')[1], 'base64url').toString());
+    const forged = JSON.parse(Buffer.from((await h.auth(0)).split(' ')[1] ?? '', 'base64url').toString());
     forged.account = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
     const bad = await upload(h, randomBytes(10), { authorization: `ModelDAO-Upload ${Buffer.from(JSON.stringify(forged)).toString('base64url')}` });
     expect(bad.status).toBe(401);
@@ -145,10 +145,11 @@ describe('POST /api/uploads', () => {
     await new Promise<void>((resolve) => {
       const req = http.request(`${h.url}/api/uploads`, { method: 'POST', headers: { authorization, 'content-length': String(10 * MiB) } });
       req.on('error', () => resolve());
-      req.write(bytes, () => setTimeout(() => {
+      // disconnect once the upload is under way on the server (its temp file exists), not after a guess
+      req.write(bytes, () => void waitFor(() => tmpFiles().length > 0, 'upload under way').finally(() => {
         req.destroy();
         resolve();
-      }, 200));
+      }));
     });
     await waitFor(() => tmpFiles().length === 0, 'temp cleanup after disconnect');
     expect(await hasBlob(sha(bytes))).toBe(false);

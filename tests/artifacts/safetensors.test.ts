@@ -125,7 +125,7 @@ describe('safetensors header', () => {
         const kind = rnd(3);
         if (kind === 0) bytes[pos] = rnd(256);
         else if (kind === 1) bytes[pos] = ascii.charCodeAt(rnd(ascii.length));
-        else bytes[pos] ^= 1 << rnd(8);
+        else bytes[pos]! ^= 1 << rnd(8);
       }
       const size = rnd(10) === 0 ? rnd(bytes.byteLength + 10) : bytes.byteLength;
       try {

@@ -75,13 +75,14 @@ async function cutOff(id: string, offset: number, bytes: Uint8Array, declared: n
   });
 }
 
-async function waitForOffset(id: string, want: (n: number) => boolean) {
-  for (let i = 0; i < 200; i++) {
+async function waitForOffset(id: string, want: (n: number) => boolean, ms = 60_000) {
+  const end = Date.now() + ms;
+  for (;;) {
     const s = await head(id);
     if (s.status === 200 && want(Number(s.offset))) return Number(s.offset);
+    if (Date.now() > end) throw new Error(`offset never settled (last: ${s.status} ${s.offset})`);
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error('offset never settled');
 }
 
 describe('resumable uploads', () => {

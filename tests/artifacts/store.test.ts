@@ -143,7 +143,10 @@ describe('artifact store', () => {
         yield bytes.subarray(500);
       })(),
     );
-    for (let i = 0; i < 100 && fs.readdirSync(path.join(dir, 'tmp')).length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    for (const end = Date.now() + 60_000; fs.readdirSync(path.join(dir, 'tmp')).length < 3; ) {
+      if (Date.now() > end) throw new Error('the in-flight upload never created its temp file');
+      await new Promise((r) => setTimeout(r, 10));
+    }
     await LocalArtifactStore.open(dir);
     expect(fs.existsSync(dead)).toBe(false);
     expect(fs.existsSync(samePid)).toBe(false);

@@ -147,7 +147,7 @@ describe('modeldao CLI', () => {
     clearInterval(timer);
     expect(killed.code).not.toBe(0);
     expect(fs.existsSync(out)).toBe(false);
-    expect(fs.existsSync(path.join(cache, 'blobs', sha))).toBe(false);
+    expect(fs.existsSync(path.join(cache, 'blobs', sha!))).toBe(false);
     const had = fs.statSync(partial).size;
     slow.setHostility({ kind: 'honest' });
     const r = await run(['pull', 'cli-big', ...chainArgs(), '--gateway', slow.url, '--cache', cache, '--out', out, '--json']);

@@ -59,7 +59,7 @@ const dir = () => {
 describe('pull of a gated model', () => {
   it('signs an access request with the key and downloads with the token', async () => {
     const r = await pull({ ...base(), slug: 'members-lm', cacheDir: dir(), account: member });
-    expect(sha256(fs.readFileSync(r.files[0].localPath))).toBe(r.files[0].sha256);
+    expect(sha256(fs.readFileSync(r.files[0]!.localPath))).toBe(r.files[0]!.sha256);
     expect(gw.requests.some((q) => q.startsWith('POST /api/access'))).toBe(true);
   });
 

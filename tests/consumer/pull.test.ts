@@ -95,7 +95,7 @@ describe('pull', () => {
     const notices: string[] = [];
     const r = await pull({ ...base(), slug: 'flip-lm', gateways: [bad.url, good.url], cacheDir: cache, onNotice: (m) => notices.push(m) });
     expect(notices.join('\n')).toMatch(new RegExp(`${bad.url}.*wrong bytes`));
-    expect(sha256(fs.readFileSync(r.files[0].localPath))).toBe(r.files[0].sha256);
+    expect(sha256(fs.readFileSync(r.files[0]!.localPath))).toBe(r.files[0]!.sha256);
   });
 
   it('treats a truncated body as a failed transfer and never caches it', async () => {
@@ -130,7 +130,7 @@ describe('pull', () => {
     const sha = [...v.files.keys()][0];
     const partial = path.join(cache, 'blobs', `${sha}.incomplete`);
     expect(fs.statSync(partial).size).toBeGreaterThan(0);
-    expect(fs.existsSync(path.join(cache, 'blobs', sha))).toBe(false);
+    expect(fs.existsSync(path.join(cache, 'blobs', sha!))).toBe(false);
 
     // The interrupted pull is resumed (same gateway, now healthy): only the rest is requested.
     const had = fs.statSync(partial).size;
@@ -138,7 +138,7 @@ describe('pull', () => {
     const r = await pull({ ...base(), slug: 'resume-lm', gateways: [flaky.url], cacheDir: cache });
     expect(flaky.requests.at(-1)).toContain(`bytes=${had}-`);
     expect(r.bytesDownloaded).toBe(3 * 1024 * 1024 - had);
-    expect(sha256(fs.readFileSync(r.files[0].localPath))).toBe(sha);
+    expect(sha256(fs.readFileSync(r.files[0]!.localPath))).toBe(sha);
     expect(fs.existsSync(partial)).toBe(false);
   });
 
@@ -215,7 +215,7 @@ describe('pull', () => {
     const old = await pull({ ...base(), slug: 'multi-lm', version: 1, gateways: [gw.url], cacheDir: cache });
     expect(old.approved.version).toBe(1);
     expect(old.approved.isCurrent).toBe(false);
-    expect(old.files[0].size).toBe(5000);
+    expect(old.files[0]!.size).toBe(5000);
   });
 
   it('verify notices a modified file in a pulled directory', async () => {
@@ -227,7 +227,7 @@ describe('pull', () => {
     fs.appendFileSync(path.join(out, 'w.bin'), 'x');
     const r = await verify({ ...base(), target: out });
     expect(r.ok).toBe(false);
-    expect(r.files[0].problem).toBe('size');
+    expect(r.files[0]!.problem).toBe('size');
   });
 
   it('verifies and resumes a 40 MiB file across bad gateways and interruptions', async () => {
@@ -245,6 +245,6 @@ describe('pull', () => {
     flaky.setHostility({ kind: 'honest' });
     const r = await pull({ ...base(), slug: 'big-lm', gateways: [flaky.url], cacheDir: cache });
     expect(flaky.requests.at(-1)).toMatch(/bytes=\d+-/);
-    expect(sha256(fs.readFileSync(r.files[0].localPath))).toBe(sha);
+    expect(sha256(fs.readFileSync(r.files[0]!.localPath))).toBe(sha);
   });
 });

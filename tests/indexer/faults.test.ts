@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublicClient, http, type PublicClient } from 'viem';
 import { openDatabase } from '../../db/client.ts';
-import { dumpIndex, indexOnce, startIndexer } from '../../lib/indexer/index.ts';
+import { dumpIndex, indexOnce, startIndexer, type IndexDump } from '../../lib/indexer/index.ts';
 import { repoRoot } from '../../lib/devchain/anvil.ts';
 import { startTestChain, type TestChain } from '../helpers/anvil.ts';
 import { delegations, gov, governance } from './scenario.ts';
@@ -13,7 +13,7 @@ import { startFaultyRpc } from './faulty-rpc.ts';
 
 let chain: TestChain;
 let pub: PublicClient;
-let reference: Record<string, unknown[]>;
+let reference: IndexDump;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-faults-'));
 
 beforeAll(async () => {
@@ -137,7 +137,7 @@ describe('indexer faults', () => {
       const dump = await dumpIndex(db.db, chain.deployment.chainId);
       expect(dump).toEqual(reference);
       for (const table of ['governor_event', 'token_event', 'registry_event', 'timelock_event', 'vote']) {
-        const keys = dump[table].map((r: any) => `${r.tx_hash}:${r.log_index}`);
+        const keys = dump[table]!.map((r: any) => `${r.tx_hash}:${r.log_index}`);
         expect(new Set(keys).size).toBe(keys.length);
       }
     } finally {

@@ -13,7 +13,7 @@ export interface FaultyRpc {
 export async function startFaultyRpc(upstream: string, opts: { errorRate?: number; hangRate?: number; truncateRate?: number; maxLogsRange?: number; seed?: number } = {}): Promise<FaultyRpc> {
   let seed = opts.seed ?? 42;
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const counts: Record<string, number> = { ok: 0, error500: 0, hang: 0, truncated: 0, tooMany: 0 };
+  const counts = { ok: 0, error500: 0, hang: 0, truncated: 0, tooMany: 0 };
   const hanging = new Set<http.ServerResponse>();
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];

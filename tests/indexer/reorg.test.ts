@@ -42,7 +42,7 @@ async function mineBranch(blocks: number, branch: 'old' | 'new', salt: string) {
       }
     } else {
       if (i % 2 === 0) await g.send(acct[1], token(), modelTokenAbi, 'transfer', [acct[7], BigInt(i + 1) * 3n * 10n ** 18n]);
-      else await g.send(acct[(i % 3) + 2], token(), modelTokenAbi, 'delegate', [acct[i % 5]]);
+      else await g.send(acct[(i % 3) + 2]!, token(), modelTokenAbi, 'delegate', [acct[i % 5]!]);
     }
   }
 }

@@ -6,7 +6,9 @@ import { modelGovernorAbi, modelRegistryAbi, modelTokenAbi } from '../../lib/con
 import type { Deployment } from '../../lib/contracts/deployment.ts';
 import { DEV_ACCOUNTS, GUARDIAN_ACCOUNT, advanceTime, rpc } from '../helpers/anvil.ts';
 
-export const acct = DEV_ACCOUNTS.map((a) => a.address as Address);
+type Ten<T> = [T, T, T, T, T, T, T, T, T, T];
+/** anvil's ten dev accounts (DEV_ACCOUNTS has exactly ten) */
+export const acct = DEV_ACCOUNTS.map((a) => a.address as Address) as Ten<Address>;
 
 export interface Gov {
   pub: PublicClient;

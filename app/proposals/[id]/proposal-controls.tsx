@@ -97,14 +97,15 @@ export function ProposalControls(props: Props) {
   const etaReached = props.eta !== null && chainTime !== null && chainTime >= props.eta;
   // A countdown to the ETA, ticking between the 4-second chain reads: the chain's time at the last read
   // plus what the local clock says has passed since (the button itself waits for the chain).
-  const [, setTick] = useState(0);
+  // (the local clock is read in the interval, never during render: render stays pure)
+  const [localNow, setLocalNow] = useState(() => Date.now());
   const counting = state === ProposalState.Queued && props.eta !== null && chainTime !== null && !etaReached;
   useEffect(() => {
     if (!counting) return;
-    const t = setInterval(() => setTick((n) => n + 1), 1000);
+    const t = setInterval(() => setLocalNow(Date.now()), 1000);
     return () => clearInterval(t);
   }, [counting]);
-  const etaLeft = counting ? props.eta! - (chainTime! + Math.max(0, Math.floor((Date.now() - live.dataUpdatedAt) / 1000))) : null;
+  const etaLeft = counting ? props.eta! - (chainTime! + Math.max(0, Math.floor((localNow - live.dataUpdatedAt) / 1000))) : null;
 
   return (
     <section className="card" aria-labelledby="act-h" data-testid="proposal-controls">

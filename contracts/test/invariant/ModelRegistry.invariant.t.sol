@@ -5,7 +5,7 @@ import {Fixture} from "../utils/Fixture.sol";
 import {RegistryHandler} from "./RegistryHandler.sol";
 import {IModelRegistry} from "../../src/interfaces/IModelRegistry.sol";
 
-/// @dev 256 runs x depth 500 by default (foundry.toml), 1000 runs in the ci profile.
+/// @dev 32 runs x depth 500 by default and in CI (fixed seed), 1000 runs in `npm run test:deep` (foundry.toml).
 contract ModelRegistryInvariantTest is Fixture {
     RegistryHandler internal handler;
 
@@ -28,7 +28,7 @@ contract ModelRegistryInvariantTest is Fixture {
     /// checked after the previous call), so the per-version properties are checked for that model here
     /// and for every model in {afterInvariant}, at the end of each run: same guarantee, a fraction of the
     /// time. One campaign checks every property; a campaign per property would multiply the run time
-    /// (each is 256 runs x 500 calls) without exploring anything new.
+    /// (each a whole campaign of runs x 500 calls) without exploring anything new.
     function invariant_registry() public view {
         _assertChangesOnlyThroughOwnerOrGuardianRevoke();
         _assertCountsOnlyGrow();

@@ -48,7 +48,7 @@ function etagMatches(header: string | undefined, etag: string): boolean {
 }
 
 async function handleBlob(req: IncomingMessage, res: ServerResponse, params: Record<string, string>, ctx: ArtifactRoutesContext) {
-  const sha256 = params.sha256.toLowerCase();
+  const sha256 = params.sha256!.toLowerCase(); // the route's pattern has the group
   const stat = await ctx.store.stat(sha256);
   if (!stat) throw new HttpError(404, 'blob_not_found', `no published blob ${sha256}`);
   const serving = await servingStatus(ctx.db, sha256, ctx.deployment.chainId);
@@ -115,7 +115,7 @@ export const routes: Route<ArtifactRoutesContext>[] = [
     methods: ['GET', 'HEAD'],
     pattern: /^\/api\/blobs\/(?<bad>[^/]*)\/?$/,
     handle: (_req, _res, p) => {
-      throw new HttpError(400, 'invalid_digest', `"${safeDecode(p.bad)}" is not a sha256 (64 hex characters)`);
+      throw new HttpError(400, 'invalid_digest', `"${safeDecode(p.bad ?? '')}" is not a sha256 (64 hex characters)`);
     },
   },
 ];

@@ -60,7 +60,7 @@ async function postManifest(req: IncomingMessage, res: ServerResponse, _p: unkno
 async function getManifestRoute(req: IncomingMessage, res: ServerResponse, params: Record<string, string>, ctx: ArtifactRoutesContext) {
   let raw: string;
   try {
-    raw = decodeURIComponent(params.digest);
+    raw = decodeURIComponent(params.digest ?? '');
   } catch {
     throw new HttpError(400, 'invalid_digest', 'digest is not valid percent-encoding');
   }

@@ -162,7 +162,7 @@ async function build(ctx: ModelsRouteContext, key: string): Promise<Entry> {
     });
   }
 
-  const [kind, slug, n] = key.split(':');
+  const [kind, slug = '', n] = key.split(':');
   const m = (await db.select().from(model).where(and(eq(model.chainId, chainId), eq(model.slug, slug))).limit(1))[0];
   if (!m) return errorEntry(404, 'unknown_model', `no model "${slug}" is registered (as of block ${cp.blockNumber ?? 'none'})`);
   const versions = await db.select().from(modelVersion).where(and(eq(modelVersion.chainId, chainId), eq(modelVersion.modelId, m.modelId))).orderBy(asc(modelVersion.version));

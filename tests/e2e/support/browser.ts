@@ -70,7 +70,7 @@ export async function openSession(
     const lines = [`--- browser at failure of "${task.name}"`, `url: ${page.url()}`, `documents: ${documents.slice(-5).join(' | ') || 'none'}`];
     try {
       lines.push(`title: ${await page.title()}`, `text: ${(await page.locator('body').innerText({ timeout: 2_000 })).replace(/\s+/g, ' ').slice(0, 1500)}`);
-      const file = path.join(SCREENSHOT_DIR, `FAILED-${task.name.split(':')[0].replace(/[^\w-]+/g, '_')}.png`);
+      const file = path.join(SCREENSHOT_DIR, `FAILED-${task.name.split(':')[0]!.replace(/[^\w-]+/g, '_')}.png`);
       await page.screenshot({ path: file, fullPage: true, timeout: 5_000 });
       lines.push(`screenshot: ${file}`);
     } catch (err) {
