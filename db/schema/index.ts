@@ -3,3 +3,4 @@
 export * from './indexer.ts';
 export * from './artifacts.ts';
 export * from './access.ts';
+export * from './ipfs.ts';

@@ -20,6 +20,8 @@ import { routes as uploadRoutes } from './routes/uploads.ts';
 import { routes as sessionRoutes } from './routes/sessions.ts';
 import { routes as manifestRoutes } from './routes/manifests.ts';
 import { routes as blobRoutes } from './routes/blobs.ts';
+import { routes as ipfsRoutes } from './routes/ipfs.ts';
+import { backfillDags } from '../ipfs/dag.ts';
 import { repoRoot } from '../devchain/anvil.ts';
 
 export interface StartServerOptions {
@@ -78,6 +80,10 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   indexer.onAdvance(async () => invalidateModelsCache(database.db));
   // A published version pins its manifest and files (never collected); see lib/artifacts/catalog.ts.
   await keepPinsInSync(database.db, deployment.chainId, indexer);
+  // Blobs stored before the IPFS block index (or cut off by a crash) get it in the background: one
+  // hashing pass each; until then /ipfs/ answers 404 for their blocks. See lib/ipfs/dag.ts.
+  const stopBackfill = new AbortController();
+  const backfill = backfillDags(database.db, store, log, stopBackfill.signal).catch((err) => log(`ipfs backfill failed: ${(err as Error).message}`));
 
   const ctx = {
     env,
@@ -97,7 +103,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   } satisfies BaseContext & Record<string, unknown>;
 
   // Each route module declares the part of the context it needs; ctx has them all.
-  const routes = [...healthRoutes, ...blobRoutes, ...modelRoutes, ...uploadRoutes, ...sessionRoutes, ...manifestRoutes, ...accessRoutes] as Route<typeof ctx>[];
+  const routes = [...healthRoutes, ...blobRoutes, ...ipfsRoutes, ...modelRoutes, ...uploadRoutes, ...sessionRoutes, ...manifestRoutes, ...accessRoutes] as Route<typeof ctx>[];
   const plain = createRouter(routes, () => ctx);
 
   const nextApp = opts.withNext === false ? undefined : await (opts.next ?? prepareNext({ dev: opts.dev ?? false, env }));
@@ -145,6 +151,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       closed = true;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      stopBackfill.abort();
+      await backfill;
       await indexer.stop();
       await nextApp?.close().catch(() => {});
       await database.close();

@@ -19,6 +19,7 @@ import { routes as uploadRoutes } from '../../lib/server/routes/uploads.ts';
 import { routes as sessionRoutes } from '../../lib/server/routes/sessions.ts';
 import { routes as manifestRoutes } from '../../lib/server/routes/manifests.ts';
 import { routes as blobRoutes } from '../../lib/server/routes/blobs.ts';
+import { routes as ipfsRoutes } from '../../lib/server/routes/ipfs.ts';
 import { advanceTime, DEV_ACCOUNTS, startTestChain, type TestChain } from '../helpers/anvil.ts';
 
 export interface Harness {
@@ -55,7 +56,7 @@ export async function startHarness(env: Partial<ArtifactRoutesContext['env']> = 
     store,
     checkAccess: (req, input) => checkAccess(req, input),
   };
-  const route = createRouter([...uploadRoutes, ...sessionRoutes, ...manifestRoutes, ...blobRoutes], () => ctx);
+  const route = createRouter([...uploadRoutes, ...sessionRoutes, ...manifestRoutes, ...blobRoutes, ...ipfsRoutes], () => ctx);
   const server = http.createServer(async (req, res) => {
     try {
       if (!(await route(req, res))) sendError(res, new HttpError(404, 'not_found', 'no route'));
