@@ -9,3 +9,4 @@ export { loadAccount } from './keys.ts';
 export { ModelDaoError, EXIT_CODES, type ErrorKind } from './errors.ts';
 export { defaultCacheDir } from './paths.ts';
 export type { Manifest, ManifestFile } from './manifest.ts';
+export { manifestCid } from './ipfs.ts';

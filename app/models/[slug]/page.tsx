@@ -9,6 +9,7 @@ import { formatBytes, formatDateTime, formatParams, shortAddress } from '@/lib/w
 import { AccessRuleText } from '@/app/_components/access-rule';
 import { Markdown } from '@/app/_components/markdown';
 import { CopySnippet } from '@/app/_components/copy-snippet';
+import { manifestCid } from '@/lib/sdk/ipfs';
 import { RevokeVersion } from './revoke-version';
 
 export const dynamic = 'force-dynamic';
@@ -82,6 +83,7 @@ export default async function ModelPage({ params, searchParams }: { params: Para
       <h2>Fetch it</h2>
       <CopySnippet label="With the CLI (verifies every byte against the on-chain digest)" text={`npx modeldao pull ${m.slug} --out ./${m.slug}`} />
       <CopySnippet label="Over HTTP (then check each file's sha256 against the manifest)" text={`curl ${app.publicBaseUrl}/api/models/${m.slug}/current`} />
+      <CopySnippet label="From any IPFS trustless gateway (each block checked against its CID)" text={`npx modeldao pull ${m.slug} --ipfs-gateway ${app.publicBaseUrl} --out ./${m.slug}`} />
 
       <div className="two-col">
         <section aria-labelledby="files-h">
@@ -90,6 +92,9 @@ export default async function ModelPage({ params, searchParams }: { params: Para
             <>
               <p className="small">
                 Manifest digest <code data-testid="manifest-digest">{shown.manifestDigest}</code>
+                <br />
+                Manifest CID <code data-testid="manifest-cid">{manifestCid(shown.manifestDigest.slice(2)).toString()}</code>{' '}
+                <span className="muted">(the same sha-256 as an IPFS raw block: <code>{app.publicBaseUrl}/ipfs/&lt;CID&gt;?format=raw</code>)</span>
               </p>
               {!view ? (
                 <p className="notice-warn">This server does not hold the manifest for this digest, so its files cannot be listed.</p>
