@@ -1,7 +1,11 @@
 // The trustless gateway (GET/HEAD /ipfs/{cid}) against the spec, on the real upload/manifest routes,
 // a real anvil deploy and PGlite (tests/artifacts/harness.ts). CARs are read with @ipld/car and
 // every block is checked against its CID here, independently of the server.
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CarBlockIterator } from '@ipld/car';
@@ -196,6 +200,21 @@ describe('GET /ipfs/{cid}: CAR', () => {
       expect(blocks[0]!.cid.toString()).toBe(f.cid);
       expect(blocks).toHaveLength(1 + 4);
       expect(Buffer.concat(blocks.slice(1).map((b) => b.bytes)).equals(bytes)).toBe(true);
+    }
+  });
+
+  it('an IPFS tool modeldao did not write (the ipfs-car CLI, --verify) unpacks our CAR into the original bytes', async () => {
+    const bytes = crypto.randomBytes(2 * MiB + 999);
+    const f = await published(bytes);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-ipfscar-'));
+    try {
+      const carFile = path.join(dir, 'w.car');
+      fs.writeFileSync(carFile, Buffer.from(await (await car(f.cid)).arrayBuffer()));
+      const out = path.join(dir, 'w.bin');
+      execFileSync(process.execPath, [path.join('node_modules', 'ipfs-car', 'bin.js'), 'unpack', carFile, '--output', out], { stdio: 'pipe' });
+      expect(fs.readFileSync(out).equals(bytes)).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
