@@ -4,7 +4,7 @@ import fsp from 'node:fs/promises';
 import * as dagPb from '@ipld/dag-pb';
 import { UnixFS } from 'ipfs-unixfs';
 import { CID } from 'multiformats/cid';
-import * as Digest from 'multiformats/hashes/digest';
+import { manifestCid } from '../manifest/cid.ts';
 import { httpError, readBody, request } from './net.ts';
 
 // Fetching from IPFS trustless gateways (specs.ipfs.tech/http-gateways/trustless-gateway): raw
@@ -22,10 +22,7 @@ export const MAX_BLOCK_BYTES = 2 * 1024 * 1024;
 /** Manifests may be up to 4 MiB (lib/manifest): one raw block named by the on-chain digest. */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
-/** The manifest's CID: CIDv1(raw, sha2-256, on-chain digest). */
-export function manifestCid(digestHex: string): CID {
-  return CID.createV1(RAW, Digest.create(SHA2_256, Buffer.from(digestHex, 'hex')));
-}
+export { manifestCid };
 
 export class BlockFailure extends Error {
   constructor(

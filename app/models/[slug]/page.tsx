@@ -9,7 +9,7 @@ import { formatBytes, formatDateTime, formatParams, shortAddress } from '@/lib/w
 import { AccessRuleText } from '@/app/_components/access-rule';
 import { Markdown } from '@/app/_components/markdown';
 import { CopySnippet } from '@/app/_components/copy-snippet';
-import { manifestCid } from '@/lib/sdk/ipfs';
+import { manifestCid } from '@/lib/manifest/cid';
 import { RevokeVersion } from './revoke-version';
 
 export const dynamic = 'force-dynamic';
