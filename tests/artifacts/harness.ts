@@ -65,6 +65,9 @@ export async function startHarness(env: Partial<ArtifactRoutesContext['env']> = 
     }
   });
   server.requestTimeout = 0;
+  // as lib/server/main.ts: a client reusing a keep-alive socket must not race the server closing it
+  // (Helia's gateway session drops a provider for good after one failed request)
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

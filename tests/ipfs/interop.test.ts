@@ -180,7 +180,9 @@ describe('@helia/verified-fetch against our gateway', () => {
     const vf = await verifiedFetchVia(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     const res = await vf(`ipfs://${big.cid}`, { signal: AbortSignal.timeout(540_000) });
     expect(res.status, `${res.status === 200 ? '' : await res.text()}\n${seen.slice(0, 10).join('\n')}`).toBe(200);
-    const got = await sha256OfBody(res);
+    const got = await sha256OfBody(res).catch((err: Error) => {
+      throw new Error(`${err.message}; gateway answers other than 200: ${seen.slice(0, 10).join(' | ') || 'none'}`);
+    });
     expect(got).toEqual({ sha256: bigSha, size: 1025 * MiB + 1 });
   }, 600_000);
 
