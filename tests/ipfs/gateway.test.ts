@@ -290,12 +290,20 @@ describe('GET /ipfs/{cid}: access rules of /api/blobs', () => {
     }
   });
 
-  it('revoked: 410', async () => {
+  it('revoked: 410 (within the 2 s status cache)', async () => {
     const f = await published(crypto.randomBytes(2 * MiB + 3));
     expect((await raw(f.cid)).status).toBe(200);
     await setVersionStatus(h, f.modelId, 'Revoked');
-    const res = await raw(f.cid);
+    // the gateway re-reads a blob's status at most every 2 s (lib/ipfs/access.ts): poll until then
+    const t0 = Date.now();
+    let res = await raw(f.cid);
+    while (res.status === 200 && Date.now() - t0 < 5000) {
+      await res.arrayBuffer();
+      await new Promise((r) => setTimeout(r, 100));
+      res = await raw(f.cid);
+    }
     expect(res.status).toBe(410);
+    expect(Date.now() - t0).toBeLessThan(5000);
     expect(((await res.json()) as any).error.code).toBe('revoked');
     expect((await car(f.cid)).status).toBe(410);
   });
