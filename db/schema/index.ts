@@ -4,3 +4,4 @@ export * from './indexer.ts';
 export * from './artifacts.ts';
 export * from './access.ts';
 export * from './events.ts';
+export * from './ipfs.ts';

@@ -261,6 +261,9 @@ export async function gcDelete(db: AnyDb, store: ArtifactStore, plan: GcCandidat
       await tx.execute(sql`delete from manifest where digest = ${'0x' + c.sha256}`);
       await tx.execute(sql`delete from blob_upload where sha256 = ${c.sha256}`);
       await tx.execute(sql`delete from blob where sha256 = ${c.sha256}`);
+      // its IPFS block index (lib/ipfs/dag.ts) goes with it
+      await tx.execute(sql`delete from ipfs_block where blob_sha256 = ${c.sha256}`);
+      await tx.execute(sql`delete from ipfs_dag where blob_sha256 = ${c.sha256}`);
     });
     deleted++;
   }

@@ -15,6 +15,7 @@ import { balanced } from 'ipfs-unixfs-importer/layout';
 
 const CHUNK = 1024 * 1024;
 const RAW_CODEC = 0x55;
+const DAG_PB_CODEC = 0x70;
 
 /**
  * Fixed-size chunking into exactly CHUNK-byte pieces (last one shorter). Same output as the
@@ -64,13 +65,20 @@ class Job {
     this.inFlight = [];
     this.pushed = 0;
     this.hashed = 0;
-    /** Blocks are only hashed, never kept; raw leaf puts tell which slots are finished. */
+    /**
+     * The dag-pb nodes (≈ 50 KB per GiB) are kept and handed back with the CID, so the IPFS gateway
+     * can serve them (lib/ipfs/dag.ts); leaves are only hashed: they are byte ranges of the blob.
+     * Raw leaf puts tell which slots are finished.
+     */
+    this.nodes = [];
     this.blockstore = {
       // an arrow function: `this` is the job
       put: async (cid, bytes) => {
         if (cid.code === RAW_CODEC) {
           this.hashed += bytes.byteLength;
           this.releaseHashed();
+        } else if (cid.code === DAG_PB_CODEC) {
+          this.nodes.push({ cid: cid.bytes.slice(), bytes: bytes.slice() }); // exact copies: a view would clone its whole buffer
         }
         return cid;
       },
@@ -124,7 +132,7 @@ async function run(job) {
     // Every slot is released (also after an abort, when the importer stopped early).
     job.hashed = Infinity;
     job.releaseHashed();
-    parentPort.postMessage({ t: 'done', id: job.id, result: root.cid.toString() });
+    parentPort.postMessage({ t: 'done', id: job.id, result: root.cid.toString(), nodes: job.nodes });
   } catch (err) {
     parentPort.postMessage({ t: 'error', id: job.id, message: String(err?.message ?? err) });
   } finally {

@@ -28,9 +28,15 @@ export interface Slot {
   bytes: Buffer;
 }
 
+/** A dag-pb node of a file's DAG as the CID worker built it: CID bytes and block bytes. */
+export interface DagNodeBytes {
+  cid: Uint8Array;
+  bytes: Uint8Array;
+}
+
 interface JobHandlers {
   release(slot: number): void;
-  resolve(result: string): void;
+  resolve(result: string, nodes?: DagNodeBytes[]): void;
   reject(err: Error): void;
 }
 
@@ -44,13 +50,13 @@ class HashWorker {
 
   constructor(private readonly kind: HashKind) {
     this.worker = new Worker(new URL('./hash-worker.mjs', import.meta.url));
-    this.worker.on('message', (m: { t: string; id: number; slot?: number; result?: string; message?: string }) => {
+    this.worker.on('message', (m: { t: string; id: number; slot?: number; result?: string; message?: string; nodes?: DagNodeBytes[] }) => {
       const job = this.jobs.get(m.id);
       if (!job) return;
       if (m.t === 'release') job.release(m.slot!);
       else if (m.t === 'done') {
         this.settle(m.id);
-        job.resolve(m.result!);
+        job.resolve(m.result!, m.nodes);
       } else if (m.t === 'error') {
         this.settle(m.id);
         job.reject(new Error(`${kind} computation failed: ${m.message}`));
@@ -113,6 +119,11 @@ export interface ContentHashes {
   sha256: string;
   size: number;
   cid: string;
+  /**
+   * The dag-pb nodes of the file's DAG (empty for a single-block file), for the IPFS block index
+   * (lib/ipfs/dag.ts). Not part of any API answer.
+   */
+  dagNodes?: DagNodeBytes[];
 }
 
 /**
@@ -133,6 +144,7 @@ export class StreamingHasher {
   private waiters: ((slot: Slot) => void)[] = [];
   private failure: Error | null = null;
   private results: Promise<string>[] = [];
+  private dagNodes: DagNodeBytes[] = [];
   private jobs: ReturnType<HashWorker['start']>[] = [];
   private ended = false;
   /** partially filled slot of `update` */
@@ -157,7 +169,10 @@ export class StreamingHasher {
       this.jobs.push(
         hashWorker(kind).start(this.sab, {
           release: (slot) => this.unref(slot),
-          resolve,
+          resolve: (r, nodes) => {
+            if (kind === 'cid' && nodes) this.dagNodes = nodes;
+            resolve(r);
+          },
           reject: (err) => {
             this.failure ??= err;
             reject(err);
@@ -271,7 +286,7 @@ export class StreamingHasher {
     for (const job of this.jobs) job.end();
     this.recycle();
     const [sha256, cid] = await Promise.all(this.results);
-    return { sha256: sha256!, size: this.size, cid: cid! }; // results holds both hashes
+    return { sha256: sha256!, size: this.size, cid: cid!, dagNodes: this.dagNodes }; // results holds both hashes
   }
 
   abort(): void {

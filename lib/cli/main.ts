@@ -11,7 +11,7 @@ import { formatBytes, ProgressBar } from './progress.ts';
 const HELP = `modeldao — fetch the weights a modeldao DAO approved on chain, verified byte by byte
 
 Usage:
-  modeldao pull <slug> [--version N] [--out DIR] [--link] [--gateway URL ...] [--key KEY] [--token T]
+  modeldao pull <slug> [--version N] [--out DIR] [--link] [--gateway URL ...] [--ipfs-gateway URL ...] [--key KEY] [--token T]
   modeldao status <slug> [--account ADDR | --key KEY]
   modeldao verify <dir|slug> [--version N]
   modeldao propose <slug> <file ...> --description TEXT [--parent N] [--metadata FILE] [--gateway URL] [--key KEY]
@@ -36,6 +36,9 @@ Chain options (every command):
 Other options:
   --gateway URL         server with /api/manifests and /api/blobs; repeat for fallbacks
                         (default $MODELDAO_GATEWAY, comma-separated, or http://127.0.0.1:3000)
+  --ipfs-gateway URL    IPFS trustless gateway (ours: the server URL; or any other, e.g. a Kubo
+                        gateway); fetches blocks by CID, each verified; repeat to fetch from several
+                        in parallel; mixable with --gateway (then used when IPFS fails)
   --cache DIR           cache root (default $MODELDAO_CACHE or ~/.cache/modeldao)
   --key KEY             0x private key, key file or v3 keystore ($MODELDAO_KEYSTORE_PASSWORD);
                         default $MODELDAO_PRIVATE_KEY. Signs access requests for gated models.
@@ -54,6 +57,7 @@ const options = {
   registry: { type: 'string' },
   deployment: { type: 'string' },
   gateway: { type: 'string', multiple: true },
+  'ipfs-gateway': { type: 'string', multiple: true },
   key: { type: 'string' },
   token: { type: 'string' },
   account: { type: 'string' },
@@ -111,6 +115,7 @@ async function cmdPull(args: string[], v: Values): Promise<number> {
       out: v.out,
       link: v.link,
       gateways: v.gateway,
+      ipfsGateways: v['ipfs-gateway'],
       cacheDir: v.cache,
       account,
       accessToken: v.token,
@@ -179,6 +184,7 @@ async function cmdStatus(args: string[], v: Values): Promise<number> {
     const by = e.proposalId ? `proposal ${e.proposalId}` : e.publishedTx ? `tx ${e.publishedTx}` : '';
     const changed = e.statusChangedBy ? `, ${e.status} by ${e.statusChangedBy}` : '';
     out(`  v${e.version}${e.isCurrent ? ' *' : '  '} ${e.status.padEnd(10)} ${when}  ${e.manifestDigest}  ${by}${changed}`);
+    out(`       manifest CID ${e.manifestCid}`);
   }
   return 0;
 }

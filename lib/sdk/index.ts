@@ -12,3 +12,4 @@ export type { Manifest, ManifestFile } from './manifest.ts';
 export { watch, type WatchOptions, type WatchUpdate } from './watch.ts';
 export { streamEvents, SseParser, type ServerEvent, type EventStreamOptions } from './events.ts';
 export { signWebhook, verifyWebhookSignature, type WebhookVerdict } from './webhooks.ts';
+export { manifestCid } from './ipfs.ts';

@@ -13,6 +13,7 @@ import { cacheLayout, isLocalIoError, isVerified, localError, recordVerified, re
 import { withLock } from './lock.ts';
 import { rawGet, RawGetUnsupported } from './rawget.ts';
 import { resolveApproved, type ApprovedVersion, type ResolveOptions } from './resolve.ts';
+import { IpfsFetchError, IpfsGatewayPool, fetchFileByCid } from './ipfs.ts';
 
 export interface PullProgress {
   totalBytes: number;
@@ -24,6 +25,17 @@ export interface PullProgress {
 export interface PullOptions extends ResolveOptions {
   /** Gateways (servers with /api/manifests and /api/blobs), tried in order. Default $MODELDAO_GATEWAY (comma-separated) or http://127.0.0.1:3000. */
   gateways?: string[];
+  /**
+   * IPFS trustless gateways (ours at <server>/ipfs/, a public one, an operator's Kubo): the manifest
+   * by its CID, then each file's blocks by the CIDs the manifest lists, each block verified as it
+   * arrives. Mixable with `gateways` (tried for the manifest first, and for a file the IPFS gateways
+   * could not deliver). With only IPFS gateways, no default `gateways` are used.
+   */
+  ipfsGateways?: string[];
+  /** A block not complete after this long is a stall: that gateway is dropped (default 60 s). */
+  ipfsBlockTimeoutMs?: number;
+  /** Blocks fetched at once per file over IPFS (default 16). */
+  ipfsConcurrency?: number;
   /** Also materialize the files here (copies; `link: true` for hard links). */
   out?: string;
   link?: boolean;
@@ -129,7 +141,14 @@ function giveUp(what: string, failures: Failure[]): ModelDaoError {
 }
 
 /** Fetches the manifest from a gateway and accepts it only if its sha256 is the digest on chain. */
-async function fetchManifest(approved: ApprovedVersion, gateways: string[], cacheDir: string, auth: GatewayAuth, notice: (m: string) => void): Promise<{ manifest: Manifest; bytes: Buffer }> {
+async function fetchManifest(
+  approved: ApprovedVersion,
+  gateways: string[],
+  cacheDir: string,
+  auth: GatewayAuth,
+  notice: (m: string) => void,
+  ipfs: IpfsGatewayPool | null,
+): Promise<{ manifest: Manifest; bytes: Buffer }> {
   const hex = digestHex(approved.manifestDigest);
   const cached = path.join(cacheDir, 'manifests', `${hex}.json`);
   try {
@@ -157,7 +176,20 @@ async function fetchManifest(approved: ApprovedVersion, gateways: string[], cach
       if (isLocalIoError(err)) throw localError(err, `caching the manifest in ${cacheDir}`);
       const f = classify(err, gw, auth);
       failures.push(f);
-      if (gateways.length > 1) notice(f.message);
+      if (gateways.length > 1 || ipfs) notice(f.message);
+    }
+  }
+  if (ipfs) {
+    try {
+      // the block's hash is the digest on chain: a verified block is the approved manifest
+      const bytes = await ipfs.fetchManifest(hex);
+      const manifest = parseManifest(bytes, approved.slug);
+      writeFileAtomic(cached, bytes);
+      return { manifest, bytes };
+    } catch (err) {
+      if (err instanceof ModelDaoError) throw err;
+      if (!(err instanceof IpfsFetchError)) throw err;
+      for (const f of err.failures) failures.push(new Failure(f.kind, `IPFS gateway ${f.gateway}: ${f.message}`));
     }
   }
   throw giveUp(`manifest 0x${hex} of ${approved.slug} v${approved.version}`, failures);
@@ -280,18 +312,70 @@ async function fetchBlobOnce(gw: string, file: ManifestFile, part: string, auth:
  * the same cache never write the same partial file at once: whoever comes second waits, then finds
  * the blob verified and uses it. Returns whether this call downloaded it.
  */
-async function downloadFile(file: ManifestFile, gateways: string[], cacheDir: string, auth: GatewayAuth, progress: (delta: number) => void, notice: (m: string) => void): Promise<{ blob: string; downloaded: boolean }> {
+async function downloadFile(
+  file: ManifestFile,
+  gateways: string[],
+  cacheDir: string,
+  auth: GatewayAuth,
+  progress: (delta: number) => void,
+  notice: (m: string) => void,
+  ipfs?: { pool: IpfsGatewayPool; concurrency: number },
+): Promise<{ blob: string; downloaded: boolean }> {
   const { blobs, locks } = cacheLayout(cacheDir);
   const lockFile = path.join(locks, `${file.sha256}.lock`);
   try {
     return await withLock(lockFile, { onWait: (h) => notice(`waiting for ${h ? `process ${h.pid}` : 'another process'} to finish ${file.path} (lock ${lockFile})`) }, async () => {
       if (isVerified(cacheDir, file.sha256, file.size) || (await reverify(cacheDir, file.sha256, file.size))) return { blob: path.join(blobs, file.sha256), downloaded: false };
-      const blob = await downloadLocked(file, gateways, blobs, auth, progress, notice);
+      let blob: string;
+      if (ipfs) {
+        // Over IPFS first; a file the IPFS gateways could not deliver falls back to /api/blobs.
+        const r = await downloadFileIpfs(file, ipfs.pool, blobs, ipfs.concurrency, progress, notice);
+        if (typeof r === 'string') blob = r;
+        else {
+          if (gateways.length === 0) throw giveUp(`${file.path} (sha256 ${file.sha256}, CID ${file.cid ?? 'none'})`, r);
+          notice(`${file.path}: IPFS gateways failed (${r.map((x) => x.message).join('; ')}); trying ${gateways.join(', ')}`);
+          blob = await downloadLocked(file, gateways, blobs, auth, progress, notice);
+        }
+      } else blob = await downloadLocked(file, gateways, blobs, auth, progress, notice);
       recordVerified(cacheDir, file.sha256);
       return { blob, downloaded: true };
     });
   } catch (err) {
     if (isLocalIoError(err)) throw localError(err, `writing ${file.path} into the cache ${cacheDir}`);
+    throw err;
+  }
+}
+
+/**
+ * Over IPFS: the file's blocks by the CID its (chain-verified) manifest lists. Resumable from
+ * `<blob>.ipfs-incomplete` (its own name: blocks arrive out of order, so its size is not a resume
+ * offset for /api/blobs). Returns the failures when the IPFS gateways could not deliver it.
+ */
+async function downloadFileIpfs(file: ManifestFile, ipfs: IpfsGatewayPool, blobsDir: string, concurrency: number, progress: (delta: number) => void, notice: (m: string) => void): Promise<string | Failure[]> {
+  const blob = path.join(blobsDir, file.sha256);
+  if (!file.cid) return [new Failure('missing', `the manifest lists no CID for ${file.path}: it cannot be fetched over IPFS`)];
+  const part = `${blob}.ipfs-incomplete`;
+  let counted = 0;
+  try {
+    const r = await fetchFileByCid(ipfs, { path: file.path, size: file.size, sha256: file.sha256, cid: file.cid }, part, {
+      concurrency,
+      progress: (d) => {
+        counted += d;
+        progress(d);
+      },
+    });
+    if (r.resumedBytes > 0) notice(`resumed ${file.path} over IPFS: ${r.resumedBytes} bytes were already here`);
+    await fsp.rename(part, blob);
+    return blob;
+  } catch (err) {
+    if (err instanceof IpfsFetchError) {
+      progress(-counted); // kept in the partial file for a later resume, but not delivered
+      return err.failures.map((f) => new Failure(f.kind, `IPFS gateway ${f.gateway}: ${f.message}`));
+    }
+    if (err instanceof Error && /approved manifest says|DAG|blocksizes|codec|UnixFS|inline data|covers|block limit/.test(err.message)) {
+      progress(-counted);
+      return [new Failure('integrity', err.message)];
+    }
     throw err;
   }
 }
@@ -456,12 +540,17 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
   const chain: ChainConnection = opts.chain ?? (await connectChain(opts));
   const approved = await resolveApproved({ ...opts, chain });
   const t1 = performance.now();
-  const gateways = (opts.gateways && opts.gateways.length > 0 ? opts.gateways : defaultGateways()).map(trimSlash);
+  const ipfsGateways = (opts.ipfsGateways ?? []).map(trimSlash);
+  const gateways = (opts.gateways && opts.gateways.length > 0 ? opts.gateways : ipfsGateways.length > 0 ? [] : defaultGateways()).map(trimSlash);
   const cacheDir = path.resolve(opts.cacheDir ?? defaultCacheDir());
   const notice = opts.onNotice ?? (() => {});
   const auth = new GatewayAuth(approved, opts);
+  const ipfs =
+    ipfsGateways.length > 0
+      ? new IpfsGatewayPool({ gateways: ipfsGateways, headers: (gw) => auth.headers(gw), blockTimeoutMs: opts.ipfsBlockTimeoutMs, notice })
+      : null;
 
-  const { manifest, bytes: manifestBytes } = await fetchManifest(approved, gateways, cacheDir, auth, notice);
+  const { manifest, bytes: manifestBytes } = await fetchManifest(approved, gateways, cacheDir, auth, notice, ipfs);
   const t2 = performance.now();
   const blobsDir = cacheLayout(cacheDir).blobs;
   await fsp.mkdir(blobsDir, { recursive: true }).catch((err: unknown) => {
@@ -490,7 +579,7 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
   // Biggest first, so the long poles start early.
   todo.sort((a, b) => b.size - a.size);
   await pool(todo, opts.concurrency ?? 4, async (f) => {
-    const { downloaded: fetched } = await downloadFile(f, gateways, cacheDir, auth, onDelta, notice);
+    const { downloaded: fetched } = await downloadFile(f, gateways, cacheDir, auth, onDelta, notice, ipfs ? { pool: ipfs, concurrency: opts.ipfsConcurrency ?? 16 } : undefined);
     if (!fetched) {
       // Another process (or an unrecorded earlier pull) had it: nothing to download after all.
       fromCache.add(f.sha256);

@@ -2,11 +2,14 @@ import { decodeEventLog, getAddress, type Address, type Hex } from 'viem';
 import { modelGovernorAbi, modelRegistryAbi } from '../contracts/generated.ts';
 import { connectChain, type ChainConnection, type ChainOptions } from './chain.ts';
 import { ModelDaoError } from './errors.ts';
+import { manifestCid } from './ipfs.ts';
 import { ACCESS_KINDS, VERSION_STATUS, type AccessRuleInfo, type VersionStatus } from './resolve.ts';
 
 export interface VersionHistoryEntry {
   version: number;
   manifestDigest: Hex;
+  /** The manifest as an IPFS block: CIDv1(raw, sha2-256, manifestDigest) — fetch it from any trustless gateway. */
+  manifestCid: string;
   parentVersion: number;
   status: VersionStatus;
   publishedAt: number;
@@ -52,6 +55,7 @@ export async function status(opts: ChainOptions & { slug: string; account?: Addr
       versions.push({
         version: v,
         manifestDigest: r.manifestDigest,
+        manifestCid: manifestCid(r.manifestDigest.slice(2)).toString(),
         parentVersion: Number(r.parentVersion),
         status: VERSION_STATUS[r.status] ?? 'revoked',
         publishedAt: Number(r.publishedAt),

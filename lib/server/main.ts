@@ -58,6 +58,8 @@ export function bindBodyIdle(req: http.IncomingMessage, idleMs: number): void {
   req.setTimeout(idleMs, onIdle);
   req.once('end', () => req.setTimeout(0));
 }
+import { routes as ipfsRoutes } from './routes/ipfs.ts';
+import { backfillDags } from '../ipfs/dag.ts';
 
 export interface StartServerOptions {
   env: Env;
@@ -147,6 +149,10 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     });
     await webhooks.start();
   }
+  // Blobs stored before the IPFS block index (or cut off by a crash) get it in the background: one
+  // hashing pass each; until then /ipfs/ answers 404 for their blocks. See lib/ipfs/dag.ts.
+  const stopBackfill = new AbortController();
+  const backfill = backfillDags(database.db, store, log, stopBackfill.signal).catch((err) => log(`ipfs backfill failed: ${(err as Error).message}`));
 
   const ctx = {
     env,
@@ -167,7 +173,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   } satisfies BaseContext & Record<string, unknown>;
 
   // Each route module declares the part of the context it needs; ctx has them all.
-  const routes = [...healthRoutes, ...blobRoutes, ...modelRoutes, ...uploadRoutes, ...sessionRoutes, ...manifestRoutes, ...accessRoutes, ...hfRoutes, ...eventRoutes, ...feedRoutes] as Route<typeof ctx>[];
+  const routes = [...healthRoutes, ...blobRoutes, ...ipfsRoutes, ...modelRoutes, ...uploadRoutes, ...sessionRoutes, ...manifestRoutes, ...accessRoutes, ...hfRoutes, ...eventRoutes, ...feedRoutes] as Route<typeof ctx>[];
   const plain = createRouter(routes, () => ctx);
 
   const nextApp = opts.withNext === false ? undefined : await (opts.next ?? prepareNext({ dev: opts.dev ?? false, env }));
@@ -231,6 +237,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       await webhooks?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      stopBackfill.abort();
+      await backfill;
       await indexer.stop();
       await nextApp?.close().catch(() => {});
       await database.close();

@@ -19,6 +19,7 @@ import { routes as uploadRoutes } from '../../lib/server/routes/uploads.ts';
 import { routes as sessionRoutes } from '../../lib/server/routes/sessions.ts';
 import { routes as manifestRoutes } from '../../lib/server/routes/manifests.ts';
 import { routes as blobRoutes } from '../../lib/server/routes/blobs.ts';
+import { routes as ipfsRoutes } from '../../lib/server/routes/ipfs.ts';
 import { advanceTime, DEV_ACCOUNTS, startTestChain, type TestChain } from '../helpers/anvil.ts';
 
 export interface Harness {
@@ -55,7 +56,7 @@ export async function startHarness(env: Partial<ArtifactRoutesContext['env']> = 
     store,
     checkAccess: (req, input) => checkAccess(req, input),
   };
-  const route = createRouter([...uploadRoutes, ...sessionRoutes, ...manifestRoutes, ...blobRoutes], () => ctx);
+  const route = createRouter([...uploadRoutes, ...sessionRoutes, ...manifestRoutes, ...blobRoutes, ...ipfsRoutes], () => ctx);
   const server = http.createServer(async (req, res) => {
     try {
       if (!(await route(req, res))) sendError(res, new HttpError(404, 'not_found', 'no route'));
@@ -64,6 +65,9 @@ export async function startHarness(env: Partial<ArtifactRoutesContext['env']> = 
     }
   });
   server.requestTimeout = 0;
+  // as lib/server/main.ts: a client reusing a keep-alive socket must not race the server closing it
+  // (Helia's gateway session drops a provider for good after one failed request)
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

@@ -11,6 +11,7 @@ import { AccessRuleText } from '@/app/_components/access-rule';
 import { Markdown } from '@/app/_components/markdown';
 import { Untrusted } from '@/app/_components/untrusted';
 import { CopySnippet } from '@/app/_components/copy-snippet';
+import { manifestCid } from '@/lib/manifest/cid';
 import { RevokeVersion } from './revoke-version';
 import { LiveEvents } from '@/app/_components/live-events';
 
@@ -89,6 +90,7 @@ export default async function ModelPage({ params, searchParams }: { params: Para
       <h2>Fetch it</h2>
       <CopySnippet label="With the CLI (verifies every byte against the on-chain digest)" text={`npx modeldao pull ${m.slug} --out ./${m.slug}`} />
       <CopySnippet label="Over HTTP (then check each file's sha256 against the manifest)" text={`curl ${app.publicBaseUrl}/api/models/${m.slug}/current`} />
+      <CopySnippet label="From any IPFS trustless gateway (each block checked against its CID)" text={`npx modeldao pull ${m.slug} --ipfs-gateway ${app.publicBaseUrl} --out ./${m.slug}`} />
 
       <div className="two-col">
         <section aria-labelledby="files-h">
@@ -97,6 +99,9 @@ export default async function ModelPage({ params, searchParams }: { params: Para
             <>
               <p className="small">
                 Manifest digest <code data-testid="manifest-digest">{shown.manifestDigest}</code>
+                <br />
+                Manifest CID <code data-testid="manifest-cid">{manifestCid(shown.manifestDigest.slice(2)).toString()}</code>{' '}
+                <span className="muted">(the same sha-256 as an IPFS raw block: <code>{app.publicBaseUrl}/ipfs/&lt;CID&gt;?format=raw</code>)</span>
               </p>
               {!view ? (
                 <p className="notice-warn">This server does not hold the manifest for this digest, so its files cannot be listed.</p>

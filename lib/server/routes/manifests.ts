@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, readJsonBody, sendJson, type Route } from '../http.ts';
+import { recordDag } from '../../ipfs/dag.ts';
 import { getManifest, hasManifest, recordManifest, recordUpload, servingStatus, syncPins } from '../../artifacts/catalog.ts';
 import { ManifestError, MANIFEST_MAX_BYTES, parseDigest, validateManifest } from '../../manifest/index.ts';
 import { accessChecker, uploadVerifier, type ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
@@ -36,6 +37,7 @@ async function postManifest(req: IncomingMessage, res: ServerResponse, _p: unkno
   const { manifest, canonical, digest } = validated;
   const put = await ctx.store.put(Readable.from([Buffer.from(canonical)]), { expectedSha256: digest.hex });
   await recordUpload(ctx.db, { sha256: put.sha256, size: put.size, cid: put.cid, kind: 'manifest', account, ttlSeconds: ctx.env.UPLOAD_TTL_SECONDS });
+  await recordDag(ctx.db, put, { wholeBlobBlock: true });
   const { created } = await recordManifest(ctx.db, {
     digest: digest.bytes32,
     model: manifest.model,

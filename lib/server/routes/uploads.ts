@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { asHttpError, HttpError, sendJson, type Route } from '../http.ts';
 import { recordUpload, unpinnedBytes } from '../../artifacts/catalog.ts';
+import { recordDag } from '../../ipfs/dag.ts';
 import { openSessionBytes } from '../../artifacts/sessions.ts';
 import { SafetensorsError, SafetensorsSniffer, type SafetensorsSummary } from '../../artifacts/safetensors.ts';
 import { SHA256_HEX, StoreError, type PutOptions, type PutResult } from '../../artifacts/store.ts';
@@ -193,6 +194,7 @@ export async function commitUpload(
     throw err;
   }
   await recordUpload(ctx.db, { sha256: put.sha256, size: put.size, cid: put.cid, kind: 'file', account: o.account, ttlSeconds: ctx.env.UPLOAD_TTL_SECONDS, safetensors });
+  await recordDag(ctx.db, put);
   await o.committed?.(put);
   sendJson(res, put.created ? 201 : 200, {
     size: put.size,

@@ -1,0 +1,159 @@
+import type { Readable, Writable } from 'node:stream';
+import * as dagCbor from '@ipld/dag-cbor';
+import * as dagPb from '@ipld/dag-pb';
+import { UnixFS } from 'ipfs-unixfs';
+import { varint } from 'multiformats';
+import type { CID } from 'multiformats/cid';
+import { DAG_PB_CODE, IDENTITY_CODE, RAW_CODE, multihashHex, type BlockRow } from './dag.ts';
+
+// CARv1 (ipld.io/specs/transport/car/carv1) streamed in DFS order (IPIP-412 `order=dfs`): a varint
+// header length + dag-cbor {roots, version: 1}, then per block varint(len(cid) + len(data)) + cid +
+// data. Leaves come straight from one sequential read of the blob file (DFS visits a file's leaves
+// in byte order), dag-pb nodes from the index: memory stays constant whatever the file size. With
+// `dups=n` only blocks the index marks as repeating in the DAG are remembered.
+
+export type DagScope = 'block' | 'entity' | 'all';
+
+export interface CarSource {
+  /** the dag-pb node's bytes for a block of the same blob */
+  node(multihash: string): Promise<Uint8Array | null>;
+  /** multihashes that occur more than once in the blob's DAG */
+  repeated(): Promise<Set<string>>;
+  /** the blob's bytes from `start` (inclusive) to `end` (inclusive) */
+  read(start: number, end: number): Readable;
+}
+
+function frame(cid: CID, dataLength: number): Uint8Array {
+  const n = cid.bytes.byteLength + dataLength;
+  const out = new Uint8Array(varint.encodingLength(n) + cid.bytes.byteLength);
+  varint.encodeTo(n, out, 0);
+  out.set(cid.bytes, varint.encodingLength(n));
+  return out;
+}
+
+export function carHeader(root: CID): Uint8Array {
+  const header = dagCbor.encode({ roots: [root], version: 1 });
+  const out = new Uint8Array(varint.encodingLength(header.byteLength) + header.byteLength);
+  varint.encodeTo(header.byteLength, out, 0);
+  out.set(header, varint.encodingLength(header.byteLength));
+  return out;
+}
+
+/** Writes with backpressure; rejects when the client goes away. */
+function writeTo(out: Writable, chunk: Uint8Array): Promise<void> | void {
+  if (out.destroyed) throw new Error('client closed the connection');
+  if (out.write(chunk)) return;
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: Error) => {
+      out.off('drain', onDrain);
+      out.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(new Error('client closed the connection'));
+    out.on('drain', onDrain);
+    out.on('close', onClose);
+  });
+}
+
+/** Exact-length pieces of a sequential byte stream. */
+class Bytes {
+  private it: AsyncIterator<Buffer> | null = null;
+  private pending: Buffer | null = null;
+  constructor(private readonly open: () => Readable) {}
+  private stream: Readable | null = null;
+  async *take(n: number): AsyncGenerator<Buffer> {
+    if (!this.it) {
+      this.stream = this.open();
+      this.it = this.stream[Symbol.asyncIterator]();
+    }
+    while (n > 0) {
+      if (!this.pending || this.pending.byteLength === 0) {
+        const r = await this.it.next();
+        if (r.done) throw new Error('blob is shorter than its DAG');
+        this.pending = r.value as Buffer;
+      }
+      const k = Math.min(n, this.pending.byteLength);
+      yield this.pending.subarray(0, k);
+      this.pending = this.pending.subarray(k);
+      n -= k;
+    }
+  }
+  close() {
+    this.stream?.destroy();
+  }
+}
+
+/**
+ * Streams the CAR for `root` (found as `row`) to `out`: the header, then the blocks `scope` asks
+ * for. For UnixFS files `entity` is the whole file, the same blocks as `all`.
+ */
+export async function writeCar(out: Writable, root: CID, row: BlockRow | null, scope: DagScope, dups: boolean, src: CarSource): Promise<void> {
+  await writeTo(out, carHeader(root));
+  // identity CIDs are never sent as blocks (the spec's MUST NOT): their data is in the CID
+  if (root.multihash.code === IDENTITY_CODE || !row) return;
+  if (root.code === RAW_CODE && row.codec === DAG_PB_CODE) {
+    // a raw CID naming a node's bytes: the block is those bytes, no traversal
+    const node = row.node ?? (await src.node(row.multihash));
+    if (!node) throw new Error(`dag-pb node ${root} has no bytes in the index`);
+    await writeTo(out, frame(root, node.byteLength));
+    await writeTo(out, node);
+    return;
+  }
+  if (row.codec === RAW_CODE) {
+    const bytes = new Bytes(() => src.read(row.offset, row.offset + row.length - 1));
+    try {
+      await writeTo(out, frame(root, row.length));
+      if (row.length > 0) for await (const piece of bytes.take(row.length)) await writeTo(out, piece);
+    } finally {
+      bytes.close();
+    }
+    return;
+  }
+  const rootNode = row.node ?? (await src.node(row.multihash));
+  if (!rootNode) throw new Error(`dag-pb node ${root} has no bytes in the index`);
+  if (scope === 'block') {
+    await writeTo(out, frame(root, rootNode.byteLength));
+    await writeTo(out, rootNode);
+    return;
+  }
+  const repeated = dups ? new Set<string>() : await src.repeated();
+  const seen = new Set<string>();
+  const fileSize = Number(UnixFS.unmarshal(dagPb.decode(rootNode).Data ?? new Uint8Array()).fileSize());
+  const bytes = new Bytes(() => src.read(row.offset, row.offset + Math.max(fileSize, 1) - 1));
+  /** true when the block is sent; false when dups=n and it was sent before */
+  const firstTime = (mh: string) => {
+    if (dups || !repeated.has(mh)) return true;
+    if (seen.has(mh)) return false;
+    seen.add(mh);
+    return true;
+  };
+  const skip = async (n: number) => {
+    for await (const _ of bytes.take(n));
+  };
+  const visit = async (cid: CID, size: number, nodeBytes?: Uint8Array): Promise<void> => {
+    const mh = multihashHex(cid);
+    if (cid.code === RAW_CODE) {
+      const send = firstTime(mh);
+      if (send) await writeTo(out, frame(cid, size));
+      for await (const piece of bytes.take(size)) if (send) await writeTo(out, piece);
+      return;
+    }
+    if (cid.code !== DAG_PB_CODE) throw new Error(`unexpected codec in DAG: ${cid}`);
+    const send = firstTime(mh);
+    if (!send) return skip(size); // its whole subtree was sent already
+    const node = nodeBytes ?? (await src.node(mh));
+    if (!node) throw new Error(`dag-pb node ${cid} has no bytes in the index`);
+    await writeTo(out, frame(cid, node.byteLength));
+    await writeTo(out, node);
+    const decoded = dagPb.decode(node);
+    const sizes = UnixFS.unmarshal(decoded.Data ?? new Uint8Array()).blockSizes;
+    for (let i = 0; i < decoded.Links.length; i++) await visit(decoded.Links[i]!.Hash, Number(sizes[i]));
+  };
+  try {
+    await visit(root, fileSize, rootNode);
+  } finally {
+    bytes.close();
+  }
+}

@@ -1,0 +1,185 @@
+import { sql } from 'drizzle-orm';
+import * as dagPb from '@ipld/dag-pb';
+import { UnixFS } from 'ipfs-unixfs';
+import { CID } from 'multiformats/cid';
+import * as Digest from 'multiformats/hashes/digest';
+import { rows, type AnyDb } from '../artifacts/catalog.ts';
+import { StreamingHasher, type ContentHashes, type DagNodeBytes } from '../artifacts/hash.ts';
+import type { ArtifactStore } from '../artifacts/store.ts';
+
+// The IPFS view of the artifact store, without copies: every blob's unixfs-v1-2025 DAG (the dag-pb
+// nodes the CID worker builds at ingest, ≈ 50 KB per GiB) and an index from each block's multihash
+// to where its bytes are — a node's bytes in the row, a leaf's as (blob, offset, length) in the
+// blob file. Tables: db/schema/ipfs.ts.
+
+export const RAW_CODE = 0x55;
+export const DAG_PB_CODE = 0x70;
+export const SHA2_256_CODE = 0x12;
+export const IDENTITY_CODE = 0x00;
+
+export interface BlockRow {
+  /** hex of the multihash bytes */
+  multihash: string;
+  blobSha256: string;
+  codec: number;
+  /** raw leaf: where its bytes start in the blob; dag-pb node: where its subtree's bytes start */
+  offset: number;
+  /** raw leaf: its byte length; dag-pb node: the node's own byte length */
+  length: number;
+  /** the dag-pb node's bytes (null for raw leaves) */
+  node: Uint8Array | null;
+  /** the block occurs more than once in this blob's DAG (dups=n must remember only these) */
+  repeats: boolean;
+}
+
+export const multihashHex = (cid: CID): string => Buffer.from(cid.multihash.bytes).toString('hex');
+
+/**
+ * The block index of one file's DAG: walks it from the root in DFS order, giving each leaf its byte
+ * offset from the UnixFS `blocksizes`. A root that is a raw block is the whole file (≤ 1 MiB).
+ */
+export function indexDag(sha256: string, rootCid: string, size: number, nodes: DagNodeBytes[]): BlockRow[] {
+  const root = CID.parse(rootCid);
+  if (root.code === RAW_CODE) {
+    return [{ multihash: multihashHex(root), blobSha256: sha256, codec: RAW_CODE, offset: 0, length: size, node: null, repeats: false }];
+  }
+  const byCid = new Map<string, Uint8Array>();
+  for (const n of nodes) byCid.set(Buffer.from(n.cid).toString('hex'), n.bytes);
+  const out = new Map<string, BlockRow>();
+  const visit = (cid: CID, offset: number, length: number): number => {
+    const key = multihashHex(cid);
+    const seen = out.get(key);
+    if (cid.code === RAW_CODE) {
+      if (seen) seen.repeats = true;
+      else out.set(key, { multihash: key, blobSha256: sha256, codec: RAW_CODE, offset, length, node: null, repeats: false });
+      return length;
+    }
+    if (cid.code !== DAG_PB_CODE) throw new Error(`unexpected codec 0x${cid.code.toString(16)} in the DAG of ${sha256}`);
+    const bytes = byCid.get(Buffer.from(cid.bytes).toString('hex'));
+    if (!bytes) throw new Error(`dag-pb node ${cid} of ${sha256} was not kept by the CID worker`);
+    const node = dagPb.decode(bytes);
+    const unixfs = UnixFS.unmarshal(node.Data ?? new Uint8Array());
+    if (node.Links.length !== unixfs.blockSizes.length) throw new Error(`node ${cid}: ${node.Links.length} links, ${unixfs.blockSizes.length} blocksizes`);
+    if (seen) seen.repeats = true;
+    else out.set(key, { multihash: key, blobSha256: sha256, codec: DAG_PB_CODE, offset, length: bytes.byteLength, node: bytes, repeats: false });
+    let at = offset;
+    node.Links.forEach((link, i) => {
+      at += visit(link.Hash, at, Number(unixfs.blockSizes[i]));
+    });
+    return at - offset;
+  };
+  const total = visit(root, 0, size);
+  if (total !== size) throw new Error(`DAG of ${sha256} covers ${total} bytes, the blob has ${size}`);
+  return [...out.values()];
+}
+
+const INSERT_BATCH = 500;
+
+/**
+ * Records a blob's block index (idempotent). `wholeBlobBlock`: the blob is also one raw block named
+ * by its sha256 — a manifest, so `CIDv1(raw, sha2-256, on-chain digest)` resolves even when the
+ * manifest is larger than one 1 MiB chunk.
+ */
+export async function recordDag(db: AnyDb, hashes: ContentHashes, opts: { wholeBlobBlock?: boolean } = {}): Promise<void> {
+  const blocks = indexDag(hashes.sha256, hashes.cid, hashes.size, hashes.dagNodes ?? []);
+  if (opts.wholeBlobBlock) {
+    const whole = multihashHex(CID.createV1(RAW_CODE, Digest.create(SHA2_256_CODE, Buffer.from(hashes.sha256, 'hex'))));
+    if (!blocks.some((b) => b.multihash === whole)) {
+      blocks.push({ multihash: whole, blobSha256: hashes.sha256, codec: RAW_CODE, offset: 0, length: hashes.size, node: null, repeats: false });
+    }
+  }
+  await db.transaction(async (tx) => {
+    for (let i = 0; i < blocks.length; i += INSERT_BATCH) {
+      const values = blocks.slice(i, i + INSERT_BATCH).map(
+        (b) => sql`(${b.multihash}, ${b.blobSha256}, ${b.codec}, ${b.offset}, ${b.length}, ${b.node ? Buffer.from(b.node) : null}::bytea, ${b.repeats})`,
+      );
+      await tx.execute(sql`insert into ipfs_block (multihash, blob_sha256, codec, "offset", length, node, repeats)
+        values ${sql.join(values, sql`, `)} on conflict do nothing`);
+    }
+    await tx.execute(sql`insert into ipfs_dag (blob_sha256, root_cid, blocks) values (${hashes.sha256}, ${hashes.cid}, ${blocks.length})
+      on conflict (blob_sha256) do nothing`);
+  });
+}
+
+function toRow(r: Record<string, unknown>): BlockRow {
+  return {
+    multihash: r.multihash as string,
+    blobSha256: r.blob_sha256 as string,
+    codec: Number(r.codec),
+    offset: Number(r.offset),
+    length: Number(r.length),
+    node: r.node == null ? null : new Uint8Array(r.node as Uint8Array),
+    repeats: Boolean(r.repeats),
+  };
+}
+
+/** Every stored copy of a block (one per blob holding it), without the node bytes. */
+export async function findBlock(db: AnyDb, multihash: string): Promise<BlockRow[]> {
+  const r = await rows<Record<string, unknown>>(
+    db,
+    sql`select multihash, blob_sha256, codec, "offset", length, null as node, repeats from ipfs_block where multihash = ${multihash}`,
+  );
+  return r.map(toRow);
+}
+
+/** One block of one blob, with the node bytes. */
+export async function getBlock(db: AnyDb, multihash: string, blobSha256: string): Promise<BlockRow | null> {
+  const [r] = await rows<Record<string, unknown>>(
+    db,
+    sql`select multihash, blob_sha256, codec, "offset", length, node, repeats from ipfs_block where multihash = ${multihash} and blob_sha256 = ${blobSha256}`,
+  );
+  return r ? toRow(r) : null;
+}
+
+/** Multihashes that occur more than once in the blob's DAG (what a dups=n CAR must remember). */
+export async function repeatedBlocks(db: AnyDb, blobSha256: string): Promise<Set<string>> {
+  const r = await rows<{ multihash: string }>(db, sql`select multihash from ipfs_block where blob_sha256 = ${blobSha256} and repeats`);
+  return new Set(r.map((x) => x.multihash));
+}
+
+export async function hasDag(db: AnyDb, sha256: string): Promise<boolean> {
+  return (await rows(db, sql`select 1 from ipfs_dag where blob_sha256 = ${sha256}`)).length > 0;
+}
+
+/**
+ * Blobs stored before the index existed (or whose indexing a crash cut off) get it now: one
+ * hashing pass each, read from the store. A blob whose bytes no longer hash to its name is skipped
+ * and reported, never indexed. Returns how many were indexed.
+ */
+export async function backfillDags(
+  db: AnyDb,
+  store: ArtifactStore,
+  log: (msg: string) => void = () => {},
+  signal?: AbortSignal,
+): Promise<{ indexed: number; failed: string[] }> {
+  const todo = await rows<{ sha256: string; kind: string; cid: string }>(
+    db,
+    sql`select b.sha256, b.kind, b.cid from blob b where not exists (select 1 from ipfs_dag d where d.blob_sha256 = b.sha256) order by b.sha256`,
+  );
+  let indexed = 0;
+  const failed: string[] = [];
+  for (const b of todo) {
+    if (signal?.aborted) break;
+    if (!(await store.has(b.sha256))) continue;
+    const hasher = new StreamingHasher();
+    let hashes: ContentHashes;
+    try {
+      for await (const chunk of store.createReadStream(b.sha256)) await hasher.update(chunk as Uint8Array);
+      hashes = await hasher.digest();
+    } catch (err) {
+      hasher.abort();
+      failed.push(b.sha256);
+      log(`ipfs backfill: ${b.sha256}: ${(err as Error).message}`);
+      continue;
+    }
+    if (hashes.sha256 !== b.sha256 || hashes.cid !== b.cid) {
+      failed.push(b.sha256);
+      log(`ipfs backfill: ${b.sha256} hashes to sha256 ${hashes.sha256} / ${hashes.cid} (recorded ${b.cid}); not indexed`);
+      continue;
+    }
+    await recordDag(db, hashes, { wholeBlobBlock: b.kind === 'manifest' });
+    indexed++;
+  }
+  if (todo.length > 0) log(`ipfs backfill: indexed ${indexed} of ${todo.length} blobs${failed.length ? `, ${failed.length} failed` : ''}`);
+  return { indexed, failed };
+}

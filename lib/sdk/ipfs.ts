@@ -1,0 +1,236 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import * as dagPb from '@ipld/dag-pb';
+import { UnixFS } from 'ipfs-unixfs';
+import { CID } from 'multiformats/cid';
+import { manifestCid } from '../manifest/cid.ts';
+import { httpError, readBody, request } from './net.ts';
+
+// Fetching from IPFS trustless gateways (specs.ipfs.tech/http-gateways/trustless-gateway): raw
+// blocks by CID, each checked against its CID as it arrives, fetched in parallel across gateways.
+// The CIDs come from the manifest, whose sha256 the chain approved, so the chain stays the only
+// source of truth: a gateway can only withhold blocks, never change them. A gateway that lies
+// (bytes that do not hash to the CID), truncates, stalls or fails is named and dropped for the rest
+// of the pull; its block goes to the next gateway.
+
+const RAW = 0x55;
+const DAG_PB = 0x70;
+const SHA2_256 = 0x12;
+/** Clients SHOULD limit blocks to 2 MiB (trustless gateway spec, "Block Limits"). */
+export const MAX_BLOCK_BYTES = 2 * 1024 * 1024;
+/** Manifests may be up to 4 MiB (lib/manifest): one raw block named by the on-chain digest. */
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+export { manifestCid };
+
+export class BlockFailure extends Error {
+  constructor(
+    readonly kind: 'network' | 'integrity' | 'access' | 'missing',
+    readonly gateway: string,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface IpfsGatewayPoolOptions {
+  gateways: string[];
+  /** extra request headers per gateway (the access token of a gated model) */
+  headers?: (gateway: string) => Promise<Record<string, string>>;
+  /** a block that has not fully arrived after this long is a stall (default 60 s) */
+  blockTimeoutMs?: number;
+  notice?: (message: string) => void;
+}
+
+/** The IPFS gateways of one pull: alive ones take turns; a failing one is dropped, with the reason. */
+export class IpfsGatewayPool {
+  private alive: string[];
+  private turn = 0;
+  readonly dropped: BlockFailure[] = [];
+  constructor(private readonly opts: IpfsGatewayPoolOptions) {
+    this.alive = [...opts.gateways];
+  }
+  get size() {
+    return this.alive.length;
+  }
+  private drop(f: BlockFailure) {
+    const i = this.alive.indexOf(f.gateway);
+    if (i === -1) return;
+    this.alive.splice(i, 1);
+    this.dropped.push(f);
+    this.opts.notice?.(`dropping IPFS gateway ${f.gateway}: ${f.message}`);
+  }
+
+  /** One block from one gateway, verified against `cid` (digest and size limit). */
+  async fetchOnce(gw: string, cid: CID, maxBytes: number): Promise<Uint8Array> {
+    const url = `${gw}/ipfs/${cid}?format=raw`;
+    const timeout = this.opts.blockTimeoutMs ?? 60_000;
+    const signal = AbortSignal.timeout(timeout);
+    let bytes: Buffer;
+    try {
+      const res = await request(url, { headers: { accept: 'application/vnd.ipld.raw', ...(await this.opts.headers?.(gw)) }, idleTimeoutMs: timeout, signal });
+      const status = res.statusCode ?? 0;
+      if (status !== 200) {
+        const e = await httpError(res, url);
+        const kind = status === 401 || status === 403 ? 'access' : status === 404 || status === 410 ? 'missing' : 'network';
+        throw new BlockFailure(kind, gw, e.message, status);
+      }
+      bytes = await readBody(res, maxBytes);
+    } catch (err) {
+      if (err instanceof BlockFailure) throw err;
+      const msg = signal.aborted ? `stalled: block ${cid} not complete after ${timeout / 1000} s` : `block ${cid}: ${(err as Error).message}`;
+      throw new BlockFailure('network', gw, msg);
+    }
+    const digest = crypto.createHash('sha256').update(bytes).digest();
+    if (!digest.equals(Buffer.from(cid.multihash.digest))) {
+      throw new BlockFailure('integrity', gw, `served ${bytes.length} bytes for block ${cid} that do not hash to it (lying or truncating gateway)`);
+    }
+    return bytes;
+  }
+
+  /** A verified block from whichever alive gateway delivers it; throws the failures when none does. */
+  async fetchBlock(cid: CID, maxBytes = MAX_BLOCK_BYTES): Promise<Uint8Array> {
+    if (cid.multihash.code !== SHA2_256) throw new BlockFailure('integrity', '-', `block ${cid} is not sha2-256; refusing it`);
+    const tried: BlockFailure[] = [];
+    for (;;) {
+      if (this.alive.length === 0) throw new IpfsFetchError(cid, [...this.dropped, ...tried]);
+      const gw = this.alive[this.turn++ % this.alive.length]!;
+      try {
+        return await this.fetchOnce(gw, cid, maxBytes);
+      } catch (err) {
+        const f = err instanceof BlockFailure ? err : new BlockFailure('network', gw, String(err));
+        // access refusals and missing blocks say nothing bad about the gateway for other content,
+        // but it cannot help with this pull either
+        this.drop(f);
+        tried.push(f);
+      }
+    }
+  }
+
+  /** The manifest (one raw block named by the on-chain digest), or null when no gateway has it. */
+  async fetchManifest(digestHex: string): Promise<Buffer> {
+    return Buffer.from(await this.fetchBlock(manifestCid(digestHex), MAX_MANIFEST_BYTES));
+  }
+}
+
+export class IpfsFetchError extends Error {
+  constructor(
+    readonly cid: CID,
+    readonly failures: BlockFailure[],
+  ) {
+    super(`no IPFS gateway delivered block ${cid}\n${failures.map((f) => `  - ${f.gateway}: ${f.message}`).join('\n')}`);
+  }
+  get kind(): 'integrity' | 'access' | 'missing' | 'network' {
+    if (this.failures.some((f) => f.kind === 'integrity')) return 'integrity';
+    if (this.failures.length > 0 && this.failures.every((f) => f.kind === 'access')) return 'access';
+    if (this.failures.length > 0 && this.failures.every((f) => f.kind === 'missing')) return 'missing';
+    return 'network';
+  }
+}
+
+interface Leaf {
+  cid: CID;
+  offset: number;
+  size: number;
+}
+
+/** The file's leaves in order, from its root (fetching and verifying the dag-pb nodes). */
+async function leavesOf(pool: IpfsGatewayPool, root: CID, size: number): Promise<Leaf[]> {
+  const leaves: Leaf[] = [];
+  const walk = async (cid: CID, offset: number, length: number): Promise<void> => {
+    if (cid.code === RAW) {
+      if (length > MAX_BLOCK_BYTES) throw new Error(`leaf ${cid} claims ${length} bytes, over the ${MAX_BLOCK_BYTES}-byte block limit`);
+      leaves.push({ cid, offset, size: length });
+      return;
+    }
+    if (cid.code !== DAG_PB) throw new Error(`unsupported codec 0x${cid.code.toString(16)} in the DAG of ${root}`);
+    const node = dagPb.decode(await pool.fetchBlock(cid));
+    const fs = UnixFS.unmarshal(node.Data ?? new Uint8Array());
+    if (fs.type !== 'file' && fs.type !== 'raw') throw new Error(`${cid} is a UnixFS ${fs.type}, not a file`);
+    if (fs.data && fs.data.byteLength > 0) throw new Error(`${cid} carries inline data; not the unixfs-v1-2025 import profile`);
+    if (node.Links.length !== fs.blockSizes.length) throw new Error(`${cid}: ${node.Links.length} links but ${fs.blockSizes.length} blocksizes`);
+    let at = offset;
+    for (let i = 0; i < node.Links.length; i++) {
+      const n = Number(fs.blockSizes[i]);
+      await walk(node.Links[i]!.Hash, at, n);
+      at += n;
+    }
+    if (at - offset !== length) throw new Error(`${cid} covers ${at - offset} bytes, its parent says ${length}`);
+  };
+  await walk(root, 0, size);
+  return leaves;
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const h = crypto.createHash('sha256');
+  for await (const c of fs.createReadStream(file, { highWaterMark: 4 * 1024 * 1024 })) h.update(c as Buffer);
+  return h.digest('hex');
+}
+
+export interface IpfsFileResult {
+  /** bytes already in the partial file from an earlier attempt (verified block by block) */
+  resumedBytes: number;
+}
+
+/**
+ * Downloads one file by its root CID into `part` (created or resumed), `concurrency` blocks at a
+ * time across the pool's gateways, writing each verified block at its offset; then checks the whole
+ * file's sha256 against the manifest. On success `part` is complete and verified.
+ * Resume: blocks already in `part` are kept when their bytes hash to their CID.
+ */
+export async function fetchFileByCid(
+  pool: IpfsGatewayPool,
+  file: { path: string; size: number; sha256: string; cid: string },
+  part: string,
+  o: { concurrency?: number; progress?: (delta: number) => void },
+): Promise<IpfsFileResult> {
+  const root = CID.parse(file.cid);
+  const leaves = await leavesOf(pool, root, file.size);
+  const existing = await fsp.stat(part).then((s) => s.size, () => -1);
+  const fd = fs.openSync(part, existing >= 0 ? 'r+' : 'w');
+  let resumedBytes = 0;
+  try {
+    if (existing !== file.size) fs.ftruncateSync(fd, file.size);
+    const todo: Leaf[] = [];
+    const buf = Buffer.allocUnsafe(MAX_BLOCK_BYTES);
+    for (const leaf of leaves) {
+      if (existing > 0 && leaf.offset + leaf.size <= existing && leaf.size > 0) {
+        const n = fs.readSync(fd, buf, 0, leaf.size, leaf.offset);
+        const d = crypto.createHash('sha256').update(buf.subarray(0, n)).digest();
+        if (n === leaf.size && d.equals(Buffer.from(leaf.cid.multihash.digest))) {
+          resumedBytes += leaf.size;
+          continue;
+        }
+      }
+      todo.push(leaf);
+    }
+    let next = 0;
+    let failed: unknown = null;
+    const worker = async () => {
+      while (failed === null && next < todo.length) {
+        const leaf = todo[next++]!;
+        try {
+          const bytes = await pool.fetchBlock(leaf.cid);
+          if (bytes.byteLength !== leaf.size) throw new Error(`block ${leaf.cid} is ${bytes.byteLength} bytes, the DAG says ${leaf.size}`);
+          for (let off = 0; off < bytes.byteLength; ) off += fs.writeSync(fd, bytes, off, bytes.byteLength - off, leaf.offset + off);
+          o.progress?.(leaf.size);
+        } catch (err) {
+          failed ??= err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 16, Math.max(1, todo.length)) }, worker));
+    if (failed !== null) throw failed;
+    if (process.env.MODELDAO_FSYNC === '1') fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const got = await sha256Of(part);
+  if (got !== file.sha256) {
+    await fsp.rm(part, { force: true });
+    throw new Error(`${file.path}: the blocks of ${file.cid} (each verified) make a file with sha256 ${got}, but the approved manifest says ${file.sha256}`);
+  }
+  return { resumedBytes };
+}

@@ -1,0 +1,278 @@
+// npm run bench:ipfs [-- --size 1GiB --runs 3]
+// One approved file of `size` bytes on the real server (its own process: `npm start` with
+// SERVE_PAGES=0, so its RSS is measured alone), uploaded through POST /api/uploads, published on a
+// local anvil, indexed. In the same run, alternating order, each measured `runs` times:
+//  - GET /api/blobs/{sha256}, sha256 while streaming (the reference);
+//  - GET /ipfs/{cid}?format=car&dag-scope=all, every block checked against its CID, leaves hashed
+//    into the file's sha256;
+//  - parallel raw blocks (GET /ipfs/{leaf}?format=raw, 16 at a time, each verified; the SDK's
+//    IpfsGatewayPool) — the root node first;
+//  - `modeldao pull --ipfs-gateway` against `modeldao pull --gateway` (the CLI, cold cache each).
+// Server RSS is sampled every 50 ms; growth = peak − RSS after the warm-up. Medians. Last line: JSON.
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { CarBlockIterator } from '@ipld/car';
+import * as dagPb from '@ipld/dag-pb';
+import { UnixFS } from 'ipfs-unixfs';
+import { CID } from 'multiformats/cid';
+import { privateKeyToAccount } from 'viem/accounts';
+import { startAnvil, deployContracts, repoRoot, freePort, advanceTime, DEV_ACCOUNTS } from '../lib/devchain/anvil.ts';
+import { Governance } from '../lib/devchain/governance.ts';
+import { uploadAuthHeaders, uploadFile } from '../lib/sdk/upload.ts';
+import { IpfsGatewayPool } from '../lib/sdk/ipfs.ts';
+import { makeVersion, publish } from '../tests/consumer/fixtures.ts';
+
+const { values } = parseArgs({ options: { size: { type: 'string', default: '1GiB' }, runs: { type: 'string', default: '3' } } });
+function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|K|M|G)?$/i.exec(s.trim());
+  if (!m) throw new Error(`bad --size ${s}`);
+  const mult: Record<string, number> = { b: 1, kib: 1024, k: 1024, mib: 1024 ** 2, m: 1024 ** 2, gib: 1024 ** 3, g: 1024 ** 3 };
+  return Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]!);
+}
+const size = parseSize(values.size!);
+const runs = Math.max(1, Number(values.runs));
+const MiB = 1024 * 1024;
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-bench-ipfs-'));
+const cleanups: (() => Promise<void> | void)[] = [() => fs.rmSync(work, { recursive: true, force: true })];
+const log = (s: string) => process.stderr.write(s + '\n');
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+function writeRandomFile(file: string, n: number): string {
+  const hash = crypto.createHash('sha256');
+  const fd = fs.openSync(file, 'w');
+  const seed = crypto.randomBytes(16 * MiB);
+  for (let off = 0, i = 0; off < n; off += seed.length, i++) {
+    const buf = Buffer.from(seed.subarray(0, Math.min(seed.length, n - off)));
+    for (let j = 0; j + 4 <= buf.length; j += 4096) buf.writeUInt32LE((i * 2654435761 + j) >>> 0, j); // no repeated 1 MiB chunk
+    hash.update(buf);
+    fs.writeSync(fd, buf);
+  }
+  fs.closeSync(fd);
+  return hash.digest('hex');
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+function get(url: string): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => http.get(url, { agent }, resolve).on('error', reject));
+}
+
+async function viaBlobs(gw: string, sha256: string): Promise<void> {
+  const res = await get(`${gw}/api/blobs/${sha256}`);
+  if (res.statusCode !== 200) throw new Error(`/api/blobs: ${res.statusCode}`);
+  const h = crypto.createHash('sha256');
+  for await (const c of res) h.update(c as Buffer);
+  if (h.digest('hex') !== sha256) throw new Error('/api/blobs: wrong bytes');
+}
+
+async function viaCar(gw: string, cid: string, sha256: string): Promise<void> {
+  const res = await get(`${gw}/ipfs/${cid}?format=car&dag-scope=all`);
+  if (res.statusCode !== 200) throw new Error(`CAR: ${res.statusCode}`);
+  const file = crypto.createHash('sha256');
+  for await (const b of await CarBlockIterator.fromIterable(res as AsyncIterable<Uint8Array>)) {
+    const d = crypto.createHash('sha256').update(b.bytes).digest();
+    if (!d.equals(Buffer.from(b.cid.multihash.digest))) throw new Error(`CAR: block ${b.cid} does not verify`);
+    if (b.cid.code === 0x55) file.update(b.bytes); // dfs: leaves in file order
+  }
+  if (file.digest('hex') !== sha256) throw new Error('CAR: leaves do not make the file');
+}
+
+async function viaRawBlocks(gw: string, cid: string, sha256: string, concurrency = 16): Promise<void> {
+  const pool = new IpfsGatewayPool({ gateways: [gw] });
+  const leaves: CID[] = [];
+  const walk = async (c: CID): Promise<void> => {
+    if (c.code === 0x55) return void leaves.push(c);
+    const node = dagPb.decode(await pool.fetchBlock(c));
+    void UnixFS.unmarshal(node.Data!);
+    for (const l of node.Links) await walk(l.Hash);
+  };
+  await walk(CID.parse(cid));
+  const parts = new Array<Uint8Array>(leaves.length);
+  const file = crypto.createHash('sha256');
+  let hashed = 0;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < leaves.length) {
+        const i = next++;
+        parts[i] = await pool.fetchBlock(leaves[i]!);
+        while (hashed < leaves.length && parts[hashed]) {
+          file.update(parts[hashed]!);
+          parts[hashed++] = undefined as never; // bounded memory: released once hashed in order
+        }
+      }
+    }),
+  );
+  if (pool.dropped.length > 0) throw new Error(`raw blocks: ${pool.dropped[0]!.message}`);
+  if (file.digest('hex') !== sha256) throw new Error('raw blocks do not make the file');
+}
+
+function run(cmd: string, args: string[]): Promise<number> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - t0) : reject(new Error(`${args.join(' ')}: exit ${code}: ${err.slice(-1500)}`))));
+  });
+}
+
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+async function main() {
+  log(`bench:ipfs — ${(size / 1024 ** 3).toFixed(2)} GiB, ${runs} run(s) per method, alternating`);
+  const src = path.join(work, 'weights.bin');
+  const sha256 = writeRandomFile(src, size);
+  const anvil = await startAnvil();
+  cleanups.push(() => anvil.stop());
+  const { deployment, deploymentFile } = await deployContracts(anvil.rpcUrl, { deploymentFile: path.join(work, 'deployment.json') });
+  const port = await freePort();
+  const serverEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', SERVE_PAGES: '0', HOST: '127.0.0.1', PORT: String(port), RPC_URL: anvil.rpcUrl, DEPLOYMENT_FILE: deploymentFile, MODELDAO_DATA_DIR: path.join(work, 'data'), INDEXER_POLL_MS: '200', UPLOAD_MAX_BYTES: String(size + MiB), UPLOAD_QUOTA_BYTES: String(2 * size + MiB) };
+  delete serverEnv.DATABASE_URL; // embedded PGlite, like a fresh clone
+  const server = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'lib', 'server', 'start.ts')], {
+    cwd: repoRoot,
+    env: serverEnv,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        if (server.exitCode !== null) return r();
+        server.once('exit', () => r());
+        server.kill('SIGTERM');
+      }),
+  );
+  const gw = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`${gw}/api/health`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (server.exitCode !== null || i > 1200) throw new Error('server did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const gov = new Governance(anvil.rpcUrl, deployment);
+  await gov.delegate(DEV_ACCOUNTS[0].privateKey);
+  await advanceTime(anvil.rpcUrl, 2);
+  const account = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey);
+  const authHeaders = await uploadAuthHeaders({ account, chainId: deployment.chainId, registry: deployment.contracts.ModelRegistry });
+  const up = await uploadFile({ gateway: gw, file: src, authHeaders });
+  if (up.sha256 !== sha256) throw new Error('upload hash differs');
+  const canonicalize = (await import('canonicalize')).default;
+  const v = makeVersion('bench-ipfs', {});
+  Object.assign(v.manifest, { files: [{ path: 'weights.bin', size: up.size, sha256: up.sha256, cid: up.cid }] });
+  v.manifestBytes = Buffer.from(canonicalize(v.manifest) as string);
+  v.digest = `0x${crypto.createHash('sha256').update(v.manifestBytes).digest('hex')}`;
+  const posted = await fetch(`${gw}/api/manifests`, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders }, body: new Uint8Array(v.manifestBytes) });
+  if (!posted.ok) throw new Error(`POST /api/manifests: ${posted.status} ${await posted.text()}`);
+  await publish({ ...anvil, deployment, deploymentFile } as never, 'bench-ipfs', v);
+  for (let i = 0; ; i++) {
+    const r = await fetch(`${gw}/ipfs/${up.cid}?format=raw`, { method: 'HEAD' });
+    if (r.ok) break;
+    if (i > 600) throw new Error(`root block not served after publication: ${r.status}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  fs.rmSync(src);
+
+  const cli = path.join(repoRoot, 'lib', 'cli', 'modeldao.mjs');
+  const pullArgs = (cache: string, how: string[]) => [cli, 'pull', 'bench-ipfs', '--rpc', anvil.rpcUrl, '--deployment', deploymentFile, '--cache', cache, '--quiet', ...how];
+  const methods: Record<string, () => Promise<number>> = {
+    blobs: async () => {
+      const t0 = performance.now();
+      await viaBlobs(gw, sha256);
+      return performance.now() - t0;
+    },
+    car: async () => {
+      const t0 = performance.now();
+      await viaCar(gw, up.cid, sha256);
+      return performance.now() - t0;
+    },
+    raw: async () => {
+      const t0 = performance.now();
+      await viaRawBlocks(gw, up.cid, sha256);
+      return performance.now() - t0;
+    },
+    pull_gateway: async () => {
+      const cache = path.join(work, `c-${crypto.randomUUID()}`);
+      const ms = await run(process.execPath, pullArgs(cache, ['--gateway', gw]));
+      fs.rmSync(cache, { recursive: true, force: true });
+      return ms;
+    },
+    pull_ipfs: async () => {
+      const cache = path.join(work, `c-${crypto.randomUUID()}`);
+      const ms = await run(process.execPath, pullArgs(cache, ['--ipfs-gateway', gw]));
+      fs.rmSync(cache, { recursive: true, force: true });
+      return ms;
+    },
+  };
+  // warm-up (page cache, JIT, CLI start), then the RSS baseline
+  for (const m of Object.values(methods)) await m();
+  const baseline = rssOf(server.pid!);
+  let peak = baseline;
+  const sampler = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssOf(server.pid!));
+    } catch {
+      /* exited */
+    }
+  }, 50);
+  cleanups.push(() => clearInterval(sampler));
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(methods).map((k) => [k, []]));
+  const names = Object.keys(methods);
+  for (let i = 0; i < runs; i++) {
+    const order = i % 2 === 0 ? names : [...names].reverse();
+    for (const k of order) times[k]!.push(await methods[k]!());
+    log(`run ${i + 1}: ${names.map((k) => `${k} ${(times[k]![i]! / 1000).toFixed(2)} s`).join(' · ')}`);
+  }
+  clearInterval(sampler);
+  const mibps = (ms: number) => +(size / MiB / (ms / 1000)).toFixed(1);
+  const med = Object.fromEntries(names.map((k) => [k, median(times[k]!)])) as Record<string, number>;
+  const carRatio = med.blobs! / med.car!;
+  const rawRatio = med.blobs! / med.raw!;
+  const pullRatio = med.pull_gateway! / med.pull_ipfs!;
+  const rssGrowth = (peak - baseline) / MiB;
+  return {
+    bench: 'ipfs',
+    size_bytes: size,
+    runs,
+    api_blobs_mib_per_s: mibps(med.blobs!),
+    car_dag_scope_all_mib_per_s: mibps(med.car!),
+    raw_blocks_parallel16_mib_per_s: mibps(med.raw!),
+    pull_gateway_median_s: +(med.pull_gateway! / 1000).toFixed(3),
+    pull_ipfs_gateway_median_s: +(med.pull_ipfs! / 1000).toFixed(3),
+    car_over_api_blobs_ratio: +carRatio.toFixed(3),
+    raw_blocks_over_api_blobs_ratio: +rawRatio.toFixed(3),
+    pull_ipfs_over_pull_gateway_ratio: +pullRatio.toFixed(3),
+    server_rss_baseline_mib: +(baseline / MiB).toFixed(1),
+    server_rss_growth_mib: +rssGrowth.toFixed(1),
+    all_runs_s: Object.fromEntries(names.map((k) => [k, times[k]!.map((t) => +(t / 1000).toFixed(3))])),
+    goal: 'CAR (dag-scope=all) >= 0.7x and parallel raw blocks >= 0.5x the /api/blobs throughput; pull --ipfs-gateway >= 0.7x pull --gateway (ratios: modeldao IPFS path over reference, >1 = IPFS faster); server RSS growth <= 128 MiB',
+    goal_met: carRatio >= 0.7 && rawRatio >= 0.5 && pullRatio >= 0.7 && rssGrowth <= 128,
+    cores: os.cpus().length,
+    load_avg_1m: +os.loadavg()[0].toFixed(2),
+  };
+}
+
+let exitCode = 0;
+try {
+  const result = await main();
+  await cleanupAll();
+  console.log(JSON.stringify(result));
+} catch (err) {
+  console.error(err);
+  exitCode = 1;
+  await cleanupAll();
+}
+async function cleanupAll() {
+  for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+  cleanups.length = 0;
+}
+process.exit(exitCode);

@@ -1,0 +1,216 @@
+// `modeldao pull --ipfs-gateway` (SDK and the real CLI) against our real gateway (upload routes +
+// /ipfs on a real anvil deploy), directly and through proxies that lie: flip a byte, truncate,
+// stall — alone and mixed with honest ones, and mixed with --gateway.
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syncPins } from '../../lib/artifacts/catalog.ts';
+import { MANIFEST_SCHEMA } from '../../lib/manifest/index.ts';
+import { ModelDaoError, pull, status } from '../../lib/sdk/index.ts';
+import { indexVersion, startHarness, upload, type Harness } from '../artifacts/harness.ts';
+import { listFiles, publish, tmpDir } from '../consumer/fixtures.ts';
+
+const MiB = 1024 * 1024;
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'lib', 'cli', 'modeldao.mjs');
+const SLUG = 'ipfs-lm';
+let h: Harness;
+const files = new Map<string, Buffer>();
+const dirs: string[] = [];
+const closers: (() => Promise<void>)[] = [];
+
+type Mode = 'honest' | 'flip' | 'truncate' | 'stall';
+interface Proxy {
+  url: string;
+  requests: string[];
+}
+
+/**
+ * A gateway in front of ours that misbehaves on file blocks (> 64 KiB), so the manifest (small)
+ * passes and the lie happens mid-file.
+ */
+async function proxy(mode: Mode): Promise<Proxy> {
+  const requests: string[] = [];
+  const server = http.createServer(async (req, res) => {
+    requests.push(req.url ?? '');
+    const up = await fetch(`${h.url}${req.url}`, { headers: { accept: String(req.headers.accept ?? '') } });
+    const body = Buffer.from(await up.arrayBuffer());
+    const bigBlock = up.status === 200 && body.length > 64 * 1024;
+    if (bigBlock && mode === 'stall') return; // never answers
+    let out = body;
+    if (bigBlock && mode === 'flip') {
+      out = Buffer.from(body);
+      out[out.length >> 1]! ^= 0x01;
+    }
+    if (bigBlock && mode === 'truncate') out = body.subarray(0, body.length >> 1);
+    res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/octet-stream', 'content-length': String(out.length) });
+    res.end(out);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  closers.push(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+}
+
+function dir(): string {
+  const d = tmpDir();
+  dirs.push(d);
+  return d;
+}
+
+beforeAll(async () => {
+  h = await startHarness();
+  files.set('model.safetensors', crypto.randomBytes(6 * MiB + 4321));
+  files.set('config.json', Buffer.from('{"layers":2}'));
+  const entries = [];
+  for (const [p, bytes] of files) {
+    const up = (await upload(h, bytes)).body as { size: number; sha256: string; cid: string };
+    entries.push({ path: p, size: up.size, sha256: up.sha256, cid: up.cid });
+  }
+  const res = await fetch(`${h.url}/api/manifests`, {
+    method: 'POST',
+    headers: { authorization: await h.auth(), 'content-type': 'application/json' },
+    body: JSON.stringify({ schema: MANIFEST_SCHEMA, model: SLUG, parent: null, files: entries }),
+  });
+  const m = (await res.json()) as { manifestDigest: `0x${string}` };
+  await publish(h.chain, SLUG, { digest: m.manifestDigest } as never);
+  await indexVersion(h, { manifestDigest: m.manifestDigest });
+  await syncPins(h.database.db, h.chain.deployment.chainId);
+}, 180_000);
+
+afterAll(async () => {
+  for (const c of closers.reverse()) await c();
+  await h?.close();
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const base = () => ({ rpcUrl: h.chain.rpcUrl, deploymentFile: h.chain.deploymentFile, slug: SLUG });
+
+function expectFiles(r: Awaited<ReturnType<typeof pull>>) {
+  for (const [p, bytes] of files) {
+    const f = r.files.find((x) => x.path === p)!;
+    expect(fs.readFileSync(f.localPath).equals(bytes), p).toBe(true);
+  }
+}
+
+describe('pull --ipfs-gateway', () => {
+  it('through our gateway alone: manifest by its CID, every file by its blocks, nothing from /api', async () => {
+    const direct = await proxy('honest');
+    const r = await pull({ ...base(), ipfsGateways: [direct.url], cacheDir: dir() });
+    expectFiles(r);
+    expect(direct.requests.every((u) => u.startsWith('/ipfs/') && u.endsWith('?format=raw'))).toBe(true);
+    // manifest + root node + 7 leaves + the single-block config
+    expect(direct.requests.length).toBe(1 + 1 + 7 + 1);
+  });
+
+  for (const mode of ['flip', 'truncate'] as const) {
+    it(`a ${mode === 'flip' ? 'byte-flipping' : 'truncating'} gateway alone: integrity failure naming it, nothing unverified in the cache`, async () => {
+      const bad = await proxy(mode);
+      const cache = dir();
+      const err = (await pull({ ...base(), ipfsGateways: [bad.url], cacheDir: cache }).catch((e) => e)) as ModelDaoError;
+      expect(err).toBeInstanceOf(ModelDaoError);
+      expect(err.kind).toBe('integrity');
+      expect(err.message).toContain(bad.url);
+      expect(err.message).toMatch(/do not hash to it/);
+      expect(fs.existsSync(path.join(cache, 'blobs', crypto.createHash('sha256').update(files.get('model.safetensors')!).digest('hex')))).toBe(false);
+      expect(listFiles(path.join(cache, 'snapshots')).length).toBe(0);
+    });
+  }
+
+  it('a stalling gateway alone: dropped after the block timeout, network failure naming it', async () => {
+    const stall = await proxy('stall');
+    const err = (await pull({ ...base(), ipfsGateways: [stall.url], cacheDir: dir(), ipfsBlockTimeoutMs: 1500 }).catch((e) => e)) as ModelDaoError;
+    expect(err).toBeInstanceOf(ModelDaoError);
+    expect(err.kind).toBe('network');
+    expect(err.message).toContain(stall.url);
+    expect(err.message).toMatch(/stalled/);
+  });
+
+  it('mixed: lying, truncating and stalling gateways are named and dropped, the honest one finishes; blocks were fetched in parallel from several', async () => {
+    const [flip, trunc, stall, honest] = await Promise.all([proxy('flip'), proxy('truncate'), proxy('stall'), proxy('honest')]);
+    const notices: string[] = [];
+    const r = await pull({ ...base(), ipfsGateways: [flip.url, trunc.url, stall.url, honest.url], cacheDir: dir(), ipfsBlockTimeoutMs: 1500, onNotice: (m) => notices.push(m) });
+    expectFiles(r);
+    for (const g of [flip, trunc, stall]) expect(notices.some((n) => n.includes(`dropping IPFS gateway ${g.url}`)), g.url).toBe(true);
+    expect(notices.some((n) => n.includes(honest.url))).toBe(false);
+    for (const g of [flip, trunc, stall, honest]) expect(g.requests.length).toBeGreaterThan(0);
+  });
+
+  it('two honest gateways share the blocks', async () => {
+    const [a, b] = await Promise.all([proxy('honest'), proxy('honest')]);
+    const r = await pull({ ...base(), ipfsGateways: [a.url, b.url], cacheDir: dir() });
+    expectFiles(r);
+    expect(a.requests.length).toBeGreaterThan(2);
+    expect(b.requests.length).toBeGreaterThan(2);
+  });
+
+  it('mixed with --gateway: when every IPFS gateway lies, the file comes from /api/blobs, verified', async () => {
+    const flip = await proxy('flip');
+    const notices: string[] = [];
+    const r = await pull({ ...base(), ipfsGateways: [flip.url], gateways: [h.url], cacheDir: dir(), onNotice: (m) => notices.push(m) });
+    expectFiles(r);
+    expect(notices.some((n) => n.includes(flip.url))).toBe(true);
+  });
+
+  it('resumes: blocks already in the partial file are kept (checked against their CIDs), only the rest is fetched', async () => {
+    const cache = dir();
+    const model = files.get('model.safetensors')!;
+    const sha = crypto.createHash('sha256').update(model).digest('hex');
+    fs.mkdirSync(path.join(cache, 'blobs'), { recursive: true });
+    const part = path.join(cache, 'blobs', `${sha}.ipfs-incomplete`);
+    // the first 3 MiB arrived earlier; one of them is corrupt on disk and must be fetched again
+    const partial = Buffer.from(model.subarray(0, 3 * MiB));
+    partial[MiB + 5]! ^= 0xff;
+    fs.writeFileSync(part, partial);
+    const gw = await proxy('honest');
+    const notices: string[] = [];
+    const r = await pull({ ...base(), ipfsGateways: [gw.url], cacheDir: cache, onNotice: (m) => notices.push(m) });
+    expectFiles(r);
+    expect(notices.some((n) => /resumed model\.safetensors over IPFS: 2097152 bytes/.test(n))).toBe(true);
+    // manifest + root + 5 of 7 leaves + config
+    expect(gw.requests.length).toBe(1 + 1 + 5 + 1);
+    expect(fs.existsSync(part)).toBe(false);
+  });
+
+  it('status shows the manifest CID, and it is what the gateway serves the manifest under', async () => {
+    const s = await status({ rpcUrl: h.chain.rpcUrl, deploymentFile: h.chain.deploymentFile, slug: SLUG });
+    const cid = s.versions[0]!.manifestCid;
+    expect(cid).toMatch(/^bafkrei/);
+    const res = await fetch(`${h.url}/ipfs/${cid}?format=raw`);
+    expect(res.status).toBe(200);
+    expect(crypto.createHash('sha256').update(Buffer.from(await res.arrayBuffer())).digest('hex')).toBe(s.versions[0]!.manifestDigest.slice(2));
+  });
+
+  it('the CLI: --ipfs-gateway (repeatable) pulls; a lying gateway alone exits 5 (integrity) and names it; status prints the manifest CID', async () => {
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [CLI, ...args, '--rpc', h.chain.rpcUrl, '--deployment', h.chain.deploymentFile], {
+          cwd: dir(),
+          env: { ...process.env, MODELDAO_PRIVATE_KEY: '', RPC_URL: '', MODELDAO_GATEWAY: '' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('exit', (code) => resolve({ code, stdout, stderr }));
+      });
+    const [honest, flip] = await Promise.all([proxy('honest'), proxy('flip')]);
+    const out = path.join(dir(), 'out');
+    const ok = await run(['pull', SLUG, '--ipfs-gateway', flip.url, '--ipfs-gateway', honest.url, '--out', out, '--cache', dir(), '--quiet']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'model.safetensors')).equals(files.get('model.safetensors')!)).toBe(true);
+    const bad = await run(['pull', SLUG, '--ipfs-gateway', flip.url, '--cache', dir(), '--quiet']);
+    expect(bad.code).toBe(5);
+    expect(bad.stderr).toContain(flip.url);
+    const st = await run(['status', SLUG]);
+    expect(st.code).toBe(0);
+    expect(st.stdout).toMatch(/manifest CID bafkrei[a-z2-7]+/);
+  });
+});
