@@ -180,7 +180,8 @@ const MIGRATION_LOCK_KEY = 0x6d6f64656c; // "model"
  * previous handle is still closing) is waited for, never taken as stale. Only the holder of the
  * token removes the file.
  */
-const heldDirLocks: Map<string, { token: string; released: Promise<void> }> = ((globalThis as any).__modeldaoPgliteLocks ??= new Map());
+type DirLock = { token: string; released: Promise<void> };
+const heldDirLocks: Map<string, DirLock> = ((globalThis as { __modeldaoPgliteLocks?: Map<string, DirLock> }).__modeldaoPgliteLocks ??= new Map());
 
 async function acquireDirLock(dirPath: string): Promise<() => void> {
   const dir = fs.realpathSync(dirPath); // one key per directory, however it was named

@@ -27,7 +27,7 @@ function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|K|M|G)?$/i.exec(s.trim());
   if (!m) throw new Error(`bad --size ${s}`);
   const mult: Record<string, number> = { b: 1, kib: 1024, k: 1024, mib: 1024 ** 2, m: 1024 ** 2, gib: 1024 ** 3, g: 1024 ** 3 };
-  return Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]);
+  return Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]!);
 }
 const total = parseSize(values.size!);
 const runs = Math.max(1, Number(values.runs));
@@ -37,7 +37,7 @@ const log = (s: string) => process.stderr.write(s + '\n');
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 const cpuFile = path.join(work, 'cpu.txt');
@@ -83,7 +83,7 @@ async function startHfEndpoint(args: string[]): Promise<{ url: string; child: Ch
     child.stdout!.on('data', (d) => {
       out += d;
       const m = /HF_ENDPOINT=(\S+)/.exec(out);
-      if (m) resolve(m[1]);
+      if (m) resolve(m[1]!);
     });
     child.on('exit', (code) => reject(new Error(`hf-endpoint exited ${code}: ${err}`)));
   });
@@ -138,7 +138,7 @@ async function main() {
   await publish(chain, 'bench-lm', v);
   await server.waitForIndex();
   for (let i = 0; ; i++) {
-    const r = await fetch(`${gw}/hf/bench-lm/resolve/main/${shards[0].name}`, { method: 'HEAD' });
+    const r = await fetch(`${gw}/hf/bench-lm/resolve/main/${shards[0]!.name}`, { method: 'HEAD' });
     if (r.ok) break;
     if (i > 100) throw new Error(`file not served after publication: ${r.status}`);
     await new Promise((res) => setTimeout(res, 100));
@@ -217,9 +217,9 @@ async function main() {
     ['server', 'local', 'pull'],
   ];
   for (let i = 0; i < runs; i++) {
-    for (const k of orders[i % orders.length]) await timers[k](i);
+    for (const k of orders[i % orders.length]!) await timers[k](i);
     await timeCurl(i);
-    log(`run ${i + 1}: modeldao pull ${(ms.pull[i] / 1000).toFixed(2)} s · snapshot_download via server ${(ms.server[i] / 1000).toFixed(2)} s · via local verifying endpoint (cold) ${(ms.local[i] / 1000).toFixed(2)} s · (curl of the /hf URLs ${(curlMs[i] / 1000).toFixed(2)} s)`);
+    log(`run ${i + 1}: modeldao pull ${(ms.pull[i]! / 1000).toFixed(2)} s · snapshot_download via server ${(ms.server[i]! / 1000).toFixed(2)} s · via local verifying endpoint (cold) ${(ms.local[i]! / 1000).toFixed(2)} s · (curl of the /hf URLs ${(curlMs[i]! / 1000).toFixed(2)} s)`);
   }
   const pull = median(ms.pull);
   const viaServer = median(ms.server);
@@ -248,7 +248,7 @@ async function main() {
     goal: 'snapshot_download through the server endpoint at >= 0.8x and through the local verifying endpoint (cold cache) at >= 0.6x the speed of modeldao pull of the same model (ratios = pull time / snapshot_download time)',
     goal_met: serverRatio >= 0.8 && localRatio >= 0.6,
     cores: os.cpus().length,
-    load_avg_1m: +os.loadavg()[0].toFixed(2),
+    load_avg_1m: +os.loadavg()[0]!.toFixed(2),
   };
 }
 

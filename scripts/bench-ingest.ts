@@ -127,7 +127,7 @@ await runBench('ingest', async ({ defer, log }) => {
         if (up.body.sha256 !== expected) throw new Error(`sha256 mismatch: ${up.body.sha256} vs ${expected}`);
         ours.push(up.seconds);
         growth.push(peak - base);
-        log(`${(size / MiB).toFixed(0)} MiB run ${r + 1}: ingest ${(size / MiB / up.seconds).toFixed(0)} MiB/s, openssl ${(size / MiB / ref[r]).toFixed(0)} MiB/s, RSS +${((peak - base) / MiB).toFixed(1)} MiB, server CPU ${serverCpu[r].toFixed(2)} s, openssl CPU ${opensslCpu[r].toFixed(2)} s`);
+        log(`${(size / MiB).toFixed(0)} MiB run ${r + 1}: ingest ${(size / MiB / up.seconds).toFixed(0)} MiB/s, openssl ${(size / MiB / ref[r]!).toFixed(0)} MiB/s, RSS +${((peak - base) / MiB).toFixed(1)} MiB, server CPU ${serverCpu[r]!.toFixed(2)} s, openssl CPU ${opensslCpu[r]!.toFixed(2)} s`);
       }
       const ingest = size / MiB / median(ours);
       const openssl = size / MiB / median(ref);

@@ -257,7 +257,7 @@ async function main() {
     goal: 'CAR (dag-scope=all) >= 0.7x and parallel raw blocks >= 0.5x the /api/blobs throughput; pull --ipfs-gateway >= 0.7x pull --gateway (ratios: modeldao IPFS path over reference, >1 = IPFS faster); server RSS growth <= 128 MiB',
     goal_met: carRatio >= 0.7 && rawRatio >= 0.5 && pullRatio >= 0.7 && rssGrowth <= 128,
     cores: os.cpus().length,
-    load_avg_1m: +os.loadavg()[0].toFixed(2),
+    load_avg_1m: +os.loadavg()[0]!.toFixed(2),
   };
 }
 

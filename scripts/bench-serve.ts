@@ -108,7 +108,7 @@ await runBench('serve', async ({ defer, log }) => {
       if (d.sha256 !== up.sha256 || d.bytes !== size) throw new Error(`${url}: wrong bytes (${d.bytes}, ${d.sha256})`);
       into.push(d.seconds);
     }
-    log(`run ${r + 1}: modeldao ${(size / MiB / ours[r]).toFixed(0)} MiB/s, plain node:http ${(size / MiB / ref[r]).toFixed(0)} MiB/s`);
+    log(`run ${r + 1}: modeldao ${(size / MiB / ours[r]!).toFixed(0)} MiB/s, plain node:http ${(size / MiB / ref[r]!).toFixed(0)} MiB/s`);
   }
   const oursMiBs = size / MiB / median(ours);
   const refMiBs = size / MiB / median(ref);

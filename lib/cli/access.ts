@@ -28,7 +28,7 @@ export async function requestAccessForSlug(opts: ChainOptions & { slug: string; 
   } catch {
     throw new ModelDaoError('not_found', 'unknown_model', `no model "${opts.slug}" in registry ${chain.registry} on chain ${chain.chainId}`);
   }
-  const gateway = opts.gateway ?? defaultGateways()[0];
+  const gateway = opts.gateway ?? defaultGateways()[0]!; // never empty
   const r = await requestAccess({ gateway, account: opts.account, chainId: chain.chainId, registry: chain.registry, modelId });
   return { token: r.token, account: r.account, modelId: r.modelId, slug: opts.slug, gateway, issuedAt: r.issuedAt, expiresAt: r.expiresAt };
 }

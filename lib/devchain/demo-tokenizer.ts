@@ -40,12 +40,12 @@ export function buildDemoTokenizer(vocabSize = 512): Buffer {
   const b2u = byteToUnicode();
   const vocab = new Map<string, number>();
   SPECIAL_TOKENS.forEach((t) => vocab.set(t, vocab.size));
-  for (let b = 0; b < 256; b++) vocab.set(b2u[b], vocab.size);
+  for (let b = 0; b < 256; b++) vocab.set(b2u[b]!, vocab.size); // b2u has 256 entries
 
   // word (as symbol list) → count
   const counts = new Map<string, { symbols: string[]; count: number }>();
   for (const w of words(CORPUS)) {
-    const mapped = [...Buffer.from(w, 'utf8')].map((b) => b2u[b]);
+    const mapped = [...Buffer.from(w, 'utf8')].map((b) => b2u[b]!); // a byte indexes b2u's 256 entries
     const key = mapped.join('\u0000');
     const e = counts.get(key);
     if (e) e.count++;
@@ -69,7 +69,8 @@ export function buildDemoTokenizer(vocabSize = 512): Buffer {
       }
     }
     if (!best) break;
-    const [a, b] = best.split(' ');
+    // symbols never contain a space (byte-level: space is mapped to Ġ), so a pair key splits in two
+    const [a, b] = best.split(' ') as [string, string];
     const merged = a + b;
     merges.push(best);
     if (!vocab.has(merged)) vocab.set(merged, vocab.size);
@@ -79,7 +80,7 @@ export function buildDemoTokenizer(vocabSize = 512): Buffer {
         if (i + 1 < e.symbols.length && e.symbols[i] === a && e.symbols[i + 1] === b) {
           out.push(merged);
           i++;
-        } else out.push(e.symbols[i]);
+        } else out.push(e.symbols[i]!);
       }
       e.symbols = out;
     }

@@ -57,7 +57,7 @@ export function eventId(blockNumber: number, logIndex: number, blockHash: string
 export function parseEventId(id: string): (Position & { hash8: string }) | null {
   const m = /^(\d{1,15})-(\d{1,9})-([0-9a-f]{8})$/.exec(id.trim());
   if (!m) return null;
-  return { block: Number(m[1]), log: Number(m[2]), hash8: m[3] };
+  return { block: Number(m[1]), log: Number(m[2]), hash8: m[3]! };
 }
 
 /** Raw rows the stream reads (the events that matter to consumers; token/timelock noise excluded). */
@@ -68,7 +68,7 @@ const ACCESS_KINDS = ['Public', 'TokenHolders', 'Allowlist'];
 export interface RawEvent {
   source: 'governor' | 'registry';
   eventName: string;
-  args: Record<string, any>;
+  args: Record<string, unknown>;
   blockNumber: number;
   blockHash: string;
   blockTime: number;
@@ -90,7 +90,8 @@ export async function readRawEvents(db: Db, chainId: number, from: Position, toB
       SELECT 'registry' AS source, event_name, args, block_number::float8, block_hash, extract(epoch from block_time)::float8, tx_hash, log_index
         FROM registry_event WHERE chain_id = ${chainId} AND (block_number, log_index) > (${from.block}, ${from.log}) AND block_number <= ${toBlock} AND event_name IN (${inList(REGISTRY_EVENTS)})
     ) e ORDER BY block_number, log_index LIMIT ${limit}`);
-  return (res.rows as any[]).map((r) => ({
+  type Row = { source: RawEvent['source']; event_name: string; args: string | Record<string, unknown>; block_number: number; block_hash: string; block_time: number; tx_hash: string; log_index: number };
+  return (res.rows as Row[]).map((r) => ({
     source: r.source,
     eventName: r.event_name,
     args: typeof r.args === 'string' ? JSON.parse(r.args) : r.args,
@@ -159,7 +160,7 @@ export class Deriver {
   }
 
   /** Slugs of the models a proposal's registry calls touch. */
-  private async modelsOfProposal(proposalId: string, created?: Record<string, any>): Promise<string[]> {
+  private async modelsOfProposal(proposalId: string, created?: Record<string, unknown>): Promise<string[]> {
     let m = this.proposalModels.get(proposalId);
     if (m) return m;
     let args = created;
@@ -169,7 +170,7 @@ export class Deriver {
       );
       const r = res.rows[0] as { args: unknown } | undefined;
       if (!r) return [];
-      args = (typeof r.args === 'string' ? JSON.parse(r.args) : r.args) as Record<string, any>;
+      args = (typeof r.args === 'string' ? JSON.parse(r.args) : r.args) as Record<string, unknown>;
     }
     const found = new Set<string>();
     const targets = (args.targets ?? []) as string[];
@@ -222,8 +223,7 @@ export class Deriver {
       }
     });
     const out: StreamEvent[] = [];
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i];
+    for (const [i, r] of rows.entries()) {
       const a = r.args;
       const base = { id: eventId(r.blockNumber, r.logIndex, r.blockHash), chainId: this.chainId, blockNumber: r.blockNumber, blockHash: r.blockHash, blockTime: r.blockTime, txHash: r.txHash, logIndex: r.logIndex };
       const at = { block: r.blockNumber, log: r.logIndex };
@@ -232,7 +232,7 @@ export class Deriver {
           const proposalId = String(a.proposalId);
           const models = await this.modelsOfProposal(proposalId, a);
           const description = String(a.description ?? '');
-          out.push({ ...base, type: 'proposal.created', models, proposalId, data: { proposalId, proposer: a.proposer, title: description.split('\n')[0].replace(/^#+\s*/, '').slice(0, 200), voteStart: Number(a.voteStart), voteEnd: Number(a.voteEnd) } });
+          out.push({ ...base, type: 'proposal.created', models, proposalId, data: { proposalId, proposer: a.proposer, title: description.split('\n')[0]!.replace(/^#+\s*/, '').slice(0, 200), voteStart: Number(a.voteStart), voteEnd: Number(a.voteEnd) } });
           break;
         }
         case 'VoteCast':
@@ -287,7 +287,7 @@ export class Deriver {
         case 'AccessRuleChanged': {
           const modelId = String(a.modelId);
           const slug = await this.slugOf(modelId);
-          const rule = a.newRule ?? {};
+          const rule = (a.newRule ?? {}) as { kind?: unknown; token?: unknown; minBalance?: unknown };
           out.push({ ...base, type: 'access.changed', models: [slug], data: { slug, modelId, change: 'rule', accessKind: ACCESS_KINDS[Number(rule.kind)] ?? String(rule.kind), token: rule.token, minBalance: String(rule.minBalance) } });
           break;
         }

@@ -8,12 +8,17 @@ import type { Db } from '../../db/client.ts';
 const MAX_ENTRIES = 50;
 
 export function xmlText(s: string, max = 2000): string {
-  // eslint-disable-next-line no-control-regex
   const clean = s.replace(/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]/g, '').slice(0, max);
   return clean.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 const iso = (d: unknown) => new Date(d as string | Date).toISOString();
+
+// Rows as the queries below select them (timestamps: Date or string, depending on the driver).
+type Timestamp = Date | string;
+type ProposalRow = { id: string; proposer: string; description: string; created_at: Timestamp; queued_at: Timestamp | null; executed_at: Timestamp | null; canceled_at: Timestamp | null; f: string; a: string; ab: string; vote_count: number };
+type ModelRow = { id: string; current_version: number; registered_at: Timestamp };
+type VersionRow = { version: number; manifest_digest: string; parent_version: number; published_at: Timestamp; status: string; status_changed_at: Timestamp | null; status_changed_by: string | null; published_tx: string };
 
 interface Entry {
   id: string;
@@ -54,14 +59,14 @@ ${entries}
 }
 
 function proposalTitle(description: string): string {
-  return description.split('\n')[0].replace(/^#+\s*/, '').trim() || 'Untitled proposal';
+  return description.split('\n')[0]!.replace(/^#+\s*/, '').trim() || 'Untitled proposal';
 }
 
 export async function proposalsFeed(db: Db, o: { chainId: number; governor: string; baseUrl: string }): Promise<string> {
   const rows = (
     await db.execute(sql`SELECT proposal_id::text AS id, proposer, description, created_at, queued_at, executed_at, canceled_at, for_votes::text AS f, against_votes::text AS a, abstain_votes::text AS ab, vote_count
       FROM proposal WHERE chain_id = ${o.chainId} ORDER BY created_block DESC, proposal_id DESC LIMIT ${MAX_ENTRIES}`)
-  ).rows as any[];
+  ).rows as ProposalRow[];
   const entries: Entry[] = rows.map((r) => {
     const last = [r.executed_at, r.canceled_at, r.queued_at, r.created_at].filter(Boolean).map(iso).sort().at(-1)!;
     const stage = r.executed_at ? 'executed' : r.canceled_at ? 'canceled' : r.queued_at ? 'queued' : 'proposed';
@@ -81,12 +86,12 @@ export async function proposalsFeed(db: Db, o: { chainId: number; governor: stri
 
 /** null when the model is unknown. */
 export async function versionsFeed(db: Db, o: { chainId: number; registry: string; baseUrl: string; slug: string }): Promise<string | null> {
-  const m = (await db.execute(sql`SELECT model_id::text AS id, current_version, registered_at FROM model WHERE chain_id = ${o.chainId} AND slug = ${o.slug} LIMIT 1`)).rows[0] as any;
+  const m = (await db.execute(sql`SELECT model_id::text AS id, current_version, registered_at FROM model WHERE chain_id = ${o.chainId} AND slug = ${o.slug} LIMIT 1`)).rows[0] as ModelRow | undefined;
   if (!m) return null;
   const rows = (
     await db.execute(sql`SELECT version, manifest_digest, parent_version, published_at, status, status_changed_at, status_changed_by, published_tx FROM model_version
       WHERE chain_id = ${o.chainId} AND model_id = ${m.id} ORDER BY version DESC LIMIT ${MAX_ENTRIES}`)
-  ).rows as any[];
+  ).rows as VersionRow[];
   const base = `urn:modeldao:${o.chainId}:${o.registry.toLowerCase()}:model:${m.id}`;
   const entries: Entry[] = rows.map((r) => {
     const current = Number(r.version) === Number(m.current_version);

@@ -135,7 +135,7 @@ export class EventHub {
       const rows = await readRawEvents(this.o.db, this.o.chainId, after, toBlock, PAGE);
       out.push(...rows);
       if (rows.length < PAGE) return out;
-      const last = rows[rows.length - 1];
+      const last = rows[rows.length - 1]!; // rows.length === PAGE here
       after = { block: last.blockNumber, log: last.logIndex };
     }
   }

@@ -74,6 +74,17 @@ interface SubRow {
   consecutive_failures: number;
 }
 
+/** The head delivery of a subscription, with what sending it needs (sendDue's query). */
+type DueDelivery = {
+  id: string;
+  subscription_id: string;
+  body: string;
+  attempts: number;
+  url: string;
+  secret: string;
+  consecutive_failures: number;
+};
+
 function parseJson<T>(v: unknown): T {
   return (typeof v === 'string' ? JSON.parse(v) : v) as T;
 }
@@ -127,7 +138,7 @@ export class WebhookDispatcher {
     const res = await this.o.db.execute(
       sql`SELECT id, url, secret, models, kinds, cursor_block::float8 AS cursor_block, cursor_log, consecutive_failures FROM webhook_subscription WHERE chain_id = ${this.o.chainId} AND disabled_at IS NULL ORDER BY id`,
     );
-    return (res.rows as any[]).map((r) => ({ ...r, models: parseJson(r.models), kinds: parseJson(r.kinds), cursor_block: Number(r.cursor_block), cursor_log: Number(r.cursor_log) }));
+    return (res.rows as (Omit<SubRow, 'models' | 'kinds'> & { models: unknown; kinds: unknown })[]).map((r) => ({ ...r, models: parseJson(r.models), kinds: parseJson(r.kinds), cursor_block: Number(r.cursor_block), cursor_log: Number(r.cursor_log) }));
   }
 
   private filterOf(s: SubRow): EventFilter {
@@ -211,7 +222,7 @@ export class WebhookDispatcher {
        ORDER BY d.subscription_id, d.block_number, d.log_index, d.seq`);
     const now = Date.now();
     let next = 1000;
-    const due = (res.rows as any[]).filter((r) => {
+    const due = (res.rows as (DueDelivery & { due: number })[]).filter((r) => {
       const wait = Number(r.due) - now;
       if (wait > 0) next = Math.min(next, wait);
       return wait <= 0;
@@ -220,7 +231,7 @@ export class WebhookDispatcher {
     return due.length > 0 ? 0 : next;
   }
 
-  private async attempt(d: { id: string; subscription_id: string; body: string; attempts: number; url: string; secret: string; consecutive_failures: number }): Promise<void> {
+  private async attempt(d: DueDelivery): Promise<void> {
     const attempt = Number(d.attempts) + 1;
     const started = Date.now();
     const r = await post(d.url, d.body, d.secret, d.id, attempt, this.o.timeoutMs, this.o.maxResponseBytes ?? 64 * 1024);

@@ -54,7 +54,7 @@ export function parseRevision(raw: string): Revision | null {
   }
   if (/^[0-9a-f]{40}$/.test(r)) return { kind: 'commit', commit: r };
   const d = /^(?:0x|sha256:)?([0-9a-fA-F]{64})$/.exec(r);
-  if (d) return { kind: 'digest', digestHex: d[1].toLowerCase() };
+  if (d) return { kind: 'digest', digestHex: d[1]!.toLowerCase() };
   return null;
 }
 

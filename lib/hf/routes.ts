@@ -22,6 +22,13 @@ export interface HfSource<V extends HfVersion = HfVersion> {
   open(v: V, file: HfFile, range?: { start: number; end: number }): Promise<Readable>;
 }
 
+/** A named group of the matched route pattern (each handler below reads only groups its pattern has). */
+function group(params: Record<string, string>, name: string): string {
+  const v = params[name];
+  if (v === undefined) throw new Error(`hf route: the pattern has no "${name}" group`);
+  return v;
+}
+
 function decode(s: string, what: string): string {
   try {
     return decodeURIComponent(s);
@@ -115,7 +122,7 @@ export function hfRoutes<Ctx, V extends HfVersion>(prefix: string, sourceOf: (ct
   const p = prefix.replace(/\/$/, '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const info = async (req: IncomingMessage, res: ServerResponse, params: Record<string, string>, ctx: Ctx) => {
     const source = sourceOf(ctx);
-    const v = await source.resolve(decode(params.repo, 'repo id'), params.rev === undefined ? 'main' : decode(params.rev, 'revision'), req);
+    const v = await source.resolve(decode(group(params, 'repo'), 'repo id'), params.rev === undefined ? 'main' : decode(params.rev, 'revision'), req);
     json(req, res, modelInfoBody(v, await source.authorize(v, req)), v);
   };
   return [
@@ -126,7 +133,7 @@ export function hfRoutes<Ctx, V extends HfVersion>(prefix: string, sourceOf: (ct
       pattern: new RegExp(`^${p}/api/models/${REPO}/tree/${REV}(?:/(?<path>.*))?$`),
       async handle(req, res, params, ctx) {
         const source = sourceOf(ctx);
-        const v = await source.resolve(decode(params.repo, 'repo id'), decode(params.rev, 'revision'), req);
+        const v = await source.resolve(decode(group(params, 'repo'), 'repo id'), decode(group(params, 'rev'), 'revision'), req);
         await requireFiles(source, v, req);
         const dir = decode(params.path ?? '', 'path').replace(/^\/+|\/+$/g, '');
         const q = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
@@ -140,7 +147,7 @@ export function hfRoutes<Ctx, V extends HfVersion>(prefix: string, sourceOf: (ct
       pattern: new RegExp(`^${p}/api/models/${REPO}/paths-info/${REV}/?$`),
       async handle(req, res, params, ctx) {
         const source = sourceOf(ctx);
-        const v = await source.resolve(decode(params.repo, 'repo id'), decode(params.rev, 'revision'), req);
+        const v = await source.resolve(decode(group(params, 'repo'), 'repo id'), decode(group(params, 'rev'), 'revision'), req);
         await requireFiles(source, v, req);
         const paths = parsePathsInfoBody(await readSmallBody(req), String(req.headers['content-type'] ?? ''));
         json(req, res, pathsInfoBody(v, paths), v);
@@ -151,15 +158,15 @@ export function hfRoutes<Ctx, V extends HfVersion>(prefix: string, sourceOf: (ct
       pattern: new RegExp(`^${p}/${REPO}/resolve/${REV}/(?<path>.+)$`),
       async handle(req, res, params, ctx) {
         const source = sourceOf(ctx);
-        const v = await source.resolve(decode(params.repo, 'repo id'), decode(params.rev, 'revision'), req);
-        await serveFile(source, req, res, v, decode(params.path, 'file path'));
+        const v = await source.resolve(decode(group(params, 'repo'), 'repo id'), decode(group(params, 'rev'), 'revision'), req);
+        await serveFile(source, req, res, v, decode(group(params, 'path'), 'file path'));
       },
     },
     {
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
       pattern: new RegExp(`^${p}(?:/.*)?$`),
       handle(req) {
-        const path = (req.url ?? '').split('?')[0];
+        const path = (req.url ?? '').split('?')[0]!;
         throw hfError(404, 'RepoNotFound', 'not_found', `no such repository or route on this modeldao Hub endpoint: ${req.method} ${headerSafe(path, 200)} (repo ids are model slugs, e.g. /api/models/tiny-lm)`);
       },
     },

@@ -16,7 +16,6 @@ export function pathProblem(p: string): string | null {
   if (p.length > 1024) return 'path is longer than 1024 characters';
   if (p.startsWith('/')) return 'path must be relative (no leading "/")';
   if (p.includes('\\')) return 'path must use "/" as separator (no backslash)';
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(p)) return 'path contains control characters';
   if (/^[A-Za-z]:/.test(p)) return 'path must be relative (no drive letter)';
   for (const seg of p.split('/')) {

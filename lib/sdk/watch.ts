@@ -148,7 +148,7 @@ export async function* watch(opts: WatchOptions): AsyncGenerator<WatchUpdate> {
     while (!internal.signal.aborted) {
       try {
         for await (const e of streamEvents({
-          gateway: opts.eventsUrl ?? gateways[0],
+          gateway: opts.eventsUrl ?? gateways[0]!, // never empty: opts.gateways when non-empty, else defaultGateways()
           models: [opts.slug],
           kinds: ['version', 'access.changed'],
           lastEventId,

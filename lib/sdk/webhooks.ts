@@ -19,7 +19,7 @@ export function verifyWebhookSignature(secret: string, rawBody: string | Buffer,
   if (!m) return { ok: false, reason: 'malformed' };
   const t = Number(m[1]);
   const expected = Buffer.from(signWebhook(secret, rawBody, t).slice(`t=${t},v1=`.length), 'hex');
-  if (!crypto.timingSafeEqual(expected, Buffer.from(m[2], 'hex'))) return { ok: false, reason: 'bad_signature' };
+  if (!crypto.timingSafeEqual(expected, Buffer.from(m[2]!, 'hex'))) return { ok: false, reason: 'bad_signature' };
   const now = opts.now ?? Math.floor(Date.now() / 1000);
   if (Math.abs(now - t) > (opts.toleranceSeconds ?? 300)) return { ok: false, reason: 'stale' };
   return { ok: true, timestamp: t };

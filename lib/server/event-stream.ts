@@ -131,8 +131,8 @@ class Client implements HubSubscriber {
         if (this.closed) return;
         if (matches(this.filter, e) && !this.write(formatEvent(e))) await new Promise<void>((r) => this.res.once('drain', r).once('close', r));
       }
-      const last = rows[rows.length - 1];
-      after = rows.length < PAGE ? null : { block: last.blockNumber, log: last.logIndex };
+      const last = rows.length < PAGE ? undefined : rows[rows.length - 1];
+      after = last ? { block: last.blockNumber, log: last.logIndex } : null;
     }
     const queued = this.queue ?? [];
     this.queue = null;

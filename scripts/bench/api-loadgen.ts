@@ -5,6 +5,7 @@ import net from 'node:net';
 import { percentileOfSorted } from './stats.ts';
 
 const [url, connections = '10', durationMs = '5000'] = process.argv.slice(2);
+if (url === undefined) throw new Error('usage: api-loadgen.ts URL [CONNECTIONS] [DURATION_MS]');
 const u = new URL(url);
 const req = Buffer.from(`GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: keep-alive\r\n\r\n`);
 const latencies: number[] = [];

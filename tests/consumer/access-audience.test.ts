@@ -45,7 +45,7 @@ beforeAll(async () => {
   await asTimelock(chain, 'publishVersion', [modelId, published.manifestDigest, 0]);
   await asTimelock(chain, 'setAllowlist', [modelId, [member.address], true]);
   await Promise.all([serverA.waitForIndex(), serverB.waitForIndex()]);
-  blobUrl = `${serverA.url}/api/blobs/${published.files[0].sha256}`;
+  blobUrl = `${serverA.url}/api/blobs/${published.files[0]!.sha256}`;
 }, 240_000);
 
 afterAll(async () => {

@@ -32,11 +32,11 @@ afterAll(async () => {
 });
 
 const types = (c: Collector) => c.events.map((e) => e.event);
-const position = (id: string) => id.split('-').slice(0, 2).map(Number);
+const position = (id: string) => id.split('-').slice(0, 2).map(Number) as [number, number];
 function inChainOrder(ids: string[]): boolean {
   for (let i = 1; i < ids.length; i++) {
-    const [b0, l0] = position(ids[i - 1]);
-    const [b1, l1] = position(ids[i]);
+    const [b0, l0] = position(ids[i - 1]!);
+    const [b1, l1] = position(ids[i]!);
     if (b1 < b0 || (b1 === b0 && l1 <= l0)) return false;
   }
   return true;
@@ -167,7 +167,7 @@ describe('GET /api/events', () => {
     // a client that resumes from the removed vote's id is told and replayed
     const late = await collect(server.url, { lastEventId: vote.id, query: `proposal=${pid}` });
     await waitFor(() => late.events.length >= 2, 'reorg notice and replay');
-    expect(late.events[0].event).toBe('reorg');
+    expect(late.events[0]!.event).toBe('reorg');
     expect(types(late)).toContain('proposal.created');
     expect(types(late)).not.toContain('proposal.vote');
     onProposal.close();

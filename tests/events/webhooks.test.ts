@@ -100,11 +100,11 @@ describe('webhooks', () => {
       expect(new Set(first.map((r) => r.headers['modeldao-webhook-id'])).size).toBe(1);
       expect(new Set(first.map((r) => r.body)).size).toBe(1);
       expect(first.map((r) => r.headers['modeldao-webhook-attempt'])).toEqual(['1', '2', '3', '4']);
-      const gaps = first.slice(1).map((r, i) => r.at - first[i].at);
-      expect(gaps[1]).toBeGreaterThan(gaps[0]);
-      expect(gaps[2]).toBeGreaterThan(gaps[1]);
-      expect(JSON.parse(flaky.got[4].body).type).toBe('version.current');
-      expect(JSON.parse(first[0].body).type).toBe('version.published');
+      const gaps = first.slice(1).map((r, i) => r.at - first[i]!.at);
+      expect(gaps[1]).toBeGreaterThan(gaps[0]!);
+      expect(gaps[2]).toBeGreaterThan(gaps[1]!);
+      expect(JSON.parse(flaky.got[4]!.body).type).toBe('version.current');
+      expect(JSON.parse(first[0]!.body).type).toBe('version.published');
       const fs1 = await webhookStatus(server.db, 'flaky');
       expect((fs1.attempts as any[]).slice(0, 4).map((a) => [a.status_code, a.error === null ? null : 'error'])).toEqual([[500, null], [500, null], [null, 'error'], [200, null]]);
 
@@ -133,7 +133,7 @@ describe('webhooks', () => {
     try {
       await publish(chain, 'k9-lm', makeVersion('k9-lm', { 'model.bin': 100 }));
       const modelId = await modelIdOf(chain, 'k9-lm');
-      for (let i = 0; i < 4; i++) await asTimelock(chain, 'setAllowlist', [modelId, [DEV_ACCOUNTS[i].address as Address], true]);
+      for (let i = 0; i < 4; i++) await asTimelock(chain, 'setAllowlist', [modelId, [DEV_ACCOUNTS[i]!.address as Address], true]);
       // 6 events: published, current, 4 allowlist changes; the first is being retried
       await waitFor(() => rx.got.length >= 3, 'retries of the first delivery', 30_000);
       await server.kill9();
@@ -150,7 +150,7 @@ describe('webhooks', () => {
       }
       // a duplicate is the same delivery: same id, same body
       for (const bodies of byId.values()) expect(bodies.size).toBe(1);
-      const firstSeen = [...byId.keys()].map((id) => JSON.parse([...byId.get(id)!][0]));
+      const firstSeen = [...byId.keys()].map((id) => JSON.parse([...byId.get(id)!][0]!));
       expect(firstSeen.map((e) => e.type)).toEqual(['version.published', 'version.current', 'access.changed', 'access.changed', 'access.changed', 'access.changed', 'access.changed']);
       const positions = firstSeen.map((e) => e.blockNumber * 1e6 + e.logIndex);
       expect([...positions].sort((a, b) => a - b)).toEqual(positions);

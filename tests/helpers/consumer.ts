@@ -170,7 +170,7 @@ export async function startGateway(initial: ModelVersionFiles[] = [], hostility:
     const url = (req.url ?? '').replace(/\?.*$/, '');
     const m = /^\/api\/manifests\/(?:0x)?([0-9a-f]{64})$/.exec(url);
     if (m) {
-      let body = manifests.get(m[1]);
+      let body = manifests.get(m[1]!);
       if (h.kind === 'wrong-manifest') body = h.manifest;
       if (h.kind === 'fixed-manifest') body = h.manifest;
       if (!body) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"no such manifest"}}');
@@ -178,11 +178,11 @@ export async function startGateway(initial: ModelVersionFiles[] = [], hostility:
     }
     const b = /^\/api\/blobs\/([0-9a-f]{64})$/.exec(url);
     if (b) {
-      let body = blobs.get(b[1]);
+      let body = blobs.get(b[1]!);
       if (!body) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"no such blob"}}');
       if (h.kind === 'flip') {
         body = Buffer.from(body);
-        body[body.length >> 1] ^= 0xff;
+        body[body.length >> 1]! ^= 0xff;
       }
       let start = 0;
       const r = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ''));

@@ -82,8 +82,8 @@ export interface PyResult {
   [k: string]: unknown;
 }
 
-/** Runs tests/hf/hf_client.py with these ops in one Python process; env as a user would set it. */
-export function runHfClient(python: string, ops: Record<string, unknown>[], env: Record<string, string>): Promise<{ huggingface_hub: string; results: PyResult[] }> {
+/** Runs tests/hf/hf_client.py with these ops in one Python process; env as a user would set it. One result per op, in order. */
+export function runHfClient<const Ops extends readonly Record<string, unknown>[]>(python: string, ops: Ops, env: Record<string, string>): Promise<{ huggingface_hub: string; results: { [K in keyof Ops]: PyResult } }> {
   const script = path.resolve(import.meta.dirname, '..', 'hf', 'hf_client.py');
   return new Promise((resolve, reject) => {
     const child = spawn(python, [script], {

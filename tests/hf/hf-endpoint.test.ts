@@ -82,7 +82,7 @@ async function startFlippingGateway(upstream: string): Promise<http.Server> {
       r.on('data', (c: Buffer) => chunks.push(c));
       r.on('end', () => {
         const body = Buffer.concat(chunks);
-        if (/^\/api\/blobs\//.test(req.url ?? '') && body.length > 0) body[body.length >> 1] ^= 0xff;
+        if (/^\/api\/blobs\//.test(req.url ?? '') && body.length > 0) body[body.length >> 1]! ^= 0xff;
         res.writeHead(r.statusCode ?? 502, r.headers);
         res.end(body);
       });
@@ -174,7 +174,7 @@ async function expectApprovedSnapshot(r: PyResult, version: number) {
   // safetensors.safe_open (numpy) reads every tensor; its values are the ones uploaded.
   const uploaded = (version === 1 ? demoModelV1() : demoModelV2()).files.find((f) => f.path === 'model.safetensors')!.bytes;
   const expected = tensorHashes(uploaded);
-  const got = s.files['model.safetensors'].tensors!;
+  const got = s.files['model.safetensors']!.tensors!;
   expect(Object.keys(got).sort()).toEqual(Object.keys(expected).sort());
   for (const [name, t] of Object.entries(expected)) expect(got[name]).toMatchObject({ shape: t.shape, sha256: t.sha256 });
 }
@@ -272,7 +272,7 @@ describe('errors the client understands', () => {
     const withToken = await runHfClient(python, [{ op: 'snapshot', repo: 'members-lm' }, { op: 'info', repo: 'members-lm' }], { HF_ENDPOINT: base, HF_HOME: tmp('home'), HF_TOKEN: token });
     const a = await approved('members-lm', 1, token);
     const snap = ok(withToken.results[0]) as unknown as Snapshot;
-    expect(snap.files['weights.bin'].sha256).toBe(a.files[0].sha256);
+    expect(snap.files['weights.bin']!.sha256).toBe(a.files[0]!.sha256);
     expect(ok(withToken.results[1])).toMatchObject({ gated: 'manual', sha: a.commit });
 
     const now = Math.floor(Date.now() / 1000);
@@ -301,7 +301,7 @@ describe('errors the client understands', () => {
       lyingEndpoint!.stdout!.on('data', (d) => {
         out += d;
         const m = /HF_ENDPOINT=(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m) resolve(m[1]);
+        if (m) resolve(m[1]!);
       });
       lyingEndpoint!.on('close', (code) => reject(new Error(`hf-endpoint exited ${code}: ${stderr}`)));
     });

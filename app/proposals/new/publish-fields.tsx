@@ -32,7 +32,8 @@ export function PublishFields({
   const [over, setOver] = useState(false);
   const { files, uploaded } = uploads;
   const draft = useMemo(() => (model && uploaded.length > 0 ? draftManifest(model, uploaded, value) : null), [model, uploaded, value]);
-  const diff = useMemo(() => (draft ? diffManifests(model?.current ?? null, { manifest: draft, safetensors: uploadedSafetensors(uploaded) }) : null), [draft, uploaded, model]);
+  const current = model?.current ?? null;
+  const diff = useMemo(() => (draft ? diffManifests(current, { manifest: draft, safetensors: uploadedSafetensors(uploaded) }) : null), [draft, uploaded, current]);
   const edit = (patch: Partial<ManifestFields>) => {
     onChange({ ...value, ...patch });
     uploads.invalidateManifest();

@@ -22,7 +22,7 @@ export const routes: Route<BaseContext>[] = [
     methods: ['GET', 'HEAD'],
     pattern: /^\/api\/feeds\/models\/(?<slug>[^/]+)\/versions\.atom$/,
     async handle(req, res, p, ctx) {
-      const slug = decodeURIComponent(p.slug);
+      const slug = decodeURIComponent(p.slug!); // the route's pattern has the group
       if (!isSlug(slug)) throw new HttpError(400, 'invalid_slug', 'not a model slug');
       const xml = await versionsFeed(ctx.db, { chainId: ctx.deployment.chainId, registry: ctx.deployment.contracts.ModelRegistry, baseUrl: ctx.env.publicBaseUrl, slug });
       if (xml === null) throw new HttpError(404, 'unknown_model', `no model "${slug}"`);

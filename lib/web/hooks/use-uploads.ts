@@ -1,7 +1,7 @@
 'use client';
 
 import { pathProblem } from '@/lib/manifest/paths';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useConnection, useSignTypedData } from 'wagmi';
 import type { Hex } from 'viem';
 import { useAppConfig } from '@/lib/web/app-config-context';
@@ -28,19 +28,19 @@ export interface FileState {
 export function useUploads() {
   const app = useAppConfig();
   const { address } = useConnection();
-  const signTypedData = useSignTypedData();
-  const signRef = useRef(signTypedData.mutateAsync);
-  signRef.current = signTypedData.mutateAsync;
+  // Stable for the component's life (TanStack's observer.mutate, bound once), so the authorization
+  // below is renewed per account/chain/registry, not per render.
+  const { mutateAsync: signTypedDataAsync } = useSignTypedData();
   const registry = app.contracts?.registry;
 
   const auth = useMemo(
     () =>
       address && registry
         ? createRenewingUploadAuth({
-            sign: (expiry) => signUploadAuthorization({ signTypedData: (td) => signRef.current(td) }, { account: address, chainId: app.chainId, registry, expiry }),
+            sign: (expiry) => signUploadAuthorization({ signTypedData: (td) => signTypedDataAsync(td) }, { account: address, chainId: app.chainId, registry, expiry }),
           })
         : null,
-    [address, app.chainId, registry],
+    [address, app.chainId, registry, signTypedDataAsync],
   );
   // Another account (or chain): the old authorization is dropped with its signer.
   useEffect(() => () => auth?.clear(), [auth]);
