@@ -25,7 +25,7 @@ import { startAnvil, deployContracts, repoRoot, freePort, advanceTime, DEV_ACCOU
 import { Governance } from '../lib/devchain/governance.ts';
 import { uploadAuthHeaders, uploadFile } from '../lib/sdk/upload.ts';
 import { IpfsGatewayPool } from '../lib/sdk/ipfs.ts';
-import { makeVersion, publish } from '../tests/consumer/fixtures.ts';
+import { makeVersion, publish } from '../tests/helpers/consumer.ts';
 
 const { values } = parseArgs({ options: { size: { type: 'string', default: '1GiB' }, runs: { type: 'string', default: '3' } } });
 function parseSize(s: string): number {

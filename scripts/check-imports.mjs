@@ -29,13 +29,6 @@ const RULES = [
   { id: 'kit-self-contained', from: 'tests/helpers/', to: ['tests/'], unless: ['tests/helpers/'], why: 'the test kit imports no test suite (scripts depend on it)' },
 ];
 
-/**
- * Known violations another branch is fixing, as "importer -> imported". Remove an entry once it is
- * fixed (the check says so when an entry no longer matches anything).
- */
-const ALLOWLIST = new Set([
-]);
-
 const SOURCE = /\.(ts|tsx|mts|cts|js|mjs|cjs|jsx)$/;
 const SKIP_DIRS = new Set(['node_modules', '.next', '.git', 'out', 'cache', 'dist', 'coverage']);
 const ROOTS = ['lib', 'app', 'db', 'scripts', 'tests'];
@@ -68,7 +61,6 @@ const under = (p, prefixes) => prefixes.some((x) => p.startsWith(x));
 
 export function check(root) {
   const violations = [];
-  const allowed = new Set();
   for (const top of ROOTS) {
     for (const file of walk(path.join(root, top), [])) {
       const rel = path.relative(root, file).split(path.sep).join('/');
@@ -80,15 +72,12 @@ export function check(root) {
         if (to === null) continue;
         for (const r of rules) {
           if (!under(to, r.to) || under(to, r.unless ?? [])) continue;
-          const key = `${rel} -> ${to}`;
-          if (ALLOWLIST.has(key)) allowed.add(key);
-          else violations.push(`${rel}: imports '${spec}' (${to}) — ${r.id}: ${r.why}`);
+          violations.push(`${rel}: imports '${spec}' (${to}) — ${r.id}: ${r.why}`);
         }
       }
     }
   }
-  const stale = [...ALLOWLIST].filter((k) => !allowed.has(k));
-  return { violations, stale };
+  return { violations };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
@@ -101,8 +90,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
       process.exit(2);
     }
   }
-  const { violations, stale } = check(root);
-  for (const k of stale) console.log(`check-imports: allowlist entry no longer needed, remove it from scripts/check-imports.mjs: ${k}`);
+  const { violations } = check(root);
   if (violations.length > 0) {
     for (const v of violations) console.error(v);
     console.error(`check-imports: ${violations.length} import${violations.length === 1 ? '' : 's'} against the layering rules (scripts/check-imports.mjs)`);

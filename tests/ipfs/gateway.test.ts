@@ -294,7 +294,7 @@ describe('GET /ipfs/{cid}: access rules of /api/blobs', () => {
     const f = await published(crypto.randomBytes(2 * MiB + 3));
     expect((await raw(f.cid)).status).toBe(200);
     await setVersionStatus(h, f.modelId, 'Revoked');
-    // the gateway re-reads a blob's status at most every 2 s (lib/ipfs/access.ts): poll until then
+    // the gateway re-reads a blob's status at most every 2 s (lib/server/ipfs-access.ts): poll until then
     const t0 = Date.now();
     let res = await raw(f.cid);
     while (res.status === 200 && Date.now() - t0 < 5000) {

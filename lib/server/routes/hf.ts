@@ -4,7 +4,7 @@ import { getManifest } from '../../artifacts/catalog.ts';
 import type { ArtifactStore } from '../../artifacts/store.ts';
 import { tokenFromRequest, type AccessService, type AnyPgDatabase } from '../../access/service.ts';
 import { model, modelVersion } from '../../../db/schema/indexer.ts';
-import { HttpError, type Route } from '../http.ts';
+import { asHttpError, HttpError, type Route } from '../http.ts';
 import { hfRoutes, type HfSource } from '../../hf/routes.ts';
 import { commitOf, describeRevision, hfError, parseRevision, revisionMatches, type HfFile, type HfVersion } from '../../hf/protocol.ts';
 import { isSlug } from '../../slug.ts';
@@ -91,8 +91,10 @@ function sourceFor(ctx: HfRouteContext): HfSource {
         await ctx.access.checkBlobAccess({ token, modelIds: [v.modelId] });
         return true;
       } catch (err) {
-        if (err instanceof HttpError && (err.status === 401 || err.status === 403)) {
-          throw hfError(err.status, 'GatedRepo', err.code, `${v.repoId} is gated and the token was refused: ${err.message}`, err.headers);
+        // the access service throws AccessError (lib/access); lib/server maps it to its HTTP answer
+        const http = asHttpError(err);
+        if (http && (http.status === 401 || http.status === 403)) {
+          throw hfError(http.status, 'GatedRepo', http.code, `${v.repoId} is gated and the token was refused: ${http.message}`, http.headers);
         }
         throw err;
       }

@@ -4,7 +4,7 @@ import { CID } from 'multiformats/cid';
 import { HttpError, type Route } from '../http.ts';
 import type { ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
 import { DAG_PB_CODE, IDENTITY_CODE, RAW_CODE, SHA2_256_CODE, findBlock, getBlock, multihashHex, repeatedBlocks, type BlockRow } from '../../ipfs/dag.ts';
-import { CACHE_PUBLIC_IMMUTABLE, authorizeBlock } from '../../ipfs/access.ts';
+import { CACHE_PUBLIC_IMMUTABLE, authorizeBlock } from '../ipfs-access.ts';
 import { writeCar, type DagScope } from '../../ipfs/car.ts';
 
 // GET/HEAD /ipfs/{cid} — an IPFS Trustless Gateway (specs.ipfs.tech/http-gateways/trustless-gateway,
@@ -18,7 +18,7 @@ import { writeCar, type DagScope } from '../../ipfs/car.ts';
 //   identity CIDs (the probe `bafkqaaa`) answer from the CID itself;
 // - ETag `"<cid>.raw"` / `"<cid>.car.<params>"` (both byte-for-byte deterministic, so strong),
 //   If-None-Match → 304; Content-Disposition attachment `<cid>.bin|.car`; nosniff; Vary: Accept.
-// Access: the /api/blobs rules (lib/ipfs/access.ts). Not supported: paths below the CID (our DAGs are
+// Access: the /api/blobs rules (lib/server/ipfs-access.ts). Not supported: paths below the CID (our DAGs are
 // single files: 404 for CAR, 400 for raw), `entity-bytes` (400), CARv2.
 
 const RAW_TYPE = 'application/vnd.ipld.raw';

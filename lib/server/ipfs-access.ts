@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { HttpError } from '../server/http.ts';
+import { HttpError } from './http.ts';
 import { isUploader, servingStatus, type ServingStatus } from '../artifacts/catalog.ts';
 import { readUploadAuthorization } from '../artifacts/upload-auth.ts';
 import { accessChecker, uploadVerifier, type ArtifactRoutesContext } from '../artifacts/routes-context.ts';
