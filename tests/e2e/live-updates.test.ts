@@ -19,7 +19,9 @@ describe('LIVE: pages follow the chain without a reload', () => {
     const page = new ProposalPage(s.page);
     await page.open(id);
     // the feed of proposals is advertised to feed readers
-    expect(await s.page.locator('link[rel="alternate"][type="application/atom+xml"]').getAttribute('href')).toBe('/api/feeds/proposals.atom');
+    // Next writes it absolute when the app knows its public base URL (metadataBase)
+    const feedHref = await s.page.locator('link[rel="alternate"][type="application/atom+xml"]').getAttribute('href');
+    expect(new URL(feedHref!, s.page.url()).pathname).toBe('/api/feeds/proposals.atom');
     await s.page.getByTestId('live-updates').and(s.page.locator('[data-live="on"]')).waitFor({ timeout: 30_000 });
     expect(await s.page.getByText('Nobody has voted yet.').count()).toBe(1);
     // a marker that a full reload would wipe
