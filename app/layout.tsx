@@ -43,10 +43,7 @@ export const viewport: Viewport = { width: 'device-width', initialScale: 1 };
 
 export default async function RootLayout({ children }: { children: ReactNode }) {
   const app = await getAppConfig();
-  const initialState = cookieToInitialState(
-    getConfig({ chainId: app.chainId, rpcUrl: app.rpcUrl }),
-    (await headers()).get('cookie'),
-  );
+  const initialState = cookieToInitialState(getConfig({ chainId: app.chainId, rpcUrl: app.rpcUrl }), (await headers()).get('cookie'));
   return (
     <html lang="en">
       <body>
@@ -57,15 +54,14 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
           <SiteHeader />
           {app.deploymentProblem && (
             <div className="banner banner-error" role="alert">
-              <strong>No contracts found.</strong> {app.deploymentProblem}. Start the local stack with{' '}
-              <code>npm run dev</code>, or point <code>DEPLOYMENT_FILE</code> at a deployment record.
+              <strong>No contracts found.</strong> {app.deploymentProblem}. Start the local stack with <code>npm run dev</code>, or point{' '}
+              <code>DEPLOYMENT_FILE</code> at a deployment record.
             </div>
           )}
           <main id="main">{children}</main>
           <footer className="site-footer">
             <p>
-              Chain {app.chainName} ({app.chainId}) · weights are verified against the on-chain manifest digest, not this
-              site.
+              Chain {app.chainName} ({app.chainId}) · weights are verified against the on-chain manifest digest, not this site.
             </p>
           </footer>
         </Providers>

@@ -14,8 +14,7 @@ export default async function ModelsPage() {
     <>
       <h1>Models</h1>
       <p className="muted">
-        Community models and the weights their token holders approved on chain. Consumers verify every byte against the
-        approved manifest digest.
+        Community models and the weights their token holders approved on chain. Consumers verify every byte against the approved manifest digest.
       </p>
       {models.length === 0 ? (
         <div className="card">
@@ -38,8 +37,7 @@ export default async function ModelsPage() {
                   <dd>
                     {m.current ? (
                       <>
-                        <span data-testid="current-version">v{m.current.version}</span>{' '}
-                        <span className="badge badge-current">approved</span>
+                        <span data-testid="current-version">v{m.current.version}</span> <span className="badge badge-current">approved</span>
                       </>
                     ) : (
                       <span className="badge badge-revoked">none — no approved weights</span>

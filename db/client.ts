@@ -203,7 +203,9 @@ async function acquireDirLock(dirPath: string): Promise<() => void> {
       const [pidText, ownerToken] = fs.readFileSync(file, 'utf8').trim().split(/\s+/);
       const owner = Number(pidText);
       if (owner && owner !== process.pid && isAlive(owner)) {
-        throw new DatabaseLockedError(`PGlite data dir ${dir} is in use by process ${owner}; PGlite is single-process (use DATABASE_URL for several processes)`);
+        throw new DatabaseLockedError(
+          `PGlite data dir ${dir} is in use by process ${owner}; PGlite is single-process (use DATABASE_URL for several processes)`,
+        );
       }
       // A dead owner, or our pid with a token we do not hold: stale. Remove it only if unchanged.
       try {

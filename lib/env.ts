@@ -36,7 +36,10 @@ const schema = z.object({
     .optional()
     .transform((v, ctx) => {
       const out: string[] = [];
-      for (const item of (v ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+      for (const item of (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         try {
           const u = new URL(item);
           if (!/^https?:$/.test(u.protocol) || u.pathname !== '/' || u.search || u.hash) throw new Error();
@@ -47,9 +50,21 @@ const schema = z.object({
       }
       return out;
     }),
-  UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(64 * 1024 ** 3),
-  UPLOAD_TTL_SECONDS: z.coerce.number().int().positive().default(7 * 24 * 3600),
-  UPLOAD_QUOTA_BYTES: z.coerce.number().int().positive().default(256 * 1024 ** 3),
+  UPLOAD_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 ** 3),
+  UPLOAD_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(7 * 24 * 3600),
+  UPLOAD_QUOTA_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024 ** 3),
   /** Most uploads (POST /api/uploads, session PATCHes) one account may have streaming at once; more → 429. */
   UPLOAD_MAX_CONCURRENT_PER_ACCOUNT: z.coerce.number().int().positive().default(4),
   /** A client must send a request's complete headers within this many seconds (slowloris). */
@@ -76,7 +91,11 @@ const schema = z.object({
   /** GET /api/events: comment line sent to every client this often (keeps proxies from closing idle streams). */
   EVENTS_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
   /** Unread bytes an SSE client may leave in its socket buffer before it is disconnected (it resumes with Last-Event-ID). */
-  EVENTS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(4096).default(1024 * 1024),
+  EVENTS_MAX_BUFFERED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(4096)
+    .default(1024 * 1024),
   /** Webhook subscriptions (admin config): a JSON list of {id, url, secret, models?, kinds?}. Outgoing requests go only to these URLs. */
   WEBHOOKS_FILE: z.string().optional(),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
@@ -84,7 +103,11 @@ const schema = z.object({
   WEBHOOK_MAX_FAILURES: z.coerce.number().int().positive().default(20),
   /** Retry delay: first, doubling per attempt up to the max, with jitter. */
   WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().positive().default(1000),
-  WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().positive().default(10 * 60_000),
+  WEBHOOK_RETRY_MAX_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10 * 60_000),
 });
 
 export type Env = z.infer<typeof schema> & {

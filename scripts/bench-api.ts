@@ -19,7 +19,9 @@ import { recordManifest } from '../lib/artifacts/catalog.ts';
 import { makeVersion, publish } from '../tests/helpers/consumer.ts';
 import { median, runBench } from './bench/harness.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, connections: { type: 'string', default: '10' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, connections: { type: 'string', default: '10' } },
+});
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const connections = values.connections!;
@@ -45,7 +47,12 @@ await runBench('api', async ({ defer, log }) => {
   const anvil = await startAnvil();
   defer(() => anvil.stop());
   const { deployment, deploymentFile } = await deployContracts(anvil.rpcUrl, { deploymentFile: path.join(work, 'deployment.json') });
-  const v = makeVersion('tiny-lm', { 'model-00001-of-00002.safetensors': 1000, 'model-00002-of-00002.safetensors': 1000, 'config.json': 100, 'tokenizer.json': 100 });
+  const v = makeVersion('tiny-lm', {
+    'model-00001-of-00002.safetensors': 1000,
+    'model-00002-of-00002.safetensors': 1000,
+    'config.json': 100,
+    'tokenizer.json': 100,
+  });
   await publish({ ...anvil, deployment, deploymentFile }, 'tiny-lm', v);
 
   const env = parseEnv({
@@ -99,7 +106,9 @@ await runBench('api', async ({ defer, log }) => {
     const b = await load(plainUrl);
     ours.push(a);
     ref.push(b);
-    log(`round ${i + 1}: /api/models/tiny-lm/current ${a.rps.toFixed(0)} req/s p99 ${a.p99_ms.toFixed(2)} ms · plain node:http ${b.rps.toFixed(0)} req/s p99 ${b.p99_ms.toFixed(2)} ms`);
+    log(
+      `round ${i + 1}: /api/models/tiny-lm/current ${a.rps.toFixed(0)} req/s p99 ${a.p99_ms.toFixed(2)} ms · plain node:http ${b.rps.toFixed(0)} req/s p99 ${b.p99_ms.toFixed(2)} ms`,
+    );
   }
   const rps = median(ours.map((x) => x.rps));
   const p99 = median(ours.map((x) => x.p99_ms));
@@ -122,4 +131,3 @@ await runBench('api', async ({ defer, log }) => {
     pinned: cores > 1 ? 'servers core 0, load generator core 1' : 'single core: not pinned',
   };
 });
-

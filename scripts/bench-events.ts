@@ -22,7 +22,9 @@ import { asTimelock, makeVersion, modelIdOf, publish, startGateway, startTestCha
 import { startServerProcess, type UploadChain, parseSize } from '../tests/helpers/server-process.ts';
 import { median } from './bench/harness.ts';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, size: { type: 'string', default: '256MiB' }, clients: { type: 'string', default: '1000' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '5' }, size: { type: 'string', default: '256MiB' }, clients: { type: 'string', default: '1000' } },
+});
 const runs = Math.max(1, Number(values.runs));
 const size = parseSize(values.size!);
 const clients = Math.max(1, Number(values.clients));
@@ -51,7 +53,12 @@ const rx = http.createServer((req, res) => {
 });
 await new Promise<void>((r) => rx.listen(0, '127.0.0.1', () => r()));
 const hooksFile = path.join(work, 'webhooks.json');
-fs.writeFileSync(hooksFile, JSON.stringify([{ id: 'bench', url: `http://127.0.0.1:${(rx.address() as AddressInfo).port}/`, secret: 'bench-secret-0123456789', kinds: ['version.current'] }]));
+fs.writeFileSync(
+  hooksFile,
+  JSON.stringify([
+    { id: 'bench', url: `http://127.0.0.1:${(rx.address() as AddressInfo).port}/`, secret: 'bench-secret-0123456789', kinds: ['version.current'] },
+  ]),
+);
 const server = await startServerProcess({ chain: upload, dataDir: path.join(work, 'data'), env: { WEBHOOKS_FILE: hooksFile, INDEXER_POLL_MS: '250' } });
 const result: Record<string, unknown> = {};
 try {
@@ -82,7 +89,12 @@ try {
     const poller = (async () => {
       await new Promise((r) => setTimeout(r, Math.random() * 1000));
       while (!stopRef) {
-        const [, , current] = (await pub.readContract({ address: chain.deployment.contracts.ModelRegistry, abi: modelRegistryAbi, functionName: 'getModel', args: [modelId] })) as readonly [string, number, number, unknown];
+        const [, , current] = (await pub.readContract({
+          address: chain.deployment.contracts.ModelRegistry,
+          abi: modelRegistryAbi,
+          functionName: 'getModel',
+          args: [modelId],
+        })) as readonly [string, number, number, unknown];
         if (current === target && refAt === 0) refAt = performance.now();
         if (refAt) return;
         await new Promise((r) => setTimeout(r, 1000));
@@ -116,7 +128,26 @@ try {
     await publish(chain, 'big-lm', small);
     const bigId = await modelIdOf(chain, 'big-lm');
     const out = path.join(work, 'watch', 'model');
-    const child = spawn(process.execPath, [CLI, 'watch', 'big-lm', '--out', out, '--rpc', chain.rpcUrl, '--deployment', chain.deploymentFile, '--gateway', gw.url, '--events', server.url, '--quiet'], { env: { ...process.env, MODELDAO_CACHE: path.join(work, 'watch-cache') }, stdio: 'ignore' });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'watch',
+        'big-lm',
+        '--out',
+        out,
+        '--rpc',
+        chain.rpcUrl,
+        '--deployment',
+        chain.deploymentFile,
+        '--gateway',
+        gw.url,
+        '--events',
+        server.url,
+        '--quiet',
+      ],
+      { env: { ...process.env, MODELDAO_CACHE: path.join(work, 'watch-cache') }, stdio: 'ignore' },
+    );
     const version = () => {
       try {
         return JSON.parse(fs.readFileSync(path.join(out, '.modeldao', 'origin.json'), 'utf8')).version as number;
@@ -135,12 +166,34 @@ try {
     // reference: a cold pull of the same version
     const pullStart = performance.now();
     await new Promise<void>((resolve, reject) => {
-      const p = spawn(process.execPath, [CLI, 'pull', 'big-lm', '--rpc', chain.rpcUrl, '--deployment', chain.deploymentFile, '--gateway', gw.url, '--out', path.join(work, 'pulled'), '--quiet'], { env: { ...process.env, MODELDAO_CACHE: path.join(work, 'pull-cache') }, stdio: 'ignore' });
+      const p = spawn(
+        process.execPath,
+        [
+          CLI,
+          'pull',
+          'big-lm',
+          '--rpc',
+          chain.rpcUrl,
+          '--deployment',
+          chain.deploymentFile,
+          '--gateway',
+          gw.url,
+          '--out',
+          path.join(work, 'pulled'),
+          '--quiet',
+        ],
+        { env: { ...process.env, MODELDAO_CACHE: path.join(work, 'pull-cache') }, stdio: 'ignore' },
+      );
       p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pull exited ${code}`))));
     });
     const pullMs = performance.now() - pullStart;
     log(`watch: DIR switched ${watchMs.toFixed(0)} ms after the block; cold pull ${pullMs.toFixed(0)} ms (${(size / 2 ** 20).toFixed(0)} MiB)`);
-    Object.assign(result, { model_mib: Math.round(size / 2 ** 20), watch_switch_ms: Math.round(watchMs), pull_reference_ms: Math.round(pullMs), watch_overhead_ms: Math.round(watchMs - pullMs) });
+    Object.assign(result, {
+      model_mib: Math.round(size / 2 ** 20),
+      watch_switch_ms: Math.round(watchMs),
+      pull_reference_ms: Math.round(pullMs),
+      watch_overhead_ms: Math.round(watchMs - pullMs),
+    });
   } finally {
     await gw.close();
   }
@@ -169,7 +222,9 @@ try {
   const secs = (performance.now() - t0) / 1000;
   const rssAfter = server.rss();
   for (const c of conns) c.destroy();
-  log(`${clients} clients: ${EVENTS} events each in ${secs.toFixed(2)} s; server RSS idle ${(rssIdle / 2 ** 20).toFixed(0)} MiB, connected ${(rssConnected / 2 ** 20).toFixed(0)} MiB, after ${(rssAfter / 2 ** 20).toFixed(0)} MiB`);
+  log(
+    `${clients} clients: ${EVENTS} events each in ${secs.toFixed(2)} s; server RSS idle ${(rssIdle / 2 ** 20).toFixed(0)} MiB, connected ${(rssConnected / 2 ** 20).toFixed(0)} MiB, after ${(rssAfter / 2 ** 20).toFixed(0)} MiB`,
+  );
   Object.assign(result, {
     sse_clients: clients,
     events_per_s_delivered: Math.round((EVENTS * clients) / secs),

@@ -5,18 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import {
-  createPublicClient,
-  createWalletClient,
-  encodeFunctionData,
-  http,
-  keccak256,
-  toHex,
-  zeroAddress,
-  type Abi,
-  type Address,
-  type Hex,
-} from 'viem';
+import { createPublicClient, createWalletClient, encodeFunctionData, http, keccak256, toHex, zeroAddress, type Abi, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { DEV_ACCOUNTS, repoRoot, rpc, startAnvil } from '../lib/devchain/anvil.ts';
@@ -127,7 +116,14 @@ await runBench('gas', async ({ defer }) => {
     const nonce = await read(governor, gAbi, 'nonces', [f.address]);
     const signature = await f.account.signTypedData({
       domain: { name: kind === 'modeldao' ? 'ModelGovernor' : 'BareGovernor', version: '1', chainId: foundry.id, verifyingContract: governor },
-      types: { Ballot: [{ name: 'proposalId', type: 'uint256' }, { name: 'support', type: 'uint8' }, { name: 'voter', type: 'address' }, { name: 'nonce', type: 'uint256' }] },
+      types: {
+        Ballot: [
+          { name: 'proposalId', type: 'uint256' },
+          { name: 'support', type: 'uint8' },
+          { name: 'voter', type: 'address' },
+          { name: 'nonce', type: 'uint256' },
+        ],
+      },
       primaryType: 'Ballot',
       message: { proposalId: id1, support: 1, voter: f.address, nonce },
     });
@@ -201,20 +197,23 @@ await runBench('gas', async ({ defer }) => {
   }
   const num = (o: Record<string, bigint>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Number(v)]));
   return {
-      modeldao: num(modeldao.gas),
-      bare: num(bare.gas),
-      registry: num(registry),
-      ratios,
-      lateQuorumExtension_s: modeldao.deadlineExtendedBy,
-      goal: 'every governance operation costs at most 1.05x the bare OpenZeppelin stack (ratio bare/modeldao >= 0.952); the vote that first reaches quorum at most bare + 25000 gas',
-      goal_met: misses.length === 0,
-      goal_missed_by: misses,
-      // Where the extensions cost more, and why (see contracts/src/ModelGovernor.sol):
-      where_extensions_cost_more: {
-        castVote: 'GovernorPreventLateQuorum: state() consults the late-quorum extension (one cold read of a packed slot); the recorded extended deadline is read only inside the window where it can matter',
-        queue_execute: 'after the deadline state() must also read the recorded extended deadline (a second cold read); GovernorProposalGuardian adds nothing here',
-        castVote_reachingQuorumLate: 'only a For/Abstain vote inside the late-quorum window computes quorum(snapshot) (token total-supply and numerator checkpoint lookups, cold) and then records the extended deadline in a fresh slot (20k) and emits ProposalExtended; the fresh slot alone nearly fills the 25k allowance, so this case cannot meet it without leaving OpenZeppelin\'s storage of the extension',
-        propose: 'cheaper than bare: clock() is block.timestamp instead of a call to the token',
-      },
-    };
+    modeldao: num(modeldao.gas),
+    bare: num(bare.gas),
+    registry: num(registry),
+    ratios,
+    lateQuorumExtension_s: modeldao.deadlineExtendedBy,
+    goal: 'every governance operation costs at most 1.05x the bare OpenZeppelin stack (ratio bare/modeldao >= 0.952); the vote that first reaches quorum at most bare + 25000 gas',
+    goal_met: misses.length === 0,
+    goal_missed_by: misses,
+    // Where the extensions cost more, and why (see contracts/src/ModelGovernor.sol):
+    where_extensions_cost_more: {
+      castVote:
+        'GovernorPreventLateQuorum: state() consults the late-quorum extension (one cold read of a packed slot); the recorded extended deadline is read only inside the window where it can matter',
+      queue_execute:
+        'after the deadline state() must also read the recorded extended deadline (a second cold read); GovernorProposalGuardian adds nothing here',
+      castVote_reachingQuorumLate:
+        "only a For/Abstain vote inside the late-quorum window computes quorum(snapshot) (token total-supply and numerator checkpoint lookups, cold) and then records the extended deadline in a fresh slot (20k) and emits ProposalExtended; the fresh slot alone nearly fills the 25k allowance, so this case cannot meet it without leaving OpenZeppelin's storage of the extension",
+      propose: 'cheaper than bare: clock() is block.timestamp instead of a call to the token',
+    },
+  };
 });

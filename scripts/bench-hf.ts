@@ -50,8 +50,18 @@ function exec(cmd: string, args: string[], env: Record<string, string> = {}): Pr
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const cpu = () => fs.readFileSync(cpuFile, 'utf8').trim().split(/\s+/).slice(-2).reduce((a, x) => a + Number(x), 0);
-    child.on('exit', (code) => (code === 0 ? resolve({ ms: performance.now() - t0, stdout, cpu: cpu() }) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`))));
+    const cpu = () =>
+      fs
+        .readFileSync(cpuFile, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .slice(-2)
+        .reduce((a, x) => a + Number(x), 0);
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve({ ms: performance.now() - t0, stdout, cpu: cpu() })
+        : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`)),
+    );
   });
 }
 
@@ -73,9 +83,10 @@ async function writeRandomFile(file: string, size: number): Promise<string> {
   return hash.digest('hex');
 }
 
-
 async function startHfEndpoint(args: string[]): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'lib', 'cli', 'modeldao.mjs'), 'hf-endpoint', '--quiet', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(repoRoot, 'lib', 'cli', 'modeldao.mjs'), 'hf-endpoint', '--quiet', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   const url = await new Promise<string>((resolve, reject) => {
@@ -115,7 +126,16 @@ async function main() {
   const chain = { ...anvil, deployment, deploymentFile };
   const canonicalize = (await import('canonicalize')).default;
   const v = makeVersion('bench-lm', {});
-  const env = parseEnv({ ...process.env, NODE_ENV: 'production', PORT: String(await freePort()), RPC_URL: anvil.rpcUrl, DEPLOYMENT_FILE: deploymentFile, MODELDAO_DATA_DIR: path.join(work, 'data'), DATABASE_URL: undefined, INDEXER_POLL_MS: '200' });
+  const env = parseEnv({
+    ...process.env,
+    NODE_ENV: 'production',
+    PORT: String(await freePort()),
+    RPC_URL: anvil.rpcUrl,
+    DEPLOYMENT_FILE: deploymentFile,
+    MODELDAO_DATA_DIR: path.join(work, 'data'),
+    DATABASE_URL: undefined,
+    INDEXER_POLL_MS: '200',
+  });
   const server = await startServer({ env, deployment, withNext: false, log: () => {} });
   cleanups.push(() => server.close());
   const gw = server.url;
@@ -133,7 +153,11 @@ async function main() {
   Object.assign(v.manifest, { files });
   v.manifestBytes = Buffer.from(canonicalize(v.manifest) as string);
   v.digest = `0x${crypto.createHash('sha256').update(v.manifestBytes).digest('hex')}`;
-  const posted = await fetch(`${gw}/api/manifests`, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders }, body: new Uint8Array(v.manifestBytes) });
+  const posted = await fetch(`${gw}/api/manifests`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...authHeaders },
+    body: new Uint8Array(v.manifestBytes),
+  });
   if (!posted.ok) throw new Error(`POST /api/manifests: ${posted.status} ${await posted.text()}`);
   await publish(chain, 'bench-lm', v);
   await server.waitForIndex();
@@ -149,7 +173,12 @@ async function main() {
   const cli = path.join(repoRoot, 'lib', 'cli', 'modeldao.mjs');
   const chainArgs = ['--rpc', anvil.rpcUrl, '--deployment', deploymentFile];
   const snapshot = "import sys; from huggingface_hub import snapshot_download; print(snapshot_download('bench-lm'))";
-  const hfEnv = (endpoint: string, home: string) => ({ HF_ENDPOINT: endpoint, HF_HOME: home, HF_HUB_DISABLE_PROGRESS_BARS: '1', HF_HUB_DISABLE_TELEMETRY: '1' });
+  const hfEnv = (endpoint: string, home: string) => ({
+    HF_ENDPOINT: endpoint,
+    HF_HOME: home,
+    HF_HUB_DISABLE_PROGRESS_BARS: '1',
+    HF_HUB_DISABLE_TELEMETRY: '1',
+  });
   /** The downloaded snapshot holds exactly the approved bytes (checked untimed). */
   const check = (dir: string) => {
     const out = execFileSync('openssl', ['dgst', '-sha256', ...shards.map((s) => path.join(dir, s.name))], { encoding: 'utf8' });
@@ -219,7 +248,9 @@ async function main() {
   for (let i = 0; i < runs; i++) {
     for (const k of orders[i % orders.length]!) await timers[k](i);
     await timeCurl(i);
-    log(`run ${i + 1}: modeldao pull ${(ms.pull[i]! / 1000).toFixed(2)} s · snapshot_download via server ${(ms.server[i]! / 1000).toFixed(2)} s · via local verifying endpoint (cold) ${(ms.local[i]! / 1000).toFixed(2)} s · (curl of the /hf URLs ${(curlMs[i]! / 1000).toFixed(2)} s)`);
+    log(
+      `run ${i + 1}: modeldao pull ${(ms.pull[i]! / 1000).toFixed(2)} s · snapshot_download via server ${(ms.server[i]! / 1000).toFixed(2)} s · via local verifying endpoint (cold) ${(ms.local[i]! / 1000).toFixed(2)} s · (curl of the /hf URLs ${(curlMs[i]! / 1000).toFixed(2)} s)`,
+    );
   }
   const pull = median(ms.pull);
   const viaServer = median(ms.server);

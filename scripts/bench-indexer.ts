@@ -22,11 +22,19 @@ const BACKFILL_RUNS = Number(process.env.BENCH_BACKFILL_RUNS ?? 3);
 await runBench('indexer', async ({ defer: cleanup, log }) => {
   // ---- chain ----
   log('building contracts/bench');
-  execFileSync(path.join(repoRoot, 'scripts/foundry'), ['forge', 'build', 'contracts/bench'], { cwd: repoRoot, stdio: 'ignore', env: { ...process.env, FOUNDRY_DISABLE_NIGHTLY_WARNING: '1' } });
+  execFileSync(path.join(repoRoot, 'scripts/foundry'), ['forge', 'build', 'contracts/bench'], {
+    cwd: repoRoot,
+    stdio: 'ignore',
+    env: { ...process.env, FOUNDRY_DISABLE_NIGHTLY_WARNING: '1' },
+  });
   const artifact = JSON.parse(fs.readFileSync(path.join(repoRoot, 'contracts/out/BenchSwarm.sol/BenchSwarm.json'), 'utf8'));
   const port = await freePort();
   // prague: no per-transaction gas cap, so one transaction can cast thousands of votes
-  const anvil = spawn(foundryBinary('anvil'), ['--port', String(port), '--silent', '--gas-limit', '3000000000', '--hardfork', 'prague', '--chain-id', '31337'], { stdio: 'ignore' });
+  const anvil = spawn(
+    foundryBinary('anvil'),
+    ['--port', String(port), '--silent', '--gas-limit', '3000000000', '--hardfork', 'prague', '--chain-id', '31337'],
+    { stdio: 'ignore' },
+  );
   cleanup(() => void anvil.kill('SIGKILL'));
   const rpcUrl = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
@@ -57,7 +65,13 @@ await runBench('indexer', async ({ defer: cleanup, log }) => {
   };
   const genStart = Date.now();
   log(`generating ${PROPOSALS} proposals, ${PROPOSALS * VOTERS} votes, ${DELEGATIONS} delegation changes`);
-  const deployHash = await wallet.deployContract({ account: from, chain: null, abi: artifact.abi, bytecode: artifact.bytecode.object as Hex, args: [c.ModelGovernor, c.ModelToken] });
+  const deployHash = await wallet.deployContract({
+    account: from,
+    chain: null,
+    abi: artifact.abi,
+    bytecode: artifact.bytecode.object as Hex,
+    args: [c.ModelGovernor, c.ModelToken],
+  });
   const swarm = (await pub.waitForTransactionReceipt({ hash: deployHash })).contractAddress as Address;
   const swarmAbi = artifact.abi as Abi;
   await send(c.ModelToken, modelTokenAbi as Abi, 'transfer', [swarm, 60_000n * 10n ** 18n], 1_000_000n);
@@ -117,7 +131,8 @@ await runBench('indexer', async ({ defer: cleanup, log }) => {
       if (status.indexedBlock !== head) throw new Error(`${kind}: indexed to ${status.indexedBlock}, head ${head}`);
       const dump = await dumpIndex(database.db, deployment.chainId);
       const stored = dump.governor_event.length + dump.token_event.length + dump.timelock_event.length + dump.registry_event.length;
-      if (dump.vote.length !== totalVotes || dump.proposal.length !== PROPOSALS) throw new Error(`${kind}: ${dump.vote.length} votes, ${dump.proposal.length} proposals indexed`);
+      if (dump.vote.length !== totalVotes || dump.proposal.length !== PROPOSALS)
+        throw new Error(`${kind}: ${dump.vote.length} votes, ${dump.proposal.length} proposals indexed`);
       log(`(${kind === 'pglite' ? 'b' : 'c'}) backfill into ${kind}: ${stored} events in ${seconds.toFixed(2)} s`);
       return { seconds, stored };
     } finally {
@@ -165,4 +180,3 @@ await runBench('indexer', async ({ defer: cleanup, log }) => {
   };
   return result;
 });
-

@@ -37,7 +37,7 @@ function threadCpu(pid: number): Record<string, [number, number]> {
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
     try {
       const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = `${tid}:${stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))}`;
+      const name = `${tid}:${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}`;
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const cur = (out[name] ??= [0, 0]);
       cur[0] += Number(f[11]) / 100;
@@ -57,7 +57,20 @@ function processCpuSeconds(pid: number): number {
 function curlUpload(url: string, file: string, auth: string): Promise<{ seconds: number; body: any }> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const c = spawn('curl', ['-sS', '-X', 'POST', '-T', file, '-H', `authorization: ${auth}`, '-H', 'content-type: application/octet-stream', '-H', 'expect:', `${url}/api/uploads`]);
+    const c = spawn('curl', [
+      '-sS',
+      '-X',
+      'POST',
+      '-T',
+      file,
+      '-H',
+      `authorization: ${auth}`,
+      '-H',
+      'content-type: application/octet-stream',
+      '-H',
+      'expect:',
+      `${url}/api/uploads`,
+    ]);
     let out = '';
     let err = '';
     c.stdout.on('data', (d) => (out += d));
@@ -127,7 +140,9 @@ await runBench('ingest', async ({ defer, log }) => {
         if (up.body.sha256 !== expected) throw new Error(`sha256 mismatch: ${up.body.sha256} vs ${expected}`);
         ours.push(up.seconds);
         growth.push(peak - base);
-        log(`${(size / MiB).toFixed(0)} MiB run ${r + 1}: ingest ${(size / MiB / up.seconds).toFixed(0)} MiB/s, openssl ${(size / MiB / ref[r]!).toFixed(0)} MiB/s, RSS +${((peak - base) / MiB).toFixed(1)} MiB, server CPU ${serverCpu[r]!.toFixed(2)} s, openssl CPU ${opensslCpu[r]!.toFixed(2)} s`);
+        log(
+          `${(size / MiB).toFixed(0)} MiB run ${r + 1}: ingest ${(size / MiB / up.seconds).toFixed(0)} MiB/s, openssl ${(size / MiB / ref[r]!).toFixed(0)} MiB/s, RSS +${((peak - base) / MiB).toFixed(1)} MiB, server CPU ${serverCpu[r]!.toFixed(2)} s, openssl CPU ${opensslCpu[r]!.toFixed(2)} s`,
+        );
       }
       const ingest = size / MiB / median(ours);
       const openssl = size / MiB / median(ref);

@@ -137,7 +137,19 @@ async function main() {
   cleanups.push(() => anvil.stop());
   const { deployment, deploymentFile } = await deployContracts(anvil.rpcUrl, { deploymentFile: path.join(work, 'deployment.json') });
   const port = await freePort();
-  const serverEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', SERVE_PAGES: '0', HOST: '127.0.0.1', PORT: String(port), RPC_URL: anvil.rpcUrl, DEPLOYMENT_FILE: deploymentFile, MODELDAO_DATA_DIR: path.join(work, 'data'), INDEXER_POLL_MS: '200', UPLOAD_MAX_BYTES: String(size + MiB), UPLOAD_QUOTA_BYTES: String(2 * size + MiB) };
+  const serverEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'production',
+    SERVE_PAGES: '0',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    RPC_URL: anvil.rpcUrl,
+    DEPLOYMENT_FILE: deploymentFile,
+    MODELDAO_DATA_DIR: path.join(work, 'data'),
+    INDEXER_POLL_MS: '200',
+    UPLOAD_MAX_BYTES: String(size + MiB),
+    UPLOAD_QUOTA_BYTES: String(2 * size + MiB),
+  };
   delete serverEnv.DATABASE_URL; // embedded PGlite, like a fresh clone
   const server = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'lib', 'server', 'start.ts')], {
     cwd: repoRoot,
@@ -154,7 +166,10 @@ async function main() {
   );
   const gw = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
-    const ok = await fetch(`${gw}/api/health`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${gw}/api/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (server.exitCode !== null || i > 1200) throw new Error('server did not start');
     await new Promise((r) => setTimeout(r, 100));
@@ -171,7 +186,11 @@ async function main() {
   Object.assign(v.manifest, { files: [{ path: 'weights.bin', size: up.size, sha256: up.sha256, cid: up.cid }] });
   v.manifestBytes = Buffer.from(canonicalize(v.manifest) as string);
   v.digest = `0x${crypto.createHash('sha256').update(v.manifestBytes).digest('hex')}`;
-  const posted = await fetch(`${gw}/api/manifests`, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders }, body: new Uint8Array(v.manifestBytes) });
+  const posted = await fetch(`${gw}/api/manifests`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...authHeaders },
+    body: new Uint8Array(v.manifestBytes),
+  });
   if (!posted.ok) throw new Error(`POST /api/manifests: ${posted.status} ${await posted.text()}`);
   await publish({ ...anvil, deployment, deploymentFile } as never, 'bench-ipfs', v);
   for (let i = 0; ; i++) {
@@ -183,7 +202,19 @@ async function main() {
   fs.rmSync(src);
 
   const cli = path.join(repoRoot, 'lib', 'cli', 'modeldao.mjs');
-  const pullArgs = (cache: string, how: string[]) => [cli, 'pull', 'bench-ipfs', '--rpc', anvil.rpcUrl, '--deployment', deploymentFile, '--cache', cache, '--quiet', ...how];
+  const pullArgs = (cache: string, how: string[]) => [
+    cli,
+    'pull',
+    'bench-ipfs',
+    '--rpc',
+    anvil.rpcUrl,
+    '--deployment',
+    deploymentFile,
+    '--cache',
+    cache,
+    '--quiet',
+    ...how,
+  ];
   const methods: Record<string, () => Promise<number>> = {
     blobs: async () => {
       const t0 = performance.now();

@@ -21,7 +21,14 @@ import { uploadAuthHeaders, uploadFile } from '../lib/sdk/upload.ts';
 import { makeVersion, publish } from '../tests/helpers/consumer.ts';
 import { median, runBench, type Bench } from './bench/harness.ts';
 
-const { values } = parseArgs({ options: { size: { type: 'string', default: '2GiB' }, runs: { type: 'string', default: '3' }, concurrency: { type: 'string' }, server: { type: 'string', default: 'real' } } });
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: '2GiB' },
+    runs: { type: 'string', default: '3' },
+    concurrency: { type: 'string' },
+    server: { type: 'string', default: 'real' },
+  },
+});
 function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|K|M|G)?$/i.exec(s.trim());
   if (!m) throw new Error(`bad --size ${s}`);
@@ -42,8 +49,18 @@ function exec(cmd: string, args: string[], env: Record<string, string> = {}): Pr
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const cpu = () => fs.readFileSync(cpuFile, 'utf8').trim().split(/\s+/).slice(-2).reduce((a, x) => a + Number(x), 0);
-    child.on('exit', (code) => (code === 0 ? resolve({ ms: performance.now() - t0, stdout, cpu: cpu() }) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`))));
+    const cpu = () =>
+      fs
+        .readFileSync(cpuFile, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .slice(-2)
+        .reduce((a, x) => a + Number(x), 0);
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve({ ms: performance.now() - t0, stdout, cpu: cpu() })
+        : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`)),
+    );
   });
 }
 
@@ -94,7 +111,16 @@ async function main({ defer, log }: Bench) {
     // The real server (lib/server/main.ts, plain API, in-process indexer): shards uploaded through
     // POST /api/uploads, manifest through POST /api/manifests, version published on chain, served by
     // GET /api/blobs once the index has it.
-    const env = parseEnv({ ...process.env, NODE_ENV: 'production', PORT: String(await freePort()), RPC_URL: anvil.rpcUrl, DEPLOYMENT_FILE: deploymentFile, MODELDAO_DATA_DIR: path.join(work, 'data'), DATABASE_URL: undefined, INDEXER_POLL_MS: '200' });
+    const env = parseEnv({
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: String(await freePort()),
+      RPC_URL: anvil.rpcUrl,
+      DEPLOYMENT_FILE: deploymentFile,
+      MODELDAO_DATA_DIR: path.join(work, 'data'),
+      DATABASE_URL: undefined,
+      INDEXER_POLL_MS: '200',
+    });
     const server = await startServer({ env, deployment, withNext: false, log: () => {} });
     defer(() => server.close());
     gw = server.url;
@@ -111,7 +137,11 @@ async function main({ defer, log }: Bench) {
     Object.assign(v.manifest, { files });
     v.manifestBytes = Buffer.from(canonicalize(v.manifest) as string);
     v.digest = `0x${crypto.createHash('sha256').update(v.manifestBytes).digest('hex')}`;
-    const posted = await fetch(`${gw}/api/manifests`, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders }, body: new Uint8Array(v.manifestBytes) });
+    const posted = await fetch(`${gw}/api/manifests`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...authHeaders },
+      body: new Uint8Array(v.manifestBytes),
+    });
     if (!posted.ok) throw new Error(`POST /api/manifests: ${posted.status} ${await posted.text()}`);
     await publish(chain, 'bench-lm', v);
     await server.waitForIndex();
@@ -130,7 +160,8 @@ async function main({ defer, log }: Bench) {
     await publish(chain, 'bench-lm', v);
     const server = http.createServer((req, res) => {
       const url = req.url ?? '';
-      if (url === `/api/manifests/${v.digest}`) return void res.writeHead(200, { 'content-type': 'application/json', 'content-length': v.manifestBytes.length }).end(v.manifestBytes);
+      if (url === `/api/manifests/${v.digest}`)
+        return void res.writeHead(200, { 'content-type': 'application/json', 'content-length': v.manifestBytes.length }).end(v.manifestBytes);
       const m = /^\/api\/blobs\/([0-9a-f]{64})$/.exec(url);
       const file = m && blobs.get(m[1]!);
       if (!file) return void res.writeHead(404).end();
@@ -149,7 +180,19 @@ async function main({ defer, log }: Bench) {
     gw = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
   const cli = path.join(repoRoot, 'lib', 'cli', 'modeldao.mjs');
-  const cliArgs = ['pull', 'bench-lm', '--rpc', anvil.rpcUrl, '--deployment', deploymentFile, '--gateway', gw, '--quiet', '--json', ...(values.concurrency ? ['--concurrency', values.concurrency] : [])];
+  const cliArgs = [
+    'pull',
+    'bench-lm',
+    '--rpc',
+    anvil.rpcUrl,
+    '--deployment',
+    deploymentFile,
+    '--gateway',
+    gw,
+    '--quiet',
+    '--json',
+    ...(values.concurrency ? ['--concurrency', values.concurrency] : []),
+  ];
 
   // Warm-up: bundles the CLI if needed and puts the source files in the page cache for both sides.
   {
@@ -197,7 +240,9 @@ async function main({ defer, log }: Bench) {
       await timeRef(i);
       await timePull(i);
     }
-    log(`run ${i + 1}: modeldao pull ${(pullMs[i]! / 1000).toFixed(2)} s (cpu ${pullCpu[i]!.toFixed(2)} s) · curl+openssl ${(refMs[i]! / 1000).toFixed(2)} s (cpu ${refCpu[i]!.toFixed(2)} s)`);
+    log(
+      `run ${i + 1}: modeldao pull ${(pullMs[i]! / 1000).toFixed(2)} s (cpu ${pullCpu[i]!.toFixed(2)} s) · curl+openssl ${(refMs[i]! / 1000).toFixed(2)} s (cpu ${refCpu[i]!.toFixed(2)} s)`,
+    );
   }
   const pull = median(pullMs);
   const ref = median(refMs);

@@ -67,7 +67,12 @@ await runBench('serve', async ({ defer, log }) => {
   const manifestRes = await fetch(`${server.url}/api/manifests`, {
     method: 'POST',
     headers: { authorization: auth, 'content-type': 'application/json' },
-    body: JSON.stringify({ schema: MANIFEST_SCHEMA, model: 'bench', parent: null, files: [{ path: 'weights.bin', size: up.size, sha256: up.sha256, cid: up.cid }] }),
+    body: JSON.stringify({
+      schema: MANIFEST_SCHEMA,
+      model: 'bench',
+      parent: null,
+      files: [{ path: 'weights.bin', size: up.size, sha256: up.sha256, cid: up.cid }],
+    }),
   });
   const manifest = (await manifestRes.json()) as { manifestDigest: `0x${string}` };
   const gov = new Governance(chain.anvil.rpcUrl, chain.deployment);
@@ -103,7 +108,15 @@ await runBench('serve', async ({ defer, log }) => {
   const ours: number[] = [];
   const ref: number[] = [];
   for (let r = 0; r < runs; r++) {
-    for (const [url, into] of (r % 2 === 0 ? [[blobUrl, ours], [plainUrl, ref]] : [[plainUrl, ref], [blobUrl, ours]]) as [string, number[]][]) {
+    for (const [url, into] of (r % 2 === 0
+      ? [
+          [blobUrl, ours],
+          [plainUrl, ref],
+        ]
+      : [
+          [plainUrl, ref],
+          [blobUrl, ours],
+        ]) as [string, number[]][]) {
       const d = await download(url);
       if (d.sha256 !== up.sha256 || d.bytes !== size) throw new Error(`${url}: wrong bytes (${d.bytes}, ${d.sha256})`);
       into.push(d.seconds);

@@ -43,7 +43,10 @@ async function sendAll(url: string, txs: { from: Address; to: Address; data: Hex
   // Explicit nonces: anvil handles a JSON-RPC batch concurrently, so many txs from one sender
   // would otherwise get the same pending nonce.
   const senders = [...new Set(txs.map((t) => t.from))];
-  const counts = (await rpcBatch(url, senders.map((a) => ({ method: 'eth_getTransactionCount', params: [a, 'pending'] })))) as Hex[];
+  const counts = (await rpcBatch(
+    url,
+    senders.map((a) => ({ method: 'eth_getTransactionCount', params: [a, 'pending'] })),
+  )) as Hex[];
   const nonces = new Map(senders.map((a, i) => [a, BigInt(counts[i]!)]));
   for (let i = 0; i < txs.length; i += batch) {
     const chunk = txs.slice(i, i + batch).map((t) => {
@@ -51,11 +54,17 @@ async function sendAll(url: string, txs: { from: Address; to: Address; data: Hex
       nonces.set(t.from, nonce + 1n);
       return { ...t, gas: toHex(gas), nonce: toHex(nonce) };
     });
-    const hashes = (await rpcBatch(url, chunk.map((t) => ({ method: 'eth_sendTransaction', params: [t] })))) as Hex[];
+    const hashes = (await rpcBatch(
+      url,
+      chunk.map((t) => ({ method: 'eth_sendTransaction', params: [t] })),
+    )) as Hex[];
     let receipts: ({ status: Hex } | null)[] = [];
     for (let round = 0; round < 20; round++) {
       await rpcBatch(url, [{ method: 'evm_mine', params: [] }]);
-      receipts = (await rpcBatch(url, hashes.map((h) => ({ method: 'eth_getTransactionReceipt', params: [h] })))) as ({ status: Hex } | null)[];
+      receipts = (await rpcBatch(
+        url,
+        hashes.map((h) => ({ method: 'eth_getTransactionReceipt', params: [h] })),
+      )) as ({ status: Hex } | null)[];
       if (receipts.every(Boolean)) break;
     }
     const failed = receipts.filter((r) => !r || r.status !== '0x1').length;
@@ -124,37 +133,78 @@ await runBench('web', async ({ defer, log }) => {
   defer(() => anvil.stop());
   const url = anvil.rpcUrl;
   // Votes must land inside the voting period even on a slow machine: a week of chain time.
-  const { deployment, deploymentFile } = await deployContracts(url, { deploymentFile: path.join(tmp, 'deployment.json'), env: { VOTING_PERIOD: String(7 * 86400) } });
+  const { deployment, deploymentFile } = await deployContracts(url, {
+    deploymentFile: path.join(tmp, 'deployment.json'),
+    env: { VOTING_PERIOD: String(7 * 86400) },
+  });
   const c = deployment.contracts;
   log(`deployed; seeding ${PROPOSALS} proposals × ${VOTERS} voters`);
   const tSeed = performance.now();
 
   const voters = Array.from({ length: VOTERS }, (_, i) => `0x${(0xbe7c00 + i).toString(16).padStart(40, '0')}` as Address);
-  await rpcBatch(url, voters.flatMap((v) => [
-    { method: 'anvil_impersonateAccount', params: [v] },
-    { method: 'anvil_setBalance', params: [v, toHex(10n ** 20n)] },
-  ]));
+  await rpcBatch(
+    url,
+    voters.flatMap((v) => [
+      { method: 'anvil_impersonateAccount', params: [v] },
+      { method: 'anvil_setBalance', params: [v, toHex(10n ** 20n)] },
+    ]),
+  );
   await rpcBatch(url, [{ method: 'evm_setAutomine', params: [false] }]);
   const holders = DEV_ACCOUNTS.slice(0, 5).map((a) => a.address as Address);
   const proposer = holders[0]!;
-  await sendAll(url, [
-    { from: proposer, to: c.ModelToken, data: encodeFunctionData({ abi: modelTokenAbi, functionName: 'delegate', args: [proposer] }) },
-    ...voters.map((v, i) => ({ from: holders[1 + (i % 4)]!, to: c.ModelToken, data: encodeFunctionData({ abi: modelTokenAbi, functionName: 'transfer', args: [v, parseUnits('1000', 18)] }) })),
-  ], 200_000);
-  await sendAll(url, voters.map((v) => ({ from: v, to: c.ModelToken, data: encodeFunctionData({ abi: modelTokenAbi, functionName: 'delegate', args: [v] }) })), 200_000);
-  await rpcBatch(url, [{ method: 'evm_increaseTime', params: [2] }, { method: 'evm_mine', params: [] }]);
+  await sendAll(
+    url,
+    [
+      { from: proposer, to: c.ModelToken, data: encodeFunctionData({ abi: modelTokenAbi, functionName: 'delegate', args: [proposer] }) },
+      ...voters.map((v, i) => ({
+        from: holders[1 + (i % 4)]!,
+        to: c.ModelToken,
+        data: encodeFunctionData({ abi: modelTokenAbi, functionName: 'transfer', args: [v, parseUnits('1000', 18)] }),
+      })),
+    ],
+    200_000,
+  );
+  await sendAll(
+    url,
+    voters.map((v) => ({ from: v, to: c.ModelToken, data: encodeFunctionData({ abi: modelTokenAbi, functionName: 'delegate', args: [v] }) })),
+    200_000,
+  );
+  await rpcBatch(url, [
+    { method: 'evm_increaseTime', params: [2] },
+    { method: 'evm_mine', params: [] },
+  ]);
   // The model the proposals publish to, with a current version (publishVersion makes it current), so the model page measured below is
   // a real one. Set up as the timelock directly (impersonated): seeding, not the governance under test.
   await rpcBatch(url, [
     { method: 'anvil_impersonateAccount', params: [c.TimelockController] },
     { method: 'anvil_setBalance', params: [c.TimelockController, toHex(10n ** 20n)] },
   ]);
-  await sendAll(url, [
-    { from: c.TimelockController, to: c.ModelRegistry, data: encodeFunctionData({ abi: modelRegistryAbi, functionName: 'registerModel', args: ['tiny-lm', { kind: 0, token: '0x0000000000000000000000000000000000000000', minBalance: 0n }] }) },
-  ], 500_000);
-  await sendAll(url, [
-    { from: c.TimelockController, to: c.ModelRegistry, data: encodeFunctionData({ abi: modelRegistryAbi, functionName: 'publishVersion', args: [1n, keccak256(toBytes('bench manifest v1')), 0] }) },
-  ], 500_000);
+  await sendAll(
+    url,
+    [
+      {
+        from: c.TimelockController,
+        to: c.ModelRegistry,
+        data: encodeFunctionData({
+          abi: modelRegistryAbi,
+          functionName: 'registerModel',
+          args: ['tiny-lm', { kind: 0, token: '0x0000000000000000000000000000000000000000', minBalance: 0n }],
+        }),
+      },
+    ],
+    500_000,
+  );
+  await sendAll(
+    url,
+    [
+      {
+        from: c.TimelockController,
+        to: c.ModelRegistry,
+        data: encodeFunctionData({ abi: modelRegistryAbi, functionName: 'publishVersion', args: [1n, keccak256(toBytes('bench manifest v1')), 0] }),
+      },
+    ],
+    500_000,
+  );
 
   const ids: bigint[] = [];
   const proposeTxs = Array.from({ length: PROPOSALS }, (_, i) => {
@@ -164,17 +214,35 @@ await runBench('web', async ({ defer, log }) => {
     const calldatas = [encodeFunctionData({ abi: modelRegistryAbi, functionName: 'publishVersion', args: [1n, digest, 1] })];
     const description = `# Bench proposal ${i}: publish a retrained tiny-lm\n\nRetrained on shard ${i}. Evals attached.\n\n#proposer=${proposer}`;
     ids.push(
-      BigInt(keccak256(encodeAbiParameters([{ type: 'address[]' }, { type: 'uint256[]' }, { type: 'bytes[]' }, { type: 'bytes32' }], [targets, values, calldatas, keccak256(toBytes(description))]))),
+      BigInt(
+        keccak256(
+          encodeAbiParameters(
+            [{ type: 'address[]' }, { type: 'uint256[]' }, { type: 'bytes[]' }, { type: 'bytes32' }],
+            [targets, values, calldatas, keccak256(toBytes(description))],
+          ),
+        ),
+      ),
     );
-    return { from: proposer, to: c.ModelGovernor, data: encodeFunctionData({ abi: modelGovernorAbi, functionName: 'propose', args: [targets, values, calldatas, description] }) };
+    return {
+      from: proposer,
+      to: c.ModelGovernor,
+      data: encodeFunctionData({ abi: modelGovernorAbi, functionName: 'propose', args: [targets, values, calldatas, description] }),
+    };
   });
   await sendAll(url, proposeTxs, 600_000);
-  await rpcBatch(url, [{ method: 'evm_increaseTime', params: [2] }, { method: 'evm_mine', params: [] }]);
+  await rpcBatch(url, [
+    { method: 'evm_increaseTime', params: [2] },
+    { method: 'evm_mine', params: [] },
+  ]);
   const voteTxs = ids.flatMap((id, p) =>
     voters.map((v, i) => ({
       from: v,
       to: c.ModelGovernor,
-      data: encodeFunctionData({ abi: modelGovernorAbi, functionName: 'castVoteWithReason', args: [id, ((i + p) % 3) as 0 | 1 | 2, i % 10 === 0 ? `Reason ${i} on ${p}: looks **fine**.` : ''] }),
+      data: encodeFunctionData({
+        abi: modelGovernorAbi,
+        functionName: 'castVoteWithReason',
+        args: [id, ((i + p) % 3) as 0 | 1 | 2, i % 10 === 0 ? `Reason ${i} on ${p}: looks **fine**.` : ''],
+      }),
     })),
   );
   await sendAll(url, voteTxs, 250_000);
@@ -218,7 +286,12 @@ await runBench('web', async ({ defer, log }) => {
       if (r.status !== 200) {
         const list = await timeGet(base + '/proposals');
         const health = await timeGet(base + '/api/health');
-        throw new Error(`${p} answered ${r.status}; listed: ${[...list.html.matchAll(/href="\/proposals\/(\d+)"/g)].slice(0, 3).map((m) => m[1]).join(', ')}; health ${health.html}`);
+        throw new Error(
+          `${p} answered ${r.status}; listed: ${[...list.html.matchAll(/href="\/proposals\/(\d+)"/g)]
+            .slice(0, 3)
+            .map((m) => m[1])
+            .join(', ')}; health ${health.html}`,
+        );
       }
       times.push(r.ms);
     }

@@ -18,15 +18,44 @@ import ts from 'typescript';
 const RULES = [
   // lib/hf is an HTTP protocol adapter (the Hugging Face Hub wire protocol), shared by the server's /hf
   // routes and the CLI's local verifying endpoint: it belongs to the HTTP layer.
-  { id: 'domain-no-http', from: 'lib/', except: ['lib/server/', 'lib/hf/'], to: ['lib/server/'], why: 'domain code never imports the HTTP layer: throw domain errors, map them to HTTP in lib/server' },
+  {
+    id: 'domain-no-http',
+    from: 'lib/',
+    except: ['lib/server/', 'lib/hf/'],
+    to: ['lib/server/'],
+    why: 'domain code never imports the HTTP layer: throw domain errors, map them to HTTP in lib/server',
+  },
   { id: 'lib-no-app', from: 'lib/', to: ['app/'], why: 'lib never imports app (app imports lib)' },
   { id: 'lib-no-scripts-tests', from: 'lib/', to: ['scripts/', 'tests/'], why: 'lib never imports scripts or tests' },
-  { id: 'server-no-devchain', from: 'lib/server/', to: ['lib/devchain/'], why: 'the production server never imports dev-chain code (anvil keys, deploy helpers)' },
+  {
+    id: 'server-no-devchain',
+    from: 'lib/server/',
+    to: ['lib/devchain/'],
+    why: 'the production server never imports dev-chain code (anvil keys, deploy helpers)',
+  },
   { id: 'chain-no-db', from: 'lib/chain/', to: ['db/'], why: 'lib/chain talks to the chain only; index queries live in lib/indexer' },
   { id: 'db-no-upper', from: 'db/', to: ['lib/', 'app/', 'scripts/', 'tests/'], why: 'db (schema, client) sits below everything' },
-  { id: 'scripts-tests-via-kit', from: 'scripts/', to: ['tests/'], unless: ['tests/helpers/'], why: 'scripts import from tests only through the test kit, tests/helpers' },
-  { id: 'tests-no-scripts', from: 'tests/', to: ['scripts/'], unless: ['scripts/bench/harness.ts', 'scripts/make-icons.mjs'], why: 'tests never import scripts (shared code goes to tests/helpers or lib); spawning a script is fine; the bench harness and the icon maker are imported only by their own unit tests' },
-  { id: 'kit-self-contained', from: 'tests/helpers/', to: ['tests/'], unless: ['tests/helpers/'], why: 'the test kit imports no test suite (scripts depend on it)' },
+  {
+    id: 'scripts-tests-via-kit',
+    from: 'scripts/',
+    to: ['tests/'],
+    unless: ['tests/helpers/'],
+    why: 'scripts import from tests only through the test kit, tests/helpers',
+  },
+  {
+    id: 'tests-no-scripts',
+    from: 'tests/',
+    to: ['scripts/'],
+    unless: ['scripts/bench/harness.ts', 'scripts/make-icons.mjs'],
+    why: 'tests never import scripts (shared code goes to tests/helpers or lib); spawning a script is fine; the bench harness and the icon maker are imported only by their own unit tests',
+  },
+  {
+    id: 'kit-self-contained',
+    from: 'tests/helpers/',
+    to: ['tests/'],
+    unless: ['tests/helpers/'],
+    why: 'the test kit imports no test suite (scripts depend on it)',
+  },
 ];
 
 const SOURCE = /\.(ts|tsx|mts|cts|js|mjs|cjs|jsx)$/;

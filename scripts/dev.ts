@@ -35,7 +35,9 @@ async function main() {
   let anvilPort = env.ANVIL_PORT;
   if (!(await portIsFree(anvilPort))) {
     const fallback = await freePort();
-    console.warn(`Port ${anvilPort} is busy (another anvil or node?); starting the local chain on ${fallback} instead. Point your wallet at http://127.0.0.1:${fallback}.`);
+    console.warn(
+      `Port ${anvilPort} is busy (another anvil or node?); starting the local chain on ${fallback} instead. Point your wallet at http://127.0.0.1:${fallback}.`,
+    );
     anvilPort = fallback;
   }
 
@@ -98,7 +100,7 @@ ${seed.accounts.map((a) => `    ${a.label.padEnd(24)} ${a.address}  ${a.votingPo
   Ctrl-C stops everything.
 `);
   } catch (err) {
-    console.error(err instanceof Error ? err.stack ?? err.message : err);
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
     await shutdown(1);
   }
 }

@@ -19,7 +19,9 @@ try {
   const plan = await gcPlan(database.db, store, { ttlSeconds: env.UPLOAD_TTL_SECONDS });
   const bytes = plan.reduce((s, c) => s + c.size, 0);
   for (const c of plan) {
-    console.log(`${doDelete ? 'delete' : 'would delete'} ${c.sha256} ${c.size} B ${c.kind} (${c.reason}${c.expiresAt ? `, expired ${c.expiresAt.toISOString()}` : ''})`);
+    console.log(
+      `${doDelete ? 'delete' : 'would delete'} ${c.sha256} ${c.size} B ${c.kind} (${c.reason}${c.expiresAt ? `, expired ${c.expiresAt.toISOString()}` : ''})`,
+    );
   }
   if (doDelete) {
     const n = await gcDelete(database.db, store, plan);
@@ -30,7 +32,8 @@ try {
   // resumable upload sessions past their expiry (and session files without a session)
   const sessions = await sweepSessions(database.db, store, { dryRun: !doDelete });
   for (const s of sessions) console.log(`${doDelete ? 'delete' : 'would delete'} upload session ${s.id} ${s.bytes} B (${s.reason})`);
-  if (sessions.length > 0) console.log(`${sessions.length} upload session(s), ${sessions.reduce((n, s) => n + s.bytes, 0)} bytes ${doDelete ? 'deleted' : 'would be deleted'}`);
+  if (sessions.length > 0)
+    console.log(`${sessions.length} upload session(s), ${sessions.reduce((n, s) => n + s.bytes, 0)} bytes ${doDelete ? 'deleted' : 'would be deleted'}`);
 } finally {
   await database.close();
 }

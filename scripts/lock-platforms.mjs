@@ -11,9 +11,22 @@ const file = new URL('../package-lock.json', import.meta.url);
 const lock = JSON.parse(fs.readFileSync(file, 'utf8'));
 const pkgs = lock.packages;
 
-const osOf = (n) => ['darwin', 'linux', 'win32', 'android', 'freebsd', 'openbsd', 'openharmony', 'sunos', 'aix', 'netbsd'].find((o) => new RegExp(`(^|[-/])${o}(-|$)`).test(n));
+const osOf = (n) =>
+  ['darwin', 'linux', 'win32', 'android', 'freebsd', 'openbsd', 'openharmony', 'sunos', 'aix', 'netbsd'].find((o) => new RegExp(`(^|[-/])${o}(-|$)`).test(n));
 function cpuOf(n) {
-  const map = [['arm64', 'arm64'], ['aarch64', 'arm64'], ['amd64', 'x64'], ['x64', 'x64'], ['ia32', 'ia32'], ['loong64', 'loong64'], ['ppc64', 'ppc64'], ['riscv64', 'riscv64'], ['s390x', 's390x'], ['arm', 'arm'], ['universal', null]];
+  const map = [
+    ['arm64', 'arm64'],
+    ['aarch64', 'arm64'],
+    ['amd64', 'x64'],
+    ['x64', 'x64'],
+    ['ia32', 'ia32'],
+    ['loong64', 'loong64'],
+    ['ppc64', 'ppc64'],
+    ['riscv64', 'riscv64'],
+    ['s390x', 's390x'],
+    ['arm', 'arm'],
+    ['universal', null],
+  ];
   for (const [k, v] of map) if (new RegExp(`-${k}(-|$)`).test(n)) return v;
   return undefined;
 }

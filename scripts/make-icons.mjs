@@ -21,7 +21,14 @@ const LAYERS = [
   { x: 14, y: 28.5, w: 36, h: 7, r: 3.5 },
   { x: 14, y: 42, w: 22, h: 7, r: 3.5 },
 ];
-const CHECK = { points: [[39, 46], [44, 51], [53, 40]], width: 4.5 };
+const CHECK = {
+  points: [
+    [39, 46],
+    [44, 51],
+    [53, 40],
+  ],
+  width: 4.5,
+};
 
 const hex = (c) => '#' + c.map((v) => v.toString(16).padStart(2, '0')).join('');
 
@@ -119,10 +126,20 @@ function png(w, h, rgba) {
   ihdr[9] = 6; // RGBA
   const raw = Buffer.alloc(h * (w * 4 + 1));
   for (let y = 0; y < h; y++) rgba.copy(raw, y * (w * 4 + 1) + 1, y * w * 4, (y + 1) * w * 4);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
-const iconPng = (size) => png(size, size, rasterize(size, size, (x, y) => markAt((x / size) * 64, (y / size) * 64)));
+const iconPng = (size) =>
+  png(
+    size,
+    size,
+    rasterize(size, size, (x, y) => markAt((x / size) * 64, (y / size) * 64)),
+  );
 
 /** ICO holding PNG images (Vista+ and every current browser read PNG-in-ICO). */
 function ico(images) {
@@ -156,14 +173,19 @@ function socialPreview() {
     { x: 520, y: 295, w: 430, h: 36, r: 18, c: [120, 138, 160] },
     { x: 520, y: 355, w: 330, h: 36, r: 18, c: [170, 184, 200] },
   ];
-  const rgba = rasterize(W, H, (x, y) => {
-    if (x >= mx && x < mx + markSize && y >= my && y < my + markSize) {
-      const c = markAt(((x - mx) / markSize) * 64, ((y - my) / markSize) * 64);
-      if (c) return c;
-    }
-    for (const b of bars) if (inRoundRect(x, y, b)) return b.c;
-    return COLORS.bg;
-  }, 2);
+  const rgba = rasterize(
+    W,
+    H,
+    (x, y) => {
+      if (x >= mx && x < mx + markSize && y >= my && y < my + markSize) {
+        const c = markAt(((x - mx) / markSize) * 64, ((y - my) / markSize) * 64);
+        if (c) return c;
+      }
+      for (const b of bars) if (inRoundRect(x, y, b)) return b.c;
+      return COLORS.bg;
+    },
+    2,
+  );
   return png(W, H, rgba);
 }
 

@@ -21,7 +21,9 @@ process.stdin.on('end', () => {
   const base = process.cwd();
   const findImports = (p) => {
     for (const candidate of [path.resolve(base, p)]) {
-      try { return { contents: fs.readFileSync(candidate, 'utf8') }; } catch {}
+      try {
+        return { contents: fs.readFileSync(candidate, 'utf8') };
+      } catch {}
     }
     return { error: `File not found: ${p}` };
   };

@@ -14,9 +14,7 @@ node scripts/check-imports.mjs
 
 step "lint and format"
 npm run --silent lint
-# Until the one-time `npm run format` after the #17 merge, an unformatted tree only warns here; the
-# lead removes the `|| echo …` fallback in the commit that formats the tree, and from then on it fails.
-npm run --silent format:check || echo "format check: the files above are not formatted yet (not enforced until the tree is formatted once)"
+npm run --silent format:check
 
 step "contracts: build, ABI freshness, forge tests with named gas snapshots checked"
 # (scripts/foundry runs the native binary: the npm wrapper of forge always exits 0.)

@@ -76,7 +76,11 @@ describe('runBench', () => {
   it('refuses a result without a boolean goal_met', async () => {
     const codes: number[] = [];
     const lines: string[] = [];
-    await runBench('unit', async () => ({ goal: 'x', goal_met: 'yes' }) as never, { write: (l) => lines.push(l), exit: (c) => codes.push(c), signals: fakeProcess() });
+    await runBench('unit', async () => ({ goal: 'x', goal_met: 'yes' }) as never, {
+      write: (l) => lines.push(l),
+      exit: (c) => codes.push(c),
+      signals: fakeProcess(),
+    });
     expect(lines).toEqual([]);
     expect(codes).toEqual([1]);
   });

@@ -25,7 +25,18 @@ export function LiveEvents({ proposalId, model }: { proposalId?: string; model?:
         router.refresh();
       }, 150);
     };
-    const kinds = ['proposal.created', 'proposal.vote', 'proposal.state', 'version.published', 'version.current', 'version.deprecated', 'version.revoked', 'access.changed', 'correction', 'reorg'];
+    const kinds = [
+      'proposal.created',
+      'proposal.vote',
+      'proposal.state',
+      'version.published',
+      'version.current',
+      'version.deprecated',
+      'version.revoked',
+      'access.changed',
+      'correction',
+      'reorg',
+    ];
     for (const k of kinds) es.addEventListener(k, refresh);
     es.onopen = () => setLive(true);
     es.onerror = () => setLive(false);

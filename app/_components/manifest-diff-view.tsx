@@ -28,11 +28,14 @@ export function ManifestDiffView({ diff, headingLevel = 3 }: { diff: ManifestDif
         <ul data-testid="file-changes">
           {changedFiles.map((f) => (
             <li key={f.path} className={`diff-${f.kind}`}>
-              {f.kind === 'added' ? '+ added' : f.kind === 'removed' ? '− removed' : '~ changed'} <span className="mono">
+              {f.kind === 'added' ? '+ added' : f.kind === 'removed' ? '− removed' : '~ changed'}{' '}
+              <span className="mono">
                 <Untrusted text={f.path} />
               </span>{' '}
               <span className="small muted">
-                {f.sizeBefore !== null && f.sizeAfter !== null ? `${formatBytes(f.sizeBefore)} → ${formatBytes(f.sizeAfter)}` : formatBytes(f.sizeAfter ?? f.sizeBefore)}
+                {f.sizeBefore !== null && f.sizeAfter !== null
+                  ? `${formatBytes(f.sizeBefore)} → ${formatBytes(f.sizeAfter)}`
+                  : formatBytes(f.sizeAfter ?? f.sizeBefore)}
               </span>
             </li>
           ))}

@@ -73,10 +73,21 @@ export function WalletButton() {
             </dl>
             {power.needsDelegation && (
               <p className="notice-warn">
-                You have tokens but no voting power — <Link href="/delegates" onClick={() => setOpen(false)}>delegate first</Link>.
+                You have tokens but no voting power —{' '}
+                <Link href="/delegates" onClick={() => setOpen(false)}>
+                  delegate first
+                </Link>
+                .
               </p>
             )}
-            <button type="button" className="btn" onClick={() => { disconnect.mutate(); setOpen(false); }}>
+            <button
+              type="button"
+              className="btn"
+              onClick={() => {
+                disconnect.mutate();
+                setOpen(false);
+              }}
+            >
               Disconnect
             </button>
           </div>
@@ -111,8 +122,7 @@ export function WalletButton() {
             </ul>
           ) : (
             <p data-testid="no-wallet">
-              No browser wallet found. Install one (MetaMask, Rabby…) and reload to vote or propose. Reading works without a
-              wallet.
+              No browser wallet found. Install one (MetaMask, Rabby…) and reload to vote or propose. Reading works without a wallet.
             </p>
           )}
           {devConnectors.length > 0 && (
@@ -129,7 +139,11 @@ export function WalletButton() {
               </ul>
             </>
           )}
-          {connect.error && <p role="alert" className="error">{describeWalletError(connect.error)}</p>}
+          {connect.error && (
+            <p role="alert" className="error">
+              {describeWalletError(connect.error)}
+            </p>
+          )}
         </div>
       )}
     </div>

@@ -19,8 +19,7 @@ export function DelegatePanel() {
   const [to, setTo] = useState('');
   const [inputError, setInputError] = useState<string | null>(null);
 
-  const delegate = (target: `0x${string}`) =>
-    tx.run({ address: app.contracts!.token, abi: modelTokenAbi, functionName: 'delegate', args: [target] });
+  const delegate = (target: `0x${string}`) => tx.run({ address: app.contracts!.token, abi: modelTokenAbi, functionName: 'delegate', args: [target] });
 
   if (status !== 'connected' || !address) {
     return (

@@ -13,8 +13,8 @@ export default async function DelegatesPage() {
     <>
       <h1>Delegates</h1>
       <p className="muted">
-        Tokens vote only once delegated — to yourself, or to someone you trust to vote for you. Delegating moves no tokens, and
-        you can change it any time; it counts for proposals created afterwards.
+        Tokens vote only once delegated — to yourself, or to someone you trust to vote for you. Delegating moves no tokens, and you can change it any time; it
+        counts for proposals created afterwards.
       </p>
       <DelegatePanel />
       <h2>Top delegates</h2>
@@ -42,9 +42,7 @@ export default async function DelegatesPage() {
                   <td className="num">{formatTokens(d.votingPower)}</td>
                   <td className="num">{supply > 0n ? `${percent(BigInt(d.votingPower), supply).toFixed(1)}%` : '—'}</td>
                   <td className="num">{d.delegatorCount}</td>
-                  <td className="num">
-                    {proposalCount ? `${d.votesCast}/${proposalCount} (${Math.round((d.votesCast / proposalCount) * 100)}%)` : '—'}
-                  </td>
+                  <td className="num">{proposalCount ? `${d.votesCast}/${proposalCount} (${Math.round((d.votesCast / proposalCount) * 100)}%)` : '—'}</td>
                   <td>
                     <DelegateToButton to={d.address} />
                   </td>

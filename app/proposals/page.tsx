@@ -10,7 +10,10 @@ import { StateBadge } from '@/app/_components/state-badge';
 import { VoteBar } from '@/app/_components/vote-bar';
 
 export const dynamic = 'force-dynamic';
-export const metadata: Metadata = { title: 'Proposals', alternates: { types: { 'application/atom+xml': [{ url: '/api/feeds/proposals.atom', title: 'Proposals' }] } } };
+export const metadata: Metadata = {
+  title: 'Proposals',
+  alternates: { types: { 'application/atom+xml': [{ url: '/api/feeds/proposals.atom', title: 'Proposals' }] } },
+};
 
 const PAGE_SIZE = 25;
 type Search = Promise<{ state?: string; model?: string; q?: string; page?: string }>;
@@ -90,7 +93,10 @@ export default async function ProposalsPage({ searchParams }: { searchParams: Se
             <li key={p.id} className="proposal-row" data-testid="proposal-row">
               <div>
                 <h3>
-                  <StateBadge state={p.state} /> <Link href={`/proposals/${p.id}`}><Untrusted text={p.title} line /></Link>
+                  <StateBadge state={p.state} />{' '}
+                  <Link href={`/proposals/${p.id}`}>
+                    <Untrusted text={p.title} line />
+                  </Link>
                 </h3>
                 <div className="small">
                   {p.actions[0] ? <Untrusted text={p.actions[0].summary} /> : 'No actions'}

@@ -63,9 +63,8 @@ contract Deploy is Script {
         (, address deployer,) = vm.readCallers();
         deployment = _deploy(config, deployer);
         vm.stopBroadcast();
-        string memory path = vm.envOr(
-            "DEPLOYMENT_FILE", string.concat("contracts/deployments/", vm.toString(block.chainid), ".json")
-        );
+        string memory path =
+            vm.envOr("DEPLOYMENT_FILE", string.concat("contracts/deployments/", vm.toString(block.chainid), ".json"));
         vm.writeJson(deploymentRecord(config, deployment), path);
     }
 
@@ -167,7 +166,9 @@ contract Deploy is Script {
         _requireOffLocal("TOKEN_AMOUNTS");
         config.amounts = vm.envOr("TOKEN_AMOUNTS", ",", defaults.amounts);
         config.treasuryAmount = _envUint("TREASURY_AMOUNT", defaults.treasuryAmount);
-        require(config.recipients.length == config.amounts.length, "TOKEN_RECIPIENTS and TOKEN_AMOUNTS differ in length");
+        require(
+            config.recipients.length == config.amounts.length, "TOKEN_RECIPIENTS and TOKEN_AMOUNTS differ in length"
+        );
     }
 
     function _envUint(string memory name, uint256 localDefault) internal view returns (uint256) {

@@ -5,8 +5,9 @@ import {IGovernor, Governor} from "@openzeppelin/contracts/governance/Governor.s
 import {GovernorSettings} from "@openzeppelin/contracts/governance/extensions/GovernorSettings.sol";
 import {GovernorCountingSimple} from "@openzeppelin/contracts/governance/extensions/GovernorCountingSimple.sol";
 import {GovernorVotes} from "@openzeppelin/contracts/governance/extensions/GovernorVotes.sol";
-import {GovernorVotesQuorumFraction} from
-    "@openzeppelin/contracts/governance/extensions/GovernorVotesQuorumFraction.sol";
+import {
+    GovernorVotesQuorumFraction
+} from "@openzeppelin/contracts/governance/extensions/GovernorVotesQuorumFraction.sol";
 import {GovernorTimelockControl} from "@openzeppelin/contracts/governance/extensions/GovernorTimelockControl.sol";
 import {GovernorPreventLateQuorum} from "@openzeppelin/contracts/governance/extensions/GovernorPreventLateQuorum.sol";
 import {GovernorProposalGuardian} from "@openzeppelin/contracts/governance/extensions/GovernorProposalGuardian.sol";
@@ -76,7 +77,9 @@ contract ModelGovernor is
     {
         _setProposalGuardian(initialProposalGuardian);
         string memory clockMode = IERC6372(address(token_)).CLOCK_MODE();
-        if (keccak256(bytes(clockMode)) != keccak256("mode=timestamp")) revert ModelGovernorUnsupportedClock(clockMode);
+        if (keccak256(bytes(clockMode)) != keccak256("mode=timestamp")) {
+            revert ModelGovernorUnsupportedClock(clockMode);
+        }
     }
 
     /// @notice The governor's clock: seconds, like its token's (checked at construction).
@@ -189,11 +192,12 @@ contract ModelGovernor is
         return super.state(proposalId);
     }
 
-    function _cancel(address[] memory targets, uint256[] memory values, bytes[] memory calldatas, bytes32 descriptionHash)
-        internal
-        override(Governor, GovernorTimelockControl)
-        returns (uint256)
-    {
+    function _cancel(
+        address[] memory targets,
+        uint256[] memory values,
+        bytes[] memory calldatas,
+        bytes32 descriptionHash
+    ) internal override(Governor, GovernorTimelockControl) returns (uint256) {
         return super._cancel(targets, values, calldatas, descriptionHash);
     }
 

@@ -175,8 +175,7 @@ contract ModelRegistry is IModelRegistry, Ownable {
         AccessKind kind = model.accessKind;
         if (kind == AccessKind.Public) return true;
         if (kind == AccessKind.Allowlist) return _allowlists[modelId][account];
-        (bool success, bytes memory data) =
-            model.accessToken.staticcall(abi.encodeCall(IERC20.balanceOf, (account)));
+        (bool success, bytes memory data) = model.accessToken.staticcall(abi.encodeCall(IERC20.balanceOf, (account)));
         if (!success || data.length < 32) return false;
         return abi.decode(data, (uint256)) >= model.accessMinBalance;
     }

@@ -55,7 +55,8 @@ contract LateQuorumDifferentialTest is Test {
 
     function _extendedEvents(Vm.Log[] memory logs, address emitter) internal pure returns (bytes32 digest, uint256 n) {
         for (uint256 i = 0; i < logs.length; ++i) {
-            if (logs[i].emitter == emitter && logs[i].topics[0] == GovernorPreventLateQuorum.ProposalExtended.selector) {
+            if (logs[i].emitter == emitter && logs[i].topics[0] == GovernorPreventLateQuorum.ProposalExtended.selector)
+            {
                 digest = keccak256(abi.encode(digest, logs[i].data));
                 ++n;
             }
@@ -86,7 +87,11 @@ contract LateQuorumDifferentialTest is Test {
                 modeldao.setLateQuorumVoteExtensionForTest(newExtension);
                 referenceGovernor.setLateQuorumVoteExtensionForTest(newExtension);
                 assertEq(modeldao.lateQuorumVoteExtension(), referenceGovernor.lateQuorumVoteExtension(), "extension");
-                assertEq(modeldao.proposalDeadline(idA), referenceGovernor.proposalDeadline(idB), "deadline after extension change");
+                assertEq(
+                    modeldao.proposalDeadline(idA),
+                    referenceGovernor.proposalDeadline(idB),
+                    "deadline after extension change"
+                );
             }
             address voter = voters[(step >> 8) % VOTERS];
             uint8 support = uint8((step >> 12) % 3);

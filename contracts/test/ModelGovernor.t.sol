@@ -64,7 +64,11 @@ contract ModelGovernorTest is Fixture {
 
     function test_constructor_revertsIfTokenUsesBlockNumbers() public {
         BlockNumberVotesToken blockToken = new BlockNumberVotesToken();
-        vm.expectRevert(abi.encodeWithSelector(ModelGovernor.ModelGovernorUnsupportedClock.selector, "mode=blocknumber&from=default"));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ModelGovernor.ModelGovernorUnsupportedClock.selector, "mode=blocknumber&from=default"
+            )
+        );
         new ModelGovernor(blockToken, timelock, 1, 300, 0, 4, 60, guardian);
     }
 
@@ -178,7 +182,8 @@ contract ModelGovernorTest is Fixture {
         (uint32 current,) = registry.currentVersion(modelId);
         assertEq(current, 0);
         // Governance picks the replacement; the revoked version can never return.
-        Proposal memory back = _registryCall(abi.encodeCall(ModelRegistry.setCurrentVersion, (modelId, 2)), "Restore v2");
+        Proposal memory back =
+            _registryCall(abi.encodeCall(ModelRegistry.setCurrentVersion, (modelId, 2)), "Restore v2");
         uint256 id = _propose(back);
         vm.warp(governor.proposalSnapshot(id) + 1);
         vm.prank(holders[0]);
@@ -341,8 +346,7 @@ contract ModelGovernorTest is Fixture {
     // ---- front-running protection ------------------------------------------------------------------
 
     function test_propose_revertsIfDescriptionNamesAnotherProposer() public {
-        string memory description =
-            string.concat("Publish v1#proposer=", Strings.toHexString(holders[0]));
+        string memory description = string.concat("Publish v1#proposer=", Strings.toHexString(holders[0]));
         Proposal memory p = _publishProposal(DIGEST_1, 0, description);
         vm.expectRevert(abi.encodeWithSelector(IGovernor.GovernorRestrictedProposer.selector, holders[1]));
         vm.prank(holders[1]);
@@ -362,7 +366,9 @@ contract ModelGovernorTest is Fixture {
         vm.warp(block.timestamp + 1);
         Proposal memory p = _publishProposal(DIGEST_1, 0, "v1");
         vm.expectRevert(
-            abi.encodeWithSelector(IGovernor.GovernorInsufficientProposerVotes.selector, maintainer, 1_000e18 - 1, 1_000e18)
+            abi.encodeWithSelector(
+                IGovernor.GovernorInsufficientProposerVotes.selector, maintainer, 1_000e18 - 1, 1_000e18
+            )
         );
         vm.prank(maintainer);
         governor.propose(p.targets, p.values, p.calldatas, p.description);

@@ -79,7 +79,9 @@ contract ModelRegistryFuzzTest is Fixture {
             : ruleToken == address(0) && minBalance == 0;
         if (!valid) {
             vm.expectRevert(
-                abi.encodeWithSelector(IModelRegistry.ModelRegistryInvalidAccessRule.selector, kind, ruleToken, minBalance)
+                abi.encodeWithSelector(
+                    IModelRegistry.ModelRegistryInvalidAccessRule.selector, kind, ruleToken, minBalance
+                )
             );
         }
         vm.prank(address(timelock));
@@ -102,7 +104,9 @@ contract ModelRegistryFuzzTest is Fixture {
         t.mint(account, balance);
         uint256 id = _register("m");
         vm.prank(address(timelock));
-        registry.setAccessRule(id, IModelRegistry.AccessRule(IModelRegistry.AccessKind.TokenHolders, address(t), minBalance));
+        registry.setAccessRule(
+            id, IModelRegistry.AccessRule(IModelRegistry.AccessKind.TokenHolders, address(t), minBalance)
+        );
         assertEq(registry.canAccess(id, account), balance >= minBalance);
     }
 

@@ -112,11 +112,19 @@ export function createAccessService(deps: AccessDeps) {
     // Requests from clients older than the audience field: refused, with what to do. Verifying them
     // as the old type would keep the replay to another server open for as long as old clients sign.
     if (r.audience === undefined) {
-      throw new AccessError('invalid', 'audience_required', `access requests must name their audience (the origin they are posted to: ${[...audiences()][0]}); upgrade the client: the modeldao SDK and CLI sign AccessRequest with an audience field, see GET /api/health for this server's`);
+      throw new AccessError(
+        'invalid',
+        'audience_required',
+        `access requests must name their audience (the origin they are posted to: ${[...audiences()][0]}); upgrade the client: the modeldao SDK and CLI sign AccessRequest with an audience field, see GET /api/health for this server's`,
+      );
     }
     const audience = normalizeAudience(r.audience);
     if (!audiences().has(audience)) {
-      throw new AccessError('unauthenticated', 'wrong_audience', `request was signed for ${JSON.stringify(r.audience.slice(0, 200))}; this server is ${[...audiences()].join(', ')}`);
+      throw new AccessError(
+        'unauthenticated',
+        'wrong_audience',
+        `request was signed for ${JSON.stringify(r.audience.slice(0, 200))}; this server is ${[...audiences()].join(', ')}`,
+      );
     }
     if (domain?.chainId !== undefined && domain.chainId !== deps.chainId) {
       throw new AccessError('unauthenticated', 'wrong_chain', `request was signed for chain ${domain.chainId}; this server serves chain ${deps.chainId}`);
@@ -148,7 +156,11 @@ export function createAccessService(deps: AccessDeps) {
       valid = false;
     }
     if (!valid) {
-      throw new AccessError('unauthenticated', 'invalid_signature', `signature is not ${request.account}'s AccessRequest for chain ${deps.chainId}, registry ${registry} and audience ${request.audience}`);
+      throw new AccessError(
+        'unauthenticated',
+        'invalid_signature',
+        `signature is not ${request.account}'s AccessRequest for chain ${deps.chainId}, registry ${registry} and audience ${request.audience}`,
+      );
     }
     // Claim the nonce only after the signature checks out, so nobody can burn someone else's nonces.
     const claimed = await deps.db
@@ -203,7 +215,11 @@ export function createAccessService(deps: AccessDeps) {
   async function checkBlobAccess(input: BlobAccessInput): Promise<AccessTokenClaims | null> {
     if (input.modelIds.length === 0) return null;
     if (!input.token) {
-      throw new AccessError('unauthenticated', 'access_token_required', 'this file belongs to a gated model: exchange a signed AccessRequest at POST /api/access and send the token as "Authorization: Bearer <token>"');
+      throw new AccessError(
+        'unauthenticated',
+        'access_token_required',
+        'this file belongs to a gated model: exchange a signed AccessRequest at POST /api/access and send the token as "Authorization: Bearer <token>"',
+      );
     }
     const claims = readAccessToken(deps.secret, input.token);
     if (!claims || claims.chainId !== deps.chainId || claims.registry !== registry.toLowerCase()) {
@@ -237,7 +253,17 @@ export function createAccessService(deps: AccessDeps) {
     await deps.db.delete(accessNonce).where(lt(accessNonce.expiresAt, new Date(now() * 1000 - 60_000)));
   }
 
-  return { chainId: deps.chainId, registry, audiences: () => [...audiences()], recheckSeconds: deps.recheckSeconds, verifyAccessRequest, issueAccessToken, checkBlobAccess, canAccessOnChain, pruneNonces };
+  return {
+    chainId: deps.chainId,
+    registry,
+    audiences: () => [...audiences()],
+    recheckSeconds: deps.recheckSeconds,
+    verifyAccessRequest,
+    issueAccessToken,
+    checkBlobAccess,
+    canAccessOnChain,
+    pruneNonces,
+  };
 }
 
 /** An audience in the form clients sign it (an origin); anything unparsable stays as given, and matches nothing configured. */

@@ -24,7 +24,15 @@ function b64url(buf: Buffer | string): string {
 }
 
 export function signAccessToken(secret: Buffer, claims: AccessTokenClaims): string {
-  const payload = [VERSION, claims.account.toLowerCase(), claims.modelId.toString(), claims.chainId, claims.registry.toLowerCase(), claims.issuedAt, claims.expiresAt].join('.');
+  const payload = [
+    VERSION,
+    claims.account.toLowerCase(),
+    claims.modelId.toString(),
+    claims.chainId,
+    claims.registry.toLowerCase(),
+    claims.issuedAt,
+    claims.expiresAt,
+  ].join('.');
   const mac = crypto.createHmac('sha256', secret).update(payload).digest();
   return `${b64url(payload)}.${b64url(mac)}`;
 }

@@ -110,7 +110,10 @@ export async function recordManifest(db: AnyDb, m: StoredManifestInput): Promise
     }
     const shas = m.files.map((f) => f.sha256);
     await tx.execute(sql`update blob set expires_at = greatest(expires_at, now() + make_interval(secs => ${m.ttlSeconds}))
-      where not pinned and sha256 in (${sql.join(shas.map((s) => sql`${s}`), sql`, `)})`);
+      where not pinned and sha256 in (${sql.join(
+        shas.map((s) => sql`${s}`),
+        sql`, `,
+      )})`);
     return { created: inserted.length > 0 };
   });
 }
@@ -210,7 +213,11 @@ export interface GcCandidate {
  * votes: Succeeded and Queued have no deadline). Governance can take longer than the upload TTL, and
  * the weights under vote must still be there when the vote passes.
  */
-export async function gcPlan(db: AnyDb, store: ArtifactStore & { blobMtime?(sha: string): Promise<Date | null> }, opts: { ttlSeconds: number; now?: Date }): Promise<GcCandidate[]> {
+export async function gcPlan(
+  db: AnyDb,
+  store: ArtifactStore & { blobMtime?(sha: string): Promise<Date | null> },
+  opts: { ttlSeconds: number; now?: Date },
+): Promise<GcCandidate[]> {
   const now = opts.now ?? new Date();
   const expired = await rows<{ sha256: string; size: string | number; kind: string; expires_at: string | Date | null }>(
     db,

@@ -42,7 +42,6 @@ export function uploadVerifier(ctx: ArtifactRoutesContext): (req: IncomingMessag
   return v;
 }
 
-
 export function accessChecker(ctx: ArtifactRoutesContext): CheckAccess {
   if (ctx.checkAccess) return ctx.checkAccess;
   const access = ctx.access;

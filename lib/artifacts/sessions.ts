@@ -117,11 +117,18 @@ export async function openSessionBytes(db: AnyDb, account: string): Promise<numb
  * removing a file and its row cannot leave one, but a restored backup or a hand edit can).
  * Returns what was removed; `dryRun` only lists.
  */
-export async function sweepSessions(db: AnyDb, store: SessionStore, o: { dryRun?: boolean } = {}): Promise<{ id: string; bytes: number; reason: 'expired' | 'no_session_row' }[]> {
+export async function sweepSessions(
+  db: AnyDb,
+  store: SessionStore,
+  o: { dryRun?: boolean } = {},
+): Promise<{ id: string; bytes: number; reason: 'expired' | 'no_session_row' }[]> {
   const out: { id: string; bytes: number; reason: 'expired' | 'no_session_row' }[] = [];
   // files listed before the rows are read: a session created in between has a row, not a listed file
   const names = await fs.promises.readdir(store.sessionDir).catch(() => [] as string[]);
-  const expired = await rows<{ id: string; length: string | number; result_sha256: string | null }>(db, sql`select id, length, result_sha256 from upload_session where expires_at <= now()`);
+  const expired = await rows<{ id: string; length: string | number; result_sha256: string | null }>(
+    db,
+    sql`select id, length, result_sha256 from upload_session where expires_at <= now()`,
+  );
   for (const r of expired) {
     const id = r.id;
     out.push({ id, bytes: r.result_sha256 ? 0 : await sessionOffset(store, { id, length: Number(r.length), resultSha256: null }), reason: 'expired' });

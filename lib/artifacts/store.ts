@@ -76,7 +76,6 @@ export interface StoreOptions {
 /** 256 KiB reads measured best for serving (64 KiB: more syscalls; 1–4 MiB: worse socket interplay). */
 const READ_HIGH_WATER_MARK = 256 * 1024;
 
-
 /**
  * Blobs on local disk: `<root>/blobs/<aa>/<sha256>`, CIDs beside them in `<root>/meta/<aa>/<sha256>.cid`,
  * uploads in progress in `<root>/tmp/<pid>-<uuid>.part`.

@@ -1,8 +1,4 @@
-import {
-  DEFAULT_UPLOAD_AUTH_LIFETIME_SECONDS,
-  decodeUploadAuthorization,
-  UPLOAD_AUTH_SCHEME,
-} from './upload-auth-format.ts';
+import { DEFAULT_UPLOAD_AUTH_LIFETIME_SECONDS, decodeUploadAuthorization, UPLOAD_AUTH_SCHEME } from './upload-auth-format.ts';
 
 // An upload authorization that renews itself (portable: browser and SDK). A signed authorization is
 // reused for every request of a multi-file upload, but it expires (30 min); a form left open, or a
@@ -41,14 +37,12 @@ export function createRenewingUploadAuth(o: RenewingUploadAuthOptions): Renewing
   const sign = () => {
     if (signing) return signing;
     const gen = generation;
-    const p = o.sign(now() + lifetime).then(
-      (header) => {
-        const decoded = decodeUploadAuthorization(header);
-        if (!decoded) throw new Error(`the signer returned no ${UPLOAD_AUTH_SCHEME} authorization`);
-        if (gen === generation) current = { header, expiry: decoded.expiry };
-        return header;
-      },
-    );
+    const p = o.sign(now() + lifetime).then((header) => {
+      const decoded = decodeUploadAuthorization(header);
+      if (!decoded) throw new Error(`the signer returned no ${UPLOAD_AUTH_SCHEME} authorization`);
+      if (gen === generation) current = { header, expiry: decoded.expiry };
+      return header;
+    });
     signing = p;
     const done = () => {
       if (signing === p) signing = null;

@@ -75,11 +75,17 @@ export function createUploadAuthVerifier(deps: UploadAuthDeps) {
       valid = false;
     }
     if (!valid) {
-      throw new UploadAuthError('invalid_signature', `signature is not ${auth.account}'s UploadAuthorization for chain ${deps.chainId} and registry ${deps.registry}`);
+      throw new UploadAuthError(
+        'invalid_signature',
+        `signature is not ${auth.account}'s UploadAuthorization for chain ${deps.chainId} and registry ${deps.registry}`,
+      );
     }
     const power = await checkVotingPower(auth.account);
     if (!power.ok) {
-      throw new UploadAuthError('insufficient_voting_power', `${auth.account} has ${power.votes} votes; uploading needs the proposal threshold of ${power.threshold} (delegate to yourself first)`);
+      throw new UploadAuthError(
+        'insufficient_voting_power',
+        `${auth.account} has ${power.votes} votes; uploading needs the proposal threshold of ${power.threshold} (delegate to yourself first)`,
+      );
     }
     return auth.account;
   };

@@ -70,10 +70,5 @@ export function deriveProposalState(p: ProposalTimeline, now: bigint): ProposalS
 }
 
 export function isFinal(state: ProposalState): boolean {
-  return (
-    state === ProposalState.Canceled ||
-    state === ProposalState.Defeated ||
-    state === ProposalState.Expired ||
-    state === ProposalState.Executed
-  );
+  return state === ProposalState.Canceled || state === ProposalState.Defeated || state === ProposalState.Expired || state === ProposalState.Executed;
 }

@@ -76,7 +76,9 @@ const options = {
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
-type Values = { [K in keyof typeof options]?: (typeof options)[K] extends { multiple: true } ? string[] : (typeof options)[K]['type'] extends 'boolean' ? boolean : string };
+type Values = {
+  [K in keyof typeof options]?: (typeof options)[K] extends { multiple: true } ? string[] : (typeof options)[K]['type'] extends 'boolean' ? boolean : string;
+};
 
 function usage(message: string): never {
   throw new ModelDaoError('usage', 'usage', `${message}\n\n${HELP}`);
@@ -173,7 +175,11 @@ async function cmdStatus(args: string[], v: Values): Promise<number> {
     return 0;
   }
   const rule =
-    s.access.kind === 'token-holders' ? `token holders (≥ ${s.access.minBalance} of ${s.access.token})` : s.access.kind === 'allowlist' ? 'allowlist' : 'public';
+    s.access.kind === 'token-holders'
+      ? `token holders (≥ ${s.access.minBalance} of ${s.access.token})`
+      : s.access.kind === 'allowlist'
+        ? 'allowlist'
+        : 'public';
   out(`${s.slug} (model ${s.modelId}) on chain ${s.chainId}, registry ${s.registry}, block ${s.blockNumber}`);
   out(`current version: ${s.currentVersion === 0 ? 'none' : s.currentVersion}`);
   out(`access: ${rule}`);
@@ -196,10 +202,14 @@ async function cmdVerify(args: string[], v: Values): Promise<number> {
   const r = await verify({ ...chainOpts(v), target, version: intOption(v.version, 'version'), cacheDir: v.cache, onProgress: (d, t) => bar.update(d, t) });
   bar.done();
   if (v.json) {
-    out(JSON.stringify({ ok: r.ok, dir: r.dir, slug: r.approved.slug, version: r.approved.version, manifestDigest: r.approved.manifestDigest, files: r.files }));
+    out(
+      JSON.stringify({ ok: r.ok, dir: r.dir, slug: r.approved.slug, version: r.approved.version, manifestDigest: r.approved.manifestDigest, files: r.files }),
+    );
   } else {
     for (const f of r.files) out(`${f.ok ? 'ok  ' : 'FAIL'} ${f.path}${f.detail ? `  (${f.detail})` : ''}`);
-    out(`${r.approved.slug} v${r.approved.version} at ${r.dir}: ${r.ok ? 'matches' : 'does NOT match'} manifest ${r.approved.manifestDigest} on chain ${r.approved.chainId}`);
+    out(
+      `${r.approved.slug} v${r.approved.version} at ${r.dir}: ${r.ok ? 'matches' : 'does NOT match'} manifest ${r.approved.manifestDigest} on chain ${r.approved.chainId}`,
+    );
   }
   if (!r.ok) throw new ModelDaoError('integrity', 'verify_failed', `${r.files.filter((f) => !f.ok).length} file(s) do not match the approved manifest`);
   return 0;
@@ -245,7 +255,10 @@ async function cmdAccess(args: string[], v: Values): Promise<number> {
   if (v.json) out(JSON.stringify(r));
   else {
     out(r.token);
-    if (!v.quiet) err(`modeldao: token for ${r.account} on ${slug} (model ${r.modelId}) from ${r.gateway}, valid until ${new Date(r.expiresAt * 1000).toISOString()}; use it as HF_TOKEN or --token`);
+    if (!v.quiet)
+      err(
+        `modeldao: token for ${r.account} on ${slug} (model ${r.modelId}) from ${r.gateway}, valid until ${new Date(r.expiresAt * 1000).toISOString()}; use it as HF_TOKEN or --token`,
+      );
   }
   return 0;
 }
@@ -283,7 +296,12 @@ async function cmdWatch(args: string[], v: Values): Promise<number> {
       onNotice: (m) => (v.quiet ? undefined : err(`modeldao: ${m}`)),
     })) {
       if (v.json) out(JSON.stringify(u));
-      else if (!v.quiet) err(u.kind === 'version' ? `modeldao: ${slug} v${u.version} (${u.manifestDigest}) verified and live in ${v.out}` : `modeldao: removed ${slug} v${u.version} from ${v.out}: ${u.reason}`);
+      else if (!v.quiet)
+        err(
+          u.kind === 'version'
+            ? `modeldao: ${slug} v${u.version} (${u.manifestDigest}) verified and live in ${v.out}`
+            : `modeldao: removed ${slug} v${u.version} from ${v.out}: ${u.reason}`,
+        );
       const code = await runHook({
         MODELDAO_EVENT: u.kind === 'version' ? 'update' : 'revoked',
         MODELDAO_SLUG: u.slug,

@@ -1,4 +1,12 @@
-import { encodeFunctionData, type Abi, type Address, type ContractFunctionArgs, type ContractFunctionName, type EncodeFunctionDataParameters, type Hex } from 'viem';
+import {
+  encodeFunctionData,
+  type Abi,
+  type Address,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
+  type EncodeFunctionDataParameters,
+  type Hex,
+} from 'viem';
 
 // One call of a generated ABI's write function, encoded for a proposal or a transaction: a function
 // the ABI has not, or arguments of the wrong types, fail tsc (tests/types/dao-write.test-d.ts).

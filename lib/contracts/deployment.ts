@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/).transform((a) => a as `0x${string}`);
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/)
+  .transform((a) => a as `0x${string}`);
 
 /** The record contracts/script/Deploy.s.sol writes per chain; the indexer starts at deployBlock. */
 export const deploymentSchema = z.object({

@@ -121,9 +121,23 @@ export async function startAnvil(opts: { port?: number; chainId?: number; blockT
  * Deploys with contracts/script/Deploy.s.sol (the production path) and returns the record it wrote.
  * `env` passes governance parameters (VOTING_PERIOD, TIMELOCK_DELAY, …) through to the script.
  */
-export async function deployContracts(rpcUrl: string, opts: { deploymentFile?: string; env?: Record<string, string>; privateKey?: string } = {}): Promise<{ deployment: Deployment; deploymentFile: string }> {
+export async function deployContracts(
+  rpcUrl: string,
+  opts: { deploymentFile?: string; env?: Record<string, string>; privateKey?: string } = {},
+): Promise<{ deployment: Deployment; deploymentFile: string }> {
   const deploymentFile = opts.deploymentFile ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-deploy-')), 'deployment.json');
-  const args = ['script', 'contracts/script/Deploy.s.sol', '--rpc-url', rpcUrl, '--broadcast', '--private-key', opts.privateKey ?? DEV_ACCOUNTS[0].privateKey, '--slow', '--skip', 'test'];
+  const args = [
+    'script',
+    'contracts/script/Deploy.s.sol',
+    '--rpc-url',
+    rpcUrl,
+    '--broadcast',
+    '--private-key',
+    opts.privateKey ?? DEV_ACCOUNTS[0].privateKey,
+    '--slow',
+    '--skip',
+    'test',
+  ];
   // (--skip test: a fresh clone compiles only what the deployment needs, not the test suite.)
   await new Promise<void>((resolve, reject) => {
     const child = spawn(foundryBinary('forge'), args, {

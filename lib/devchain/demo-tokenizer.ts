@@ -86,7 +86,15 @@ export function buildDemoTokenizer(vocabSize = 512): Buffer {
     }
   }
 
-  const special = (content: string) => ({ id: vocab.get(content), content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  const special = (content: string) => ({
+    id: vocab.get(content),
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
   const byteLevel = { add_prefix_space: false, trim_offsets: true, use_regex: true };
   const tokenizer = {
     version: '1.0',

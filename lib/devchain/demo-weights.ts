@@ -62,7 +62,11 @@ const layer = (i: number): TensorSpec[] => [
   { name: `model.layers.${i}.mlp.up_proj.weight`, dtype: 'F32', shape: [MLP, HIDDEN] },
   { name: `model.layers.${i}.mlp.down_proj.weight`, dtype: 'F32', shape: [HIDDEN, MLP] },
 ];
-const base: TensorSpec[] = [{ name: 'model.embed_tokens.weight', dtype: 'F32', shape: [512, HIDDEN] }, ...layer(0), { name: 'model.norm.weight', dtype: 'F32', shape: [HIDDEN] }];
+const base: TensorSpec[] = [
+  { name: 'model.embed_tokens.weight', dtype: 'F32', shape: [512, HIDDEN] },
+  ...layer(0),
+  { name: 'model.norm.weight', dtype: 'F32', shape: [HIDDEN] },
+];
 
 /** transformers' LlamaConfig for the demo model. */
 export function demoConfig(vocabSize: number, tieWordEmbeddings: boolean): Buffer {

@@ -41,7 +41,11 @@ export class Governance {
   }
 
   wallet(privateKey: Hex): WalletClient & { account: ReturnType<typeof privateKeyToAccount> } {
-    return createWalletClient({ account: privateKeyToAccount(privateKey), chain: chainFor(this.deployment.chainId, this.rpcUrl), transport: http(this.rpcUrl) }) as never;
+    return createWalletClient({
+      account: privateKeyToAccount(privateKey),
+      chain: chainFor(this.deployment.chainId, this.rpcUrl),
+      transport: http(this.rpcUrl),
+    }) as never;
   }
 
   private async send<const abi extends Abi, functionName extends WriteFunctionName<abi>>(
@@ -87,31 +91,58 @@ export class Governance {
   }
 
   async state(proposalId: bigint): Promise<number> {
-    return Number(await this.client.readContract({ address: this.deployment.contracts.ModelGovernor, abi: modelGovernorAbi, functionName: 'state', args: [proposalId] }));
+    return Number(
+      await this.client.readContract({ address: this.deployment.contracts.ModelGovernor, abi: modelGovernorAbi, functionName: 'state', args: [proposalId] }),
+    );
   }
 
   /** Moves the chain's clock past the proposal's voting start (snapshot). */
   async waitForVotingStart(proposalId: bigint): Promise<void> {
-    const snapshot = (await this.client.readContract({ address: this.deployment.contracts.ModelGovernor, abi: modelGovernorAbi, functionName: 'proposalSnapshot', args: [proposalId] })) as bigint;
+    const snapshot = (await this.client.readContract({
+      address: this.deployment.contracts.ModelGovernor,
+      abi: modelGovernorAbi,
+      functionName: 'proposalSnapshot',
+      args: [proposalId],
+    })) as bigint;
     await this.advanceTo(snapshot + 1n);
   }
 
   async waitForVotingEnd(proposalId: bigint): Promise<void> {
-    const deadline = (await this.client.readContract({ address: this.deployment.contracts.ModelGovernor, abi: modelGovernorAbi, functionName: 'proposalDeadline', args: [proposalId] })) as bigint;
+    const deadline = (await this.client.readContract({
+      address: this.deployment.contracts.ModelGovernor,
+      abi: modelGovernorAbi,
+      functionName: 'proposalDeadline',
+      args: [proposalId],
+    })) as bigint;
     await this.advanceTo(deadline + 1n);
   }
 
   async queue(privateKey: Hex, actions: Action[], description: string): Promise<Hex> {
-    return this.send(privateKey, this.deployment.contracts.ModelGovernor, modelGovernorAbi, 'queue', [actions.map((a) => a.target), actions.map((a) => a.value ?? 0n), actions.map((a) => a.data), keccak256(toHex(description))]);
+    return this.send(privateKey, this.deployment.contracts.ModelGovernor, modelGovernorAbi, 'queue', [
+      actions.map((a) => a.target),
+      actions.map((a) => a.value ?? 0n),
+      actions.map((a) => a.data),
+      keccak256(toHex(description)),
+    ]);
   }
 
   async waitForEta(proposalId: bigint): Promise<void> {
-    const eta = (await this.client.readContract({ address: this.deployment.contracts.ModelGovernor, abi: modelGovernorAbi, functionName: 'proposalEta', args: [proposalId] })) as bigint;
+    const eta = (await this.client.readContract({
+      address: this.deployment.contracts.ModelGovernor,
+      abi: modelGovernorAbi,
+      functionName: 'proposalEta',
+      args: [proposalId],
+    })) as bigint;
     await this.advanceTo(eta);
   }
 
   async execute(privateKey: Hex, actions: Action[], description: string): Promise<Hex> {
-    return this.send(privateKey, this.deployment.contracts.ModelGovernor, modelGovernorAbi, 'execute', [actions.map((a) => a.target), actions.map((a) => a.value ?? 0n), actions.map((a) => a.data), keccak256(toHex(description))]);
+    return this.send(privateKey, this.deployment.contracts.ModelGovernor, modelGovernorAbi, 'execute', [
+      actions.map((a) => a.target),
+      actions.map((a) => a.value ?? 0n),
+      actions.map((a) => a.data),
+      keccak256(toHex(description)),
+    ]);
   }
 
   private async advanceTo(timestamp: bigint): Promise<void> {
@@ -124,7 +155,12 @@ export class Governance {
    * The whole path for a proposal that should pass: propose, every voter votes, time advanced,
    * queue, timelock delay advanced, execute.
    */
-  async passProposal(opts: { proposer: Hex; actions: Action[]; description: string; votes: { key: Hex; support: Support; reason?: string }[] }): Promise<{ proposalId: bigint; description: string; executeTx: Hex }> {
+  async passProposal(opts: {
+    proposer: Hex;
+    actions: Action[];
+    description: string;
+    votes: { key: Hex; support: Support; reason?: string }[];
+  }): Promise<{ proposalId: bigint; description: string; executeTx: Hex }> {
     const { proposalId, description } = await this.propose(opts.proposer, opts.actions, opts.description);
     await this.waitForVotingStart(proposalId);
     for (const v of opts.votes) await this.vote(v.key, proposalId, v.support, v.reason);

@@ -38,7 +38,12 @@ export async function seedDemoDao(opts: { rpcUrl: string; deployment: Deployment
     model: 'tiny-lm',
     parent: null,
     files: demoModelV1().files,
-    metadata: { license: 'apache-2.0', description: 'A tiny demo Llama (1 layer, 64 hidden, byte-level BPE tokenizer), generated deterministically at seed time; loads with transformers AutoConfig/AutoTokenizer.', evals: [{ name: 'demo-perplexity', value: 42.0 }] },
+    metadata: {
+      license: 'apache-2.0',
+      description:
+        'A tiny demo Llama (1 layer, 64 hidden, byte-level BPE tokenizer), generated deterministically at seed time; loads with transformers AutoConfig/AutoTokenizer.',
+      evals: [{ name: 'demo-perplexity', value: 42.0 }],
+    },
   });
   log(`uploaded tiny-lm v1 (${v1.files.length} files), manifest ${v1.manifestDigest}`);
 
@@ -86,7 +91,13 @@ export async function seedDemoDao(opts: { rpcUrl: string; deployment: Deployment
   log(`proposal ${open.proposalId} (tiny-lm v2 + reward) is open for voting`);
 
   const accounts = [];
-  for (const [label, a] of [['maintainer #0', maintainer], ['alice #1', alice], ['bob #2', bob], ['carol #3', carol], ['dave #4 (no delegation)', dave]] as const) {
+  for (const [label, a] of [
+    ['maintainer #0', maintainer],
+    ['alice #1', alice],
+    ['bob #2', bob],
+    ['carol #3', carol],
+    ['dave #4 (no delegation)', dave],
+  ] as const) {
     const votes = (await gov.client.readContract({ address: ModelToken, abi: modelTokenAbi, functionName: 'getVotes', args: [a.address] })) as bigint;
     accounts.push({ label, address: a.address, votingPower: `${formatUnits(votes, 18)} votes` });
   }

@@ -90,7 +90,16 @@ export async function readRawEvents(db: Db, chainId: number, from: Position, toB
       SELECT 'registry' AS source, event_name, args, block_number::float8, block_hash, extract(epoch from block_time)::float8, tx_hash, log_index
         FROM registry_event WHERE chain_id = ${chainId} AND (block_number, log_index) > (${from.block}, ${from.log}) AND block_number <= ${toBlock} AND event_name IN (${inList(REGISTRY_EVENTS)})
     ) e ORDER BY block_number, log_index LIMIT ${limit}`);
-  type Row = { source: RawEvent['source']; event_name: string; args: string | Record<string, unknown>; block_number: number; block_hash: string; block_time: number; tx_hash: string; log_index: number };
+  type Row = {
+    source: RawEvent['source'];
+    event_name: string;
+    args: string | Record<string, unknown>;
+    block_number: number;
+    block_hash: string;
+    block_time: number;
+    tx_hash: string;
+    log_index: number;
+  };
   return (res.rows as Row[]).map((r) => ({
     source: r.source,
     eventName: r.event_name,
@@ -225,14 +234,37 @@ export class Deriver {
     const out: StreamEvent[] = [];
     for (const [i, r] of rows.entries()) {
       const a = r.args;
-      const base = { id: eventId(r.blockNumber, r.logIndex, r.blockHash), chainId: this.chainId, blockNumber: r.blockNumber, blockHash: r.blockHash, blockTime: r.blockTime, txHash: r.txHash, logIndex: r.logIndex };
+      const base = {
+        id: eventId(r.blockNumber, r.logIndex, r.blockHash),
+        chainId: this.chainId,
+        blockNumber: r.blockNumber,
+        blockHash: r.blockHash,
+        blockTime: r.blockTime,
+        txHash: r.txHash,
+        logIndex: r.logIndex,
+      };
       const at = { block: r.blockNumber, log: r.logIndex };
       switch (r.eventName) {
         case 'ProposalCreated': {
           const proposalId = String(a.proposalId);
           const models = await this.modelsOfProposal(proposalId, a);
           const description = String(a.description ?? '');
-          out.push({ ...base, type: 'proposal.created', models, proposalId, data: { proposalId, proposer: a.proposer, title: description.split('\n')[0]!.replace(/^#+\s*/, '').slice(0, 200), voteStart: Number(a.voteStart), voteEnd: Number(a.voteEnd) } });
+          out.push({
+            ...base,
+            type: 'proposal.created',
+            models,
+            proposalId,
+            data: {
+              proposalId,
+              proposer: a.proposer,
+              title: description
+                .split('\n')[0]!
+                .replace(/^#+\s*/, '')
+                .slice(0, 200),
+              voteStart: Number(a.voteStart),
+              voteEnd: Number(a.voteEnd),
+            },
+          });
           break;
         }
         case 'VoteCast':
@@ -246,7 +278,15 @@ export class Deriver {
             type: 'proposal.vote',
             models,
             proposalId,
-            data: { proposalId, voter: a.voter, support: support === 1 ? 'for' : support === 0 ? 'against' : 'abstain', weight: String(a.weight), reason: String(a.reason ?? '').slice(0, 1000), coalesced: voteCount.get(`${proposalId}@${r.blockNumber}`), tally: await this.tally(proposalId, at) },
+            data: {
+              proposalId,
+              voter: a.voter,
+              support: support === 1 ? 'for' : support === 0 ? 'against' : 'abstain',
+              weight: String(a.weight),
+              reason: String(a.reason ?? '').slice(0, 1000),
+              coalesced: voteCount.get(`${proposalId}@${r.blockNumber}`),
+              tally: await this.tally(proposalId, at),
+            },
           });
           break;
         }
@@ -255,7 +295,13 @@ export class Deriver {
         case 'ProposalCanceled': {
           const proposalId = String(a.proposalId);
           const state = r.eventName === 'ProposalQueued' ? 'queued' : r.eventName === 'ProposalExecuted' ? 'executed' : 'canceled';
-          out.push({ ...base, type: 'proposal.state', models: await this.modelsOfProposal(proposalId), proposalId, data: { proposalId, state, ...(state === 'queued' ? { eta: Number(a.etaSeconds) } : {}) } });
+          out.push({
+            ...base,
+            type: 'proposal.state',
+            models: await this.modelsOfProposal(proposalId),
+            proposalId,
+            data: { proposalId, state, ...(state === 'queued' ? { eta: Number(a.etaSeconds) } : {}) },
+          });
           break;
         }
         case 'ModelRegistered':
@@ -265,14 +311,24 @@ export class Deriver {
           const modelId = String(a.modelId);
           const slug = await this.slugOf(modelId);
           this.digests.set(`${modelId}/${Number(a.version)}`, String(a.manifestDigest));
-          out.push({ ...base, type: 'version.published', models: [slug], data: { slug, modelId, version: Number(a.version), manifestDigest: a.manifestDigest, parentVersion: Number(a.parentVersion) } });
+          out.push({
+            ...base,
+            type: 'version.published',
+            models: [slug],
+            data: { slug, modelId, version: Number(a.version), manifestDigest: a.manifestDigest, parentVersion: Number(a.parentVersion) },
+          });
           break;
         }
         case 'CurrentVersionChanged': {
           const modelId = String(a.modelId);
           const slug = await this.slugOf(modelId);
           const version = Number(a.newVersion);
-          out.push({ ...base, type: 'version.current', models: [slug], data: { slug, modelId, previousVersion: Number(a.previousVersion), version, manifestDigest: await this.digestOf(modelId, version) } });
+          out.push({
+            ...base,
+            type: 'version.current',
+            models: [slug],
+            data: { slug, modelId, previousVersion: Number(a.previousVersion), version, manifestDigest: await this.digestOf(modelId, version) },
+          });
           break;
         }
         case 'VersionStatusChanged': {
@@ -281,20 +337,42 @@ export class Deriver {
           const modelId = String(a.modelId);
           const slug = await this.slugOf(modelId);
           const version = Number(a.version);
-          out.push({ ...base, type: status === 2 ? 'version.revoked' : 'version.deprecated', models: [slug], data: { slug, modelId, version, manifestDigest: await this.digestOf(modelId, version), by: a.by } });
+          out.push({
+            ...base,
+            type: status === 2 ? 'version.revoked' : 'version.deprecated',
+            models: [slug],
+            data: { slug, modelId, version, manifestDigest: await this.digestOf(modelId, version), by: a.by },
+          });
           break;
         }
         case 'AccessRuleChanged': {
           const modelId = String(a.modelId);
           const slug = await this.slugOf(modelId);
           const rule = (a.newRule ?? {}) as { kind?: unknown; token?: unknown; minBalance?: unknown };
-          out.push({ ...base, type: 'access.changed', models: [slug], data: { slug, modelId, change: 'rule', accessKind: ACCESS_KINDS[Number(rule.kind)] ?? String(rule.kind), token: rule.token, minBalance: String(rule.minBalance) } });
+          out.push({
+            ...base,
+            type: 'access.changed',
+            models: [slug],
+            data: {
+              slug,
+              modelId,
+              change: 'rule',
+              accessKind: ACCESS_KINDS[Number(rule.kind)] ?? String(rule.kind),
+              token: rule.token,
+              minBalance: String(rule.minBalance),
+            },
+          });
           break;
         }
         case 'AllowlistUpdated': {
           const modelId = String(a.modelId);
           const slug = await this.slugOf(modelId);
-          out.push({ ...base, type: 'access.changed', models: [slug], data: { slug, modelId, change: 'allowlist', account: a.account, allowed: Boolean(a.allowed) } });
+          out.push({
+            ...base,
+            type: 'access.changed',
+            models: [slug],
+            data: { slug, modelId, change: 'allowlist', account: a.account, allowed: Boolean(a.allowed) },
+          });
           break;
         }
       }

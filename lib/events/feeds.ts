@@ -16,9 +16,30 @@ const iso = (d: unknown) => new Date(d as string | Date).toISOString();
 
 // Rows as the queries below select them (timestamps: Date or string, depending on the driver).
 type Timestamp = Date | string;
-type ProposalRow = { id: string; proposer: string; description: string; created_at: Timestamp; queued_at: Timestamp | null; executed_at: Timestamp | null; canceled_at: Timestamp | null; f: string; a: string; ab: string; vote_count: number };
+type ProposalRow = {
+  id: string;
+  proposer: string;
+  description: string;
+  created_at: Timestamp;
+  queued_at: Timestamp | null;
+  executed_at: Timestamp | null;
+  canceled_at: Timestamp | null;
+  f: string;
+  a: string;
+  ab: string;
+  vote_count: number;
+};
 type ModelRow = { id: string; current_version: number; registered_at: Timestamp };
-type VersionRow = { version: number; manifest_digest: string; parent_version: number; published_at: Timestamp; status: string; status_changed_at: Timestamp | null; status_changed_by: string | null; published_tx: string };
+type VersionRow = {
+  version: number;
+  manifest_digest: string;
+  parent_version: number;
+  published_at: Timestamp;
+  status: string;
+  status_changed_at: Timestamp | null;
+  status_changed_by: string | null;
+  published_tx: string;
+};
 
 interface Entry {
   id: string;
@@ -59,7 +80,12 @@ ${entries}
 }
 
 function proposalTitle(description: string): string {
-  return description.split('\n')[0]!.replace(/^#+\s*/, '').trim() || 'Untitled proposal';
+  return (
+    description
+      .split('\n')[0]!
+      .replace(/^#+\s*/, '')
+      .trim() || 'Untitled proposal'
+  );
 }
 
 export async function proposalsFeed(db: Db, o: { chainId: number; governor: string; baseUrl: string }): Promise<string> {
@@ -80,13 +106,26 @@ export async function proposalsFeed(db: Db, o: { chainId: number; governor: stri
       summary: `${stage}; ${r.vote_count} vote(s): for ${r.f}, against ${r.a}, abstain ${r.ab}. ${String(r.description).slice(0, 1000)}`,
     };
   });
-  const updated = entries.map((e) => e.updated).sort().at(-1) ?? new Date(0).toISOString();
-  return feed({ id: `urn:modeldao:${o.chainId}:${o.governor.toLowerCase()}:proposals`, title: 'modeldao proposals', self: `${o.baseUrl}/api/feeds/proposals.atom`, alternate: `${o.baseUrl}/proposals`, entries, updated });
+  const updated =
+    entries
+      .map((e) => e.updated)
+      .sort()
+      .at(-1) ?? new Date(0).toISOString();
+  return feed({
+    id: `urn:modeldao:${o.chainId}:${o.governor.toLowerCase()}:proposals`,
+    title: 'modeldao proposals',
+    self: `${o.baseUrl}/api/feeds/proposals.atom`,
+    alternate: `${o.baseUrl}/proposals`,
+    entries,
+    updated,
+  });
 }
 
 /** null when the model is unknown. */
 export async function versionsFeed(db: Db, o: { chainId: number; registry: string; baseUrl: string; slug: string }): Promise<string | null> {
-  const m = (await db.execute(sql`SELECT model_id::text AS id, current_version, registered_at FROM model WHERE chain_id = ${o.chainId} AND slug = ${o.slug} LIMIT 1`)).rows[0] as ModelRow | undefined;
+  const m = (
+    await db.execute(sql`SELECT model_id::text AS id, current_version, registered_at FROM model WHERE chain_id = ${o.chainId} AND slug = ${o.slug} LIMIT 1`)
+  ).rows[0] as ModelRow | undefined;
   if (!m) return null;
   const rows = (
     await db.execute(sql`SELECT version, manifest_digest, parent_version, published_at, status, status_changed_at, status_changed_by, published_tx FROM model_version
@@ -105,6 +144,17 @@ export async function versionsFeed(db: Db, o: { chainId: number; registry: strin
       summary: `manifest ${r.manifest_digest}; parent ${r.parent_version === 0 ? 'none' : `v${r.parent_version}`}; published in tx ${r.published_tx}`,
     };
   });
-  const updated = entries.map((e) => e.updated).sort().at(-1) ?? iso(m.registered_at);
-  return feed({ id: base, title: `${o.slug} versions`, self: `${o.baseUrl}/api/feeds/models/${encodeURIComponent(o.slug)}/versions.atom`, alternate: `${o.baseUrl}/models/${encodeURIComponent(o.slug)}`, entries, updated });
+  const updated =
+    entries
+      .map((e) => e.updated)
+      .sort()
+      .at(-1) ?? iso(m.registered_at);
+  return feed({
+    id: base,
+    title: `${o.slug} versions`,
+    self: `${o.baseUrl}/api/feeds/models/${encodeURIComponent(o.slug)}/versions.atom`,
+    alternate: `${o.baseUrl}/models/${encodeURIComponent(o.slug)}`,
+    entries,
+    updated,
+  });
 }

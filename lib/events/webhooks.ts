@@ -27,7 +27,10 @@ import { isSlug } from '../slug.ts';
 
 const subscriptionSchema = z.object({
   id: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'id: letters, digits, _ and -, at most 64'),
-  url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'url must be http(s)'),
+  url: z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//.test(u), 'url must be http(s)'),
   secret: z.string().min(16, 'secret must be at least 16 characters'),
   models: z.array(z.string().refine(isSlug, 'not a model slug')).optional(),
   kinds: z.array(z.enum(EVENT_TYPES)).optional(),
@@ -111,8 +114,16 @@ export class WebhookDispatcher {
           disabled_at = CASE WHEN webhook_subscription.disabled_reason = 'removed from the admin config' THEN NULL ELSE webhook_subscription.disabled_at END,
           disabled_reason = CASE WHEN webhook_subscription.disabled_reason = 'removed from the admin config' THEN NULL ELSE webhook_subscription.disabled_reason END`);
     }
-    const idList = ids.length > 0 ? sql.join(ids.map((i) => sql`${i}`), sql`, `) : sql`''`;
-    await db.execute(sql`UPDATE webhook_subscription SET disabled_at = now(), disabled_reason = 'removed from the admin config' WHERE chain_id = ${this.o.chainId} AND disabled_at IS NULL AND id NOT IN (${idList})`);
+    const idList =
+      ids.length > 0
+        ? sql.join(
+            ids.map((i) => sql`${i}`),
+            sql`, `,
+          )
+        : sql`''`;
+    await db.execute(
+      sql`UPDATE webhook_subscription SET disabled_at = now(), disabled_reason = 'removed from the admin config' WHERE chain_id = ${this.o.chainId} AND disabled_at IS NULL AND id NOT IN (${idList})`,
+    );
     this.o.hub.subscribe({
       onEvents: () => this.poke(),
       onCorrections: (cs) => void this.correct(cs),
@@ -123,7 +134,9 @@ export class WebhookDispatcher {
 
   /** New rows were indexed: enqueue, then send. */
   poke(): void {
-    this.enqueueing = this.enqueueing.then(() => this.enqueue()).catch((err) => this.o.log?.(`webhooks: enqueue failed: ${err instanceof Error ? err.message : String(err)}`));
+    this.enqueueing = this.enqueueing
+      .then(() => this.enqueue())
+      .catch((err) => this.o.log?.(`webhooks: enqueue failed: ${err instanceof Error ? err.message : String(err)}`));
     void this.enqueueing.then(() => this.wake?.());
   }
 
@@ -138,7 +151,13 @@ export class WebhookDispatcher {
     const res = await this.o.db.execute(
       sql`SELECT id, url, secret, models, kinds, cursor_block::float8 AS cursor_block, cursor_log, consecutive_failures FROM webhook_subscription WHERE chain_id = ${this.o.chainId} AND disabled_at IS NULL ORDER BY id`,
     );
-    return (res.rows as (Omit<SubRow, 'models' | 'kinds'> & { models: unknown; kinds: unknown })[]).map((r) => ({ ...r, models: parseJson(r.models), kinds: parseJson(r.kinds), cursor_block: Number(r.cursor_block), cursor_log: Number(r.cursor_log) }));
+    return (res.rows as (Omit<SubRow, 'models' | 'kinds'> & { models: unknown; kinds: unknown })[]).map((r) => ({
+      ...r,
+      models: parseJson(r.models),
+      kinds: parseJson(r.kinds),
+      cursor_block: Number(r.cursor_block),
+      cursor_log: Number(r.cursor_log),
+    }));
   }
 
   private filterOf(s: SubRow): EventFilter {
@@ -185,7 +204,9 @@ export class WebhookDispatcher {
             if (!matches(f, c.removed)) continue;
             await this.insertDelivery(tx as unknown as Db, s.id, `correction-${c.removed.id}`, c.removed.blockNumber, c.removed.logIndex, JSON.stringify(c));
           }
-          await tx.execute(sql`UPDATE webhook_subscription SET cursor_block = ${low - 1}, cursor_log = 2147483647 WHERE id = ${s.id} AND cursor_block >= ${low}`);
+          await tx.execute(
+            sql`UPDATE webhook_subscription SET cursor_block = ${low - 1}, cursor_log = 2147483647 WHERE id = ${s.id} AND cursor_block >= ${low}`,
+          );
         });
       }
     });
@@ -238,7 +259,9 @@ export class WebhookDispatcher {
     const ok = r.status !== null && r.status >= 200 && r.status < 300;
     const db = this.o.db;
     await db.transaction(async (tx) => {
-      await tx.execute(sql`INSERT INTO webhook_attempt (delivery_id, attempt, at, status_code, error, duration_ms) VALUES (${d.id}, ${attempt}, ${new Date(started).toISOString()}, ${r.status}, ${r.error}, ${Date.now() - started})`);
+      await tx.execute(
+        sql`INSERT INTO webhook_attempt (delivery_id, attempt, at, status_code, error, duration_ms) VALUES (${d.id}, ${attempt}, ${new Date(started).toISOString()}, ${r.status}, ${r.error}, ${Date.now() - started})`,
+      );
       if (ok) {
         await tx.execute(sql`UPDATE webhook_delivery SET status = 'delivered', attempts = ${attempt}, delivered_at = now() WHERE id = ${d.id}`);
         await tx.execute(sql`UPDATE webhook_subscription SET consecutive_failures = 0 WHERE id = ${d.subscription_id}`);
@@ -247,7 +270,9 @@ export class WebhookDispatcher {
       const failures = Number(d.consecutive_failures) + 1;
       const delay = Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** (attempt - 1));
       const jittered = delay / 2 + Math.random() * (delay / 2);
-      await tx.execute(sql`UPDATE webhook_delivery SET attempts = ${attempt}, next_attempt_at = ${new Date(Date.now() + jittered).toISOString()} WHERE id = ${d.id}`);
+      await tx.execute(
+        sql`UPDATE webhook_delivery SET attempts = ${attempt}, next_attempt_at = ${new Date(Date.now() + jittered).toISOString()} WHERE id = ${d.id}`,
+      );
       await tx.execute(sql`UPDATE webhook_subscription SET consecutive_failures = ${failures} WHERE id = ${d.subscription_id}`);
       if (failures >= this.o.maxFailures) {
         const reason = `${failures} consecutive failed deliveries; last: ${r.status !== null ? `HTTP ${r.status}` : r.error}`;
@@ -258,7 +283,15 @@ export class WebhookDispatcher {
   }
 }
 
-function post(url: string, body: string, secret: string, id: string, attempt: number, timeoutMs: number, maxResponseBytes: number): Promise<{ status: number | null; error: string | null }> {
+function post(
+  url: string,
+  body: string,
+  secret: string,
+  id: string,
+  attempt: number,
+  timeoutMs: number,
+  maxResponseBytes: number,
+): Promise<{ status: number | null; error: string | null }> {
   const ts = Math.floor(Date.now() / 1000);
   const u = new URL(url);
   const lib = u.protocol === 'https:' ? https : http;
@@ -307,7 +340,13 @@ function post(url: string, body: string, secret: string, id: string, attempt: nu
 /** For tests and operators: a subscription's state and its delivery log. */
 export async function webhookStatus(db: Db, id: string) {
   const s = (await db.execute(sql`SELECT id, url, disabled_at, disabled_reason, consecutive_failures FROM webhook_subscription WHERE id = ${id}`)).rows[0];
-  const deliveries = (await db.execute(sql`SELECT id, status, attempts FROM webhook_delivery WHERE subscription_id = ${id} ORDER BY block_number, log_index, seq`)).rows;
-  const attempts = (await db.execute(sql`SELECT a.delivery_id, a.attempt, a.status_code, a.error FROM webhook_attempt a JOIN webhook_delivery d ON d.id = a.delivery_id WHERE d.subscription_id = ${id} ORDER BY a.at`)).rows;
+  const deliveries = (
+    await db.execute(sql`SELECT id, status, attempts FROM webhook_delivery WHERE subscription_id = ${id} ORDER BY block_number, log_index, seq`)
+  ).rows;
+  const attempts = (
+    await db.execute(
+      sql`SELECT a.delivery_id, a.attempt, a.status_code, a.error FROM webhook_attempt a JOIN webhook_delivery d ON d.id = a.delivery_id WHERE d.subscription_id = ${id} ORDER BY a.at`,
+    )
+  ).rows;
   return { subscription: s, deliveries, attempts };
 }

@@ -40,7 +40,6 @@ interface LocalVersion extends HfVersion {
   blobPaths: Map<string, string>;
 }
 
-
 function toHfError(err: unknown, repoId: string, revision: string): unknown {
   if (!(err instanceof ModelDaoError)) return err;
   switch (err.kind) {
@@ -108,7 +107,13 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
     async resolve(repoId, revision, req) {
       if (!isSlug(repoId)) throw hfError(404, 'RepoNotFound', 'unknown_model', `${JSON.stringify(repoId.slice(0, 80))} is not a modeldao model slug`);
       const rev = parseRevision(revision);
-      if (!rev) throw hfError(404, 'RevisionNotFound', 'unknown_revision', `${repoId} has no revision ${describeRevision(revision)}: revisions are main, v1, v2, … or a version commit id (40 hex)`);
+      if (!rev)
+        throw hfError(
+          404,
+          'RevisionNotFound',
+          'unknown_revision',
+          `${repoId} has no revision ${describeRevision(revision)}: revisions are main, v1, v2, … or a version commit id (40 hex)`,
+        );
       const token = tokenFromRequest(req);
       let result: PullResult;
       try {
@@ -116,7 +121,12 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
         if (rev.kind === 'version') version = rev.version;
         else if (rev.kind === 'commit' || rev.kind === 'digest') {
           const found = await versionOfDigest(repoId, rev.kind === 'commit' ? rev.commit : rev.digestHex);
-          if (found === null) throw new ModelDaoError('not_found', 'unknown_revision', `no version of "${repoId}" has a manifest digest starting with ${rev.kind === 'commit' ? rev.commit : rev.digestHex}`);
+          if (found === null)
+            throw new ModelDaoError(
+              'not_found',
+              'unknown_revision',
+              `no version of "${repoId}" has a manifest digest starting with ${rev.kind === 'commit' ? rev.commit : rev.digestHex}`,
+            );
           version = found;
         }
         const key = `${repoId}:${version ?? 'main'}`;
@@ -146,10 +156,16 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
       if (a.access.kind !== 'public' && !token && !opts.account) {
         // Bytes already in this cache were fetched with someone's access; a request without a token
         // (and an endpoint without a key) is refused all the same, as the server would refuse it.
-        throw hfError(401, 'GatedRepo', 'access_token_required', `${repoId} is gated: set HF_TOKEN to a modeldao access token (modeldao access ${repoId}) or start the endpoint with --key`);
+        throw hfError(
+          401,
+          'GatedRepo',
+          'access_token_required',
+          `${repoId} is gated: set HF_TOKEN to a modeldao access token (modeldao access ${repoId}) or start the endpoint with --key`,
+        );
       }
       const commit = commitOf(a.manifestDigest);
-      if (rev.kind === 'commit' && commit !== rev.commit) throw hfError(404, 'RevisionNotFound', 'unknown_revision', `${repoId} has no approved revision ${describeRevision(revision)}`);
+      if (rev.kind === 'commit' && commit !== rev.commit)
+        throw hfError(404, 'RevisionNotFound', 'unknown_revision', `${repoId} has no approved revision ${describeRevision(revision)}`);
       return {
         repoId,
         modelId: a.modelId,
@@ -176,7 +192,10 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
     },
   };
 
-  const route = createRouter(hfRoutes<null, LocalVersion>('', () => source), () => null);
+  const route = createRouter(
+    hfRoutes<null, LocalVersion>('', () => source),
+    () => null,
+  );
   const server = http.createServer(async (req, res) => {
     try {
       if (!(await route(req, res))) sendError(res, new HttpError(404, 'not_found', 'no such route'));

@@ -63,7 +63,10 @@ export function parseRevision(raw: string): Revision | null {
  * digest never changes), in the form the client takes for a commit, and it names the approved content.
  */
 export function commitOf(manifestDigest: string): string {
-  return manifestDigest.replace(/^(0x|sha256:)/, '').toLowerCase().slice(0, 40);
+  return manifestDigest
+    .replace(/^(0x|sha256:)/, '')
+    .toLowerCase()
+    .slice(0, 40);
 }
 
 /** Does this parsed revision name the version with this digest (and number)? */
@@ -161,7 +164,14 @@ export function modelInfoBody(v: HfVersion, withFiles: boolean) {
         })
       : undefined,
     // Where the answer comes from; the client ignores what it does not know.
-    modeldao: { chainId: v.chainId, registry: v.registry, modelId: v.modelId.toString(), version: v.version, status: v.status, manifestDigest: v.manifestDigest },
+    modeldao: {
+      chainId: v.chainId,
+      registry: v.registry,
+      modelId: v.modelId.toString(),
+      version: v.version,
+      status: v.status,
+      manifestDigest: v.manifestDigest,
+    },
   };
 }
 

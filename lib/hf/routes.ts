@@ -80,7 +80,13 @@ async function serveFile<V extends HfVersion>(source: HfSource<V>, req: Incoming
   const file = v.files.find((f) => f.path === filePath);
   if (!file) {
     // With X-Repo-Commit the client caches the absence (.no_exist/<commit>/<path>) and asks no more.
-    throw hfError(404, 'EntryNotFound', 'entry_not_found', `${v.repoId} at ${v.commit} (v${v.version}) has no file ${JSON.stringify(headerSafe(filePath, 200))}`, { 'x-repo-commit': v.commit });
+    throw hfError(
+      404,
+      'EntryNotFound',
+      'entry_not_found',
+      `${v.repoId} at ${v.commit} (v${v.version}) has no file ${JSON.stringify(headerSafe(filePath, 200))}`,
+      { 'x-repo-commit': v.commit },
+    );
   }
   const headers = resolveHeaders(v, file);
   const inm = req.headers['if-none-match'];
@@ -92,7 +98,10 @@ async function serveFile<V extends HfVersion>(source: HfSource<V>, req: Incoming
   const ifRange = req.headers['if-range'] as string | undefined;
   const range = ifRange !== undefined && ifRange.trim() !== headers.etag ? null : parseRange(req.headers.range, file.size);
   if (range === 'unsatisfiable') {
-    throw new HttpError(416, 'range_not_satisfiable', `range ${headerSafe(String(req.headers.range), 80)} is outside the ${file.size}-byte file`, { 'content-range': `bytes */${file.size}`, 'x-repo-commit': v.commit });
+    throw new HttpError(416, 'range_not_satisfiable', `range ${headerSafe(String(req.headers.range), 80)} is outside the ${file.size}-byte file`, {
+      'content-range': `bytes */${file.size}`,
+      'x-repo-commit': v.commit,
+    });
   }
   const length = range ? range.end - range.start + 1 : file.size;
   // Open before the status line goes out, so a file we cannot serve is an error the client sees.
@@ -138,7 +147,10 @@ export function hfRoutes<Ctx, V extends HfVersion>(prefix: string, sourceOf: (ct
         const dir = decode(params.path ?? '', 'path').replace(/^\/+|\/+$/g, '');
         const q = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
         const body = treeBody(v, dir, q.get('recursive') === 'true' || q.get('recursive') === 'True' || q.get('recursive') === '1');
-        if (!body) throw hfError(404, 'EntryNotFound', 'entry_not_found', `${v.repoId} at ${v.commit} has no folder ${JSON.stringify(headerSafe(dir, 200))}`, { 'x-repo-commit': v.commit });
+        if (!body)
+          throw hfError(404, 'EntryNotFound', 'entry_not_found', `${v.repoId} at ${v.commit} has no folder ${JSON.stringify(headerSafe(dir, 200))}`, {
+            'x-repo-commit': v.commit,
+          });
         json(req, res, body, v);
       },
     },
@@ -167,7 +179,12 @@ export function hfRoutes<Ctx, V extends HfVersion>(prefix: string, sourceOf: (ct
       pattern: new RegExp(`^${p}(?:/.*)?$`),
       handle(req) {
         const path = (req.url ?? '').split('?')[0]!;
-        throw hfError(404, 'RepoNotFound', 'not_found', `no such repository or route on this modeldao Hub endpoint: ${req.method} ${headerSafe(path, 200)} (repo ids are model slugs, e.g. /api/models/tiny-lm)`);
+        throw hfError(
+          404,
+          'RepoNotFound',
+          'not_found',
+          `no such repository or route on this modeldao Hub endpoint: ${req.method} ${headerSafe(path, 200)} (repo ids are model slugs, e.g. /api/models/tiny-lm)`,
+        );
       },
     },
   ];

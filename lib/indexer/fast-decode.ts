@@ -25,11 +25,12 @@ function wordAt(hex: string, index: number): string {
 
 function staticReader(type: string): ((word: string) => unknown) | null {
   if (type === 'address') return (w) => `0x${w.slice(24)}`.toLowerCase();
-  if (type === 'bool') return (w) => {
-    const v = BigInt(`0x${w}`);
-    if (v > 1n) throw new Unsupported();
-    return v === 1n;
-  };
+  if (type === 'bool')
+    return (w) => {
+      const v = BigInt(`0x${w}`);
+      if (v > 1n) throw new Unsupported();
+      return v === 1n;
+    };
   const u = /^uint(\d+)$/.exec(type);
   if (u) {
     const bits = Number(u[1]);

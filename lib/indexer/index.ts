@@ -116,7 +116,16 @@ class Core {
       isStopped: () => this.stopped,
       onError: (err) => (this.st.lastError = errorText(err).slice(0, 500)),
     });
-    this.st = { chainId: this.chainId, role: 'starting', indexedBlock: null, headBlock: null, lag: null, lastError: null, fatalError: null, rangeSize: this.source.rangeSize };
+    this.st = {
+      chainId: this.chainId,
+      role: 'starting',
+      indexedBlock: null,
+      headBlock: null,
+      lag: null,
+      lastError: null,
+      fatalError: null,
+      rangeSize: this.source.rangeSize,
+    };
   }
 
   private updateStatus() {
@@ -210,7 +219,13 @@ class Core {
     if (cp && (before?.blockNumber !== cp.blockNumber || before?.blockHash !== cp.blockHash)) {
       // what the writer indexed is unknown here: listeners re-read everything
       const summary: BatchSummary = { events: 0, proposals: [], models: [], versionsChanged: true, delegatesChanged: true };
-      await this.emit({ chainId: this.chainId, fromBlock: (before?.blockNumber ?? this.o.deployment.deployBlock - 1) + 1, toBlock: cp.blockNumber, summary, reorg: before !== null && before.blockNumber >= cp.blockNumber });
+      await this.emit({
+        chainId: this.chainId,
+        fromBlock: (before?.blockNumber ?? this.o.deployment.deployBlock - 1) + 1,
+        toBlock: cp.blockNumber,
+        summary,
+        reorg: before !== null && before.blockNumber >= cp.blockNumber,
+      });
     }
   }
 
@@ -233,7 +248,13 @@ class Core {
     if (start > safe) {
       if (this.pendingReorg) {
         this.pendingReorg = false;
-        await this.emit({ chainId: this.chainId, fromBlock: start, toBlock: start - 1, summary: { events: 0, proposals: [], models: [], versionsChanged: true, delegatesChanged: true }, reorg: true });
+        await this.emit({
+          chainId: this.chainId,
+          fromBlock: start,
+          toBlock: start - 1,
+          summary: { events: 0, proposals: [], models: [], versionsChanged: true, delegatesChanged: true },
+          reorg: true,
+        });
       }
       return true;
     }

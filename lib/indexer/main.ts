@@ -21,7 +21,9 @@ const indexer = startIndexer({
   log,
   // confirmations, poll interval, reorg window and getLogs range limits come from env (lib/env.ts)
 });
-log(`chain ${deployment.chainId} via ${env.rpcUrl}, ${database.kind}${database.kind === 'pglite' ? ` at ${env.pgliteDir}` : ''}, deploy block ${deployment.deployBlock}`);
+log(
+  `chain ${deployment.chainId} via ${env.rpcUrl}, ${database.kind}${database.kind === 'pglite' ? ` at ${env.pgliteDir}` : ''}, deploy block ${deployment.deployBlock}`,
+);
 
 // The writer pins what published versions reference (lib/artifacts/catalog.ts), whichever process it
 // is: with a standalone indexer the app servers stand by and never see an advance. Also once at start,

@@ -80,7 +80,14 @@ class Cache {
     return [...this.dirty].map((k) => this.rows.get(k)).filter((r): r is Row => !!r);
   }
   async load(db: Exec, chainId: number) {
-    const rows = this.wantAll ? ((await db.execute(selectAllSql(this.spec, chainId))).rows as Row[]) : await selectByKeys(db, this.spec, chainId, Array.from(this.wanted, ([k, pk]) => pk ?? [k]));
+    const rows = this.wantAll
+      ? ((await db.execute(selectAllSql(this.spec, chainId))).rows as Row[])
+      : await selectByKeys(
+          db,
+          this.spec,
+          chainId,
+          Array.from(this.wanted, ([k, pk]) => pk ?? [k]),
+        );
     for (const r of rows) this.rows.set(keyOf(this.spec, r), r);
   }
 }
@@ -260,7 +267,8 @@ const governor: Handlers<typeof modelGovernorAbi> = {
       const p = b.proposal(e.args.proposalId);
       // the governor's queue() scheduled the operation in this same transaction, just before
       const timelockId = b.scheduledInTx.get(e.txHash) ?? null;
-      if (p) Object.assign(p, { eta: Number(e.args.etaSeconds), queued_block: e.blockNumber, queued_at: e.blockTime, queued_tx: e.txHash, timelock_id: timelockId });
+      if (p)
+        Object.assign(p, { eta: Number(e.args.etaSeconds), queued_block: e.blockNumber, queued_at: e.blockTime, queued_tx: e.txHash, timelock_id: timelockId });
       if (timelockId) b.opToProposal.set(timelockId, e.args.proposalId);
     },
   },
@@ -416,7 +424,15 @@ const registry: Handlers<typeof modelRegistryAbi> = {
       }
       if (next > 0) {
         const v = b.version(a.modelId, next);
-        if (v && prev !== next) Object.assign(v, { current_from_block: e.blockNumber, current_from: e.blockTime, current_from_tx: e.txHash, current_to_block: null, current_to: null, current_to_tx: null });
+        if (v && prev !== next)
+          Object.assign(v, {
+            current_from_block: e.blockNumber,
+            current_from: e.blockTime,
+            current_from_tx: e.txHash,
+            current_to_block: null,
+            current_to: null,
+            current_to_tx: null,
+          });
       }
       b.summary.versionsChanged = true;
       b.models.add(a.modelId);

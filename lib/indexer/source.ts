@@ -71,7 +71,8 @@ export function errorText(err: unknown): string {
   return parts.join(' | ') || String(err);
 }
 
-const RANGE_ERROR = /too many|more than \d+ results|limit exceeded|exceeds? (the )?(max|limit)|block range|range (is )?too (large|wide)|response size|query timeout|timed? ?out|timeout|10000 results|payload too large|413|body exceeded|too large/i;
+const RANGE_ERROR =
+  /too many|more than \d+ results|limit exceeded|exceeds? (the )?(max|limit)|block range|range (is )?too (large|wide)|response size|query timeout|timed? ?out|timeout|10000 results|payload too large|413|body exceeded|too large/i;
 
 export class ChainSource {
   rangeSize: number;
@@ -103,7 +104,8 @@ export class ChainSource {
         if (err instanceof ReorgDetected || err instanceof StoppedError) throw err;
         this.o.onError?.(err);
         const delay = Math.min(10_000, 100 * 2 ** Math.min(attempt, 7)) * (0.5 + Math.random() / 2);
-        if (attempt % 5 === 0) this.o.log?.(`rpc ${what} failed (attempt ${attempt + 1}), retrying in ${Math.round(delay)} ms: ${errorText(err).slice(0, 300)}`);
+        if (attempt % 5 === 0)
+          this.o.log?.(`rpc ${what} failed (attempt ${attempt + 1}), retrying in ${Math.round(delay)} ms: ${errorText(err).slice(0, 300)}`);
         await this.sleep(delay);
       }
     }
@@ -144,10 +146,12 @@ export class ChainSource {
       let logs: RawLog[];
       const started = Date.now();
       try {
-        logs = await timed('eth_getLogs', () => this.o.client.request({
-          method: 'eth_getLogs',
-          params: [{ address: [...this.o.contracts.keys()], topics: [allTopics], fromBlock: hex(from), toBlock: hex(to) }],
-        }));
+        logs = await timed('eth_getLogs', () =>
+          this.o.client.request({
+            method: 'eth_getLogs',
+            params: [{ address: [...this.o.contracts.keys()], topics: [allTopics], fromBlock: hex(from), toBlock: hex(to) }],
+          }),
+        );
         if (!Array.isArray(logs)) throw new Error('eth_getLogs returned no array');
       } catch (err) {
         if (this.o.isStopped?.()) throw new StoppedError('stopped');
@@ -172,7 +176,13 @@ export class ChainSource {
         const p = await this.header(parent.number);
         if (p.hash !== parent.hash) throw new ReorgDetected(parent.number);
       }
-      if (logs.some((l) => l.removed || (Number(l.blockNumber) === to && l.blockHash.toLowerCase() !== h1.hash) || Number(l.blockNumber) < from || Number(l.blockNumber) > to)) continue;
+      if (
+        logs.some(
+          (l) =>
+            l.removed || (Number(l.blockNumber) === to && l.blockHash.toLowerCase() !== h1.hash) || Number(l.blockNumber) < from || Number(l.blockNumber) > to,
+        )
+      )
+        continue;
 
       // headers: the range end, every block in the reorg window, and blocks whose logs lack a timestamp
       const want: number[] = [];

@@ -60,7 +60,13 @@ export async function writeRange(
     for (const e of events) byKind[e.kind].push(eventRow(chainId, e));
     for (const kind of Object.keys(byKind) as ContractKind[]) await upsertRows(tx, eventTables[kind], byKind[kind], 'nothing');
     const summary = await timed('applyEvents', () => applyEvents(tx, chainId, events));
-    const blockRows = headers.map((h) => ({ chain_id: chainId, block_number: h.number, block_hash: h.hash, parent_hash: h.parentHash, block_time: h.timestamp }));
+    const blockRows = headers.map((h) => ({
+      chain_id: chainId,
+      block_number: h.number,
+      block_hash: h.hash,
+      parent_hash: h.parentHash,
+      block_time: h.timestamp,
+    }));
     await upsertRows(tx, T.block, blockRows);
     await tx.execute(sql`DELETE FROM indexer_block WHERE chain_id = ${chainId} AND block_number < ${checkpoint.number - reorgWindow}`);
     await upsertRows(tx, T.checkpoint, [checkpointRow(chainId, checkpoint.number, checkpoint.hash)]);
@@ -82,7 +88,8 @@ const REPLAY_CHUNK = 20_000;
  */
 export async function rollbackTo(db: Db, chainId: number, ancestor: { number: number; hash: string }): Promise<void> {
   await db.transaction(async (tx) => {
-    for (const spec of Object.values(eventTables)) await tx.execute(sql`${sql.raw(`DELETE FROM ${spec.name} WHERE chain_id = `)}${chainId}${sql.raw(' AND block_number > ')}${ancestor.number}`);
+    for (const spec of Object.values(eventTables))
+      await tx.execute(sql`${sql.raw(`DELETE FROM ${spec.name} WHERE chain_id = `)}${chainId}${sql.raw(' AND block_number > ')}${ancestor.number}`);
     await tx.execute(sql`DELETE FROM indexer_block WHERE chain_id = ${chainId} AND block_number > ${ancestor.number}`);
     for (const spec of derivedTables) await tx.execute(sql`${sql.raw(`DELETE FROM ${spec.name} WHERE chain_id = `)}${chainId}`);
     await replayEvents(tx, chainId);
@@ -127,7 +134,23 @@ async function replayEvents(tx: Exec, chainId: number): Promise<void> {
 
 /** Table name → rows, as {@link dumpIndex} returns them (`indexer_block` only with `withBlocks`). */
 export type IndexDump = Record<string, Row[]> &
-  Record<'governor_event' | 'token_event' | 'timelock_event' | 'registry_event' | 'indexer_checkpoint' | 'model' | 'model_version' | 'model_allowlist' | 'proposal' | 'vote' | 'delegate' | 'delegation' | 'token_balance' | 'governor_settings', Row[]>;
+  Record<
+    | 'governor_event'
+    | 'token_event'
+    | 'timelock_event'
+    | 'registry_event'
+    | 'indexer_checkpoint'
+    | 'model'
+    | 'model_version'
+    | 'model_allowlist'
+    | 'proposal'
+    | 'vote'
+    | 'delegate'
+    | 'delegation'
+    | 'token_balance'
+    | 'governor_settings',
+    Row[]
+  >;
 
 /**
  * Every indexed row of a chain in a stable order, as JSON: what tests compare between runs
@@ -138,7 +161,8 @@ export async function dumpIndex(db: Exec, chainId: number, opts: { withBlocks?: 
   for (const spec of Object.values(eventTables)) out[spec.name] = (await db.execute(selectAllSql(spec, chainId, '', 'block_number, log_index'))).rows as Row[];
   // the checkpoint's updated_at is wall-clock time, not indexed state: left out so runs compare equal
   const checkpoint = { ...T.checkpoint, cols: Object.fromEntries(Object.entries(T.checkpoint.cols).filter(([c]) => c !== 'updated_at')) };
-  for (const spec of [...derivedTables, checkpoint, ...(opts.withBlocks ? [T.block] : [])]) out[spec.name] = (await db.execute(selectAllSql(spec, chainId))).rows as Row[];
+  for (const spec of [...derivedTables, checkpoint, ...(opts.withBlocks ? [T.block] : [])])
+    out[spec.name] = (await db.execute(selectAllSql(spec, chainId))).rows as Row[];
   return out;
 }
 

@@ -90,9 +90,9 @@ export async function recordDag(db: AnyDb, hashes: ContentHashes, opts: { wholeB
   }
   await db.transaction(async (tx) => {
     for (let i = 0; i < blocks.length; i += INSERT_BATCH) {
-      const values = blocks.slice(i, i + INSERT_BATCH).map(
-        (b) => sql`(${b.multihash}, ${b.blobSha256}, ${b.codec}, ${b.offset}, ${b.length}, ${b.node ? Buffer.from(b.node) : null}::bytea, ${b.repeats})`,
-      );
+      const values = blocks
+        .slice(i, i + INSERT_BATCH)
+        .map((b) => sql`(${b.multihash}, ${b.blobSha256}, ${b.codec}, ${b.offset}, ${b.length}, ${b.node ? Buffer.from(b.node) : null}::bytea, ${b.repeats})`);
       await tx.execute(sql`insert into ipfs_block (multihash, blob_sha256, codec, "offset", length, node, repeats)
         values ${sql.join(values, sql`, `)} on conflict do nothing`);
     }

@@ -38,7 +38,11 @@ export function pathSetProblems(paths: readonly string[]): { index: number; mess
   paths.forEach((p, i) => {
     const key = p.toLowerCase();
     const prev = seen.get(key);
-    if (prev !== undefined) problems.push({ index: i, message: `duplicate path "${p}" (also files[${prev}]${paths[prev] === p ? '' : `, "${paths[prev]}", differing only in case`})` });
+    if (prev !== undefined)
+      problems.push({
+        index: i,
+        message: `duplicate path "${p}" (also files[${prev}]${paths[prev] === p ? '' : `, "${paths[prev]}", differing only in case`})`,
+      });
     else seen.set(key, i);
   });
   paths.forEach((p, i) => {

@@ -1,6 +1,13 @@
 import type { Address } from 'viem';
 import type { LocalAccount } from 'viem/accounts';
-import { accessAudience, accessTypedData, MAX_REQUEST_LIFETIME_SECONDS, randomNonce, type AccessRequestBody, type AccessTokenResponse } from '../access/request.ts';
+import {
+  accessAudience,
+  accessTypedData,
+  MAX_REQUEST_LIFETIME_SECONDS,
+  randomNonce,
+  type AccessRequestBody,
+  type AccessTokenResponse,
+} from '../access/request.ts';
 import { ModelDaoError } from './errors.ts';
 import { GatewayHttpError, getJson, trimSlash } from './net.ts';
 
@@ -35,7 +42,13 @@ export async function requestAccess(opts: RequestAccessOptions): Promise<AccessT
   };
   const signature = await opts.account.signTypedData(accessTypedData(opts.chainId, opts.registry, request));
   const body: AccessRequestBody = {
-    request: { account: request.account, modelId: request.modelId.toString(), audience: request.audience, nonce: request.nonce, expiry: request.expiry.toString() },
+    request: {
+      account: request.account,
+      modelId: request.modelId.toString(),
+      audience: request.audience,
+      nonce: request.nonce,
+      expiry: request.expiry.toString(),
+    },
     domain: { chainId: opts.chainId, verifyingContract: opts.registry },
     signature,
   };

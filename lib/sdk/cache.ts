@@ -68,12 +68,31 @@ export async function reverify(cacheDir: string, sha256: string, size: number): 
   return false;
 }
 
-const LOCAL_CODES = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EIO', 'ENOTDIR', 'EISDIR', 'ENOENT', 'EEXIST', 'ENOTEMPTY', 'EMFILE', 'ENFILE', 'EXDEV', 'ELOOP', 'ENAMETOOLONG']);
+const LOCAL_CODES = new Set([
+  'ENOSPC',
+  'EDQUOT',
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'EIO',
+  'ENOTDIR',
+  'EISDIR',
+  'ENOENT',
+  'EEXIST',
+  'ENOTEMPTY',
+  'EMFILE',
+  'ENFILE',
+  'EXDEV',
+  'ELOOP',
+  'ENAMETOOLONG',
+]);
 
 /** A filesystem error of this machine (not of the network): disk full, permissions, a vanished directory. */
 export function isLocalIoError(err: unknown): err is NodeJS.ErrnoException {
   const e = err as NodeJS.ErrnoException | null;
-  return Boolean(e && typeof e === 'object' && typeof e.code === 'string' && typeof e.syscall === 'string' && LOCAL_CODES.has(e.code) && e.syscall !== 'getaddrinfo');
+  return Boolean(
+    e && typeof e === 'object' && typeof e.code === 'string' && typeof e.syscall === 'string' && LOCAL_CODES.has(e.code) && e.syscall !== 'getaddrinfo',
+  );
 }
 
 export function localError(err: NodeJS.ErrnoException, what: string): ModelDaoError {

@@ -28,7 +28,7 @@ export interface ChainConnection {
 const repoRoot = process.env.MODELDAO_PACKAGE_ROOT ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function firstLine(err: unknown): string {
-  const msg = err instanceof Error ? (err as { shortMessage?: string }).shortMessage ?? err.message : String(err);
+  const msg = err instanceof Error ? ((err as { shortMessage?: string }).shortMessage ?? err.message) : String(err);
   return msg.split('\n')[0] ?? '';
 }
 
@@ -72,7 +72,8 @@ export async function connectChain(opts: ChainOptions = {}): Promise<ChainConnec
   let governor: Address | undefined;
   const explicitRegistry = opts.registry ?? (opts.deploymentFile ? undefined : process.env.MODELDAO_REGISTRY);
   if (explicitRegistry) {
-    if (!isAddress(explicitRegistry, { strict: false })) throw new ModelDaoError('usage', 'invalid_registry', `--registry ${explicitRegistry} is not an address`);
+    if (!isAddress(explicitRegistry, { strict: false }))
+      throw new ModelDaoError('usage', 'invalid_registry', `--registry ${explicitRegistry} is not an address`);
     registry = getAddress(explicitRegistry);
   } else {
     const candidates = opts.deploymentFile
@@ -82,7 +83,11 @@ export async function connectChain(opts: ChainOptions = {}): Promise<ChainConnec
         : [path.resolve('contracts', 'deployments', `${chainId}.json`), path.join(repoRoot, 'contracts', 'deployments', `${chainId}.json`)];
     const file = candidates.find((f) => fs.existsSync(f));
     if (!file) {
-      throw new ModelDaoError('usage', 'registry_unknown', `no registry address: pass --registry ADDR or --deployment FILE (looked for ${candidates.join(', ')})`);
+      throw new ModelDaoError(
+        'usage',
+        'registry_unknown',
+        `no registry address: pass --registry ADDR or --deployment FILE (looked for ${candidates.join(', ')})`,
+      );
     }
     const d = readDeployment(file);
     if (d.chainId !== chainId) {

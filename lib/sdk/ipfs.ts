@@ -188,7 +188,10 @@ export async function fetchFileByCid(
 ): Promise<IpfsFileResult> {
   const root = CID.parse(file.cid);
   const leaves = await leavesOf(pool, root, file.size);
-  const existing = await fsp.stat(part).then((s) => s.size, () => -1);
+  const existing = await fsp.stat(part).then(
+    (s) => s.size,
+    () => -1,
+  );
   const fd = fs.openSync(part, existing >= 0 ? 'r+' : 'w');
   let resumedBytes = 0;
   try {
@@ -214,7 +217,7 @@ export async function fetchFileByCid(
         try {
           const bytes = await pool.fetchBlock(leaf.cid);
           if (bytes.byteLength !== leaf.size) throw new Error(`block ${leaf.cid} is ${bytes.byteLength} bytes, the DAG says ${leaf.size}`);
-          for (let off = 0; off < bytes.byteLength; ) off += fs.writeSync(fd, bytes, off, bytes.byteLength - off, leaf.offset + off);
+          for (let off = 0; off < bytes.byteLength;) off += fs.writeSync(fd, bytes, off, bytes.byteLength - off, leaf.offset + off);
           o.progress?.(leaf.size);
         } catch (err) {
           failed ??= err;

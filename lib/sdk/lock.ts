@@ -123,10 +123,13 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
     await new Promise((r) => setTimeout(r, waitMs));
     waitMs = Math.min(waitMs * 2, 250);
   }
-  const refresh = setInterval(() => {
-    const now = new Date();
-    fs.utimes(file, now, now, () => {});
-  }, Math.max(50, Math.floor(staleMs / 4)));
+  const refresh = setInterval(
+    () => {
+      const now = new Date();
+      fs.utimes(file, now, now, () => {});
+    },
+    Math.max(50, Math.floor(staleMs / 4)),
+  );
   refresh.unref();
   let released = false;
   return {

@@ -53,7 +53,8 @@ export async function propose(opts: ProposeOptions): Promise<ProposeResult> {
   const governor = (opts.governor ?? process.env.MODELDAO_GOVERNOR ?? chain.governor) as Address | undefined;
   if (!governor) throw new ModelDaoError('usage', 'governor_unknown', 'no governor address: pass --deployment FILE (or set MODELDAO_GOVERNOR)');
   const paths = opts.paths ?? opts.files.map((f) => path.basename(f));
-  for (const f of opts.files) if (!fs.statSync(f, { throwIfNoEntry: false })?.isFile()) throw new ModelDaoError('usage', 'file_not_found', `${f} is not a file`);
+  for (const f of opts.files)
+    if (!fs.statSync(f, { throwIfNoEntry: false })?.isFile()) throw new ModelDaoError('usage', 'file_not_found', `${f} is not a file`);
 
   // The model must exist; its current version is the default parent.
   let modelId: bigint;
@@ -63,7 +64,8 @@ export async function propose(opts: ProposeOptions): Promise<ProposeResult> {
     modelId = await chain.client.readContract({ address: chain.registry, abi: modelRegistryAbi, functionName: 'modelIdOf', args: [opts.slug] });
   } catch (err) {
     // Only a revert means "no such model"; an RPC failure is a chain problem (exit 3), not exit 4.
-    if (!isRevert(err)) throw new ModelDaoError('chain', 'rpc_failed', `reading modelIdOf from ${chain.rpcUrl} failed: ${chainErrorMessage(err)}`, { cause: err });
+    if (!isRevert(err))
+      throw new ModelDaoError('chain', 'rpc_failed', `reading modelIdOf from ${chain.rpcUrl} failed: ${chainErrorMessage(err)}`, { cause: err });
     throw new ModelDaoError('not_found', 'unknown_model', `no model "${opts.slug}" in registry ${chain.registry}; registering a model is its own proposal`);
   }
   if (opts.parentVersion === undefined) {
@@ -80,7 +82,13 @@ export async function propose(opts: ProposeOptions): Promise<ProposeResult> {
   let metadata: Record<string, unknown> | undefined;
   if (opts.metadataFile) metadata = readMetadata(opts.metadataFile);
   const placeholder = { size: 0, sha256: '0'.repeat(64), cid: 'b'.padEnd(59, 'a') };
-  checkedManifest({ schema: 'modeldao.manifest/v1', model: opts.slug, parent: parentDigest, files: paths.map((p) => ({ path: p, ...placeholder })), ...(metadata ? { metadata } : {}) });
+  checkedManifest({
+    schema: 'modeldao.manifest/v1',
+    model: opts.slug,
+    parent: parentDigest,
+    files: paths.map((p) => ({ path: p, ...placeholder })),
+    ...(metadata ? { metadata } : {}),
+  });
 
   const total = opts.files.reduce((s, f) => s + fs.statSync(f).size, 0);
   let done = 0;
@@ -127,14 +135,29 @@ export async function propose(opts: ProposeOptions): Promise<ProposeResult> {
   const targets = [chain.registry];
   const values = [0n];
   const calldatas = [calldata];
-  const proposalId = await chain.client.readContract({ address: governor, abi: modelGovernorAbi, functionName: 'hashProposal', args: [targets, values, calldatas, keccak256(toHex(fullDescription))] });
+  const proposalId = await chain.client.readContract({
+    address: governor,
+    abi: modelGovernorAbi,
+    functionName: 'hashProposal',
+    args: [targets, values, calldatas, keccak256(toHex(fullDescription))],
+  });
   const wallet = createWalletClient({ account: opts.account, chain: chainFor(chain.chainId, chain.rpcUrl), transport: http(chain.rpcUrl) });
   let txHash: Hex;
   try {
-    const { request: req } = await chain.client.simulateContract({ account: opts.account, address: governor, abi: modelGovernorAbi, functionName: 'propose', args: [targets, values, calldatas, fullDescription] });
+    const { request: req } = await chain.client.simulateContract({
+      account: opts.account,
+      address: governor,
+      abi: modelGovernorAbi,
+      functionName: 'propose',
+      args: [targets, values, calldatas, fullDescription],
+    });
     txHash = await wallet.writeContract(req);
   } catch (err) {
-    throw new ModelDaoError('chain', 'propose_failed', `governor.propose failed: ${(err as { shortMessage?: string }).shortMessage ?? (err as Error).message.split('\n')[0]}`);
+    throw new ModelDaoError(
+      'chain',
+      'propose_failed',
+      `governor.propose failed: ${(err as { shortMessage?: string }).shortMessage ?? (err as Error).message.split('\n')[0]}`,
+    );
   }
   const receipt = await chain.client.waitForTransactionReceipt({ hash: txHash });
   if (receipt.status !== 'success') throw new ModelDaoError('chain', 'propose_failed', `governor.propose reverted (tx ${txHash})`);
@@ -186,6 +209,7 @@ function readMetadata(file: string): Record<string, unknown> {
   } catch (err) {
     throw new ModelDaoError('usage', 'metadata_invalid', `--metadata ${file} is not JSON: ${(err as Error).message}`);
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ModelDaoError('usage', 'metadata_invalid', `--metadata ${file} must hold a JSON object`);
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new ModelDaoError('usage', 'metadata_invalid', `--metadata ${file} must hold a JSON object`);
   return value as Record<string, unknown>;
 }

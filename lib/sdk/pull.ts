@@ -73,7 +73,10 @@ export interface PullResult {
 
 export function defaultGateways(): string[] {
   const env = process.env.MODELDAO_GATEWAY;
-  const listed = (env ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const listed = (env ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return listed.length > 0 ? listed : ['http://127.0.0.1:3000']; // never empty
 }
 
@@ -102,7 +105,13 @@ class GatewayAuth {
     if (!this.opts.account) return {};
     let t = this.tokens.get(gateway);
     if (!t) {
-      t = requestAccess({ gateway, account: this.opts.account, chainId: this.approved.chainId, registry: this.approved.registry, modelId: this.approved.modelId }).then((r) => r.token);
+      t = requestAccess({
+        gateway,
+        account: this.opts.account,
+        chainId: this.approved.chainId,
+        registry: this.approved.registry,
+        modelId: this.approved.modelId,
+      }).then((r) => r.token);
       this.tokens.set(gateway, t);
       t.catch(() => this.tokens.delete(gateway));
     }
@@ -136,7 +145,8 @@ function giveUp(what: string, failures: Failure[]): ModelDaoError {
       : failures.every((f) => f.kind === 'missing')
         ? 'not_found'
         : 'network';
-  const code = kind === 'integrity' ? 'digest_mismatch' : kind === 'access' ? 'access_denied' : kind === 'not_found' ? 'not_on_any_gateway' : 'all_gateways_failed';
+  const code =
+    kind === 'integrity' ? 'digest_mismatch' : kind === 'access' ? 'access_denied' : kind === 'not_found' ? 'not_on_any_gateway' : 'all_gateways_failed';
   return new ModelDaoError(kind, code, `${what}: no gateway delivered verified bytes\n${detail}`);
 }
 
@@ -228,7 +238,13 @@ async function nodeHttpGet(url: string, headers: Record<string, string>, sink: B
  * receiving (each socket read is hashed and written synchronously from one reusable buffer), and on
  * success leaves `part` complete and verified (the caller renames it).
  */
-async function fetchBlobOnce(gw: string, file: ManifestFile, part: string, auth: GatewayAuth, progress: (delta: number) => void): Promise<{ resumedFrom: number }> {
+async function fetchBlobOnce(
+  gw: string,
+  file: ManifestFile,
+  part: string,
+  auth: GatewayAuth,
+  progress: (delta: number) => void,
+): Promise<{ resumedFrom: number }> {
   let have = 0;
   try {
     have = (await fsp.stat(part)).size;
@@ -260,7 +276,8 @@ async function fetchBlobOnce(gw: string, file: ManifestFile, part: string, auth:
       onHead({ status, headers: h }) {
         if (status === 206 && have > 0) {
           const m = /^bytes (\d+)-/.exec(String(h['content-range'] ?? ''));
-          if (!m || Number(m[1]) !== have) throw new Failure('network', `${gw} answered a Range request for ${file.path} with the wrong range (${h['content-range']})`);
+          if (!m || Number(m[1]) !== have)
+            throw new Failure('network', `${gw} answered a Range request for ${file.path} with the wrong range (${h['content-range']})`);
         } else if (status === 200) {
           if (have > 0) {
             // The server ignored Range: start over.
@@ -275,9 +292,10 @@ async function fetchBlobOnce(gw: string, file: ManifestFile, part: string, auth:
         }
       },
       onData(chunk) {
-        if (pos + chunk.length > file.size) throw new Failure('integrity', `gateway ${gw} served more than ${file.size} bytes for ${file.path} (sha256 ${file.sha256})`);
+        if (pos + chunk.length > file.size)
+          throw new Failure('integrity', `gateway ${gw} served more than ${file.size} bytes for ${file.path} (sha256 ${file.sha256})`);
         hash.update(chunk);
-        for (let off = 0; off < chunk.length; ) off += fs.writeSync(fd, chunk, off, chunk.length - off, pos + off);
+        for (let off = 0; off < chunk.length;) off += fs.writeSync(fd, chunk, off, chunk.length - off, pos + off);
         pos += chunk.length;
         progress(chunk.length);
       },
@@ -302,7 +320,10 @@ async function fetchBlobOnce(gw: string, file: ManifestFile, part: string, auth:
   const got = hash.digest('hex');
   if (got !== file.sha256) {
     if (resumedFrom === file.size) throw new Failure('integrity', `partial download of ${file.path} is corrupt (sha256 ${got}, expected ${file.sha256})`);
-    throw new Failure('integrity', `gateway ${gw} served wrong bytes for ${file.path}: sha256 ${got}, expected ${file.sha256} (approved on chain)${resumedFrom > 0 && have > 0 ? ` [resumed from ${resumedFrom} bytes]` : ''}`);
+    throw new Failure(
+      'integrity',
+      `gateway ${gw} served wrong bytes for ${file.path}: sha256 ${got}, expected ${file.sha256} (approved on chain)${resumedFrom > 0 && have > 0 ? ` [resumed from ${resumedFrom} bytes]` : ''}`,
+    );
   }
   return { resumedFrom };
 }
@@ -324,22 +345,27 @@ async function downloadFile(
   const { blobs, locks } = cacheLayout(cacheDir);
   const lockFile = path.join(locks, `${file.sha256}.lock`);
   try {
-    return await withLock(lockFile, { onWait: (h) => notice(`waiting for ${h ? `process ${h.pid}` : 'another process'} to finish ${file.path} (lock ${lockFile})`) }, async () => {
-      if (isVerified(cacheDir, file.sha256, file.size) || (await reverify(cacheDir, file.sha256, file.size))) return { blob: path.join(blobs, file.sha256), downloaded: false };
-      let blob: string;
-      if (ipfs) {
-        // Over IPFS first; a file the IPFS gateways could not deliver falls back to /api/blobs.
-        const r = await downloadFileIpfs(file, ipfs.pool, blobs, ipfs.concurrency, progress, notice);
-        if (typeof r === 'string') blob = r;
-        else {
-          if (gateways.length === 0) throw giveUp(`${file.path} (sha256 ${file.sha256}, CID ${file.cid ?? 'none'})`, r);
-          notice(`${file.path}: IPFS gateways failed (${r.map((x) => x.message).join('; ')}); trying ${gateways.join(', ')}`);
-          blob = await downloadLocked(file, gateways, blobs, auth, progress, notice);
-        }
-      } else blob = await downloadLocked(file, gateways, blobs, auth, progress, notice);
-      recordVerified(cacheDir, file.sha256);
-      return { blob, downloaded: true };
-    });
+    return await withLock(
+      lockFile,
+      { onWait: (h) => notice(`waiting for ${h ? `process ${h.pid}` : 'another process'} to finish ${file.path} (lock ${lockFile})`) },
+      async () => {
+        if (isVerified(cacheDir, file.sha256, file.size) || (await reverify(cacheDir, file.sha256, file.size)))
+          return { blob: path.join(blobs, file.sha256), downloaded: false };
+        let blob: string;
+        if (ipfs) {
+          // Over IPFS first; a file the IPFS gateways could not deliver falls back to /api/blobs.
+          const r = await downloadFileIpfs(file, ipfs.pool, blobs, ipfs.concurrency, progress, notice);
+          if (typeof r === 'string') blob = r;
+          else {
+            if (gateways.length === 0) throw giveUp(`${file.path} (sha256 ${file.sha256}, CID ${file.cid ?? 'none'})`, r);
+            notice(`${file.path}: IPFS gateways failed (${r.map((x) => x.message).join('; ')}); trying ${gateways.join(', ')}`);
+            blob = await downloadLocked(file, gateways, blobs, auth, progress, notice);
+          }
+        } else blob = await downloadLocked(file, gateways, blobs, auth, progress, notice);
+        recordVerified(cacheDir, file.sha256);
+        return { blob, downloaded: true };
+      },
+    );
   } catch (err) {
     if (isLocalIoError(err)) throw localError(err, `writing ${file.path} into the cache ${cacheDir}`);
     throw err;
@@ -351,7 +377,14 @@ async function downloadFile(
  * `<blob>.ipfs-incomplete` (its own name: blocks arrive out of order, so its size is not a resume
  * offset for /api/blobs). Returns the failures when the IPFS gateways could not deliver it.
  */
-async function downloadFileIpfs(file: ManifestFile, ipfs: IpfsGatewayPool, blobsDir: string, concurrency: number, progress: (delta: number) => void, notice: (m: string) => void): Promise<string | Failure[]> {
+async function downloadFileIpfs(
+  file: ManifestFile,
+  ipfs: IpfsGatewayPool,
+  blobsDir: string,
+  concurrency: number,
+  progress: (delta: number) => void,
+  notice: (m: string) => void,
+): Promise<string | Failure[]> {
   const blob = path.join(blobsDir, file.sha256);
   if (!file.cid) return [new Failure('missing', `the manifest lists no CID for ${file.path}: it cannot be fetched over IPFS`)];
   const part = `${blob}.ipfs-incomplete`;
@@ -380,7 +413,14 @@ async function downloadFileIpfs(file: ManifestFile, ipfs: IpfsGatewayPool, blobs
   }
 }
 
-async function downloadLocked(file: ManifestFile, gateways: string[], blobsDir: string, auth: GatewayAuth, progress: (delta: number) => void, notice: (m: string) => void): Promise<string> {
+async function downloadLocked(
+  file: ManifestFile,
+  gateways: string[],
+  blobsDir: string,
+  auth: GatewayAuth,
+  progress: (delta: number) => void,
+  notice: (m: string) => void,
+): Promise<string> {
   const blob = path.join(blobsDir, file.sha256);
   const part = `${blob}.incomplete`;
   const failures: Failure[] = [];
@@ -579,7 +619,15 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
   // Biggest first, so the long poles start early.
   todo.sort((a, b) => b.size - a.size);
   await pool(todo, opts.concurrency ?? 4, async (f) => {
-    const { downloaded: fetched } = await downloadFile(f, gateways, cacheDir, auth, onDelta, notice, ipfs ? { pool: ipfs, concurrency: opts.ipfsConcurrency ?? 16 } : undefined);
+    const { downloaded: fetched } = await downloadFile(
+      f,
+      gateways,
+      cacheDir,
+      auth,
+      onDelta,
+      notice,
+      ipfs ? { pool: ipfs, concurrency: opts.ipfsConcurrency ?? 16 } : undefined,
+    );
     if (!fetched) {
       // Another process (or an unrecorded earlier pull) had it: nothing to download after all.
       fromCache.add(f.sha256);

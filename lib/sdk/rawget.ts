@@ -22,7 +22,12 @@ export interface RawGetHandlers {
 
 const READ_BUFFER = 1024 * 1024;
 
-export function rawGet(url: URL, headers: Record<string, string>, h: RawGetHandlers, idleTimeoutMs = 30_000): Promise<{ received: number; contentLength: number }> {
+export function rawGet(
+  url: URL,
+  headers: Record<string, string>,
+  h: RawGetHandlers,
+  idleTimeoutMs = 30_000,
+): Promise<{ received: number; contentLength: number }> {
   if (url.protocol !== 'http:') return Promise.reject(new RawGetUnsupported('only http:'));
   return new Promise((resolve, reject) => {
     let headBuf: Buffer | null = Buffer.alloc(0);

@@ -62,7 +62,6 @@ async function read<T>(chain: ChainConnection, what: string, fn: () => Promise<T
   }
 }
 
-
 /**
  * Reads from the registry on chain which version of `slug` is approved (the current one, or the
  * requested one) and its manifest digest. This is the only source of trust for pull/verify.

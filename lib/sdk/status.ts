@@ -48,7 +48,13 @@ export async function status(opts: ChainOptions & { slug: string; account?: Addr
     throw new ModelDaoError('not_found', 'unknown_model', `no model "${opts.slug}" in registry ${registry} on chain ${chain.chainId}`);
   }
   try {
-    const [, versionCount, current, rule] = await client.readContract({ address: registry, abi: modelRegistryAbi, functionName: 'getModel', args: [modelId], blockNumber });
+    const [, versionCount, current, rule] = await client.readContract({
+      address: registry,
+      abi: modelRegistryAbi,
+      functionName: 'getModel',
+      args: [modelId],
+      blockNumber,
+    });
     const versions: VersionHistoryEntry[] = [];
     for (let v = 1; v <= versionCount; v++) {
       const r = await client.readContract({ address: registry, abi: modelRegistryAbi, functionName: 'getVersion', args: [modelId, v], blockNumber });
@@ -63,7 +69,14 @@ export async function status(opts: ChainOptions & { slug: string; account?: Addr
       });
     }
     const fromBlock = chain.deployBlock ?? 0n;
-    const published = await client.getContractEvents({ address: registry, abi: modelRegistryAbi, eventName: 'VersionPublished', args: { modelId }, fromBlock, toBlock: blockNumber });
+    const published = await client.getContractEvents({
+      address: registry,
+      abi: modelRegistryAbi,
+      eventName: 'VersionPublished',
+      args: { modelId },
+      fromBlock,
+      toBlock: blockNumber,
+    });
     for (const log of published) {
       const entry = versions.find((e) => e.version === Number(log.args.version));
       if (!entry || !log.transactionHash) continue;
@@ -82,7 +95,14 @@ export async function status(opts: ChainOptions & { slug: string; account?: Addr
         /* receipt unavailable: leave proposalId unknown */
       }
     }
-    const changed = await client.getContractEvents({ address: registry, abi: modelRegistryAbi, eventName: 'VersionStatusChanged', args: { modelId }, fromBlock, toBlock: blockNumber });
+    const changed = await client.getContractEvents({
+      address: registry,
+      abi: modelRegistryAbi,
+      eventName: 'VersionStatusChanged',
+      args: { modelId },
+      fromBlock,
+      toBlock: blockNumber,
+    });
     for (const log of changed) {
       const entry = versions.find((e) => e.version === Number(log.args.version));
       if (!entry) continue;
@@ -91,7 +111,13 @@ export async function status(opts: ChainOptions & { slug: string; account?: Addr
     }
     let canAccess: boolean | undefined;
     if (opts.account) {
-      canAccess = await client.readContract({ address: registry, abi: modelRegistryAbi, functionName: 'canAccess', args: [modelId, opts.account], blockNumber });
+      canAccess = await client.readContract({
+        address: registry,
+        abi: modelRegistryAbi,
+        functionName: 'canAccess',
+        args: [modelId, opts.account],
+        blockNumber,
+      });
     }
     return {
       chainId: chain.chainId,

@@ -67,7 +67,15 @@ function uploadError(e: GatewayHttpError, file: string, fallback = 'upload_faile
 }
 
 /** Streams `file` from `start` as the body of one request; resolves with the response (body unread). */
-async function sendFile(o: UploadOptions, url: string, method: string, headers: Record<string, string>, start: number, size: number, onChunk: (c: Buffer) => void) {
+async function sendFile(
+  o: UploadOptions,
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  start: number,
+  size: number,
+  onChunk: (c: Buffer) => void,
+) {
   const mod = await import(url.startsWith('https:') ? 'node:https' : 'node:http');
   return new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
     const req = mod.request(url, { method, headers: { ...headers, 'content-length': String(size - start) } }, resolve);
@@ -85,7 +93,11 @@ async function sendFile(o: UploadOptions, url: string, method: string, headers: 
 async function parseResult(res: import('node:http').IncomingMessage, o: UploadOptions, size: number, local: string): Promise<UploadResult> {
   const body = JSON.parse((await readBody(res, 1024 * 1024)).toString('utf8')) as UploadResult;
   if (body.sha256 !== local || body.size !== size) {
-    throw new ModelDaoError('integrity', 'upload_mismatch', `the gateway recorded ${o.file} as sha256 ${body.sha256} (${body.size} bytes); local file is ${local} (${size} bytes)`);
+    throw new ModelDaoError(
+      'integrity',
+      'upload_mismatch',
+      `the gateway recorded ${o.file} as sha256 ${body.sha256} (${body.size} bytes); local file is ${local} (${size} bytes)`,
+    );
   }
   return body;
 }
@@ -133,17 +145,28 @@ async function resumableUpload(o: UploadOptions, size: number): Promise<UploadRe
   const retries = o.retries ?? 8;
   const giveUp = async (err: ModelDaoError): Promise<never> => {
     // best effort: an abandoned session would hold the account's quota until it expires
-    await request(url, { method: 'DELETE', headers: await auth(o) }).then((r) => r.resume(), () => {});
+    await request(url, { method: 'DELETE', headers: await auth(o) }).then(
+      (r) => r.resume(),
+      () => {},
+    );
     throw err;
   };
   for (;;) {
     let sentThisTry = 0;
     let problem: string | null = null;
     try {
-      const res = await sendFile(o, url, 'PATCH', { 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset), ...(await auth(o)) }, offset, size, (c) => {
-        sentThisTry += c.length;
-        o.onBytes?.(c.length);
-      });
+      const res = await sendFile(
+        o,
+        url,
+        'PATCH',
+        { 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset), ...(await auth(o)) },
+        offset,
+        size,
+        (c) => {
+          sentThisTry += c.length;
+          o.onBytes?.(c.length);
+        },
+      );
       const status = res.statusCode ?? 0;
       if (status === 200 || status === 201) return await parseResult(res, o, size, local);
       if (status >= 500 || status === 409 || status === 204) {
@@ -176,6 +199,7 @@ async function currentOffset(o: UploadOptions, url: string): Promise<number> {
   const res = await request(url, { method: 'HEAD', headers: await auth(o) });
   res.resume();
   if (res.statusCode === 200) return Number(res.headers['upload-offset']);
-  if (res.statusCode === 404) throw new ModelDaoError('network', 'upload_session_lost', `the gateway no longer has upload session ${url}; start the upload again`);
+  if (res.statusCode === 404)
+    throw new ModelDaoError('network', 'upload_session_lost', `the gateway no longer has upload session ${url}; start the upload again`);
   throw new Error(`HEAD ${url} → HTTP ${res.statusCode}`);
 }

@@ -67,7 +67,12 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
   } else if (isSlug(opts.target) && !fs.existsSync(asDir)) {
     approved = await resolveApproved({ chain, slug: opts.target, version: opts.version });
     dir = path.join(path.resolve(opts.cacheDir ?? defaultCacheDir()), 'snapshots', approved.slug, String(approved.version));
-    if (!fs.existsSync(dir)) throw new ModelDaoError('not_found', 'not_pulled', `${approved.slug} v${approved.version} is not in the cache (${dir}); run modeldao pull ${approved.slug}`);
+    if (!fs.existsSync(dir))
+      throw new ModelDaoError(
+        'not_found',
+        'not_pulled',
+        `${approved.slug} v${approved.version} is not in the cache (${dir}); run modeldao pull ${approved.slug}`,
+      );
   } else {
     throw new ModelDaoError('usage', 'not_a_pulled_dir', `${opts.target} is neither a directory made by modeldao pull nor a model slug`);
   }
@@ -79,7 +84,11 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
   }
   const hex = digestHex(approved.manifestDigest);
   if (sha256Hex(manifestBytes) !== hex) {
-    throw new ModelDaoError('integrity', 'manifest_mismatch', `the local manifest of ${approved.slug} v${approved.version} does not hash to the digest on chain (${approved.manifestDigest})`);
+    throw new ModelDaoError(
+      'integrity',
+      'manifest_mismatch',
+      `the local manifest of ${approved.slug} v${approved.version} does not hash to the digest on chain (${approved.manifestDigest})`,
+    );
   }
   const manifest = parseManifest(manifestBytes, approved.slug);
   const total = manifest.files.reduce((s, f) => s + f.size, 0);

@@ -105,7 +105,8 @@ async function readChain(chain: ChainConnection, slug: string, running: Running 
       if (r.manifestDigest !== running.manifestDigest) runningRevoked = `version ${running.version} on chain has another manifest (${r.manifestDigest})`;
     } catch (err) {
       if (err instanceof ModelDaoError && err.code === 'version_revoked') runningRevoked = err.message;
-      else if (err instanceof ModelDaoError && err.code === 'unknown_version') runningRevoked = err.message; // reorged away
+      else if (err instanceof ModelDaoError && err.code === 'unknown_version')
+        runningRevoked = err.message; // reorged away
       else throw err;
     }
   }
@@ -221,7 +222,17 @@ export async function* watch(opts: WatchOptions): AsyncGenerator<WatchUpdate> {
       if (!isComplete(dir, approved.manifestDigest)) {
         const tmp = `${dir}.partial-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
         try {
-          await pull({ chain, slug: opts.slug, version: approved.version, out: tmp, gateways, cacheDir: opts.cacheDir, account: opts.account, accessToken: opts.accessToken, onNotice: notice });
+          await pull({
+            chain,
+            slug: opts.slug,
+            version: approved.version,
+            out: tmp,
+            gateways,
+            cacheDir: opts.cacheDir,
+            account: opts.account,
+            accessToken: opts.accessToken,
+            onNotice: notice,
+          });
           await fsp.rm(dir, { recursive: true, force: true });
           await fsp.rename(tmp, dir);
         } finally {
@@ -230,13 +241,31 @@ export async function* watch(opts: WatchOptions): AsyncGenerator<WatchUpdate> {
       }
       await swapLink(out, dir);
       if (running && running.target !== dir) await fsp.rm(running.target, { recursive: true, force: true });
-      const why = runningRevoked ? `version ${running!.version} was revoked; version ${approved.version} is now approved` : `version ${approved.version} is now the approved version`;
-      return { kind: 'version', slug: opts.slug, version: approved.version, manifestDigest: approved.manifestDigest, dir, previousVersion: running?.version ?? null, reason: why };
+      const why = runningRevoked
+        ? `version ${running!.version} was revoked; version ${approved.version} is now approved`
+        : `version ${approved.version} is now the approved version`;
+      return {
+        kind: 'version',
+        slug: opts.slug,
+        version: approved.version,
+        manifestDigest: approved.manifestDigest,
+        dir,
+        previousVersion: running?.version ?? null,
+        reason: why,
+      };
     }
     if (!approved && running && runningRevoked) {
       await fsp.rm(out, { force: true });
       await fsp.rm(running.target, { recursive: true, force: true });
-      return { kind: 'revoked', slug: opts.slug, version: running.version, manifestDigest: running.manifestDigest, dir: null, previousVersion: running.version, reason: runningRevoked };
+      return {
+        kind: 'revoked',
+        slug: opts.slug,
+        version: running.version,
+        manifestDigest: running.manifestDigest,
+        dir: null,
+        previousVersion: running.version,
+        reason: runningRevoked,
+      };
     }
     if (!approved && !running) notice(`${noneReason}; waiting`);
     if (first && approved && running) notice(`${opts.slug} v${approved.version} (${approved.manifestDigest}) is already live in ${out}; watching for changes`);

@@ -14,7 +14,12 @@ export type WebhookVerdict = { ok: true; timestamp: number } | { ok: false; reas
  * shared secret, compared in constant time, and the timestamp within `toleranceSeconds` (default
  * 300) of now, so a captured request cannot be replayed later. Deduplicate on modeldao-webhook-id.
  */
-export function verifyWebhookSignature(secret: string, rawBody: string | Buffer, header: string | undefined, opts: { toleranceSeconds?: number; now?: number } = {}): WebhookVerdict {
+export function verifyWebhookSignature(
+  secret: string,
+  rawBody: string | Buffer,
+  header: string | undefined,
+  opts: { toleranceSeconds?: number; now?: number } = {},
+): WebhookVerdict {
   const m = /^t=(\d{1,12}),v1=([0-9a-f]{64})$/.exec(header ?? '');
   if (!m) return { ok: false, reason: 'malformed' };
   const t = Number(m[1]);

@@ -7,7 +7,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Db } from '../../db/client.ts';
 import { HttpError } from './http.ts';
-import { EVENT_TYPES, canonicalBlockHash, matches, parseEventId, readRawEvents, type Correction, type EventFilter, type Position, type StreamEvent } from '../events/derive.ts';
+import {
+  EVENT_TYPES,
+  canonicalBlockHash,
+  matches,
+  parseEventId,
+  readRawEvents,
+  type Correction,
+  type EventFilter,
+  type Position,
+  type StreamEvent,
+} from '../events/derive.ts';
 import type { EventHub, HubSubscriber } from '../events/hub.ts';
 import { isSlug } from '../slug.ts';
 
@@ -194,7 +204,12 @@ export class EventStreamService {
         // re-sent. Where the fork was is unknown here, so replay the whole reorg window.
         const replayFrom = Math.max(this.o.deployBlock, p.block - this.o.reorgWindow);
         from = { block: replayFrom - 1, log: 2_147_483_647 };
-        reorgNotice = { type: 'reorg', lastEventId: lastId, replayFromBlock: replayFrom, message: 'your last event was removed by a chain reorganisation; discard what you received from this block on and apply the events that follow' };
+        reorgNotice = {
+          type: 'reorg',
+          lastEventId: lastId,
+          replayFromBlock: replayFrom,
+          message: 'your last event was removed by a chain reorganisation; discard what you received from this block on and apply the events that follow',
+        };
       }
     }
     res.writeHead(200, {

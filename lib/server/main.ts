@@ -173,7 +173,19 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   } satisfies BaseContext & Record<string, unknown>;
 
   // Each route module declares the part of the context it needs; ctx has them all.
-  const routes = [...healthRoutes, ...blobRoutes, ...ipfsRoutes, ...modelRoutes, ...uploadRoutes, ...sessionRoutes, ...manifestRoutes, ...accessRoutes, ...hfRoutes, ...eventRoutes, ...feedRoutes] as Route<typeof ctx>[];
+  const routes = [
+    ...healthRoutes,
+    ...blobRoutes,
+    ...ipfsRoutes,
+    ...modelRoutes,
+    ...uploadRoutes,
+    ...sessionRoutes,
+    ...manifestRoutes,
+    ...accessRoutes,
+    ...hfRoutes,
+    ...eventRoutes,
+    ...feedRoutes,
+  ] as Route<typeof ctx>[];
   const plain = createRouter(routes, () => ctx);
 
   const nextApp = opts.withNext === false ? undefined : await (opts.next ?? prepareNext({ dev: opts.dev ?? false, env }));

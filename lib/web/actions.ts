@@ -110,7 +110,10 @@ export function decodeActions(targets: string[], values: string[], calldatas: st
           }
           case 'setCurrentVersion':
             base.modelId = String(a[0]);
-            base.summary = Number(a[1]) === 0 ? `Leave ${modelName(ctx, a[0])} without a current version` : `Make version ${a[1]} the current version of ${modelName(ctx, a[0])}`;
+            base.summary =
+              Number(a[1]) === 0
+                ? `Leave ${modelName(ctx, a[0])} without a current version`
+                : `Make version ${a[1]} the current version of ${modelName(ctx, a[0])}`;
             break;
           case 'deprecateVersion':
             base.modelId = String(a[0]);
@@ -182,8 +185,7 @@ export function decodeActions(targets: string[], values: string[], calldatas: st
         base.contract = 'timelock';
         base.functionName = d.functionName;
         base.args = a;
-        base.summary =
-          d.functionName === 'updateDelay' ? `Set the timelock delay to ${a[0]} s` : `Call timelock.${d.functionName}${eth}`;
+        base.summary = d.functionName === 'updateDelay' ? `Set the timelock delay to ${a[0]} s` : `Call timelock.${d.functionName}${eth}`;
         if (/Role/.test(d.functionName)) base.warning = 'Changes who controls the timelock (and so everything the DAO owns).';
         return base;
       }
@@ -226,7 +228,12 @@ export function describeRule(rule: { kind: number; token: string; minBalance: bi
 export function proposalTitle(description: string): string {
   const body = stripProposerSuffix(description).trim();
   const first = body.split('\n').find((l) => l.trim()) ?? '';
-  return first.replace(/^#+\s*/, '').trim().slice(0, 160) || '(untitled proposal)';
+  return (
+    first
+      .replace(/^#+\s*/, '')
+      .trim()
+      .slice(0, 160) || '(untitled proposal)'
+  );
 }
 
 export function stripProposerSuffix(description: string): string {
@@ -238,6 +245,10 @@ export function descriptionBody(description: string): string {
   const body = stripProposerSuffix(description).trim();
   const lines = body.split('\n');
   const i = lines.findIndex((l) => l.trim());
-  if (i >= 0 && /^#\s/.test(lines[i]!.trim())) return lines.slice(i + 1).join('\n').trim();
+  if (i >= 0 && /^#\s/.test(lines[i]!.trim()))
+    return lines
+      .slice(i + 1)
+      .join('\n')
+      .trim();
   return body;
 }

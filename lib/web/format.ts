@@ -76,7 +76,10 @@ export function relativeTime(targetSec: number, nowSec: number): string {
 
 export function formatDateTime(sec: number | bigint | null | undefined): string {
   if (sec === null || sec === undefined) return '—';
-  return new Date(Number(sec) * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return new Date(Number(sec) * 1000)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
 }
 
 export function percent(part: bigint, whole: bigint): number {

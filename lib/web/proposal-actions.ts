@@ -36,7 +36,6 @@ export interface ModelOption {
 export type ProposalAction = EncodedCall;
 export { contractCall };
 
-
 const ZERO: Address = '0x0000000000000000000000000000000000000000';
 
 export interface AccessRuleFields {
@@ -114,7 +113,8 @@ export function buildActions(p: ProposalFields, ctx: BuildContext): BuiltProposa
       if (f.uploads.pending > 0) problems.push('Wait for every upload to finish.');
       if (f.uploads.failed > 0) problems.push('Remove or retry the files that failed to upload.');
       if (!f.manifestDigest) problems.push('Store the manifest first (button above the diff).');
-      if (m && f.manifestDigest && m.currentDigest?.toLowerCase() === f.manifestDigest.toLowerCase()) problems.push('These files are exactly the current version.');
+      if (m && f.manifestDigest && m.currentDigest?.toLowerCase() === f.manifestDigest.toLowerCase())
+        problems.push('These files are exactly the current version.');
       if (m && f.manifestDigest) {
         actions.push(contractCall(c.registry, modelRegistryAbi, 'publishVersion', [BigInt(m.modelId), f.manifestDigest, m.parent?.version ?? 0]));
         summary = `Publish version ${m.versions.length + 1} of ${m.slug}`;
@@ -137,7 +137,8 @@ export function buildActions(p: ProposalFields, ctx: BuildContext): BuiltProposa
       const remove = addresses(f.allowRemove);
       for (const a of [...add, ...remove]) if (!isAddress(a)) problems.push(`Not an address: ${a}`);
       if (add.length && add.every((a) => isAddress(a))) actions.push(contractCall(c.registry, modelRegistryAbi, 'setAllowlist', [id, add as Address[], true]));
-      if (remove.length && remove.every((a) => isAddress(a))) actions.push(contractCall(c.registry, modelRegistryAbi, 'setAllowlist', [id, remove as Address[], false]));
+      if (remove.length && remove.every((a) => isAddress(a)))
+        actions.push(contractCall(c.registry, modelRegistryAbi, 'setAllowlist', [id, remove as Address[], false]));
       if (!f.rule && add.length === 0 && remove.length === 0) problems.push('Nothing to change: pick a rule or list addresses.');
       summary = `Change access to ${m.slug}`;
       break;
@@ -148,7 +149,8 @@ export function buildActions(p: ProposalFields, ctx: BuildContext): BuiltProposa
       const v = Number(f.version);
       const ver = f.version ? m?.versions.find((x) => x.version === v) : undefined;
       if (!ver) problems.push('Choose a version.');
-      else if (ver.status !== 'Active') problems.push(`Version ${v} is ${ver.status.toLowerCase()}; only an Active version can be ${f.kind === 'rollback' ? 'made current' : 'deprecated'}.`);
+      else if (ver.status !== 'Active')
+        problems.push(`Version ${v} is ${ver.status.toLowerCase()}; only an Active version can be ${f.kind === 'rollback' ? 'made current' : 'deprecated'}.`);
       else if (f.kind === 'rollback' && m!.currentVersion === v) problems.push(`Version ${v} is already current.`);
       if (m && ver) {
         actions.push(

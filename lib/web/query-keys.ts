@@ -7,8 +7,7 @@ type Addr = `0x${string}` | undefined | null;
 export const queryKeys = {
   all: ['modeldao'] as const,
   account: (chainId: number, token: Addr, account: Addr) => ['modeldao', 'account', chainId, token, account] as const,
-  proposalLive: (chainId: number, governor: Addr, proposalId: string) =>
-    ['modeldao', 'proposal-live', chainId, governor, proposalId] as const,
+  proposalLive: (chainId: number, governor: Addr, proposalId: string) => ['modeldao', 'proposal-live', chainId, governor, proposalId] as const,
   receipt: (chainId: number, governor: Addr, proposalId: string, account: Addr) =>
     ['modeldao', 'vote-receipt', chainId, governor, proposalId, account] as const,
   governorParams: (chainId: number, governor: Addr) => ['modeldao', 'governor-params', chainId, governor] as const,

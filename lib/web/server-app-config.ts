@@ -6,7 +6,14 @@ import type { AppConfig } from './app-config';
 import { getTokenSymbol } from './queries/token';
 import { getGuardians } from './queries/guardians';
 
-const chainNames: Record<number, string> = { 31337: 'Anvil (local)', 1: 'Ethereum', 11155111: 'Sepolia', 8453: 'Base', 10: 'OP Mainnet', 42161: 'Arbitrum One' };
+const chainNames: Record<number, string> = {
+  31337: 'Anvil (local)',
+  1: 'Ethereum',
+  11155111: 'Sepolia',
+  8453: 'Base',
+  10: 'OP Mainnet',
+  42161: 'Arbitrum One',
+};
 
 /** The public part of the server's configuration, for client components. */
 export const getAppConfig = cache(async (): Promise<AppConfig> => {

@@ -53,7 +53,12 @@ const INVISIBLE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200B-\u200D\u2060-\
 export function displayLine(text: string, max = 160): string {
   const line = revealBidi(text).replace(INVISIBLE, '').replace(/\s+/g, ' ').trim();
   const chars = Array.from(line);
-  return chars.length <= max ? line : `${chars.slice(0, max - 1).join('').trimEnd()}…`;
+  return chars.length <= max
+    ? line
+    : `${chars
+        .slice(0, max - 1)
+        .join('')
+        .trimEnd()}…`;
 }
 
 /** Above this many characters Markdown is not parsed: the text is shown as plain text. */

@@ -20,7 +20,10 @@ async function errorOf(status: number, text: string): Promise<UploadError> {
     const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
     if (body.error) return new UploadError(body.error.code ?? String(status), body.error.message ?? text);
   } catch {}
-  return new UploadError(String(status), status === 404 ? 'This server has no upload endpoint (run the full stack with `npm run dev`).' : text || `HTTP ${status}`);
+  return new UploadError(
+    String(status),
+    status === 404 ? 'This server has no upload endpoint (run the full stack with `npm run dev`).' : text || `HTTP ${status}`,
+  );
 }
 
 /** One PATCH per part: a dropped connection costs at most one part. */
@@ -84,7 +87,14 @@ export async function uploadWithProgress(
     if (r) return r;
   }
   const post = async (renew: boolean) =>
-    send('POST', '/api/uploads', { 'content-type': 'application/octet-stream', 'x-file-name': name, ...(await headers(renew)) }, file, (n) => onProgress(n, file.size), signal);
+    send(
+      'POST',
+      '/api/uploads',
+      { 'content-type': 'application/octet-stream', 'x-file-name': name, ...(await headers(renew)) },
+      file,
+      (n) => onProgress(n, file.size),
+      signal,
+    );
   let r = await post(false);
   if (expired(r.status, r.text)) r = await post(true); // signed again once, then the answer stands
   if (r.status >= 300) throw await errorOf(r.status, r.text);
@@ -134,7 +144,11 @@ async function resumable(
     } else writeMemo(memo, null);
   }
   if (!id) {
-    const created = await fetch('/api/uploads/sessions', { method: 'POST', headers: { 'upload-length': String(file.size), 'x-file-name': name, ...(await headers()) }, signal });
+    const created = await fetch('/api/uploads/sessions', {
+      method: 'POST',
+      headers: { 'upload-length': String(file.size), 'x-file-name': name, ...(await headers()) },
+      signal,
+    });
     const createdText = await created.text();
     if (created.status === 404 || created.status === 405 || created.status === 501) return null;
     if (!created.ok) throw await errorOf(created.status, createdText);
@@ -159,7 +173,14 @@ async function resumable(
     const end = Math.min(file.size, at + PART_BYTES);
     let problem = false;
     try {
-      const r = await send('PATCH', url, { 'content-type': 'application/offset+octet-stream', 'upload-offset': String(at), ...(await headers()) }, file.slice(at, end), (n) => onProgress(at + n, file.size), signal);
+      const r = await send(
+        'PATCH',
+        url,
+        { 'content-type': 'application/offset+octet-stream', 'upload-offset': String(at), ...(await headers()) },
+        file.slice(at, end),
+        (n) => onProgress(at + n, file.size),
+        signal,
+      );
       if (r.status === 200 || r.status === 201) return finished(r.text);
       if (r.status === 204 && r.offset !== null) {
         offset = Number(r.offset);
@@ -188,7 +209,8 @@ async function resumable(
     }
     onProgress(offset, file.size);
     if (offset > at) failures = 0;
-    else if (problem && ++failures > RETRIES) return giveUp(new UploadError('network', `The upload made no progress in ${RETRIES} tries; the connection to the server keeps failing.`));
+    else if (problem && ++failures > RETRIES)
+      return giveUp(new UploadError('network', `The upload made no progress in ${RETRIES} tries; the connection to the server keeps failing.`));
     if (failures > 0) await new Promise((res) => setTimeout(res, Math.min(500 * 2 ** failures, 8000)));
   }
 }

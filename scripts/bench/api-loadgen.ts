@@ -54,4 +54,13 @@ setTimeout(() => (stop = true), Number(durationMs));
 await Promise.all(Array.from({ length: Number(connections) }, conn));
 const elapsed = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
-console.log(JSON.stringify({ requests: latencies.length, errors, non2xx, rps: latencies.length / elapsed, p50_ms: percentileOfSorted(latencies, 50), p99_ms: percentileOfSorted(latencies, 99) }));
+console.log(
+  JSON.stringify({
+    requests: latencies.length,
+    errors,
+    non2xx,
+    rps: latencies.length / elapsed,
+    p50_ms: percentileOfSorted(latencies, 50),
+    p99_ms: percentileOfSorted(latencies, 99),
+  }),
+);

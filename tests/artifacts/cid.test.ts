@@ -19,10 +19,10 @@ function* generate(size: number, piece = 700_001): Generator<Uint8Array> {
     x ^= x << 5;
     base[i] = x & 0xff;
   }
-  for (let off = 0; off < size; ) {
+  for (let off = 0; off < size;) {
     const n = Math.min(piece, size - off);
     const out = new Uint8Array(n);
-    for (let i = 0; i < n; ) {
+    for (let i = 0; i < n;) {
       const pos = off + i;
       const inMiB = pos % MiB;
       const take = Math.min(n - i, MiB - inMiB);
@@ -127,4 +127,3 @@ describe('hashing rings are reused safely', () => {
     }
   });
 });
-

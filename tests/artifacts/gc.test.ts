@@ -38,10 +38,27 @@ describe('garbage collection', () => {
     const listed = await put(60);
     // a manifest (alive for a day) lists `listed`; a published version lists `pinnedSha`
     const manifestSha = await put(3600 * 24, Buffer.from('{"m":1}'));
-    await recordManifest(database.db, { digest: `0x${manifestSha}`, model: 'm', parent: null, canonical: '{}', submittedBy: null, files: [{ path: 'a', sha256: listed, size: 1000 }], ttlSeconds: 60 });
+    await recordManifest(database.db, {
+      digest: `0x${manifestSha}`,
+      model: 'm',
+      parent: null,
+      canonical: '{}',
+      submittedBy: null,
+      files: [{ path: 'a', sha256: listed, size: 1000 }],
+      ttlSeconds: 60,
+    });
     const pubManifest = await put(60, Buffer.from('{"m":2}'));
-    await recordManifest(database.db, { digest: `0x${pubManifest}`, model: 'm', parent: null, canonical: '{}', submittedBy: null, files: [{ path: 'a', sha256: pinnedSha, size: 1000 }], ttlSeconds: 60 });
-    await database.db.execute(sql`insert into model_version (chain_id, model_id, version, manifest_digest, parent_version, published_at, published_block, published_tx, status)
+    await recordManifest(database.db, {
+      digest: `0x${pubManifest}`,
+      model: 'm',
+      parent: null,
+      canonical: '{}',
+      submittedBy: null,
+      files: [{ path: 'a', sha256: pinnedSha, size: 1000 }],
+      ttlSeconds: 60,
+    });
+    await database.db
+      .execute(sql`insert into model_version (chain_id, model_id, version, manifest_digest, parent_version, published_at, published_block, published_tx, status)
       values (31337, 1, 1, ${'0x' + pubManifest}, 0, now(), 1, '0x1', 'Revoked')`);
     expect((await syncPins(database.db, 31337)).pinned).toBe(2);
 
@@ -60,10 +77,19 @@ describe('garbage collection', () => {
   it('keeps the weights of a proposal that may still execute, past their TTL, and frees them once it is defeated', async () => {
     const file = await put(60);
     const manifestSha = await put(60, Buffer.from('{"m":3}'));
-    await recordManifest(database.db, { digest: `0x${manifestSha}`, model: 'm', parent: null, canonical: '{}', submittedBy: null, files: [{ path: 'a', sha256: file, size: 1000 }], ttlSeconds: 60 });
+    await recordManifest(database.db, {
+      digest: `0x${manifestSha}`,
+      model: 'm',
+      parent: null,
+      canonical: '{}',
+      submittedBy: null,
+      files: [{ path: 'a', sha256: file, size: 1000 }],
+      ttlSeconds: 60,
+    });
     // publishVersion(modelId, digest, parent) calldata names the digest; voting ends in a week
     const calldata = `0x12345678${'0'.repeat(63)}1${manifestSha}${'0'.repeat(64)}`;
-    await database.db.execute(sql`insert into proposal (chain_id, proposal_id, proposer, targets, "values", calldatas, signatures, description, description_hash,
+    await database.db
+      .execute(sql`insert into proposal (chain_id, proposal_id, proposer, targets, "values", calldatas, signatures, description, description_hash,
         vote_start, vote_end, for_votes, against_votes, abstain_votes, vote_count, created_block, created_at, created_tx)
       values (31337, 7, '0xabc', '["0x1"]'::jsonb, '["0"]'::jsonb, ${JSON.stringify([calldata])}::jsonb, '[""]'::jsonb, 'publish', '0x0',
         now(), now() + interval '7 days', 0, 0, 0, 0, 1, now(), '0x1')`);

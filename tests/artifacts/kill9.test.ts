@@ -34,7 +34,10 @@ describe('kill -9 of the server during a resumable upload', () => {
     const bytes = randomBytes(24 * MiB);
     let server = await startServerProcess({ chain, dataDir });
     try {
-      const created = await fetch(`${server.url}/api/uploads/sessions`, { method: 'POST', headers: { authorization: await chain.auth(), 'upload-length': String(bytes.length) } });
+      const created = await fetch(`${server.url}/api/uploads/sessions`, {
+        method: 'POST',
+        headers: { authorization: await chain.auth(), 'upload-length': String(bytes.length) },
+      });
       expect(created.status).toBe(201);
       const { id } = (await created.json()) as { id: string };
       const url = (base: string) => `${base}/api/uploads/sessions/${id}`;
@@ -51,7 +54,7 @@ describe('kill -9 of the server during a resumable upload', () => {
         const part = fs.readdirSync(dataDir, { recursive: true, encoding: 'utf8' }).find((f) => f.endsWith(`${id}.part`));
         return part ? fs.statSync(path.join(dataDir, part)).size : 0;
       };
-      for (const end = Date.now() + 120_000; partSize() < 8 * MiB; ) {
+      for (const end = Date.now() + 120_000; partSize() < 8 * MiB;) {
         if (Date.now() > end) throw new Error(`the server never wrote 8 MiB of the session (${partSize()} bytes)`);
         await new Promise((r) => setTimeout(r, 25));
       }

@@ -1,13 +1,34 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalManifest, manifestDigest, ManifestError, parseDigest, parseManifest, pathProblem, validateManifest, MANIFEST_SCHEMA } from '../../lib/manifest/index.ts';
+import {
+  canonicalManifest,
+  manifestDigest,
+  ManifestError,
+  parseDigest,
+  parseManifest,
+  pathProblem,
+  validateManifest,
+  MANIFEST_SCHEMA,
+} from '../../lib/manifest/index.ts';
 
 const file = { path: 'model.safetensors', size: 1048576, sha256: 'a'.repeat(64), cid: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku' };
-const manifest = { schema: MANIFEST_SCHEMA, model: 'tiny-lm', parent: null, files: [file], metadata: { license: 'apache-2.0', description: 'ünïcode €', evals: [{ score: 1.5e-7 }] } };
+const manifest = {
+  schema: MANIFEST_SCHEMA,
+  model: 'tiny-lm',
+  parent: null,
+  files: [file],
+  metadata: { license: 'apache-2.0', description: 'ünïcode €', evals: [{ score: 1.5e-7 }] },
+};
 
 describe('manifest', () => {
   it('serialises canonically (RFC 8785: sorted keys, no whitespace, ES number form) whatever the key order', () => {
-    const reordered = { metadata: { evals: [{ score: 1.5e-7 }], description: 'ünïcode €', license: 'apache-2.0' }, files: [{ cid: file.cid, sha256: file.sha256, size: file.size, path: file.path }], parent: null, model: 'tiny-lm', schema: MANIFEST_SCHEMA };
+    const reordered = {
+      metadata: { evals: [{ score: 1.5e-7 }], description: 'ünïcode €', license: 'apache-2.0' },
+      files: [{ cid: file.cid, sha256: file.sha256, size: file.size, path: file.path }],
+      parent: null,
+      model: 'tiny-lm',
+      schema: MANIFEST_SCHEMA,
+    };
     const a = new TextDecoder().decode(canonicalManifest(parseManifest(manifest)));
     const b = new TextDecoder().decode(canonicalManifest(parseManifest(reordered)));
     expect(a).toBe(b);
@@ -18,7 +39,9 @@ describe('manifest', () => {
 
   it('gives the digest as 0x… (contract), sha256:… (humans) and bare hex (store), all of the canonical bytes', () => {
     const d = manifestDigest(parseManifest(manifest));
-    const hex = createHash('sha256').update(canonicalManifest(parseManifest(manifest))).digest('hex');
+    const hex = createHash('sha256')
+      .update(canonicalManifest(parseManifest(manifest)))
+      .digest('hex');
     expect(d).toEqual({ hex, bytes32: `0x${hex}`, prefixed: `sha256:${hex}` });
     for (const form of [d.hex, d.bytes32, d.prefixed, d.bytes32.toUpperCase().replace('0X', '0x')]) expect(parseDigest(form)).toBe(hex);
     expect(parseDigest('0x1234')).toBeNull();

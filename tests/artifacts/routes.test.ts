@@ -42,7 +42,12 @@ async function postManifest(manifest: unknown) {
 
 async function publishedBlob(bytes: Uint8Array, accessKind: 'Public' | 'TokenHolders' = 'Public') {
   const up = await upload(h, bytes);
-  const m = await postManifest({ schema: MANIFEST_SCHEMA, model: 'tiny', parent: null, files: [{ path: 'w.bin', size: up.body.size, sha256: up.body.sha256, cid: up.body.cid }] });
+  const m = await postManifest({
+    schema: MANIFEST_SCHEMA,
+    model: 'tiny',
+    parent: null,
+    files: [{ path: 'w.bin', size: up.body.size, sha256: up.body.sha256, cid: up.body.cid }],
+  });
   const modelId = await indexVersion(h, { manifestDigest: m.body.manifestDigest, accessKind });
   await syncPins(h.database.db, h.chain.deployment.chainId);
   return { sha256: up.body.sha256 as string, digest: m.body.manifestDigest as string, modelId };
@@ -146,10 +151,14 @@ describe('POST /api/uploads', () => {
       const req = http.request(`${h.url}/api/uploads`, { method: 'POST', headers: { authorization, 'content-length': String(10 * MiB) } });
       req.on('error', () => resolve());
       // disconnect once the upload is under way on the server (its temp file exists), not after a guess
-      req.write(bytes, () => void waitFor(() => tmpFiles().length > 0, 'upload under way').finally(() => {
-        req.destroy();
-        resolve();
-      }));
+      req.write(
+        bytes,
+        () =>
+          void waitFor(() => tmpFiles().length > 0, 'upload under way').finally(() => {
+            req.destroy();
+            resolve();
+          }),
+      );
     });
     await waitFor(() => tmpFiles().length === 0, 'temp cleanup after disconnect');
     expect(await hasBlob(sha(bytes))).toBe(false);
@@ -244,11 +253,16 @@ describe('manifests', () => {
     expect((await fetch(`${h.url}/api/manifests/nothex`)).status).toBe(400);
   });
 
-  it('serves manifests with the blobs\' cache policy: never immutable, revalidated within a minute', async () => {
+  it("serves manifests with the blobs' cache policy: never immutable, revalidated within a minute", async () => {
     // #18: an unpublished manifest may later become a gated or revoked version, so no shared cache
     // may keep it for a year.
     const up = await upload(h, randomBytes(700));
-    const m = await postManifest({ schema: MANIFEST_SCHEMA, model: 'cached', parent: null, files: [{ path: 'w.bin', size: up.body.size, sha256: up.body.sha256, cid: up.body.cid }] });
+    const m = await postManifest({
+      schema: MANIFEST_SCHEMA,
+      model: 'cached',
+      parent: null,
+      files: [{ path: 'w.bin', size: up.body.size, sha256: up.body.sha256, cid: up.body.cid }],
+    });
     const unpublished = await fetch(`${h.url}/api/manifests/${m.body.manifestDigest}`);
     expect(unpublished.status).toBe(200);
     expect(unpublished.headers.get('cache-control')).toBe('public, no-cache');
@@ -303,7 +317,7 @@ describe('GET /api/blobs/{sha256}', () => {
     expect(res.headers.get('accept-ranges')).toBe('bytes');
     expect(res.headers.get('x-ipfs-cid')).toMatch(/^bafy/);
     expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
-    expect((await getBlob(h.database.db, blobSha))).toMatchObject({ pinned: true, expiresAt: null });
+    expect(await getBlob(h.database.db, blobSha)).toMatchObject({ pinned: true, expiresAt: null });
     const head = await fetch(`${h.url}/api/blobs/${blobSha}`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-length')).toBe(String(bytes.length));
@@ -365,7 +379,9 @@ describe('GET /api/blobs/{sha256}', () => {
     const unknown = await fetch(`${h.url}/api/blobs/${'e'.repeat(64)}`);
     const othersUpload = await fetch(`${h.url}/api/blobs/${up.body.sha256}`);
     expect([unknown.status, othersUpload.status]).toEqual([404, 404]);
-    expect(((await unknown.json()) as any).error.message.replace('e'.repeat(64), 'X')).toBe(((await othersUpload.json()) as any).error.message.replace(up.body.sha256, 'X'));
+    expect(((await unknown.json()) as any).error.message.replace('e'.repeat(64), 'X')).toBe(
+      ((await othersUpload.json()) as any).error.message.replace(up.body.sha256, 'X'),
+    );
     const bad = await fetch(`${h.url}/api/blobs/xyz`);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as any).error.code).toBe('invalid_digest');
@@ -417,7 +433,12 @@ describe('GET /api/blobs/{sha256}', () => {
 describe('GET /api/manifests caching follows the blobs (#18)', () => {
   it('an unpublished manifest is never cached as immutable; published public is kept a minute; revoked is 410', async () => {
     const up = await upload(h, randomBytes(2500));
-    const m = await postManifest({ schema: MANIFEST_SCHEMA, model: 'tiny', parent: null, files: [{ path: 'cache.bin', size: up.body.size, sha256: up.body.sha256, cid: up.body.cid }] });
+    const m = await postManifest({
+      schema: MANIFEST_SCHEMA,
+      model: 'tiny',
+      parent: null,
+      files: [{ path: 'cache.bin', size: up.body.size, sha256: up.body.sha256, cid: up.body.cid }],
+    });
     const url = `${h.url}/api/manifests/${m.body.manifestDigest}`;
     // Under vote: readable by voters, but it may yet become a gated or revoked version.
     const staging = await fetch(url);

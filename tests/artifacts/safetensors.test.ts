@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  buildSafetensors,
-  MAX_HEADER_BYTES,
-  parseSafetensorsHeader,
-  SafetensorsError,
-  SafetensorsSniffer,
-} from '../../lib/artifacts/index.ts';
+import { buildSafetensors, MAX_HEADER_BYTES, parseSafetensorsHeader, SafetensorsError, SafetensorsSniffer } from '../../lib/artifacts/index.ts';
 
 function fileWithHeader(header: unknown, dataBytes: number, raw?: string): Uint8Array {
   const json = Buffer.from(raw ?? JSON.stringify(header));

@@ -75,7 +75,10 @@ interface Partial {
 
 /** Starts an upload declaring `length` bytes and sends `first` of them. */
 function partialUpload(length: number, first: number): Partial {
-  const req = http.request(`${server.url}/api/uploads`, { method: 'POST', headers: { authorization: auth, 'content-length': String(length), 'content-type': 'application/octet-stream' } });
+  const req = http.request(`${server.url}/api/uploads`, {
+    method: 'POST',
+    headers: { authorization: auth, 'content-length': String(length), 'content-type': 'application/octet-stream' },
+  });
   open.push(req);
   const closed = new Promise<{ at: number; status?: number; body?: string }>((resolve) => {
     req.on('response', (res) => {
@@ -118,7 +121,11 @@ function trickle(uploads: Partial[]) {
 }
 
 async function post(bytes: Buffer) {
-  const res = await fetch(`${server.url}/api/uploads`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/octet-stream' }, body: new Uint8Array(bytes) });
+  const res = await fetch(`${server.url}/api/uploads`, {
+    method: 'POST',
+    headers: { authorization: auth, 'content-type': 'application/octet-stream' },
+    body: new Uint8Array(bytes),
+  });
   return { status: res.status, body: (await res.json()) as { error?: { code: string }; sha256?: string } };
 }
 
@@ -151,7 +158,10 @@ describe('stalled uploads', () => {
     const created = await fetch(`${server.url}/api/uploads/sessions`, { method: 'POST', headers: { authorization: auth, 'upload-length': String(128 * KiB) } });
     expect(created.status).toBe(201);
     const location = created.headers.get('location')!;
-    const req = http.request(`${server.url}${location}`, { method: 'PATCH', headers: { authorization: auth, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': String(128 * KiB) } });
+    const req = http.request(`${server.url}${location}`, {
+      method: 'PATCH',
+      headers: { authorization: auth, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': String(128 * KiB) },
+    });
     open.push(req);
     const closed = new Promise<void>((resolve) => {
       req.on('error', () => resolve());

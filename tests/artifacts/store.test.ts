@@ -143,7 +143,7 @@ describe('artifact store', () => {
         yield bytes.subarray(500);
       })(),
     );
-    for (const end = Date.now() + 60_000; fs.readdirSync(path.join(dir, 'tmp')).length < 3; ) {
+    for (const end = Date.now() + 60_000; fs.readdirSync(path.join(dir, 'tmp')).length < 3;) {
       if (Date.now() > end) throw new Error('the in-flight upload never created its temp file');
       await new Promise((r) => setTimeout(r, 10));
     }

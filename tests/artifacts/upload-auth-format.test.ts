@@ -58,7 +58,12 @@ describe('the upload-authorization format (one module for browser, SDK and serve
 
   it('lib/server maps the domain errors to 401 with WWW-Authenticate, 403 and 502', () => {
     const h = asHttpError(new UploadAuthError('upload_authorization_expired', 'expired'))!;
-    expect([h.status, h.code, h.message, h.headers['www-authenticate']]).toEqual([401, 'upload_authorization_expired', 'expired', 'ModelDAO-Upload realm="modeldao"']);
+    expect([h.status, h.code, h.message, h.headers['www-authenticate']]).toEqual([
+      401,
+      'upload_authorization_expired',
+      'expired',
+      'ModelDAO-Upload realm="modeldao"',
+    ]);
     expect(asHttpError(new UploadAuthError('insufficient_voting_power', 'x'))!.status).toBe(403);
     expect(asHttpError(new UploadAuthError('insufficient_voting_power', 'x'))!.headers).toEqual({});
     expect(asHttpError(new UploadAuthError('chain_unavailable', 'x'))!.status).toBe(502);

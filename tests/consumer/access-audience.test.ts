@@ -28,7 +28,13 @@ const member = privateKeyToAccount(DEV_ACCOUNTS[3].privateKey);
 async function start(): Promise<RunningServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-aud-'));
   dirs.push(dataDir);
-  const env = parseEnv({ ANVIL_PORT: String(chain.port), DEPLOYMENT_FILE: chain.deploymentFile, MODELDAO_DATA_DIR: dataDir, PORT: String(await freePort()), INDEXER_POLL_MS: '100' });
+  const env = parseEnv({
+    ANVIL_PORT: String(chain.port),
+    DEPLOYMENT_FILE: chain.deploymentFile,
+    MODELDAO_DATA_DIR: dataDir,
+    PORT: String(await freePort()),
+    INDEXER_POLL_MS: '100',
+  });
   return startServer({ env, withNext: false, log: () => {} });
 }
 
@@ -39,7 +45,15 @@ beforeAll(async () => {
   await advanceTime(chain.rpcUrl, 1);
   [serverA, serverB] = await Promise.all([start(), start()]);
   const bytes = Buffer.alloc(100_000, 7);
-  const published = await publishFiles({ baseUrl: serverA.url, privateKey: DEV_ACCOUNTS[0].privateKey, deployment: chain.deployment, model: 'members-lm', parent: null, files: [{ path: 'w.bin', bytes }], metadata: {} });
+  const published = await publishFiles({
+    baseUrl: serverA.url,
+    privateKey: DEV_ACCOUNTS[0].privateKey,
+    deployment: chain.deployment,
+    model: 'members-lm',
+    parent: null,
+    files: [{ path: 'w.bin', bytes }],
+    metadata: {},
+  });
   await asTimelock(chain, 'registerModel', ['members-lm', { kind: ACCESS.Allowlist, token: '0x0000000000000000000000000000000000000000', minBalance: 0n }]);
   modelId = await modelIdOf(chain, 'members-lm');
   await asTimelock(chain, 'publishVersion', [modelId, published.manifestDigest, 0]);
@@ -96,7 +110,12 @@ describe('access requests are bound to their audience', () => {
     // exactly what a client from before this change signs: the type without the audience field
     const oldTypes = { AccessRequest: accessRequestTypes.AccessRequest.filter((f) => f.name !== 'audience') };
     const request = { account: member.address, modelId, nonce: randomNonce() as Hex, expiry: BigInt(Math.floor(Date.now() / 1000) + 300) };
-    const signature = await member.signTypedData({ domain: accessTypedData(chain.deployment.chainId, chain.deployment.contracts.ModelRegistry, { ...request, audience: '' }).domain, types: oldTypes, primaryType: 'AccessRequest', message: request });
+    const signature = await member.signTypedData({
+      domain: accessTypedData(chain.deployment.chainId, chain.deployment.contracts.ModelRegistry, { ...request, audience: '' }).domain,
+      types: oldTypes,
+      primaryType: 'AccessRequest',
+      message: request,
+    });
     const r = await post(serverA.url, { request: { ...request, modelId: modelId.toString(), expiry: request.expiry.toString() }, signature });
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe('audience_required');
@@ -105,18 +124,36 @@ describe('access requests are bound to their audience', () => {
 
   it('the SDK signs for the gateway it posts to, so each server accepts its own request', async () => {
     for (const s of [serverA, serverB]) {
-      const t = await requestAccess({ gateway: s.url, account: member, chainId: chain.deployment.chainId, registry: chain.deployment.contracts.ModelRegistry, modelId });
+      const t = await requestAccess({
+        gateway: s.url,
+        account: member,
+        chainId: chain.deployment.chainId,
+        registry: chain.deployment.contracts.ModelRegistry,
+        modelId,
+      });
       expect(t.token).toBeTypeOf('string');
     }
     // localhost is the same local server as 127.0.0.1 (no PUBLIC_BASE_URL set)
-    const viaLocalhost = await requestAccess({ gateway: serverA.url.replace('127.0.0.1', 'localhost'), account: member, chainId: chain.deployment.chainId, registry: chain.deployment.contracts.ModelRegistry, modelId });
+    const viaLocalhost = await requestAccess({
+      gateway: serverA.url.replace('127.0.0.1', 'localhost'),
+      account: member,
+      chainId: chain.deployment.chainId,
+      registry: chain.deployment.contracts.ModelRegistry,
+      modelId,
+    });
     expect(viaLocalhost.token).toBeTypeOf('string');
   });
 });
 
 describe('revocation takes effect as soon as it is indexed', () => {
   it('download works; the allowlist removal is mined and indexed; the next download is refused at once', async () => {
-    const { token } = await requestAccess({ gateway: serverA.url, account: member, chainId: chain.deployment.chainId, registry: chain.deployment.contracts.ModelRegistry, modelId });
+    const { token } = await requestAccess({
+      gateway: serverA.url,
+      account: member,
+      chainId: chain.deployment.chainId,
+      registry: chain.deployment.contracts.ModelRegistry,
+      modelId,
+    });
     const auth = { authorization: `Bearer ${token}` };
     const ok = await fetch(blobUrl, { headers: auth });
     expect(ok.status).toBe(200);
@@ -132,7 +169,13 @@ describe('revocation takes effect as soon as it is indexed', () => {
     // far inside ACCESS_RECHECK_SECONDS (60 s): the token's age played no part
     expect(elapsed).toBeLessThan(30_000);
     // and a new request is refused by the chain too
-    const again = await requestAccess({ gateway: serverA.url, account: member, chainId: chain.deployment.chainId, registry: chain.deployment.contracts.ModelRegistry, modelId }).catch((e) => e);
+    const again = await requestAccess({
+      gateway: serverA.url,
+      account: member,
+      chainId: chain.deployment.chainId,
+      registry: chain.deployment.contracts.ModelRegistry,
+      modelId,
+    }).catch((e) => e);
     expect(again).toBeInstanceOf(ModelDaoError);
     expect((again as ModelDaoError).code).toBe('access_denied');
   });

@@ -13,7 +13,17 @@ import { accessTypedData, randomNonce } from '../../lib/access/request.ts';
 import { openDatabase, type Database } from '../../db/client.ts';
 import { indexOnce } from '../../lib/indexer/index.ts';
 import { DEV_ACCOUNTS } from '../helpers/anvil.ts';
-import { ACCESS, asGuardian, asTimelock, makeVersion, modelIdOf, publish, startTestChain, type ModelVersionFiles, type TestChain } from '../helpers/consumer.ts';
+import {
+  ACCESS,
+  asGuardian,
+  asTimelock,
+  makeVersion,
+  modelIdOf,
+  publish,
+  startTestChain,
+  type ModelVersionFiles,
+  type TestChain,
+} from '../helpers/consumer.ts';
 
 let chain: TestChain;
 let database: Database;
@@ -92,7 +102,10 @@ async function get(path: string, headers: Record<string, string> = {}) {
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
 }
 
-async function signRequest(account = allowed, opts: { modelId?: bigint; expiry?: number; nonce?: Hex; chainId?: number; registry?: Hex; audience?: string } = {}) {
+async function signRequest(
+  account = allowed,
+  opts: { modelId?: bigint; expiry?: number; nonce?: Hex; chainId?: number; registry?: Hex; audience?: string } = {},
+) {
   const request = {
     account: account.address,
     modelId: opts.modelId ?? gatedId,
@@ -104,7 +117,13 @@ async function signRequest(account = allowed, opts: { modelId?: bigint; expiry?:
   const registry = opts.registry ?? chain.deployment.contracts.ModelRegistry;
   const signature = await account.signTypedData(accessTypedData(chainId, registry, request));
   return {
-    request: { account: request.account, modelId: request.modelId.toString(), audience: request.audience, nonce: request.nonce, expiry: request.expiry.toString() },
+    request: {
+      account: request.account,
+      modelId: request.modelId.toString(),
+      audience: request.audience,
+      nonce: request.nonce,
+      expiry: request.expiry.toString(),
+    },
     signature,
   };
 }
@@ -191,8 +210,14 @@ describe('gated models', () => {
   });
 
   it('refuses a download without a token or with a token for another model', async () => {
-    await expect(access.checkBlobAccess({ token: undefined, modelIds: [gatedId] })).rejects.toMatchObject({ kind: 'unauthenticated', code: 'access_token_required' });
-    await expect(access.checkBlobAccess({ token: 'garbage.token', modelIds: [gatedId] })).rejects.toMatchObject({ kind: 'unauthenticated', code: 'invalid_token' });
+    await expect(access.checkBlobAccess({ token: undefined, modelIds: [gatedId] })).rejects.toMatchObject({
+      kind: 'unauthenticated',
+      code: 'access_token_required',
+    });
+    await expect(access.checkBlobAccess({ token: 'garbage.token', modelIds: [gatedId] })).rejects.toMatchObject({
+      kind: 'unauthenticated',
+      code: 'invalid_token',
+    });
     const t = (await postAccess(await signRequest())).body.token;
     await expect(access.checkBlobAccess({ token: t, modelIds: [gatedId + 100n] })).rejects.toMatchObject({ kind: 'forbidden', code: 'token_wrong_model' });
   });

@@ -5,7 +5,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asGuardian, ACCESS, listFiles, makeVersion, modelIdOf, publish, sha256, startGateway, startTestChain, tmpDir, type Gateway, type ModelVersionFiles, type TestChain } from '../helpers/consumer.ts';
+import {
+  asGuardian,
+  ACCESS,
+  listFiles,
+  makeVersion,
+  modelIdOf,
+  publish,
+  sha256,
+  startGateway,
+  startTestChain,
+  tmpDir,
+  type Gateway,
+  type ModelVersionFiles,
+  type TestChain,
+} from '../helpers/consumer.ts';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'lib', 'cli', 'modeldao.mjs');
 
@@ -26,7 +40,11 @@ interface Run {
 function start(args: string[], opts: { env?: Record<string, string> } = {}) {
   let child!: ReturnType<typeof spawn>;
   const done = new Promise<Run>((resolve) => {
-    child = spawn(process.execPath, [CLI, ...args], { cwd: elsewhere, env: { ...process.env, MODELDAO_PRIVATE_KEY: '', RPC_URL: '', MODELDAO_GATEWAY: '', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [CLI, ...args], {
+      cwd: elsewhere,
+      env: { ...process.env, MODELDAO_PRIVATE_KEY: '', RPC_URL: '', MODELDAO_GATEWAY: '', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => (stdout += d));
@@ -97,7 +115,18 @@ describe('modeldao CLI', () => {
 
   it('pull: RPC down exits 3 with a clear message and creates no cache entry', async () => {
     const cache = path.join(dir(), 'cache');
-    const r = await run(['pull', 'cli-lm', '--rpc', 'http://127.0.0.1:9', '--registry', chain.deployment.contracts.ModelRegistry, '--gateway', good.url, '--cache', cache]);
+    const r = await run([
+      'pull',
+      'cli-lm',
+      '--rpc',
+      'http://127.0.0.1:9',
+      '--registry',
+      chain.deployment.contracts.ModelRegistry,
+      '--gateway',
+      good.url,
+      '--cache',
+      cache,
+    ]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/cannot reach the chain at http:\/\/127\.0\.0\.1:9/);
     expect(fs.existsSync(cache)).toBe(false);
@@ -122,7 +151,11 @@ describe('modeldao CLI', () => {
   it('exit 6 for a gated model without a key', async () => {
     const gv = makeVersion('cli-gated', { 'w.bin': 10 });
     await publish(chain, 'cli-gated', gv, { access: ACCESS.Allowlist });
-    const g = await startGateway([gv], { kind: 'honest' }, { guard: async () => Promise.reject(Object.assign(new Error('this file belongs to a gated model'), { status: 401, code: 'access_token_required' })) });
+    const g = await startGateway(
+      [gv],
+      { kind: 'honest' },
+      { guard: async () => Promise.reject(Object.assign(new Error('this file belongs to a gated model'), { status: 401, code: 'access_token_required' })) },
+    );
     gateways.push(g);
     const r = await run(['pull', 'cli-gated', ...chainArgs(), '--gateway', g.url, '--cache', dir()]);
     expect(r.code).toBe(6);

@@ -11,7 +11,20 @@ import { createAccessService, tokenFromRequest } from '../../lib/access/service.
 import { openDatabase, type Database } from '../../db/client.ts';
 import { pull, ModelDaoError } from '../../lib/sdk/index.ts';
 import { DEV_ACCOUNTS } from '../helpers/anvil.ts';
-import { ACCESS, asTimelock, listFiles, makeVersion, modelIdOf, publish, sha256, startGateway, startTestChain, tmpDir, type Gateway, type TestChain } from '../helpers/consumer.ts';
+import {
+  ACCESS,
+  asTimelock,
+  listFiles,
+  makeVersion,
+  modelIdOf,
+  publish,
+  sha256,
+  startGateway,
+  startTestChain,
+  tmpDir,
+  type Gateway,
+  type TestChain,
+} from '../helpers/consumer.ts';
 
 let chain: TestChain;
 let database: Database;
@@ -39,7 +52,11 @@ beforeAll(async () => {
     recheckSeconds: 60,
   });
   const route = createRouter(accessRoutes, () => ({ access }));
-  gw = await startGateway([v], { kind: 'honest' }, { route, guard: (req) => access.checkBlobAccess({ token: tokenFromRequest(req), modelIds: [id] }).then(() => {}) });
+  gw = await startGateway(
+    [v],
+    { kind: 'honest' },
+    { route, guard: (req) => access.checkBlobAccess({ token: tokenFromRequest(req), modelIds: [id] }).then(() => {}) },
+  );
 }, 180_000);
 
 afterAll(async () => {

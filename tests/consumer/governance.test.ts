@@ -24,7 +24,11 @@ let work: string;
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: work, env: { ...process.env, MODELDAO_CACHE: path.join(work, 'cache'), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: work,
+      env: { ...process.env, MODELDAO_CACHE: path.join(work, 'cache'), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -70,14 +74,28 @@ describe('publish through governance, then pull', () => {
     // The next block's timestamp must be past the token's checkpoint for getVotes(clock - 1).
     await gov.client.request({ method: 'evm_increaseTime' as never, params: [2] as never });
     await gov.client.request({ method: 'evm_mine' as never, params: [] as never });
-    const proposed = await run(['propose', 'gov-lm', weights, config, '--description', 'Publish gov-lm v1', '--json', ...chainArgs], { MODELDAO_PRIVATE_KEY: DEV_ACCOUNTS[0].privateKey });
+    const proposed = await run(['propose', 'gov-lm', weights, config, '--description', 'Publish gov-lm v1', '--json', ...chainArgs], {
+      MODELDAO_PRIVATE_KEY: DEV_ACCOUNTS[0].privateKey,
+    });
     expect(proposed.stderr).toBe('');
     expect(proposed.code).toBe(0);
-    const p = JSON.parse(proposed.stdout) as { proposalId: string; url: string; manifestDigest: Hex; modelId: string; parentVersion: number; description: string };
+    const p = JSON.parse(proposed.stdout) as {
+      proposalId: string;
+      url: string;
+      manifestDigest: Hex;
+      modelId: string;
+      parentVersion: number;
+      description: string;
+    };
     expect(p.url).toBe(`${server.url}/proposals/${p.proposalId}`);
     expect(p.description).toMatch(new RegExp(`#proposer=${DEV_ACCOUNTS[0].address}$`));
 
-    const actions = [{ target: chain.deployment.contracts.ModelRegistry, data: encodeFunctionData({ abi: modelRegistryAbi, functionName: 'publishVersion', args: [BigInt(p.modelId), p.manifestDigest, p.parentVersion] }) }];
+    const actions = [
+      {
+        target: chain.deployment.contracts.ModelRegistry,
+        data: encodeFunctionData({ abi: modelRegistryAbi, functionName: 'publishVersion', args: [BigInt(p.modelId), p.manifestDigest, p.parentVersion] }),
+      },
+    ];
     const id = BigInt(p.proposalId);
     await gov.waitForVotingStart(id);
     for (const v of voters) await gov.vote(v.privateKey, id, Support.For);

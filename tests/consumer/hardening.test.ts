@@ -35,7 +35,11 @@ interface Run {
 }
 
 function start(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: work, env: { ...process.env, MODELDAO_PRIVATE_KEY: '', MODELDAO_GATEWAY: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: work,
+    env: { ...process.env, MODELDAO_PRIVATE_KEY: '', MODELDAO_GATEWAY: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   const listeners: (() => void)[] = [];
@@ -59,7 +63,10 @@ const run = (args: string[], env: Record<string, string> = {}) => start(args, en
 const chainArgs = () => ['--rpc', chain.rpcUrl, '--deployment', chain.deploymentFile, '--gateway', server.url];
 
 /** Uploads the files through the real API, stores their manifest, and publishes it as the timelock. */
-async function publishThroughServer(slug: string, files: Record<string, Buffer>): Promise<{ digest: Hex; files: { path: string; sha256: string; size: number }[] }> {
+async function publishThroughServer(
+  slug: string,
+  files: Record<string, Buffer>,
+): Promise<{ digest: Hex; files: { path: string; sha256: string; size: number }[] }> {
   const dir = tmpDir('modeldao-src-');
   const entries = [];
   for (const [p, bytes] of Object.entries(files)) {
@@ -70,7 +77,11 @@ async function publishThroughServer(slug: string, files: Record<string, Buffer>)
   }
   fs.rmSync(dir, { recursive: true, force: true });
   const manifest = { schema: MANIFEST_SCHEMA, model: slug, parent: null, files: entries };
-  const res = await fetch(`${server.url}/api/manifests`, { method: 'POST', headers: { 'content-type': 'application/json', ...(await auth()) }, body: Buffer.from(canonicalManifest(manifest as never)) });
+  const res = await fetch(`${server.url}/api/manifests`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(await auth()) },
+    body: Buffer.from(canonicalManifest(manifest as never)),
+  });
   expect(res.status, await res.clone().text()).toBeLessThan(300);
   const digest = manifestDigest(manifest as never).bytes32;
   await asTimelock(chain, 'registerModel', [slug, { kind: ACCESS.Public, token: '0x0000000000000000000000000000000000000000', minBalance: 0n }]);
@@ -130,8 +141,17 @@ describe('one rule book for manifest paths', () => {
     const local = path.join(work, `blob-${crypto.randomBytes(4).toString('hex')}`);
     fs.writeFileSync(local, blob);
     const u = await uploadFile({ gateway: server.url, file: local, name: 'blob.bin', authHeaders: auth });
-    const manifest = { schema: MANIFEST_SCHEMA, model: 'rules-lm', parent: null, files: paths.map((p) => ({ path: p, size: u.size, sha256: u.sha256, cid: u.cid })) };
-    const res = await fetch(`${server.url}/api/manifests`, { method: 'POST', headers: { 'content-type': 'application/json', ...(await auth()) }, body: JSON.stringify(manifest) });
+    const manifest = {
+      schema: MANIFEST_SCHEMA,
+      model: 'rules-lm',
+      parent: null,
+      files: paths.map((p) => ({ path: p, size: u.size, sha256: u.sha256, cid: u.cid })),
+    };
+    const res = await fetch(`${server.url}/api/manifests`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(await auth()) },
+      body: JSON.stringify(manifest),
+    });
     const body = (await res.json()) as { error?: { code: string; message: string } };
     expect(res.status).toBe(400);
     expect(body.error?.code).toBe('invalid_manifest');
@@ -153,7 +173,7 @@ describe('one rule book for manifest paths', () => {
 });
 
 describe('exit codes follow the kind of failure', () => {
-  it('propose with an invalid safetensors file exits 8 (rejected) with the server\'s 422 message, not 7 (network)', async () => {
+  it("propose with an invalid safetensors file exits 8 (rejected) with the server's 422 message, not 7 (network)", async () => {
     await asTimelock(chain, 'registerModel', ['reject-lm', { kind: ACCESS.Public, token: '0x0000000000000000000000000000000000000000', minBalance: 0n }]);
     const bad = path.join(work, 'broken.safetensors');
     // header length says 1 MiB of JSON, the file has 10 bytes after it
@@ -179,10 +199,14 @@ describe('exit codes follow the kind of failure', () => {
     fs.writeFileSync(notJson, 'license: mit');
     const w = path.join(work, 'w.bin');
     fs.writeFileSync(w, 'weights');
-    const r = await run(['propose', 'reject-lm', w, '--description', 'x', '--metadata', notJson, ...chainArgs()], { MODELDAO_PRIVATE_KEY: DEV_ACCOUNTS[0].privateKey });
+    const r = await run(['propose', 'reject-lm', w, '--description', 'x', '--metadata', notJson, ...chainArgs()], {
+      MODELDAO_PRIVATE_KEY: DEV_ACCOUNTS[0].privateKey,
+    });
     expect(r.stderr).toMatch(/--metadata .* is not JSON/);
     expect(r.code).toBe(2);
-    const p = await run(['propose', 'reject-lm', w, '--description', 'x', '--parent', 'two', ...chainArgs()], { MODELDAO_PRIVATE_KEY: DEV_ACCOUNTS[0].privateKey });
+    const p = await run(['propose', 'reject-lm', w, '--description', 'x', '--parent', 'two', ...chainArgs()], {
+      MODELDAO_PRIVATE_KEY: DEV_ACCOUNTS[0].privateKey,
+    });
     expect(p.code).toBe(2);
   });
 });
@@ -192,7 +216,12 @@ describe('concurrent pulls into one cache', () => {
   const contents = new Map<string, Buffer>();
 
   beforeAll(async () => {
-    const files = { 'model-00001.bin': crypto.randomBytes(2 * 1024 * 1024 + 3), 'model-00002.bin': crypto.randomBytes(1024 * 1024), 'config.json': Buffer.from('{"layers":2}'), 'tokenizer/vocab.txt': crypto.randomBytes(70_000) };
+    const files = {
+      'model-00001.bin': crypto.randomBytes(2 * 1024 * 1024 + 3),
+      'model-00002.bin': crypto.randomBytes(1024 * 1024),
+      'config.json': Buffer.from('{"layers":2}'),
+      'tokenizer/vocab.txt': crypto.randomBytes(70_000),
+    };
     for (const [p, b] of Object.entries(files)) contents.set(p, b);
     model = await publishThroughServer('multi-gpu-lm', files);
   }, 180_000);
@@ -206,7 +235,9 @@ describe('concurrent pulls into one cache', () => {
     }
     const leftovers = fs.readdirSync(path.join(cache, 'blobs')).filter((n) => n.endsWith('.incomplete'));
     expect(leftovers).toEqual([]);
-    const locks = fs.existsSync(path.join(cache, '.locks')) ? fs.readdirSync(path.join(cache, '.locks'), { recursive: true }).filter((n) => String(n).endsWith('.lock')) : [];
+    const locks = fs.existsSync(path.join(cache, '.locks'))
+      ? fs.readdirSync(path.join(cache, '.locks'), { recursive: true }).filter((n) => String(n).endsWith('.lock'))
+      : [];
     expect(locks).toEqual([]);
   }
 
@@ -229,7 +260,10 @@ describe('concurrent pulls into one cache', () => {
     const cache = path.join(work, 'lock-cache');
     const big = model.files.find((f) => f.path === 'model-00001.bin')!;
     const lockFile = path.join(cache, '.locks', `${big.sha256}.lock`);
-    const holder = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'tests', 'consumer', 'lock-holder.ts'), lockFile], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+    const holder = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'tests', 'consumer', 'lock-holder.ts'), lockFile], {
+      cwd: root,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     await new Promise<void>((resolve, reject) => {
       holder.stdout.on('data', (d) => String(d).includes('locked') && resolve());
       holder.on('exit', (code) => reject(new Error(`lock holder exited ${code}`)));

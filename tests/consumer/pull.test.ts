@@ -2,7 +2,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pull, verify, resolveApproved, status, connectChain, ModelDaoError } from '../../lib/sdk/index.ts';
-import { asGuardian, listFiles, makeVersion, modelIdOf, publish, sha256, startGateway, startTestChain, tmpDir, type Gateway, type TestChain } from '../helpers/consumer.ts';
+import {
+  asGuardian,
+  listFiles,
+  makeVersion,
+  modelIdOf,
+  publish,
+  sha256,
+  startGateway,
+  startTestChain,
+  tmpDir,
+  type Gateway,
+  type TestChain,
+} from '../helpers/consumer.ts';
 
 let chain: TestChain;
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -157,7 +169,17 @@ describe('pull', () => {
 
   it('explains that the RPC is down and leaves no cache entry', async () => {
     const cache = dir();
-    const err = await expectError(pull({ rpcUrl: 'http://127.0.0.1:9', deploymentFile: chain.deploymentFile, slug: 'tiny-lm', gateways: ['http://127.0.0.1:9'], cacheDir: path.join(cache, 'c') }), 'rpc_unreachable', 'chain');
+    const err = await expectError(
+      pull({
+        rpcUrl: 'http://127.0.0.1:9',
+        deploymentFile: chain.deploymentFile,
+        slug: 'tiny-lm',
+        gateways: ['http://127.0.0.1:9'],
+        cacheDir: path.join(cache, 'c'),
+      }),
+      'rpc_unreachable',
+      'chain',
+    );
     expect(err.message).toContain('http://127.0.0.1:9');
     expect(fs.existsSync(path.join(cache, 'c'))).toBe(false);
   });

@@ -25,11 +25,17 @@ describe('VOTE: delegation comes before voting', () => {
     expect(await proposal.delegateFirstNotice().innerText()).toContain('You have tokens but no voting power — delegate first');
     await s.shot('VOTE-002-1-told-to-delegate');
 
-    await proposal.delegateFirstNotice().getByRole('link', { name: /Delegate/ }).click();
+    await proposal
+      .delegateFirstNotice()
+      .getByRole('link', { name: /Delegate/ })
+      .click();
     const delegates = new DelegatesPage(s.page);
     await delegates.delegateFirstNotice().waitFor();
     await delegates.delegateToMyself();
-    await s.page.getByTestId('my-voting-power').filter({ hasText: /^[1-9][\d,]* votes$/ }).waitFor();
+    await s.page
+      .getByTestId('my-voting-power')
+      .filter({ hasText: /^[1-9][\d,]* votes$/ })
+      .waitFor();
     await s.shot('VOTE-002-2-delegated');
 
     // The next proposal counts the delegated votes.

@@ -13,7 +13,12 @@ describe('GOV: a model update from upload to execution', () => {
     const { gov, deployment } = stack;
     const registry = deployment.contracts.ModelRegistry;
     const modelId = (await gov.pub.readContract({ address: registry, abi: modelRegistryAbi, functionName: 'modelIdOf', args: ['tiny-lm'] })) as bigint;
-    const [, versionsBefore, currentBefore] = (await gov.pub.readContract({ address: registry, abi: modelRegistryAbi, functionName: 'getModel', args: [modelId] })) as readonly [string, number, number, unknown];
+    const [, versionsBefore, currentBefore] = (await gov.pub.readContract({
+      address: registry,
+      abi: modelRegistryAbi,
+      functionName: 'getModel',
+      args: [modelId],
+    })) as readonly [string, number, number, unknown];
 
     // New weights: the MLP up-projection reshaped, an untied LM head added.
     const tensors: TensorSpec[] = demoModelV1().tensors.map((t) => (t.name === 'model.layers.0.mlp.up_proj.weight' ? { ...t, shape: [320, 64] } : t));

@@ -28,7 +28,10 @@ beforeAll(async () => {
   // the next block's timestamp must be past the delegation checkpoint for getVotes(clock - 1)
   await gov.client.request({ method: 'evm_increaseTime' as never, params: [2] as never });
   await gov.client.request({ method: 'evm_mine' as never, params: [] as never });
-  const action = { target: chain.deployment.contracts.ModelRegistry, data: encodeFunctionData({ abi: modelRegistryAbi, functionName: 'setCurrentVersion', args: [await modelIdOf(chain, 'feed-lm'), 2] }) };
+  const action = {
+    target: chain.deployment.contracts.ModelRegistry,
+    data: encodeFunctionData({ abi: modelRegistryAbi, functionName: 'setCurrentVersion', args: [await modelIdOf(chain, 'feed-lm'), 2] }),
+  };
   await gov.propose(DEV_ACCOUNTS[0].privateKey, [action], `# Title ${HOSTILE}\n\nbody ${HOSTILE}`);
   await server.waitForIndex();
 }, 180_000);
@@ -47,7 +50,12 @@ async function getFeed(path: string) {
   expect(res.headers.get('content-type')).toBe('application/atom+xml; charset=utf-8');
   const xml = await res.text();
   expect(XMLValidator.validate(xml)).toBe(true);
-  const doc = new XMLParser({ ignoreAttributes: false, parseTagValue: false, attributeNamePrefix: '@', isArray: (name) => ['entry', 'link'].includes(name) }).parse(xml);
+  const doc = new XMLParser({
+    ignoreAttributes: false,
+    parseTagValue: false,
+    attributeNamePrefix: '@',
+    isArray: (name) => ['entry', 'link'].includes(name),
+  }).parse(xml);
   const feed = doc.feed;
   expect(feed['@xmlns']).toBe('http://www.w3.org/2005/Atom');
   // RFC 4287 4.1.1: atom:id, atom:title, atom:updated; author (feed-level here); a self link
@@ -71,7 +79,9 @@ describe('Atom feeds', () => {
     const feed = await getFeed('/api/feeds/proposals.atom');
     expect(feed.entry).toHaveLength(1);
     const e = feed.entry[0];
-    expect(e.id).toBe(`urn:modeldao:${chain.deployment.chainId}:${chain.deployment.contracts.ModelGovernor.toLowerCase()}:proposal:${e.link[0]['@href'].split('/').at(-1)}`);
+    expect(e.id).toBe(
+      `urn:modeldao:${chain.deployment.chainId}:${chain.deployment.contracts.ModelGovernor.toLowerCase()}:proposal:${e.link[0]['@href'].split('/').at(-1)}`,
+    );
     // the parser decodes entities: the text is the original minus the control characters, not markup
     expect(e.title).toBe(`Title ${HOSTILE.replace(/[\u0001\u0008]/g, '')}`);
     expect(e.script).toBeUndefined();

@@ -45,26 +45,30 @@ export interface Collector {
 /** Connects to /api/events and records every event; `query` e.g. "model=x&kind=version". */
 export function collect(baseUrl: string, opts: { query?: string; lastEventId?: string } = {}): Promise<Collector> {
   return new Promise((resolve, reject) => {
-    const req = http.get(`${baseUrl}/api/events${opts.query ? `?${opts.query}` : ''}`, { headers: opts.lastEventId ? { 'last-event-id': opts.lastEventId } : {} }, (res) => {
-      const parser = new SseParser();
-      const c: Collector = {
-        events: [],
-        data: () => c.events.map((e) => JSON.parse(e.data)),
-        comments: 0,
-        status: res.statusCode ?? 0,
-        ended: false,
-        res,
-        close: () => req.destroy(),
-      };
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        c.comments += (chunk.match(/^:/gm) ?? []).length;
-        c.events.push(...parser.push(chunk));
-      });
-      res.on('close', () => (c.ended = true));
-      res.on('error', () => (c.ended = true));
-      resolve(c);
-    });
+    const req = http.get(
+      `${baseUrl}/api/events${opts.query ? `?${opts.query}` : ''}`,
+      { headers: opts.lastEventId ? { 'last-event-id': opts.lastEventId } : {} },
+      (res) => {
+        const parser = new SseParser();
+        const c: Collector = {
+          events: [],
+          data: () => c.events.map((e) => JSON.parse(e.data)),
+          comments: 0,
+          status: res.statusCode ?? 0,
+          ended: false,
+          res,
+          close: () => req.destroy(),
+        };
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          c.comments += (chunk.match(/^:/gm) ?? []).length;
+          c.events.push(...parser.push(chunk));
+        });
+        res.on('close', () => (c.ended = true));
+        res.on('error', () => (c.ended = true));
+        resolve(c);
+      },
+    );
     req.on('error', reject);
   });
 }

@@ -54,7 +54,12 @@ describe('GET /api/events', () => {
     await publish(chain, 'sse-lm', v1);
     const modelId = await modelIdOf(chain, 'sse-lm');
     const v2 = makeVersion('sse-lm', { 'model.bin': 1200 });
-    const actions = [{ target: chain.deployment.contracts.ModelRegistry, data: encodeFunctionData({ abi: modelRegistryAbi, functionName: 'publishVersion', args: [modelId, v2.digest, 1] }) }];
+    const actions = [
+      {
+        target: chain.deployment.contracts.ModelRegistry,
+        data: encodeFunctionData({ abi: modelRegistryAbi, functionName: 'publishVersion', args: [modelId, v2.digest, 1] }),
+      },
+    ];
     await gov.client.request({ method: 'evm_mine' as never, params: [] as never });
     const r = await gov.passProposal({
       proposer: DEV_ACCOUNTS[0].privateKey,
@@ -67,7 +72,13 @@ describe('GET /api/events', () => {
       ],
     });
     proposalId = r.proposalId;
-    await waitFor(() => types(all).filter((t) => t === 'version.current').length >= 2 && types(all).includes('proposal.state') && all.data().some((d) => d.data?.state === 'executed'), 'the executed proposal');
+    await waitFor(
+      () =>
+        types(all).filter((t) => t === 'version.current').length >= 2 &&
+        types(all).includes('proposal.state') &&
+        all.data().some((d) => d.data?.state === 'executed'),
+      'the executed proposal',
+    );
     const t = types(all);
     expect(t.slice(0, 3)).toEqual(['version.published', 'version.current', 'proposal.created']);
     expect(t).toContain('proposal.vote');
@@ -78,7 +89,12 @@ describe('GET /api/events', () => {
 
     const data = all.data();
     const created = data.find((d) => d.type === 'proposal.created');
-    expect(created).toMatchObject({ proposalId: String(proposalId), models: ['sse-lm'], chainId: chain.deployment.chainId, data: { title: 'Publish sse-lm v2' } });
+    expect(created).toMatchObject({
+      proposalId: String(proposalId),
+      models: ['sse-lm'],
+      chainId: chain.deployment.chainId,
+      data: { title: 'Publish sse-lm v2' },
+    });
     const current = data.filter((d) => d.type === 'version.current').at(-1);
     expect(current).toMatchObject({ models: ['sse-lm'], data: { slug: 'sse-lm', version: 2, previousVersion: 1, manifestDigest: v2.digest } });
     expect(current.id).toBe(`${current.blockNumber}-${current.logIndex}-${current.blockHash.slice(2, 10)}`);
@@ -144,7 +160,12 @@ describe('GET /api/events', () => {
   it('a reorg that removes a vote is announced as a correction naming the removed event', async () => {
     const modelId = await modelIdOf(chain, 'sse-lm');
     const v3 = makeVersion('sse-lm', { 'model.bin': 900 });
-    const actions = [{ target: chain.deployment.contracts.ModelRegistry, data: encodeFunctionData({ abi: modelRegistryAbi, functionName: 'publishVersion', args: [modelId, v3.digest, 2] }) }];
+    const actions = [
+      {
+        target: chain.deployment.contracts.ModelRegistry,
+        data: encodeFunctionData({ abi: modelRegistryAbi, functionName: 'publishVersion', args: [modelId, v3.digest, 2] }),
+      },
+    ];
     const { proposalId: pid } = await gov.propose(DEV_ACCOUNTS[0].privateKey, actions, 'Publish sse-lm v3 (reorg test)');
     await gov.waitForVotingStart(pid);
     await waitFor(() => all.data().some((d) => d.type === 'proposal.created' && d.proposalId === String(pid)), 'proposal.created');
@@ -183,15 +204,17 @@ describe('slow clients', () => {
       const { default: http } = await import('node:http');
       const slow: { res: import('node:http').IncomingMessage; req: import('node:http').ClientRequest }[] = [];
       await Promise.all(
-        Array.from({ length: 200 }, () =>
-          new Promise<void>((resolve, reject) => {
-            const req = http.get(`${slowServer.url}/api/events?kind=access.changed`, (res) => {
-              res.pause(); // never reads
-              slow.push({ res, req });
-              resolve();
-            });
-            req.on('error', reject);
-          }),
+        Array.from(
+          { length: 200 },
+          () =>
+            new Promise<void>((resolve, reject) => {
+              const req = http.get(`${slowServer.url}/api/events?kind=access.changed`, (res) => {
+                res.pause(); // never reads
+                slow.push({ res, req });
+                resolve();
+              });
+              req.on('error', reject);
+            }),
         ),
       );
       const fast = await collect(slowServer.url, { query: 'kind=access.changed' });

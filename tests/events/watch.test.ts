@@ -13,7 +13,20 @@ import { modelRegistryAbi } from '../../lib/contracts/generated.ts';
 import { Governance, Support } from '../../lib/devchain/governance.ts';
 import type { RunningServer } from '../../lib/server/main.ts';
 import { DEV_ACCOUNTS } from '../helpers/anvil.ts';
-import { asGuardian, asTimelock, makeVersion, modelIdOf, publish, sha256, startGateway, startTestChain, tmpDir, type Gateway, type ModelVersionFiles, type TestChain } from '../consumer/fixtures.ts';
+import {
+  asGuardian,
+  asTimelock,
+  makeVersion,
+  modelIdOf,
+  publish,
+  sha256,
+  startGateway,
+  startTestChain,
+  tmpDir,
+  type Gateway,
+  type ModelVersionFiles,
+  type TestChain,
+} from '../consumer/fixtures.ts';
 import { serverOn, waitFor } from './helpers.ts';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'lib', 'cli', 'modeldao.mjs');
@@ -28,7 +41,26 @@ let watcher: { child: ChildProcess; stderr: () => string } | null = null;
 function startWatch(extra: string[] = []) {
   const child = spawn(
     process.execPath,
-    [CLI, 'watch', 'watch-lm', '--out', out, '--exec', `echo "$MODELDAO_EVENT $MODELDAO_VERSION $MODELDAO_MANIFEST_DIGEST $MODELDAO_REASON" >> ${hookLog}`, '--rpc', chain.rpcUrl, '--deployment', chain.deploymentFile, '--gateway', gateway.url, '--events', server.url, '--poll-ms', '500', ...extra],
+    [
+      CLI,
+      'watch',
+      'watch-lm',
+      '--out',
+      out,
+      '--exec',
+      `echo "$MODELDAO_EVENT $MODELDAO_VERSION $MODELDAO_MANIFEST_DIGEST $MODELDAO_REASON" >> ${hookLog}`,
+      '--rpc',
+      chain.rpcUrl,
+      '--deployment',
+      chain.deploymentFile,
+      '--gateway',
+      gateway.url,
+      '--events',
+      server.url,
+      '--poll-ms',
+      '500',
+      ...extra,
+    ],
     { cwd: work, env: { ...process.env, MODELDAO_CACHE: path.join(work, 'cache') }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
@@ -92,7 +124,10 @@ afterAll(async () => {
 describe('modeldao watch', () => {
   it('puts the approved version in DIR at start, then a version executed by governance is live within 10 s of its block', async () => {
     startWatch();
-    await waitFor(() => live()?.version === 1, 'v1 in DIR', 60_000).catch((e) => { console.error('STDERR', watcher?.stderr(), watcher?.child.exitCode); throw e; });
+    await waitFor(() => live()?.version === 1, 'v1 in DIR', 60_000).catch((e) => {
+      console.error('STDERR', watcher?.stderr(), watcher?.child.exitCode);
+      throw e;
+    });
     expect(fs.lstatSync(out).isSymbolicLink()).toBe(true);
     expectBytes(v1);
     await waitFor(() => hooks().length === 1, 'the hook for v1');
@@ -100,9 +135,22 @@ describe('modeldao watch', () => {
 
     const gov = new Governance(chain.rpcUrl, chain.deployment);
     const modelId = await modelIdOf(chain, 'watch-lm');
-    const actions = [{ target: chain.deployment.contracts.ModelRegistry, data: encodeFunctionData({ abi: modelRegistryAbi, functionName: 'publishVersion', args: [modelId, v2.digest, 1] }) }];
+    const actions = [
+      {
+        target: chain.deployment.contracts.ModelRegistry,
+        data: encodeFunctionData({ abi: modelRegistryAbi, functionName: 'publishVersion', args: [modelId, v2.digest, 1] }),
+      },
+    ];
     await gov.client.request({ method: 'evm_mine' as never, params: [] as never });
-    const { executeTx } = await gov.passProposal({ proposer: DEV_ACCOUNTS[0].privateKey, actions, description: 'Publish watch-lm v2', votes: [{ key: DEV_ACCOUNTS[0].privateKey, support: Support.For }, { key: DEV_ACCOUNTS[1].privateKey, support: Support.For }] });
+    const { executeTx } = await gov.passProposal({
+      proposer: DEV_ACCOUNTS[0].privateKey,
+      actions,
+      description: 'Publish watch-lm v2',
+      votes: [
+        { key: DEV_ACCOUNTS[0].privateKey, support: Support.For },
+        { key: DEV_ACCOUNTS[1].privateKey, support: Support.For },
+      ],
+    });
     const client = createPublicClient({ transport: viemHttp(chain.rpcUrl) });
     await client.waitForTransactionReceipt({ hash: executeTx });
     const blockSeenAt = Date.now();
@@ -127,7 +175,10 @@ describe('modeldao watch', () => {
     gateway.setHostility({ kind: 'flip' });
     const before = watcher!.stderr().length;
     await asTimelock(chain, 'publishVersion', [await modelIdOf(chain, 'watch-lm'), v3.digest, 1]);
-    await waitFor(() => /wrong bytes|no gateway delivered verified bytes/.test(watcher!.stderr().slice(before)), 'the integrity failure', 20_000).catch((e) => { console.error('STDERR', watcher?.stderr()); throw e; });
+    await waitFor(() => /wrong bytes|no gateway delivered verified bytes/.test(watcher!.stderr().slice(before)), 'the integrity failure', 20_000).catch((e) => {
+      console.error('STDERR', watcher?.stderr());
+      throw e;
+    });
     expect(fs.existsSync(out)).toBe(false);
     for (const d of fs.readdirSync(`${out}.versions`)) expect(d).toMatch(/\.partial-/); // never a finished copy
     expect(hooks()).toHaveLength(3);

@@ -76,7 +76,13 @@ describe('webhooks', () => {
     );
     let server: RunningServer | null = null;
     try {
-      server = await serverOn(chain, path.join(work, 'data'), { WEBHOOKS_FILE: file, WEBHOOK_RETRY_BASE_MS: '300', WEBHOOK_RETRY_MAX_MS: '5000', WEBHOOK_TIMEOUT_MS: '700', WEBHOOK_MAX_FAILURES: '4' });
+      server = await serverOn(chain, path.join(work, 'data'), {
+        WEBHOOKS_FILE: file,
+        WEBHOOK_RETRY_BASE_MS: '300',
+        WEBHOOK_RETRY_MAX_MS: '5000',
+        WEBHOOK_TIMEOUT_MS: '700',
+        WEBHOOK_MAX_FAILURES: '4',
+      });
       await server.waitForIndex();
       await publish(chain, 'hook-lm', makeVersion('hook-lm', { 'model.bin': 100 }));
 
@@ -87,9 +93,18 @@ describe('webhooks', () => {
       for (const r of good.got) {
         expect(r.headers['content-type']).toBe('application/json');
         expect(verifyWebhookSignature(secret, r.body, r.headers['modeldao-signature'] as string)).toMatchObject({ ok: true });
-        expect(verifyWebhookSignature('whsec_someone_else_0123456789', r.body, r.headers['modeldao-signature'] as string)).toEqual({ ok: false, reason: 'bad_signature' });
-        expect(verifyWebhookSignature(secret, r.body.replace('hook-lm', 'hook-ln'), r.headers['modeldao-signature'] as string)).toEqual({ ok: false, reason: 'bad_signature' });
-        expect(verifyWebhookSignature(secret, r.body, r.headers['modeldao-signature'] as string, { now: Math.floor(Date.now() / 1000) + 600 })).toEqual({ ok: false, reason: 'stale' });
+        expect(verifyWebhookSignature('whsec_someone_else_0123456789', r.body, r.headers['modeldao-signature'] as string)).toEqual({
+          ok: false,
+          reason: 'bad_signature',
+        });
+        expect(verifyWebhookSignature(secret, r.body.replace('hook-lm', 'hook-ln'), r.headers['modeldao-signature'] as string)).toEqual({
+          ok: false,
+          reason: 'bad_signature',
+        });
+        expect(verifyWebhookSignature(secret, r.body, r.headers['modeldao-signature'] as string, { now: Math.floor(Date.now() / 1000) + 600 })).toEqual({
+          ok: false,
+          reason: 'stale',
+        });
         expect(r.headers['modeldao-webhook-id']).toBe(`good:${JSON.parse(r.body).id}`);
         expect(Number(r.headers['modeldao-webhook-timestamp'])).toBeGreaterThan(Date.now() / 1000 - 60);
       }
@@ -106,7 +121,12 @@ describe('webhooks', () => {
       expect(JSON.parse(flaky.got[4]!.body).type).toBe('version.current');
       expect(JSON.parse(first[0]!.body).type).toBe('version.published');
       const fs1 = await webhookStatus(server.db, 'flaky');
-      expect((fs1.attempts as any[]).slice(0, 4).map((a) => [a.status_code, a.error === null ? null : 'error'])).toEqual([[500, null], [500, null], [null, 'error'], [200, null]]);
+      expect((fs1.attempts as any[]).slice(0, 4).map((a) => [a.status_code, a.error === null ? null : 'error'])).toEqual([
+        [500, null],
+        [500, null],
+        [null, 'error'],
+        [200, null],
+      ]);
 
       // auto-disable after 4 consecutive failures, reason kept
       await waitFor(async () => ((await webhookStatus(server!.db, 'dead')).subscription as any)?.disabled_at != null, 'dead to be disabled', 30_000);
@@ -151,7 +171,15 @@ describe('webhooks', () => {
       // a duplicate is the same delivery: same id, same body
       for (const bodies of byId.values()) expect(bodies.size).toBe(1);
       const firstSeen = [...byId.keys()].map((id) => JSON.parse([...byId.get(id)!][0]!));
-      expect(firstSeen.map((e) => e.type)).toEqual(['version.published', 'version.current', 'access.changed', 'access.changed', 'access.changed', 'access.changed', 'access.changed']);
+      expect(firstSeen.map((e) => e.type)).toEqual([
+        'version.published',
+        'version.current',
+        'access.changed',
+        'access.changed',
+        'access.changed',
+        'access.changed',
+        'access.changed',
+      ]);
       const positions = firstSeen.map((e) => e.blockNumber * 1e6 + e.logIndex);
       expect([...positions].sort((a, b) => a - b)).toEqual(positions);
     } finally {

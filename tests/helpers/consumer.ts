@@ -82,7 +82,11 @@ export function rawCid(sha256Hex: string): string {
 }
 
 /** Random file contents and a canonical (RFC 8785) manifest for them. */
-export function makeVersion(slug: string, files: Record<string, number | Buffer>, opts: { parent?: string | null; rawPaths?: boolean } = {}): ModelVersionFiles {
+export function makeVersion(
+  slug: string,
+  files: Record<string, number | Buffer>,
+  opts: { parent?: string | null; rawPaths?: boolean } = {},
+): ModelVersionFiles {
   const blobs = new Map<string, Buffer>();
   const entries = Object.entries(files).map(([p, spec]) => {
     const bytes = typeof spec === 'number' ? crypto.randomBytes(spec) : spec;
@@ -96,21 +100,44 @@ export function makeVersion(slug: string, files: Record<string, number | Buffer>
 }
 
 /** Registers `slug` (if needed) and publishes `v` as its new current version, as the timelock. */
-export async function publish(chain: TestChain, slug: string, v: ModelVersionFiles, opts: { access?: number; token?: Address; minBalance?: bigint; parent?: number } = {}): Promise<void> {
+export async function publish(
+  chain: TestChain,
+  slug: string,
+  v: ModelVersionFiles,
+  opts: { access?: number; token?: Address; minBalance?: bigint; parent?: number } = {},
+): Promise<void> {
   const client = createPublicClient({ transport: viemHttp(chain.rpcUrl) });
   let modelId: bigint;
   try {
-    modelId = (await client.readContract({ address: chain.deployment.contracts.ModelRegistry, abi: modelRegistryAbi, functionName: 'modelIdOf', args: [slug] })) as bigint;
+    modelId = (await client.readContract({
+      address: chain.deployment.contracts.ModelRegistry,
+      abi: modelRegistryAbi,
+      functionName: 'modelIdOf',
+      args: [slug],
+    })) as bigint;
   } catch {
-    await asTimelock(chain, 'registerModel', [slug, { kind: opts.access ?? ACCESS.Public, token: opts.token ?? '0x0000000000000000000000000000000000000000', minBalance: opts.minBalance ?? 0n }]);
-    modelId = (await client.readContract({ address: chain.deployment.contracts.ModelRegistry, abi: modelRegistryAbi, functionName: 'modelIdOf', args: [slug] })) as bigint;
+    await asTimelock(chain, 'registerModel', [
+      slug,
+      { kind: opts.access ?? ACCESS.Public, token: opts.token ?? '0x0000000000000000000000000000000000000000', minBalance: opts.minBalance ?? 0n },
+    ]);
+    modelId = (await client.readContract({
+      address: chain.deployment.contracts.ModelRegistry,
+      abi: modelRegistryAbi,
+      functionName: 'modelIdOf',
+      args: [slug],
+    })) as bigint;
   }
   await asTimelock(chain, 'publishVersion', [modelId, v.digest, opts.parent ?? 0]);
 }
 
 export async function modelIdOf(chain: TestChain, slug: string): Promise<bigint> {
   const client = createPublicClient({ transport: viemHttp(chain.rpcUrl) });
-  return (await client.readContract({ address: chain.deployment.contracts.ModelRegistry, abi: modelRegistryAbi, functionName: 'modelIdOf', args: [slug] })) as bigint;
+  return (await client.readContract({
+    address: chain.deployment.contracts.ModelRegistry,
+    abi: modelRegistryAbi,
+    functionName: 'modelIdOf',
+    args: [slug],
+  })) as bigint;
 }
 
 export type Hostility =

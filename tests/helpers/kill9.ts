@@ -54,7 +54,16 @@ export async function runKill9(o: { iterations: number; chain?: UploadChain; log
   const chain = o.chain ?? (await startUploadChain());
   const dataDir = tempDir('modeldao-kill9-');
   const storeDir = path.join(dataDir, 'store');
-  const result: Kill9Result = { iterations: o.iterations, bad_blobs: 0, leftover_temp_files: 0, temp_files_cleaned_at_restart: 0, completed_before_kill: 0, failed_restarts: 0, failed_uploads_after_restart: 0, blobs_checked: 0 };
+  const result: Kill9Result = {
+    iterations: o.iterations,
+    bad_blobs: 0,
+    leftover_temp_files: 0,
+    temp_files_cleaned_at_restart: 0,
+    completed_before_kill: 0,
+    failed_restarts: 0,
+    failed_uploads_after_restart: 0,
+    blobs_checked: 0,
+  };
   try {
     for (let i = 0; i < o.iterations; i++) {
       const tmpDir = path.join(storeDir, 'tmp');
@@ -84,7 +93,9 @@ export async function runKill9(o: { iterations: number; chain?: UploadChain; log
       await server.kill9();
       const status = await big.done;
       if (status !== null) result.completed_before_kill++;
-      log(`iteration ${i + 1}: killed after ${delay} ms (large upload ${status === null ? 'interrupted' : `finished ${status}`}); temp files found at restart: ${leftovers}`);
+      log(
+        `iteration ${i + 1}: killed after ${delay} ms (large upload ${status === null ? 'interrupted' : `finished ${status}`}); temp files found at restart: ${leftovers}`,
+      );
       big.abort();
     }
     // final restart, then check every blob's content against its name

@@ -41,7 +41,9 @@ export async function startPostgres(opts: { durable?: boolean } = {}): Promise<T
   const bin = binDir();
   const asRoot = process.getuid?.() === 0;
   const run = (cmd: string, args: string[]) =>
-    asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args], { stdio: 'pipe' }) : execFileSync(path.join(bin, cmd), args, { stdio: 'pipe' });
+    asRoot
+      ? execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args], { stdio: 'pipe' })
+      : execFileSync(path.join(bin, cmd), args, { stdio: 'pipe' });
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-pg-'));
   const dataDir = path.join(base, 'data');
   const socketDir = path.join(base, 'sock');

@@ -63,7 +63,9 @@ export async function hfPython(): Promise<string> {
       await run('python3', ['-m', 'venv', dir]);
       const index = indexUrl();
       for (const group of HF_REQUIREMENTS) {
-        await run(path.join(dir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '--index-url', index, ...group], { maxBuffer: 64 * 1024 * 1024 });
+        await run(path.join(dir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '--index-url', index, ...group], {
+          maxBuffer: 64 * 1024 * 1024,
+        });
       }
       fs.writeFileSync(ready, new Date().toISOString());
       return python;
@@ -83,11 +85,24 @@ export interface PyResult {
 }
 
 /** Runs tests/hf/hf_client.py with these ops in one Python process; env as a user would set it. One result per op, in order. */
-export function runHfClient<const Ops extends readonly Record<string, unknown>[]>(python: string, ops: Ops, env: Record<string, string>): Promise<{ huggingface_hub: string; results: { [K in keyof Ops]: PyResult } }> {
+export function runHfClient<const Ops extends readonly Record<string, unknown>[]>(
+  python: string,
+  ops: Ops,
+  env: Record<string, string>,
+): Promise<{ huggingface_hub: string; results: { [K in keyof Ops]: PyResult } }> {
   const script = path.resolve(import.meta.dirname, '..', 'hf', 'hf_client.py');
   return new Promise((resolve, reject) => {
     const child = spawn(python, [script], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: env.HF_HOME ?? os.tmpdir(), HF_HUB_DISABLE_TELEMETRY: '1', HF_HUB_DISABLE_PROGRESS_BARS: '1', HF_HUB_ETAG_TIMEOUT: '30', TRANSFORMERS_VERBOSITY: 'error', NODE_ENV: 'test', ...env },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: env.HF_HOME ?? os.tmpdir(),
+        HF_HUB_DISABLE_TELEMETRY: '1',
+        HF_HUB_DISABLE_PROGRESS_BARS: '1',
+        HF_HUB_ETAG_TIMEOUT: '30',
+        TRANSFORMERS_VERBOSITY: 'error',
+        NODE_ENV: 'test',
+        ...env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';

@@ -52,7 +52,12 @@ export interface ServerProcess {
   output(): string;
 }
 
-export async function startServerProcess(o: { chain: UploadChain; dataDir: string; env?: Record<string, string>; nodeArgs?: string[] }): Promise<ServerProcess> {
+export async function startServerProcess(o: {
+  chain: UploadChain;
+  dataDir: string;
+  env?: Record<string, string>;
+  nodeArgs?: string[];
+}): Promise<ServerProcess> {
   const port = await freePort();
   const inherited = { ...process.env };
   delete inherited.DATABASE_URL; // embedded PGlite in the data dir
@@ -146,4 +151,3 @@ export function generateFile(file: string, size: number): void {
     fs.closeSync(fd);
   }
 }
-

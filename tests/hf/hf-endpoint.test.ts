@@ -63,7 +63,9 @@ function tensorHashes(safetensors: Buffer): Record<string, { shape: number[]; sh
 async function approved(slug: string, version: number, token?: string) {
   const registry = chain.deployment.contracts.ModelRegistry;
   const modelId = await modelIdOf(chain, slug);
-  const v = (await chainClient(chain).readContract({ address: registry, abi: modelRegistryAbi, functionName: 'getVersion', args: [modelId, version] })) as { manifestDigest: Hex };
+  const v = (await chainClient(chain).readContract({ address: registry, abi: modelRegistryAbi, functionName: 'getVersion', args: [modelId, version] })) as {
+    manifestDigest: Hex;
+  };
   const res = await fetch(`${server.url}/api/manifests/${v.manifestDigest}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   const manifestBytes = Buffer.from(await res.arrayBuffer());
   expect(res.status, manifestBytes.toString('utf8').slice(0, 300)).toBe(200);
@@ -112,7 +114,13 @@ beforeAll(async () => {
   const venv = hfPython();
   chain = await startTestChain();
   const dataDir = tmp('server');
-  const env = parseEnv({ ANVIL_PORT: String(chain.port), DEPLOYMENT_FILE: chain.deploymentFile, MODELDAO_DATA_DIR: dataDir, PORT: String(await freePort()), ACCESS_TOKEN_SECRET: SECRET });
+  const env = parseEnv({
+    ANVIL_PORT: String(chain.port),
+    DEPLOYMENT_FILE: chain.deploymentFile,
+    MODELDAO_DATA_DIR: dataDir,
+    PORT: String(await freePort()),
+    ACCESS_TOKEN_SECRET: SECRET,
+  });
   server = await startServer({ env, withNext: false, log: () => {} });
   seed = await seedDemoDao({ rpcUrl: chain.rpcUrl, deployment: chain.deployment, baseUrl: server.url });
 
@@ -128,7 +136,15 @@ beforeAll(async () => {
 
   // A gated model (allowlist: only `member`) and a model whose version 1 the guardian revoked.
   const upload = (model: string, files: { path: string; bytes: Buffer }[]) =>
-    publishFiles({ baseUrl: server.url, privateKey: maintainer.privateKey, deployment: chain.deployment, model, parent: null, files, metadata: { license: 'mit' } });
+    publishFiles({
+      baseUrl: server.url,
+      privateKey: maintainer.privateKey,
+      deployment: chain.deployment,
+      model,
+      parent: null,
+      files,
+      metadata: { license: 'mit' },
+    });
   const gated = await upload('members-lm', [{ path: 'weights.bin', bytes: crypto.randomBytes(200_000) }]);
   await asTimelock(chain, 'registerModel', ['members-lm', { kind: ACCESS.Allowlist, token: '0x0000000000000000000000000000000000000000', minBalance: 0n }]);
   const gatedId = await modelIdOf(chain, 'members-lm');
@@ -181,7 +197,15 @@ async function expectApprovedSnapshot(r: PyResult, version: number) {
 
 async function expectInfo(r: PyResult, version: number) {
   const a = await approved('tiny-lm', version);
-  const info = ok(r) as unknown as { id: string; sha: string; gated: unknown; private: boolean; license: string; last_modified: string; siblings: { rfilename: string; size: number; lfs_sha256: string }[] };
+  const info = ok(r) as unknown as {
+    id: string;
+    sha: string;
+    gated: unknown;
+    private: boolean;
+    license: string;
+    last_modified: string;
+    siblings: { rfilename: string; size: number; lfs_sha256: string }[];
+  };
   expect(info).toMatchObject({ id: 'tiny-lm', sha: a.commit, gated: false, private: false, license: 'apache-2.0' });
   expect(info.last_modified).toMatch(/^\d{4}-/);
   expect(info.siblings.map((x) => [x.rfilename, x.size, x.lfs_sha256]).sort()).toEqual(a.files.map((f) => [f.path, f.size, f.sha256]).sort());
@@ -269,7 +293,14 @@ describe('errors the client understands', () => {
     expect(outsider.code).toBe(6);
     expect(outsider.stderr).toMatch(/may not access/);
 
-    const withToken = await runHfClient(python, [{ op: 'snapshot', repo: 'members-lm' }, { op: 'info', repo: 'members-lm' }], { HF_ENDPOINT: base, HF_HOME: tmp('home'), HF_TOKEN: token });
+    const withToken = await runHfClient(
+      python,
+      [
+        { op: 'snapshot', repo: 'members-lm' },
+        { op: 'info', repo: 'members-lm' },
+      ],
+      { HF_ENDPOINT: base, HF_HOME: tmp('home'), HF_TOKEN: token },
+    );
     const a = await approved('members-lm', 1, token);
     const snap = ok(withToken.results[0]) as unknown as Snapshot;
     expect(snap.files['weights.bin']!.sha256).toBe(a.files[0]!.sha256);
@@ -284,7 +315,14 @@ describe('errors the client understands', () => {
       issuedAt: now - 7200,
       expiresAt: now - 3600,
     });
-    const late = await runHfClient(python, [{ op: 'snapshot', repo: 'members-lm' }, { op: 'file', repo: 'members-lm', filename: 'weights.bin' }], { HF_ENDPOINT: base, HF_HOME: tmp('home'), HF_TOKEN: expired });
+    const late = await runHfClient(
+      python,
+      [
+        { op: 'snapshot', repo: 'members-lm' },
+        { op: 'file', repo: 'members-lm', filename: 'weights.bin' },
+      ],
+      { HF_ENDPOINT: base, HF_HOME: tmp('home'), HF_TOKEN: expired },
+    );
     for (const r of late.results) {
       expect(r).toMatchObject({ ok: false, error: 'GatedRepoError' });
       expect(r.message).toContain('expired');
@@ -293,7 +331,11 @@ describe('errors the client understands', () => {
 
   it('HF-003: `modeldao hf-endpoint` in front of a byte-flipping gateway: the client raises, nothing is written under the final snapshot path, no wrong blob enters its cache', async () => {
     const proxy = `http://127.0.0.1:${(flipper.address() as AddressInfo).port}`;
-    lyingEndpoint = spawn(process.execPath, [path.join(repoRoot, 'lib/cli/modeldao.mjs'), 'hf-endpoint', '--gateway', proxy, '--cache', tmp('lying-cache'), ...chainArgs()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    lyingEndpoint = spawn(
+      process.execPath,
+      [path.join(repoRoot, 'lib/cli/modeldao.mjs'), 'hf-endpoint', '--gateway', proxy, '--cache', tmp('lying-cache'), ...chainArgs()],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     lyingEndpoint.stderr!.on('data', (d) => (stderr += d));
     const url = await new Promise<string>((resolve, reject) => {
@@ -343,7 +385,9 @@ describe('errors the client understands', () => {
     const home = tmp('home');
     const hf = path.join(path.dirname(python), 'hf');
     const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(hf, ['download', 'tiny-lm', '--quiet'], { env: { PATH: process.env.PATH ?? '', HF_ENDPOINT: `${server.url}/hf`, HF_HOME: home, HF_HUB_DISABLE_TELEMETRY: '1', NODE_ENV: 'test' } });
+      const child = spawn(hf, ['download', 'tiny-lm', '--quiet'], {
+        env: { PATH: process.env.PATH ?? '', HF_ENDPOINT: `${server.url}/hf`, HF_HOME: home, HF_HUB_DISABLE_TELEMETRY: '1', NODE_ENV: 'test' },
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
@@ -376,7 +420,11 @@ describe('errors the client understands', () => {
       expect(Buffer.from(await part.arrayBuffer()).equals(whole.subarray(100, 200))).toBe(true);
       const beyond = await fetch(`${base}/tiny-lm/resolve/v2/model.safetensors`, { headers: { range: `bytes=${weights.size}-` } });
       expect(beyond.status).toBe(416);
-      const info = await fetch(`${base}/api/models/tiny-lm/paths-info/v2`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'paths=config.json&paths=nope.bin' });
+      const info = await fetch(`${base}/api/models/tiny-lm/paths-info/v2`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'paths=config.json&paths=nope.bin',
+      });
       const entries = (await info.json()) as { path: string; lfs: { oid: string } }[];
       expect(entries.map((e) => [e.path, e.lfs.oid])).toEqual([['config.json', a.files.find((f) => f.path === 'config.json')!.sha256]]);
       const missing = await fetch(`${base}/api/models/tiny-lm/tree/main/no-such-folder`);

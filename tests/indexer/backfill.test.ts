@@ -63,11 +63,24 @@ describe.each(backends)('indexer on %s', (name, open) => {
 
   it('follows new blocks after the backfill and tells listeners, without re-indexing anything', async () => {
     const database = await open();
-    const indexer = startIndexer({ db: database, publicClient: pub, deployment: chain.deployment, confirmations: 0, pollMs: 100, log: process.env.DEBUG_INDEXER ? console.log : undefined });
+    const indexer = startIndexer({
+      db: database,
+      publicClient: pub,
+      deployment: chain.deployment,
+      confirmations: 0,
+      pollMs: 100,
+      log: process.env.DEBUG_INDEXER ? console.log : undefined,
+    });
     try {
       const before = await dumpIndex(database.db, chain.deployment.chainId);
       const checkpointMovedAt = async () =>
-        ((await database.db.execute(sql`select extract(epoch from updated_at)::float8 as t from indexer_checkpoint where chain_id = ${chain.deployment.chainId}`)).rows[0] as { t: number }).t;
+        (
+          (
+            await database.db.execute(
+              sql`select extract(epoch from updated_at)::float8 as t from indexer_checkpoint where chain_id = ${chain.deployment.chainId}`,
+            )
+          ).rows[0] as { t: number }
+        ).t;
       const movedBefore = await checkpointMovedAt();
       const advanced: number[] = [];
       let versionsChanged = false;
@@ -98,7 +111,7 @@ describe.each(backends)('indexer on %s', (name, open) => {
 });
 
 describe('two indexers on one PostgreSQL database', () => {
-  it('one writes, the other stands by reporting the writer\'s progress and takes over when the writer goes away', async () => {
+  it("one writes, the other stands by reporting the writer's progress and takes over when the writer goes away", async () => {
     const [dbA, dbB] = await Promise.all([
       openDatabase({ pgliteDir: '', DATABASE_URL: pgServer.url }),
       openDatabase({ pgliteDir: '', DATABASE_URL: pgServer.url }),
@@ -134,7 +147,11 @@ describe('a proposal executed on the timelock directly', () => {
   it('is Executed in the index, like governor.state() says, with the transaction that did it', async () => {
     const g = gov(chain.rpcUrl, chain.deployment);
     const { ModelGovernor, TimelockController } = chain.deployment.contracts;
-    const p = await g.propose(acct[0], [g.registryCall('registerModel', ['direct-exec', { kind: 0, token: '0x0000000000000000000000000000000000000000', minBalance: 0n }])], 'Register direct-exec');
+    const p = await g.propose(
+      acct[0],
+      [g.registryCall('registerModel', ['direct-exec', { kind: 0, token: '0x0000000000000000000000000000000000000000', minBalance: 0n }])],
+      'Register direct-exec',
+    );
     await advanceTime(chain.rpcUrl, 2);
     await g.send(acct[0], ModelGovernor, modelGovernorAbi, 'castVote', [p.id, 1]);
     await advanceTime(chain.rpcUrl, 301);
@@ -142,7 +159,13 @@ describe('a proposal executed on the timelock directly', () => {
     await advanceTime(chain.rpcUrl, 61);
     // GovernorTimelockControl's salt: bytes20(governor) ^ descriptionHash
     const salt = toHex((BigInt(ModelGovernor) << 96n) ^ BigInt(keccak256(toBytes(p.description))), { size: 32 });
-    const tx = await g.send(acct[9], TimelockController, timelockControllerAbi, 'executeBatch', [p.calls.map((c) => c.target), [0n], p.calls.map((c) => c.data), toHex(0, { size: 32 }), salt]);
+    const tx = await g.send(acct[9], TimelockController, timelockControllerAbi, 'executeBatch', [
+      p.calls.map((c) => c.target),
+      [0n],
+      p.calls.map((c) => c.data),
+      toHex(0, { size: 32 }),
+      salt,
+    ]);
     expect(await pub.readContract({ address: ModelGovernor, abi: modelGovernorAbi, functionName: 'state', args: [p.id] })).toBe(ProposalState.Executed);
 
     const database = await openDatabase({ pgliteDir: '' }, { inMemory: true });

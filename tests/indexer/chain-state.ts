@@ -20,7 +20,8 @@ export async function compareWithChain(db: Db, pub: PublicClient, d: Deployment,
     if (String(indexed) !== String(chain)) diffs.push(`${what}: index ${String(indexed)} ≠ chain ${String(chain)}`);
   };
   const c = d.contracts;
-  const read = (address: Address, abi: any, functionName: string, args: unknown[] = []) => pub.readContract({ address, abi, functionName, args, blockNumber } as any) as Promise<any>;
+  const read = (address: Address, abi: any, functionName: string, args: unknown[] = []) =>
+    pub.readContract({ address, abi, functionName, args, blockNumber } as any) as Promise<any>;
   const rows = async (q: string) => (await db.execute(sql.raw(q))).rows as any[];
   const epoch = (col: string) => `extract(epoch from ${col})::bigint::text AS ${col}`;
 
@@ -65,7 +66,8 @@ export async function compareWithChain(db: Db, pub: PublicClient, d: Deployment,
     if (state === Queued) eq(`proposal ${p.id} queued`, p.queued_block !== null, true);
   }
   const votes = await rows(`SELECT proposal_id::text AS id, voter, weight::text AS w FROM vote WHERE chain_id = ${d.chainId}`);
-  for (const v of votes) eq(`vote ${v.id}/${v.voter} recorded on chain`, true, await read(c.ModelGovernor, modelGovernorAbi, 'hasVoted', [BigInt(v.id), v.voter]));
+  for (const v of votes)
+    eq(`vote ${v.id}/${v.voter} recorded on chain`, true, await read(c.ModelGovernor, modelGovernorAbi, 'hasVoted', [BigInt(v.id), v.voter]));
   const votesPerProposal = new Map<string, number>();
   for (const v of votes) votesPerProposal.set(v.id, (votesPerProposal.get(v.id) ?? 0) + 1);
   for (const p of proposals) eq(`proposal ${p.id} vote_count`, p.vote_count, votesPerProposal.get(p.id) ?? 0);
@@ -75,7 +77,8 @@ export async function compareWithChain(db: Db, pub: PublicClient, d: Deployment,
     eq(`votes of ${r.address}`, r.vp, await read(c.ModelToken, modelTokenAbi, 'getVotes', [r.address]));
   }
   const delegations = await rows(`SELECT delegator, delegatee FROM delegation WHERE chain_id = ${d.chainId}`);
-  for (const r of delegations) eq(`delegate of ${r.delegator}`, r.delegatee, (await read(c.ModelToken, modelTokenAbi, 'delegates', [r.delegator])).toLowerCase());
+  for (const r of delegations)
+    eq(`delegate of ${r.delegator}`, r.delegatee, (await read(c.ModelToken, modelTokenAbi, 'delegates', [r.delegator])).toLowerCase());
   const counts = await rows(
     `SELECT d.address, d.delegator_count, (SELECT count(*)::int FROM delegation x WHERE x.chain_id = d.chain_id AND x.delegatee = d.address) AS n FROM delegate d WHERE d.chain_id = ${d.chainId}`,
   );
@@ -85,7 +88,9 @@ export async function compareWithChain(db: Db, pub: PublicClient, d: Deployment,
   }
 
   // registry
-  const models = await rows(`SELECT model_id::text AS id, slug, access_kind, access_token, access_min_balance::text AS mb, current_version, version_count FROM model WHERE chain_id = ${d.chainId}`);
+  const models = await rows(
+    `SELECT model_id::text AS id, slug, access_kind, access_token, access_min_balance::text AS mb, current_version, version_count FROM model WHERE chain_id = ${d.chainId}`,
+  );
   eq('model count', models.length, await read(c.ModelRegistry, modelRegistryAbi, 'modelCount'));
   for (const m of models) {
     const [slug, versionCount, current, rule] = await read(c.ModelRegistry, modelRegistryAbi, 'getModel', [BigInt(m.id)]);

@@ -9,7 +9,7 @@ import { decodeArgsWithViem } from '../../lib/indexer/source.ts';
 // stores, on random values and on hostile data (short, odd offsets, bad UTF-8, NUL bytes).
 
 let seed = 42;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
 
 function randomValue(p: AbiParameter): unknown {
@@ -35,7 +35,10 @@ function encodeLog(abi: AbiEvent): { topics: `0x${string}`[]; data: `0x${string}
   const args = Object.fromEntries(abi.inputs.filter((i) => i.indexed).map((i) => [i.name!, values[abi.inputs.indexOf(i)]]));
   const topics = encodeEventTopics({ abi: [abi], eventName: abi.name, args } as never) as `0x${string}`[];
   const dataInputs = abi.inputs.filter((i) => !i.indexed);
-  const data = encodeAbiParameters(dataInputs, dataInputs.map((i) => values[abi.inputs.indexOf(i)]));
+  const data = encodeAbiParameters(
+    dataInputs,
+    dataInputs.map((i) => values[abi.inputs.indexOf(i)]),
+  );
   return { topics, data };
 }
 

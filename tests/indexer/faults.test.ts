@@ -60,88 +60,92 @@ describe('indexer faults', () => {
     }
   });
 
-  it('after kill -9 at 20 random points of a standalone backfill, the restarted indexer ends with the same index and no duplicates', { timeout: 900_000 }, async () => {
-    const dataDir = path.join(tmp, 'killed');
-    const env = {
-      ...process.env,
-      MODELDAO_DATA_DIR: dataDir,
-      RPC_URL: chain.rpcUrl,
-      CHAIN_ID: String(chain.deployment.chainId),
-      DEPLOYMENT_FILE: chain.deploymentFile,
-      INDEXER_CONFIRMATIONS: '0',
-      INDEXER_POLL_MS: '100',
-      // small ranges: many commits, so kills land between and inside them
-      INDEXER_INITIAL_RANGE: '1',
-      INDEXER_MAX_RANGE: '1',
-      INDEXER_VERBOSE: '1',
-    };
-    const head = Number(await pub.getBlockNumber({ cacheTime: 0 }));
-    const spawnIndexer = () => {
-      // node --import tsx, not the tsx CLI: the CLI runs the script in a child process that a SIGKILL of the CLI would orphan
-      const child = spawn(process.execPath, ['--import', 'tsx', 'lib/indexer/main.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout!.on('data', (d) => (out += d));
-      child.stderr!.on('data', (d) => (out += d));
-      return { child, output: () => out };
-    };
-    const exited = (child: ChildProcess) => new Promise<void>((r) => (child.exitCode !== null || child.signalCode ? r() : child.once('exit', () => r())));
-    const waitForOutput = async (p: ReturnType<typeof spawnIndexer>, pattern: RegExp, ms = 120_000) => {
-      const end = Date.now() + ms;
-      while (!pattern.test(p.output())) {
-        if (p.child.exitCode !== null) throw new Error(`indexer exited: ${p.output()}`);
-        if (Date.now() > end) throw new Error(`timed out waiting for ${pattern}: ${p.output()}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
-
-    let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    const indexedSoFar = (p: ReturnType<typeof spawnIndexer>) => Math.max(-1, ...[...p.output().matchAll(/indexed block (\d+)/g)].map((m) => Number(m[1])));
-    const from = chain.deployment.deployBlock;
-    const killedAt: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const p = spawnIndexer();
-      if (i % 2 === 0) {
-        // anywhere in start-up: loading, opening PGlite, migrations, the first ranges
-        await new Promise((r) => setTimeout(r, random() * 2500));
-      } else {
-        // in the middle of the backfill: once it is past the (i+1)/22 mark of the chain (wherever the
-        // previous run stopped), just after a range was committed or while the next one is written.
-        // Kill points are tied to progress, not to wall time, so a fast or slow machine kills alike.
-        const target = from + Math.ceil(((head - from) * (i + 1)) / 22);
-        const end = Date.now() + 120_000;
-        while (indexedSoFar(p) < target) {
+  it(
+    'after kill -9 at 20 random points of a standalone backfill, the restarted indexer ends with the same index and no duplicates',
+    { timeout: 900_000 },
+    async () => {
+      const dataDir = path.join(tmp, 'killed');
+      const env = {
+        ...process.env,
+        MODELDAO_DATA_DIR: dataDir,
+        RPC_URL: chain.rpcUrl,
+        CHAIN_ID: String(chain.deployment.chainId),
+        DEPLOYMENT_FILE: chain.deploymentFile,
+        INDEXER_CONFIRMATIONS: '0',
+        INDEXER_POLL_MS: '100',
+        // small ranges: many commits, so kills land between and inside them
+        INDEXER_INITIAL_RANGE: '1',
+        INDEXER_MAX_RANGE: '1',
+        INDEXER_VERBOSE: '1',
+      };
+      const head = Number(await pub.getBlockNumber({ cacheTime: 0 }));
+      const spawnIndexer = () => {
+        // node --import tsx, not the tsx CLI: the CLI runs the script in a child process that a SIGKILL of the CLI would orphan
+        const child = spawn(process.execPath, ['--import', 'tsx', 'lib/indexer/main.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout!.on('data', (d) => (out += d));
+        child.stderr!.on('data', (d) => (out += d));
+        return { child, output: () => out };
+      };
+      const exited = (child: ChildProcess) => new Promise<void>((r) => (child.exitCode !== null || child.signalCode ? r() : child.once('exit', () => r())));
+      const waitForOutput = async (p: ReturnType<typeof spawnIndexer>, pattern: RegExp, ms = 120_000) => {
+        const end = Date.now() + ms;
+        while (!pattern.test(p.output())) {
           if (p.child.exitCode !== null) throw new Error(`indexer exited: ${p.output()}`);
-          if (Date.now() > end) throw new Error(`timed out waiting for block ${target}: ${p.output()}`);
-          await new Promise((r) => setTimeout(r, 2));
+          if (Date.now() > end) throw new Error(`timed out waiting for ${pattern}: ${p.output()}`);
+          await new Promise((r) => setTimeout(r, 20));
         }
-        await new Promise((r) => setTimeout(r, random() * 20));
+      };
+
+      let seed = 7;
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      const indexedSoFar = (p: ReturnType<typeof spawnIndexer>) => Math.max(-1, ...[...p.output().matchAll(/indexed block (\d+)/g)].map((m) => Number(m[1])));
+      const from = chain.deployment.deployBlock;
+      const killedAt: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const p = spawnIndexer();
+        if (i % 2 === 0) {
+          // anywhere in start-up: loading, opening PGlite, migrations, the first ranges
+          await new Promise((r) => setTimeout(r, random() * 2500));
+        } else {
+          // in the middle of the backfill: once it is past the (i+1)/22 mark of the chain (wherever the
+          // previous run stopped), just after a range was committed or while the next one is written.
+          // Kill points are tied to progress, not to wall time, so a fast or slow machine kills alike.
+          const target = from + Math.ceil(((head - from) * (i + 1)) / 22);
+          const end = Date.now() + 120_000;
+          while (indexedSoFar(p) < target) {
+            if (p.child.exitCode !== null) throw new Error(`indexer exited: ${p.output()}`);
+            if (Date.now() > end) throw new Error(`timed out waiting for block ${target}: ${p.output()}`);
+            await new Promise((r) => setTimeout(r, 2));
+          }
+          await new Promise((r) => setTimeout(r, random() * 20));
+        }
+        p.child.kill('SIGKILL');
+        await exited(p.child);
+        killedAt.push(indexedSoFar(p));
+        if (process.env.DEBUG_INDEXER) console.log(`kill ${i} at ${killedAt.at(-1)}: ${p.output().split('\n').filter(Boolean).at(-1)}`);
       }
-      p.child.kill('SIGKILL');
-      await exited(p.child);
-      killedAt.push(indexedSoFar(p));
-      if (process.env.DEBUG_INDEXER) console.log(`kill ${i} at ${killedAt.at(-1)}: ${p.output().split('\n').filter(Boolean).at(-1)}`);
-    }
-    const last = spawnIndexer();
-    try {
-      await waitForOutput(last, new RegExp(`indexed block ${head} \\(head ${head}, lag 0\\)`), 180_000);
-    } finally {
-      last.child.kill('SIGTERM');
-      await exited(last.child);
-    }
-    expect(killedAt).toHaveLength(20);
-    // the kills really interrupted a backfill in progress
-    expect(killedAt.filter((b) => b > 0 && b < head).length).toBeGreaterThanOrEqual(5);
-    const db = await openDatabase({ pgliteDir: path.join(dataDir, 'pglite') });
-    try {
-      const dump = await dumpIndex(db.db, chain.deployment.chainId);
-      expect(dump).toEqual(reference);
-      for (const table of ['governor_event', 'token_event', 'registry_event', 'timelock_event', 'vote']) {
-        const keys = dump[table]!.map((r: any) => `${r.tx_hash}:${r.log_index}`);
-        expect(new Set(keys).size).toBe(keys.length);
+      const last = spawnIndexer();
+      try {
+        await waitForOutput(last, new RegExp(`indexed block ${head} \\(head ${head}, lag 0\\)`), 180_000);
+      } finally {
+        last.child.kill('SIGTERM');
+        await exited(last.child);
       }
-    } finally {
-      await db.close();
-    }
-  });
+      expect(killedAt).toHaveLength(20);
+      // the kills really interrupted a backfill in progress
+      expect(killedAt.filter((b) => b > 0 && b < head).length).toBeGreaterThanOrEqual(5);
+      const db = await openDatabase({ pgliteDir: path.join(dataDir, 'pglite') });
+      try {
+        const dump = await dumpIndex(db.db, chain.deployment.chainId);
+        expect(dump).toEqual(reference);
+        for (const table of ['governor_event', 'token_event', 'registry_event', 'timelock_event', 'vote']) {
+          const keys = dump[table]!.map((r: any) => `${r.tx_hash}:${r.log_index}`);
+          expect(new Set(keys).size).toBe(keys.length);
+        }
+      } finally {
+        await db.close();
+      }
+    },
+  );
 });

@@ -10,9 +10,12 @@ export interface FaultyRpc {
   close(): Promise<void>;
 }
 
-export async function startFaultyRpc(upstream: string, opts: { errorRate?: number; hangRate?: number; truncateRate?: number; maxLogsRange?: number; seed?: number } = {}): Promise<FaultyRpc> {
+export async function startFaultyRpc(
+  upstream: string,
+  opts: { errorRate?: number; hangRate?: number; truncateRate?: number; maxLogsRange?: number; seed?: number } = {},
+): Promise<FaultyRpc> {
   let seed = opts.seed ?? 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const counts = { ok: 0, error500: 0, hang: 0, truncated: 0, tooMany: 0 };
   const hanging = new Set<http.ServerResponse>();
   const server = http.createServer(async (req, res) => {

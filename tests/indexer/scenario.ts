@@ -15,7 +15,11 @@ export interface Gov {
   deployment: Deployment;
   rpcUrl: string;
   send(from: Address, address: Address, abi: any, functionName: string, args: unknown[]): Promise<Hex>;
-  propose(from: Address, calls: { target: Address; data: Hex }[], description: string): Promise<{ id: bigint; calls: { target: Address; data: Hex }[]; description: string }>;
+  propose(
+    from: Address,
+    calls: { target: Address; data: Hex }[],
+    description: string,
+  ): Promise<{ id: bigint; calls: { target: Address; data: Hex }[]; description: string }>;
   queue(p: { calls: { target: Address; data: Hex }[]; description: string }): Promise<void>;
   execute(p: { calls: { target: Address; data: Hex }[]; description: string }): Promise<void>;
   registryCall(functionName: string, args: unknown[]): { target: Address; data: Hex };
@@ -52,7 +56,12 @@ export function gov(rpcUrl: string, deployment: Deployment): Gov {
     async propose(from, calls, description) {
       await send(from, c.ModelGovernor, modelGovernorAbi, 'propose', [calls.map((x) => x.target), calls.map(() => 0n), calls.map((x) => x.data), description]);
       const [targets, values, datas, descHash] = ops({ calls, description });
-      const id = (await pub.readContract({ address: c.ModelGovernor, abi: modelGovernorAbi, functionName: 'hashProposal', args: [targets, values, datas, descHash] })) as bigint;
+      const id = (await pub.readContract({
+        address: c.ModelGovernor,
+        abi: modelGovernorAbi,
+        functionName: 'hashProposal',
+        args: [targets, values, datas, descHash],
+      })) as bigint;
       return { id, calls, description };
     },
     async queue(p) {
@@ -144,7 +153,12 @@ export async function governance(g: Gov, tag = 'a') {
 
   // C: canceled by the proposal guardian; D: defeated
   const c = await g.propose(acct[0], [g.registryCall('setCurrentVersion', [m1, 1])], `Cancel me ${tag}`);
-  await g.send(GUARDIAN_ACCOUNT.address as Address, gv, modelGovernorAbi, 'cancel', [c.calls.map((x) => x.target), [0n], c.calls.map((x) => x.data), keccak256(toBytes(c.description))]);
+  await g.send(GUARDIAN_ACCOUNT.address as Address, gv, modelGovernorAbi, 'cancel', [
+    c.calls.map((x) => x.target),
+    [0n],
+    c.calls.map((x) => x.data),
+    keccak256(toBytes(c.description)),
+  ]);
   const d = await g.propose(acct[3], [g.registryCall('setCurrentVersion', [m1, 1])], `Defeat me ${tag}`);
   await advanceTime(g.rpcUrl, delay + 1);
   await vote(acct[1], d.id, 0, 'no');

@@ -39,14 +39,23 @@ describe('indexer table specs', () => {
       .sort();
     expect(allSpecs.map((s) => s.name).sort()).toEqual(schemaTables);
     // the reorg replay empties every derived table
-    expect(derivedTables.map((s) => s.name).sort()).toEqual(allSpecs.map((s) => s.name).filter((n) => !n.endsWith('_event') && !n.startsWith('indexer_')).sort());
+    expect(derivedTables.map((s) => s.name).sort()).toEqual(
+      allSpecs
+        .map((s) => s.name)
+        .filter((n) => !n.endsWith('_event') && !n.startsWith('indexer_'))
+        .sort(),
+    );
   });
 
   it.each(allSpecs.map((s) => [s.name, s] as const))('%s matches the migrated table: columns, types and primary key', async (name, spec) => {
     const cols = (
-      await database.db.execute(sql`select column_name, data_type from information_schema.columns where table_schema = 'public' and table_name = ${name} order by ordinal_position`)
+      await database.db.execute(
+        sql`select column_name, data_type from information_schema.columns where table_schema = 'public' and table_name = ${name} order by ordinal_position`,
+      )
     ).rows as { column_name: string; data_type: string }[];
-    expect(Object.fromEntries(cols.map((c) => [c.column_name, c.data_type]))).toEqual(Object.fromEntries(Object.entries(spec.cols).map(([c, t]) => [c, pgType[t]])));
+    expect(Object.fromEntries(cols.map((c) => [c.column_name, c.data_type]))).toEqual(
+      Object.fromEntries(Object.entries(spec.cols).map(([c, t]) => [c, pgType[t]])),
+    );
     const pk = (
       await database.db.execute(sql`select k.column_name from information_schema.table_constraints c
         join information_schema.key_column_usage k on k.constraint_name = c.constraint_name and k.table_name = c.table_name

@@ -31,7 +31,12 @@ async function postManifest(files: { path: string; up: { size: number; sha256: s
   const res = await fetch(`${h.url}/api/manifests`, {
     method: 'POST',
     headers: { authorization: await h.auth(), 'content-type': 'application/json' },
-    body: JSON.stringify({ schema: MANIFEST_SCHEMA, model, parent: null, files: files.map((f) => ({ path: f.path, size: f.up.size, sha256: f.up.sha256, cid: f.up.cid })) }),
+    body: JSON.stringify({
+      schema: MANIFEST_SCHEMA,
+      model,
+      parent: null,
+      files: files.map((f) => ({ path: f.path, size: f.up.size, sha256: f.up.sha256, cid: f.up.cid })),
+    }),
   });
   expect(res.status).toBeLessThan(300);
   return (await res.json()) as { manifestDigest: string; cid: string; size: number };
@@ -53,9 +58,11 @@ async function verifyBlock(cid: CID, bytes: Uint8Array) {
 }
 
 async function readCar(res: Response) {
-  const it = await CarBlockIterator.fromIterable((async function* () {
-    for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) yield c;
-  })());
+  const it = await CarBlockIterator.fromIterable(
+    (async function* () {
+      for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) yield c;
+    })(),
+  );
   const blocks: { cid: CID; bytes: Uint8Array }[] = [];
   for await (const b of it) {
     await verifyBlock(b.cid, b.bytes);
@@ -117,7 +124,12 @@ describe('GET /ipfs/{cid}: raw blocks', () => {
   });
 
   it('400 with a JSON error when no acceptable format is asked for', async () => {
-    for (const init of [{}, { headers: { accept: '*/*' } }, { headers: { accept: 'text/html' } }, { headers: { accept: 'application/vnd.ipld.car; version=2' } }]) {
+    for (const init of [
+      {},
+      { headers: { accept: '*/*' } },
+      { headers: { accept: 'text/html' } },
+      { headers: { accept: 'application/vnd.ipld.car; version=2' } },
+    ]) {
       const res = await fetch(`${h.url}/ipfs/${file.cid}`, init);
       expect(res.status).toBe(400);
       const body = (await res.json()) as { error: { code: string; message: string } };

@@ -157,40 +157,44 @@ describe('@helia/verified-fetch against our gateway', () => {
   // (LoadBlockFailedError / InsufficientProvidersError) although every answer the proxy saw was a 200
   // and no proxy error occurred; our own clients (CAR, raw blocks, pull) are not affected. See the
   // branch report.
-  it.runIf(process.env.MODELDAO_IPFS_INTEROP_BIG === '1')('fetches a file that needs a two-level DAG (1025 MiB + 1 B): the bytes equal the original', async () => {
-    const root = await (await fetch(`${h.url}/ipfs/${big.cid}?format=raw`)).arrayBuffer();
-    const { decode } = await import('@ipld/dag-pb');
-    const links = decode(new Uint8Array(root)).Links;
-    expect(links).toHaveLength(2);
-    expect(links[0]!.Hash.code).toBe(0x70); // interior node, not a leaf
-    // every answer our gateway gives on the way, for the failure message
-    const seen: string[] = [];
-    const server = http.createServer(async (req, res) => {
-      try {
-        const up = await fetch(`${h.url}${req.url}`, { headers: { accept: String(req.headers.accept ?? '') } });
-        const body = Buffer.from(await up.arrayBuffer());
-        if (up.status !== 200) seen.push(`${up.status} ${req.url} ${body.toString().slice(0, 200)}`);
-        res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/octet-stream', 'content-length': String(body.length) });
-        res.end(body);
-      } catch (err) {
-        seen.push(`proxy error ${req.url}: ${(err as Error).message}`);
-        res.destroy();
-      }
-    });
-    server.keepAliveTimeout = 65_000;
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    closers.push(async () => {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-    });
-    const vf = await verifiedFetchVia(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    const res = await vf(`ipfs://${big.cid}`, { signal: AbortSignal.timeout(540_000) });
-    expect(res.status, `${res.status === 200 ? '' : await res.text()}\n${seen.slice(0, 10).join('\n')}`).toBe(200);
-    const got = await sha256OfBody(res).catch((err: Error) => {
-      throw new Error(`${err.message}; gateway answers other than 200: ${seen.slice(0, 10).join(' | ') || 'none'}`);
-    });
-    expect(got).toEqual({ sha256: bigSha, size: 1025 * MiB + 1 });
-  }, 600_000);
+  it.runIf(process.env.MODELDAO_IPFS_INTEROP_BIG === '1')(
+    'fetches a file that needs a two-level DAG (1025 MiB + 1 B): the bytes equal the original',
+    async () => {
+      const root = await (await fetch(`${h.url}/ipfs/${big.cid}?format=raw`)).arrayBuffer();
+      const { decode } = await import('@ipld/dag-pb');
+      const links = decode(new Uint8Array(root)).Links;
+      expect(links).toHaveLength(2);
+      expect(links[0]!.Hash.code).toBe(0x70); // interior node, not a leaf
+      // every answer our gateway gives on the way, for the failure message
+      const seen: string[] = [];
+      const server = http.createServer(async (req, res) => {
+        try {
+          const up = await fetch(`${h.url}${req.url}`, { headers: { accept: String(req.headers.accept ?? '') } });
+          const body = Buffer.from(await up.arrayBuffer());
+          if (up.status !== 200) seen.push(`${up.status} ${req.url} ${body.toString().slice(0, 200)}`);
+          res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/octet-stream', 'content-length': String(body.length) });
+          res.end(body);
+        } catch (err) {
+          seen.push(`proxy error ${req.url}: ${(err as Error).message}`);
+          res.destroy();
+        }
+      });
+      server.keepAliveTimeout = 65_000;
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      closers.push(async () => {
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+      });
+      const vf = await verifiedFetchVia(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const res = await vf(`ipfs://${big.cid}`, { signal: AbortSignal.timeout(540_000) });
+      expect(res.status, `${res.status === 200 ? '' : await res.text()}\n${seen.slice(0, 10).join('\n')}`).toBe(200);
+      const got = await sha256OfBody(res).catch((err: Error) => {
+        throw new Error(`${err.message}; gateway answers other than 200: ${seen.slice(0, 10).join(' | ') || 'none'}`);
+      });
+      expect(got).toEqual({ sha256: bigSha, size: 1025 * MiB + 1 });
+    },
+    600_000,
+  );
 
   it('refuses a gateway that flips a byte in a block', async () => {
     const server = http.createServer(async (req, res) => {

@@ -135,9 +135,19 @@ describe('pull --ipfs-gateway', () => {
   it('mixed: lying, truncating and stalling gateways are named and dropped, the honest one finishes; blocks were fetched in parallel from several', async () => {
     const [flip, trunc, stall, honest] = await Promise.all([proxy('flip'), proxy('truncate'), proxy('stall'), proxy('honest')]);
     const notices: string[] = [];
-    const r = await pull({ ...base(), ipfsGateways: [flip.url, trunc.url, stall.url, honest.url], cacheDir: dir(), ipfsBlockTimeoutMs: 1500, onNotice: (m) => notices.push(m) });
+    const r = await pull({
+      ...base(),
+      ipfsGateways: [flip.url, trunc.url, stall.url, honest.url],
+      cacheDir: dir(),
+      ipfsBlockTimeoutMs: 1500,
+      onNotice: (m) => notices.push(m),
+    });
     expectFiles(r);
-    for (const g of [flip, trunc, stall]) expect(notices.some((n) => n.includes(`dropping IPFS gateway ${g.url}`)), g.url).toBe(true);
+    for (const g of [flip, trunc, stall])
+      expect(
+        notices.some((n) => n.includes(`dropping IPFS gateway ${g.url}`)),
+        g.url,
+      ).toBe(true);
     expect(notices.some((n) => n.includes(honest.url))).toBe(false);
     for (const g of [flip, trunc, stall, honest]) expect(g.requests.length).toBeGreaterThan(0);
   });
@@ -184,7 +194,12 @@ describe('pull --ipfs-gateway', () => {
     expect(cid).toMatch(/^bafkrei/);
     const res = await fetch(`${h.url}/ipfs/${cid}?format=raw`);
     expect(res.status).toBe(200);
-    expect(crypto.createHash('sha256').update(Buffer.from(await res.arrayBuffer())).digest('hex')).toBe(s.versions[0]!.manifestDigest.slice(2));
+    expect(
+      crypto
+        .createHash('sha256')
+        .update(Buffer.from(await res.arrayBuffer()))
+        .digest('hex'),
+    ).toBe(s.versions[0]!.manifestDigest.slice(2));
   });
 
   it('the CLI: --ipfs-gateway (repeatable) pulls; a lying gateway alone exits 5 (integrity) and names it; status prints the manifest CID', async () => {

@@ -46,11 +46,13 @@ const base = {
   'lib/server/http.ts': 'export class HttpError extends Error {}\n',
   'lib/devchain/anvil.ts': "export const keys = ['0x01'];\n",
   'lib/indexer/quorum.ts': "import { sql } from 'drizzle-orm';\nimport type { Db } from '../../db/client.ts';\nexport const q = (db: Db) => sql`select 1`;\n",
-  'db/client.ts': "export type Db = { execute(q: unknown): Promise<unknown> };\n",
+  'db/client.ts': 'export type Db = { execute(q: unknown): Promise<unknown> };\n',
   'app/providers.tsx': "import { keys } from '@/lib/devchain/anvil';\nexport const k = keys;\n",
   'tests/helpers/postgres.ts': 'export const startPostgres = () => null;\n',
-  'tests/indexer/reorg.test.ts': "import { startPostgres } from '../helpers/postgres.ts';\nimport { HttpError } from '../../lib/server/http.ts';\nvoid startPostgres; void HttpError;\n",
-  'scripts/bench.ts': "import { startPostgres } from '../tests/helpers/postgres.ts';\n// import { x } from '../tests/indexer/reorg.test.ts' (a comment is not an import)\nconst s = \"from '../tests/indexer/reorg.test.ts'\";\nvoid startPostgres; void s;\n",
+  'tests/indexer/reorg.test.ts':
+    "import { startPostgres } from '../helpers/postgres.ts';\nimport { HttpError } from '../../lib/server/http.ts';\nvoid startPostgres; void HttpError;\n",
+  'scripts/bench.ts':
+    "import { startPostgres } from '../tests/helpers/postgres.ts';\n// import { x } from '../tests/indexer/reorg.test.ts' (a comment is not an import)\nconst s = \"from '../tests/indexer/reorg.test.ts'\";\nvoid startPostgres; void s;\n",
 };
 
 describe('the import-direction check (npm run check:imports)', () => {
@@ -69,9 +71,19 @@ describe('the import-direction check (npm run check:imports)', () => {
   // One tree with one violation of each rule (a process per fixture is slow on a loaded machine).
   const violations: [what: string, file: string, src: string, rule: string][] = [
     ['domain code importing the HTTP layer', 'lib/sdk/pull.ts', "import { HttpError } from '../server/http.ts';\n", 'domain-no-http'],
-    ['a type-only import counts', 'lib/artifacts/store.ts', "import type { HttpError } from '@/lib/server/http';\nexport type E = HttpError;\n", 'domain-no-http'],
+    [
+      'a type-only import counts',
+      'lib/artifacts/store.ts',
+      "import type { HttpError } from '@/lib/server/http';\nexport type E = HttpError;\n",
+      'domain-no-http',
+    ],
     ['lib importing app', 'lib/web/hooks/use-x.ts', "import { k } from '@/app/providers';\nexport const x = k;\n", 'lib-no-app'],
-    ['the production server importing dev-chain code', 'lib/server/main.ts', "import { keys } from '../devchain/anvil.ts';\nvoid keys;\n", 'server-no-devchain'],
+    [
+      'the production server importing dev-chain code',
+      'lib/server/main.ts',
+      "import { keys } from '../devchain/anvil.ts';\nvoid keys;\n",
+      'server-no-devchain',
+    ],
     ['lib/chain querying the database', 'lib/chain/quorum.ts', "import type { Db } from '../../db/client.ts';\nexport type D = Db;\n", 'chain-no-db'],
     ['a script importing a test suite', 'scripts/bench-x.ts', "const m = await import('../tests/indexer/reorg.test.ts');\nvoid m;\n", 'scripts-tests-via-kit'],
     ['a test importing a script', 'tests/artifacts/kill9.test.ts', "import { run } from '../../scripts/bench.ts';\nvoid run;\n", 'tests-no-scripts'],

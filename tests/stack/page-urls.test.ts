@@ -18,7 +18,15 @@ const reachedNext: string[] = [];
 beforeAll(async () => {
   work = tmpDir();
   chain = await startTestChain();
-  const env = parseEnv({ ...process.env, NODE_ENV: 'test', PORT: String(await freePort()), RPC_URL: chain.rpcUrl, DEPLOYMENT_FILE: chain.deploymentFile, MODELDAO_DATA_DIR: path.join(work, 'data'), DATABASE_URL: undefined });
+  const env = parseEnv({
+    ...process.env,
+    NODE_ENV: 'test',
+    PORT: String(await freePort()),
+    RPC_URL: chain.rpcUrl,
+    DEPLOYMENT_FILE: chain.deploymentFile,
+    MODELDAO_DATA_DIR: path.join(work, 'data'),
+    DATABASE_URL: undefined,
+  });
   const next = Promise.resolve({
     handle: async (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
       reachedNext.push(req.url ?? '');

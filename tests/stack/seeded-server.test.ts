@@ -47,7 +47,12 @@ describe('seeded local stack', () => {
   it('the demo model is registered and its version 1 is current on chain, approved by an executed proposal', async () => {
     const { ModelRegistry } = chain.deployment.contracts;
     const modelId = await chainClient(chain).readContract({ address: ModelRegistry, abi: modelRegistryAbi, functionName: 'modelIdOf', args: ['tiny-lm'] });
-    const [version, digest] = await chainClient(chain).readContract({ address: ModelRegistry, abi: modelRegistryAbi, functionName: 'currentVersion', args: [modelId] });
+    const [version, digest] = await chainClient(chain).readContract({
+      address: ModelRegistry,
+      abi: modelRegistryAbi,
+      functionName: 'currentVersion',
+      args: [modelId],
+    });
     expect(version).toBe(1);
     const api = await (await fetch(`${server.url}/api/models/tiny-lm/current`)).json();
     expect(api.manifestDigest).toBe(digest);
@@ -68,7 +73,12 @@ describe('seeded local stack', () => {
   });
 
   it('leaves a second proposal open for voting, and only delegated accounts have voting power', async () => {
-    const state = await chainClient(chain).readContract({ address: chain.deployment.contracts.ModelGovernor, abi: modelGovernorAbi, functionName: 'state', args: [seed.openProposalId] });
+    const state = await chainClient(chain).readContract({
+      address: chain.deployment.contracts.ModelGovernor,
+      abi: modelGovernorAbi,
+      functionName: 'state',
+      args: [seed.openProposalId],
+    });
     expect(state).toBe(ProposalState.Active);
     expect(seed.accounts.find((a) => a.label.startsWith('dave'))?.votingPower).toBe('0 votes');
     expect(seed.accounts.filter((a) => a.votingPower !== '0 votes')).toHaveLength(4);

@@ -27,15 +27,25 @@ describe('action summaries state exact amounts', () => {
 
   it('amounts that a float or 4 decimals would change are shown digit for digit', () => {
     const odd = parseUnits('123456789.123456789123456789', 18); // beyond a double's 15-16 digits
-    expect(summary(contracts.token, encodeFunctionData({ abi: modelTokenAbi, functionName: 'transfer', args: [to, odd] }))).toContain('Send 123,456,789.123456789123456789 MDAO');
-    expect(summary(contracts.token, encodeFunctionData({ abi: modelTokenAbi, functionName: 'approve', args: [to, parseEther('0.00004')] }))).toContain('spend 0.00004 MDAO');
-    expect(summary(contracts.token, encodeFunctionData({ abi: modelTokenAbi, functionName: 'transfer', args: [to, parseEther('500')] }))).toContain('Send 500 MDAO');
+    expect(summary(contracts.token, encodeFunctionData({ abi: modelTokenAbi, functionName: 'transfer', args: [to, odd] }))).toContain(
+      'Send 123,456,789.123456789123456789 MDAO',
+    );
+    expect(summary(contracts.token, encodeFunctionData({ abi: modelTokenAbi, functionName: 'approve', args: [to, parseEther('0.00004')] }))).toContain(
+      'spend 0.00004 MDAO',
+    );
+    expect(summary(contracts.token, encodeFunctionData({ abi: modelTokenAbi, functionName: 'transfer', args: [to, parseEther('500')] }))).toContain(
+      'Send 500 MDAO',
+    );
   });
 
   it('ETH values, thresholds and access-rule minimums are exact too', () => {
     expect(summary(to, '0x', '1')).toBe(`Send 0.000000000000000001 ETH from the treasury to ${to}`);
-    expect(summary(contracts.registry, encodeFunctionData({ abi: modelRegistryAbi, functionName: 'setCurrentVersion', args: [1n, 2] }), '7')).toMatch(/and send 0\.000000000000000007 ETH$/);
-    expect(summary(contracts.governor, encodeFunctionData({ abi: modelGovernorAbi, functionName: 'setProposalThreshold', args: [parseEther('1000') + 1n] }))).toBe('Set the proposal threshold to 1,000.000000000000000001 votes');
+    expect(summary(contracts.registry, encodeFunctionData({ abi: modelRegistryAbi, functionName: 'setCurrentVersion', args: [1n, 2] }), '7')).toMatch(
+      /and send 0\.000000000000000007 ETH$/,
+    );
+    expect(
+      summary(contracts.governor, encodeFunctionData({ abi: modelGovernorAbi, functionName: 'setProposalThreshold', args: [parseEther('1000') + 1n] })),
+    ).toBe('Set the proposal threshold to 1,000.000000000000000001 votes');
     expect(describeRule({ kind: 1, token: contracts.token, minBalance: 5n }, ctx)).toBe('holders of at least 0.000000000000000005 MDAO');
   });
 });

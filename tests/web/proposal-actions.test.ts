@@ -48,7 +48,11 @@ const rule = (kind: 0 | 1 | 2, token = '', minBalance = '0') => ({ kind, token, 
 
 describe('buildActions → decodeActions: every kind reads back as what was asked', () => {
   it('publish: the stored manifest as a new version of the chosen model, descending from its parent', () => {
-    const { decoded, text } = votersRead({ fields: { kind: 'publish', uploads: { total: 2, pending: 0, failed: 0 }, manifestDigest: digest }, model: tinyLm, reward: null });
+    const { decoded, text } = votersRead({
+      fields: { kind: 'publish', uploads: { total: 2, pending: 0, failed: 0 }, manifestDigest: digest },
+      model: tinyLm,
+      reward: null,
+    });
     expect(text).toEqual(['Publish version 4 of tiny-lm — parent v2; it becomes the current version']);
     expect(decoded[0]!.publish).toEqual({ modelId: '7', manifestDigest: digest, parentVersion: 2 });
     expect(decoded[0]!.warning).toBeNull();
@@ -60,7 +64,11 @@ describe('buildActions → decodeActions: every kind reads back as what was aske
   });
 
   it('access: a new rule, accounts added and accounts removed, in that order', () => {
-    const { built, text } = votersRead({ fields: { kind: 'access', rule: rule(2), allowAdd: `${alice}, ${bob}`, allowRemove: bob }, model: tinyLm, reward: null });
+    const { built, text } = votersRead({
+      fields: { kind: 'access', rule: rule(2), allowAdd: `${alice}, ${bob}`, allowRemove: bob },
+      model: tinyLm,
+      reward: null,
+    });
     expect(built.targets).toEqual([contracts.registry, contracts.registry, contracts.registry]);
     expect(text[0]).toBe('Change who may fetch tiny-lm: only allowlisted accounts');
     expect(text[1]).toBe(`Allow tiny-lm: ${shortAddress(alice)}, ${shortAddress(bob)} to fetch it`);
@@ -68,7 +76,9 @@ describe('buildActions → decodeActions: every kind reads back as what was aske
   });
 
   it('rollback and deprecate name the version', () => {
-    expect(votersRead({ fields: { kind: 'rollback', version: '1' }, model: tinyLm, reward: null }).text).toEqual(['Make version 1 the current version of tiny-lm']);
+    expect(votersRead({ fields: { kind: 'rollback', version: '1' }, model: tinyLm, reward: null }).text).toEqual([
+      'Make version 1 the current version of tiny-lm',
+    ]);
     expect(votersRead({ fields: { kind: 'deprecate', version: '2' }, model: tinyLm, reward: null }).text).toEqual(['Deprecate version 2 of tiny-lm']);
   });
 
@@ -106,13 +116,16 @@ describe('buildActions refuses what cannot be proposed, in words', () => {
       'Add the files of the new version.',
       'Store the manifest first (button above the diff).',
     ]);
-    expect(problems({ fields: { kind: 'publish', uploads: { total: 3, pending: 1, failed: 1 }, manifestDigest: digest }, model: tinyLm, reward: null })).toEqual([
-      'Wait for every upload to finish.',
-      'Remove or retry the files that failed to upload.',
-    ]);
-    expect(problems({ fields: { kind: 'publish', uploads: { total: 1, pending: 0, failed: 0 }, manifestDigest: tinyLm.currentDigest as Hex }, model: tinyLm, reward: null })).toEqual([
-      'These files are exactly the current version.',
-    ]);
+    expect(
+      problems({ fields: { kind: 'publish', uploads: { total: 3, pending: 1, failed: 1 }, manifestDigest: digest }, model: tinyLm, reward: null }),
+    ).toEqual(['Wait for every upload to finish.', 'Remove or retry the files that failed to upload.']);
+    expect(
+      problems({
+        fields: { kind: 'publish', uploads: { total: 1, pending: 0, failed: 0 }, manifestDigest: tinyLm.currentDigest as Hex },
+        model: tinyLm,
+        reward: null,
+      }),
+    ).toEqual(['These files are exactly the current version.']);
     expect(problems({ fields: { kind: 'publish', uploads: { total: 1, pending: 0, failed: 0 }, manifestDigest: digest }, model: null, reward: null })).toEqual([
       'Choose a registered model (unknown model).',
     ]);
@@ -128,13 +141,19 @@ describe('buildActions refuses what cannot be proposed, in words', () => {
   });
 
   it('access with a non-address or nothing to change; rollback of a revoked or current version; a zero reward', () => {
-    expect(problems({ fields: { kind: 'access', rule: null, allowAdd: 'alice.eth', allowRemove: '' }, model: tinyLm, reward: null })).toEqual(['Not an address: alice.eth']);
+    expect(problems({ fields: { kind: 'access', rule: null, allowAdd: 'alice.eth', allowRemove: '' }, model: tinyLm, reward: null })).toEqual([
+      'Not an address: alice.eth',
+    ]);
     expect(problems({ fields: { kind: 'access', rule: null, allowAdd: '', allowRemove: ' ' }, model: tinyLm, reward: null })).toEqual([
       'Nothing to change: pick a rule or list addresses.',
     ]);
-    expect(problems({ fields: { kind: 'rollback', version: '3' }, model: tinyLm, reward: null })).toEqual(['Version 3 is revoked; only an Active version can be made current.']);
+    expect(problems({ fields: { kind: 'rollback', version: '3' }, model: tinyLm, reward: null })).toEqual([
+      'Version 3 is revoked; only an Active version can be made current.',
+    ]);
     expect(problems({ fields: { kind: 'rollback', version: '2' }, model: tinyLm, reward: null })).toEqual(['Version 2 is already current.']);
     expect(problems({ fields: { kind: 'deprecate', version: '' }, model: tinyLm, reward: null })).toEqual(['Choose a version.']);
-    expect(problems({ fields: { kind: 'deprecate', version: '1' }, model: tinyLm, reward: { to: alice, amount: '0' } })).toEqual(['The reward amount must be above zero.']);
+    expect(problems({ fields: { kind: 'deprecate', version: '1' }, model: tinyLm, reward: { to: alice, amount: '0' } })).toEqual([
+      'The reward amount must be above zero.',
+    ]);
   });
 });

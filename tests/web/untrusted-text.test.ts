@@ -6,7 +6,7 @@ import { Untrusted } from '../../app/_components/untrusted';
 import { displayLine, hasBidiControls, markdownIsSafeToParse, MARKDOWN_MAX_CHARS, revealBidi } from '../../lib/web/untrusted-text';
 
 const md = (text: string) => renderToStaticMarkup(createElement(Markdown, { text }));
-const timed = <T,>(fn: () => T): [T, number] => {
+const timed = <T>(fn: () => T): [T, number] => {
   const t = performance.now();
   const r = fn();
   return [r, performance.now() - t];

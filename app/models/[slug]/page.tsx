@@ -23,7 +23,10 @@ type Search = Promise<{ v?: string }>;
 export async function generateMetadata({ params }: { params: Params }): Promise<Metadata> {
   const slug = (await params).slug;
   // the model's versions as an Atom feed (served by the plain node server)
-  return { title: slug, alternates: { types: { 'application/atom+xml': [{ url: `/api/feeds/models/${encodeURIComponent(slug)}/versions.atom`, title: `${slug} versions` }] } } };
+  return {
+    title: slug,
+    alternates: { types: { 'application/atom+xml': [{ url: `/api/feeds/models/${encodeURIComponent(slug)}/versions.atom`, title: `${slug} versions` }] } },
+  };
 }
 
 export default async function ModelPage({ params, searchParams }: { params: Params; searchParams: Search }) {
@@ -50,8 +53,8 @@ export default async function ModelPage({ params, searchParams }: { params: Para
       {m.currentVersion === 0 && (
         <p className="notice-err" role="status" data-testid="no-current-version">
           {m.slug} has no approved version right now
-          {m.versions.some((x) => x.status === 'Revoked') ? ' (its current version was revoked)' : ''}. Consumers and the CLI
-          refuse to fetch it until governance makes another version current.
+          {m.versions.some((x) => x.status === 'Revoked') ? ' (its current version was revoked)' : ''}. Consumers and the CLI refuse to fetch it until
+          governance makes another version current.
         </p>
       )}
       <dl className="kv card">
@@ -62,7 +65,9 @@ export default async function ModelPage({ params, searchParams }: { params: Para
           <AccessRuleText kind={m.accessKind} token={m.accessToken} minBalance={m.accessMinBalance} />
           {m.accessKind === 'Allowlist' && (
             <details>
-              <summary>{m.allowlist.length} allowlisted account{m.allowlist.length === 1 ? '' : 's'}</summary>
+              <summary>
+                {m.allowlist.length} allowlisted account{m.allowlist.length === 1 ? '' : 's'}
+              </summary>
               <ul>
                 {m.allowlist.map((a) => (
                   <li key={a} className="mono">
@@ -81,7 +86,10 @@ export default async function ModelPage({ params, searchParams }: { params: Para
           {byTx[m.registeredTx] && (
             <>
               {' '}
-              by <Link href={`/proposals/${byTx[m.registeredTx]!.id}`}><Untrusted text={byTx[m.registeredTx]!.title} line /></Link>
+              by{' '}
+              <Link href={`/proposals/${byTx[m.registeredTx]!.id}`}>
+                <Untrusted text={byTx[m.registeredTx]!.title} line />
+              </Link>
             </>
           )}
         </dd>
@@ -90,7 +98,10 @@ export default async function ModelPage({ params, searchParams }: { params: Para
       <h2>Fetch it</h2>
       <CopySnippet label="With the CLI (verifies every byte against the on-chain digest)" text={`npx modeldao pull ${m.slug} --out ./${m.slug}`} />
       <CopySnippet label="Over HTTP (then check each file's sha256 against the manifest)" text={`curl ${app.publicBaseUrl}/api/models/${m.slug}/current`} />
-      <CopySnippet label="From any IPFS trustless gateway (each block checked against its CID)" text={`npx modeldao pull ${m.slug} --ipfs-gateway ${app.publicBaseUrl} --out ./${m.slug}`} />
+      <CopySnippet
+        label="From any IPFS trustless gateway (each block checked against its CID)"
+        text={`npx modeldao pull ${m.slug} --ipfs-gateway ${app.publicBaseUrl} --out ./${m.slug}`}
+      />
 
       <div className="two-col">
         <section aria-labelledby="files-h">
@@ -101,7 +112,9 @@ export default async function ModelPage({ params, searchParams }: { params: Para
                 Manifest digest <code data-testid="manifest-digest">{shown.manifestDigest}</code>
                 <br />
                 Manifest CID <code data-testid="manifest-cid">{manifestCid(shown.manifestDigest.slice(2)).toString()}</code>{' '}
-                <span className="muted">(the same sha-256 as an IPFS raw block: <code>{app.publicBaseUrl}/ipfs/&lt;CID&gt;?format=raw</code>)</span>
+                <span className="muted">
+                  (the same sha-256 as an IPFS raw block: <code>{app.publicBaseUrl}/ipfs/&lt;CID&gt;?format=raw</code>)
+                </span>
               </p>
               {!view ? (
                 <p className="notice-warn">This server does not hold the manifest for this digest, so its files cannot be listed.</p>
@@ -141,7 +154,8 @@ export default async function ModelPage({ params, searchParams }: { params: Para
                     return (
                       <details key={sha}>
                         <summary>
-                          <Untrusted text={file?.path ?? ''} />: {s.tensors.length} tensors, {formatParams(s.parameters.total)} params ({safetensorsDtypes(s).join('/')})
+                          <Untrusted text={file?.path ?? ''} />: {s.tensors.length} tensors, {formatParams(s.parameters.total)} params (
+                          {safetensorsDtypes(s).join('/')})
                         </summary>
                         <div className="table-wrap">
                           <table>
@@ -171,9 +185,15 @@ export default async function ModelPage({ params, searchParams }: { params: Para
                     );
                   })}
                   <h3>License</h3>
-                  <p>{view.manifest.metadata?.license ? <code>
+                  <p>
+                    {view.manifest.metadata?.license ? (
+                      <code>
                         <Untrusted text={String(view.manifest.metadata.license)} />
-                      </code> : 'not stated'}</p>
+                      </code>
+                    ) : (
+                      'not stated'
+                    )}
+                  </p>
                   {view.manifest.metadata?.description && (
                     <>
                       <h3>Description</h3>
@@ -210,7 +230,10 @@ export default async function ModelPage({ params, searchParams }: { params: Para
                     {pub ? (
                       <>
                         {' '}
-                        by <Link href={`/proposals/${pub.id}`}><Untrusted text={pub.title} line /></Link>
+                        by{' '}
+                        <Link href={`/proposals/${pub.id}`}>
+                          <Untrusted text={pub.title} line />
+                        </Link>
                       </>
                     ) : null}{' '}
                     · tx <span className="mono">{shortAddress(x.publishedTx)}</span>
@@ -233,18 +256,29 @@ export default async function ModelPage({ params, searchParams }: { params: Para
                   {x.statusChangedAt && (
                     <div className="small" data-testid={`version-${x.version}-status`}>
                       {x.status} {formatDateTime(x.statusChangedAt)}{' '}
-                      {isGuardian ? 'by the guardian' : st ? <>by <Link href={`/proposals/${st.id}`}><Untrusted text={st.title} line /></Link></> : x.statusChangedBy ? `by ${shortAddress(x.statusChangedBy)}` : ''}
-                      {x.statusChangedTx ? <> · tx <span className="mono">{shortAddress(x.statusChangedTx)}</span></> : null}
+                      {isGuardian ? (
+                        'by the guardian'
+                      ) : st ? (
+                        <>
+                          by{' '}
+                          <Link href={`/proposals/${st.id}`}>
+                            <Untrusted text={st.title} line />
+                          </Link>
+                        </>
+                      ) : x.statusChangedBy ? (
+                        `by ${shortAddress(x.statusChangedBy)}`
+                      ) : (
+                        ''
+                      )}
+                      {x.statusChangedTx ? (
+                        <>
+                          {' '}
+                          · tx <span className="mono">{shortAddress(x.statusChangedTx)}</span>
+                        </>
+                      ) : null}
                     </div>
                   )}
-                  {x.status !== 'Revoked' && (
-                    <RevokeVersion
-                      modelId={m.modelId}
-                      slug={m.slug}
-                      version={x.version}
-                      isCurrent={x.version === m.currentVersion}
-                    />
-                  )}
+                  {x.status !== 'Revoked' && <RevokeVersion modelId={m.modelId} slug={m.slug} version={x.version} isCurrent={x.version === m.currentVersion} />}
                 </li>
               );
             })}
@@ -295,9 +329,14 @@ function ChangedBy({ tx, same, byTx }: { tx: string | null; same: boolean; byTx:
   return (
     <>
       {' '}
-      ({p ? (
+      (
+      {p ? (
         <>
-          by <Link href={`/proposals/${p.id}`}><Untrusted text={p.title} line /></Link>,{' '}
+          by{' '}
+          <Link href={`/proposals/${p.id}`}>
+            <Untrusted text={p.title} line />
+          </Link>
+          ,{' '}
         </>
       ) : null}
       tx <span className="mono">{shortAddress(tx)}</span>)

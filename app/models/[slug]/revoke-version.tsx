@@ -30,13 +30,15 @@ export function RevokeVersion({ modelId, slug, version, isCurrent }: { modelId: 
         Revoke v{version} (guardian)
       </button>
       <dialog ref={dialog} aria-labelledby={`revoke-${version}-title`}>
-        <h2 id={`revoke-${version}-title`}>Revoke version {version} of {slug}?</h2>
+        <h2 id={`revoke-${version}-title`}>
+          Revoke version {version} of {slug}?
+        </h2>
         <p>This is immediate and permanent. After it:</p>
         <ul>
           {isCurrent ? (
             <li>
-              <strong>{slug} has no approved version.</strong> Consumers, the CLI and the SDK refuse to fetch it until governance
-              makes another version current through a proposal.
+              <strong>{slug} has no approved version.</strong> Consumers, the CLI and the SDK refuse to fetch it until governance makes another version current
+              through a proposal.
             </li>
           ) : (
             <li>Version {version} can never become current again.</li>

@@ -29,7 +29,10 @@ type Params = Promise<{ id: string }>;
 export async function generateMetadata({ params }: { params: Params }): Promise<Metadata> {
   const p = await getProposal((await params).id);
   // the tab cannot isolate text: bidi controls revealed, invisible characters dropped, one line
-  return { title: p ? displayLine(p.title, 80) : 'Proposal', alternates: { types: { 'application/atom+xml': [{ url: '/api/feeds/proposals.atom', title: 'Proposals' }] } } };
+  return {
+    title: p ? displayLine(p.title, 80) : 'Proposal',
+    alternates: { types: { 'application/atom+xml': [{ url: '/api/feeds/proposals.atom', title: 'Proposals' }] } },
+  };
 }
 
 const SUPPORT = ['Against', 'For', 'Abstain'] as const;
@@ -111,7 +114,9 @@ export default async function ProposalPage({ params }: { params: Params }) {
                     {a.value !== '0' && <div className="mono">value {a.value} wei</div>}
                     {a.functionName && (
                       <div className="mono">
-                        <Untrusted text={`${a.functionName}(${(a.args ?? []).map((x) => (typeof x === 'object' ? JSON.stringify(x, (_, v) => (typeof v === 'bigint' ? v.toString() : v)) : String(x))).join(', ')})`} />
+                        <Untrusted
+                          text={`${a.functionName}(${(a.args ?? []).map((x) => (typeof x === 'object' ? JSON.stringify(x, (_, v) => (typeof v === 'bigint' ? v.toString() : v)) : String(x))).join(', ')})`}
+                        />
                       </div>
                     )}
                     <div className="mono">{a.calldata}</div>
@@ -128,8 +133,7 @@ export default async function ProposalPage({ params }: { params: Params }) {
               </h2>
               {!d.diff ? (
                 <p className="notice-warn">
-                  The manifest <code>{d.digest}</code> is not stored on this server, so the change cannot be shown. Do not vote
-                  for weights nobody can inspect.
+                  The manifest <code>{d.digest}</code> is not stored on this server, so the change cannot be shown. Do not vote for weights nobody can inspect.
                 </p>
               ) : (
                 <ManifestDiffView diff={d.diff} />
@@ -144,7 +148,7 @@ export default async function ProposalPage({ params }: { params: Params }) {
               </h2>
               {!simulation.ran ? (
                 <p className="notice-warn">
-                  <Untrusted text={simulation.note ?? ""} />
+                  <Untrusted text={simulation.note ?? ''} />
                 </p>
               ) : (
                 <>
@@ -232,9 +236,13 @@ export default async function ProposalPage({ params }: { params: Params }) {
             <VoteBar forVotes={p.forVotes} againstVotes={p.againstVotes} abstainVotes={p.abstainVotes} quorum={p.quorum} legend={false} />
             <dl className="kv" style={{ marginTop: 10 }} data-testid="tally">
               <dt>For</dt>
-              <dd>{formatTokens(p.forVotes)} ({percent(BigInt(p.forVotes), total || 1n).toFixed(1)}%)</dd>
+              <dd>
+                {formatTokens(p.forVotes)} ({percent(BigInt(p.forVotes), total || 1n).toFixed(1)}%)
+              </dd>
               <dt>Against</dt>
-              <dd>{formatTokens(p.againstVotes)} ({percent(BigInt(p.againstVotes), total || 1n).toFixed(1)}%)</dd>
+              <dd>
+                {formatTokens(p.againstVotes)} ({percent(BigInt(p.againstVotes), total || 1n).toFixed(1)}%)
+              </dd>
               <dt>Abstain</dt>
               <dd>{formatTokens(p.abstainVotes)}</dd>
               <dt>Quorum</dt>
@@ -271,7 +279,12 @@ function Lifecycle({ p, now }: { p: NonNullable<Awaited<ReturnType<typeof getPro
   ];
   if (p.state === ProposalState.Defeated) items.push({ label: 'Defeated (quorum not reached or more Against than For)', at: p.voteEnd, cls: 'bad' });
   if (p.queuedAt) items.push({ label: 'Queued in the timelock', at: p.queuedAt, cls: 'done' });
-  if (p.eta && !p.executedAt) items.push({ label: p.eta <= now ? 'ETA reached: anyone can execute' : `ETA (${relativeTime(p.eta, now)})`, at: p.eta, cls: p.eta <= now ? 'done' : 'future' });
+  if (p.eta && !p.executedAt)
+    items.push({
+      label: p.eta <= now ? 'ETA reached: anyone can execute' : `ETA (${relativeTime(p.eta, now)})`,
+      at: p.eta,
+      cls: p.eta <= now ? 'done' : 'future',
+    });
   if (p.executedAt) items.push({ label: 'Executed', at: p.executedAt, cls: 'done' });
   if (p.canceledAt) items.push({ label: 'Canceled', at: p.canceledAt, cls: 'bad' });
   if (p.state === ProposalState.Succeeded) items.push({ label: 'Next: queue it (anyone can)', at: null, cls: 'future' });
@@ -286,4 +299,3 @@ function Lifecycle({ p, now }: { p: NonNullable<Awaited<ReturnType<typeof getPro
     </ol>
   );
 }
-

@@ -78,8 +78,7 @@ export function ProposalControls(props: Props) {
   const isGuardian = Boolean(address && app.proposalGuardian && address.toLowerCase() === app.proposalGuardian.toLowerCase());
   // The index keeps the ProposalCreated event's address[] and bytes[] as the chain emitted them (0x hex).
   const args = [props.targets as `0x${string}`[], props.values.map((v) => BigInt(v)), props.calldatas as `0x${string}`[], props.descriptionHash] as const;
-  const call = (functionName: 'queue' | 'execute' | 'cancel') =>
-    tx.run({ address: governor!, abi: modelGovernorAbi, functionName, args });
+  const call = (functionName: 'queue' | 'execute' | 'cancel') => tx.run({ address: governor!, abi: modelGovernorAbi, functionName, args });
 
   const vote = async (e: React.FormEvent) => {
     e.preventDefault();
@@ -131,9 +130,8 @@ export function ProposalControls(props: Props) {
                 <strong>You have tokens but no voting power — delegate first.</strong>
               </p>
               <p>
-                You hold {formatTokens(power.data!.balance)} {app.tokenSymbol}, but votes count only once delegated (to yourself or
-                someone you trust). This proposal took its snapshot at {formatDateTime(props.voteStart)}, so delegating now counts
-                from the next proposal on.
+                You hold {formatTokens(power.data!.balance)} {app.tokenSymbol}, but votes count only once delegated (to yourself or someone you trust). This
+                proposal took its snapshot at {formatDateTime(props.voteStart)}, so delegating now counts from the next proposal on.
               </p>
               <Link href="/delegates" className="btn">
                 Delegate on the Delegates page
@@ -172,8 +170,7 @@ export function ProposalControls(props: Props) {
           <p>Voting opens after {formatDateTime(props.voteStart)}. Voting power is counted at that moment.</p>
           {power.needsDelegation && (
             <p className="notice-warn" data-testid="delegate-first">
-              You have tokens but no voting power — <Link href="/delegates">delegate first</Link>, before voting opens, to vote on
-              this proposal.
+              You have tokens but no voting power — <Link href="/delegates">delegate first</Link>, before voting opens, to vote on this proposal.
             </p>
           )}
         </>
@@ -192,8 +189,7 @@ export function ProposalControls(props: Props) {
       {state === ProposalState.Queued && (
         <>
           <p>
-            Queued.{' '}
-            {etaReached ? 'The delay is over: anyone can execute it now.' : `Executable after ${formatDateTime(props.eta)} (ETA).`}
+            Queued. {etaReached ? 'The delay is over: anyone can execute it now.' : `Executable after ${formatDateTime(props.eta)} (ETA).`}
             {etaLeft !== null && (
               <span data-testid="eta-countdown" aria-live="off">
                 {' '}
@@ -201,12 +197,7 @@ export function ProposalControls(props: Props) {
               </span>
             )}
           </p>
-          <button
-            type="button"
-            className="btn btn-primary"
-            onClick={() => call('execute')}
-            disabled={tx.busy || status !== 'connected' || !etaReached}
-          >
+          <button type="button" className="btn btn-primary" onClick={() => call('execute')} disabled={tx.busy || status !== 'connected' || !etaReached}>
             Execute
           </button>
           {!etaReached && <p className="small muted">The button unlocks at the ETA.</p>}
@@ -215,8 +206,7 @@ export function ProposalControls(props: Props) {
 
       {state === ProposalState.Defeated && (
         <p data-testid="defeated-note">
-          Defeated: quorum was not reached or more votes were Against than For. It cannot be queued or executed; submit a new
-          proposal to try again.
+          Defeated: quorum was not reached or more votes were Against than For. It cannot be queued or executed; submit a new proposal to try again.
         </p>
       )}
       {state === ProposalState.Executed && <p>Executed: its actions are in effect.</p>}

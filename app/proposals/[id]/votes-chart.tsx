@@ -18,7 +18,7 @@ export function VotesChart({ votes, start, end, quorum }: { votes: VoteRow[]; st
   const q = BigInt(quorum);
   const max = [tot[0], tot[1], tot[2], q].reduce((a, b) => (b > a ? b : a), 1n);
   const x = (t: number) => pad + ((t - t0) / (t1 - t0)) * (W - 2 * pad);
-  const y = (v: bigint) => H - pad - Number((v * 1000n) / max) / 1000 * (H - 2 * pad);
+  const y = (v: bigint) => H - pad - (Number((v * 1000n) / max) / 1000) * (H - 2 * pad);
   const path = (pts: { t: number; v: bigint }[], last: bigint) => {
     let d = `M${x(pts[0]!.t)},${y(pts[0]!.v)}`;
     let prev = pts[0]!.v;

@@ -24,7 +24,17 @@ export type { ModelOption };
 // folder), an optional treasury reward, title and description. The actions are built by the pure
 // lib/web/proposal-actions.ts; the files and manifest of a publish go through lib/web/hooks/use-uploads.ts.
 
-export function NewProposalForm({ models, threshold, initialType, initialModel }: { models: ModelOption[]; threshold: string; initialType?: string; initialModel?: string }) {
+export function NewProposalForm({
+  models,
+  threshold,
+  initialType,
+  initialModel,
+}: {
+  models: ModelOption[];
+  threshold: string;
+  initialType?: string;
+  initialModel?: string;
+}) {
   const app = useAppConfig();
   const router = useRouter();
   const { address, status, chainId } = useConnection();
@@ -89,7 +99,12 @@ export function NewProposalForm({ models, threshold, initialType, initialModel }
           );
         }
         if (reward.enabled) {
-          const treasury = await client.readContract({ address: app.contracts!.token, abi: modelTokenAbi, functionName: 'balanceOf', args: [app.contracts!.timelock] });
+          const treasury = await client.readContract({
+            address: app.contracts!.token,
+            abi: modelTokenAbi,
+            functionName: 'balanceOf',
+            args: [app.contracts!.timelock],
+          });
           if (rewardAmount(reward.amount) > treasury) found.push(`The treasury holds only ${formatTokens(treasury)} ${app.tokenSymbol}.`);
         }
         const description = `# ${title.trim()}\n\n${body.trim()}\n\n#proposer=${address}`;
@@ -103,7 +118,12 @@ export function NewProposalForm({ models, threshold, initialType, initialModel }
         if (snapshot !== 0n) found.push('An identical proposal already exists (same actions and description).');
         if (found.length === 0) {
           setProblems([]);
-          const ok = await tx.run({ address: governor, abi: modelGovernorAbi, functionName: 'propose', args: [built.targets, built.values, built.calldatas, description] });
+          const ok = await tx.run({
+            address: governor,
+            abi: modelGovernorAbi,
+            functionName: 'propose',
+            args: [built.targets, built.values, built.calldatas, description],
+          });
           if (ok) router.push(`/proposals/${id}`);
           return;
         }
@@ -120,8 +140,7 @@ export function NewProposalForm({ models, threshold, initialType, initialModel }
     <form onSubmit={submit} noValidate aria-describedby="form-problems">
       {power.needsDelegation && (
         <p className="notice-warn" data-testid="delegate-first">
-          You have tokens but no voting power — <a href="/delegates">delegate first</a>. Proposing needs voting power above the
-          threshold.
+          You have tokens but no voting power — <a href="/delegates">delegate first</a>. Proposing needs voting power above the threshold.
         </p>
       )}
       <fieldset>
@@ -177,8 +196,7 @@ export function NewProposalForm({ models, threshold, initialType, initialModel }
         <textarea value={body} onChange={(e) => setBody(e.target.value)} name="body" />
       </label>
       <p className="small muted">
-        The description will end with <code>#proposer={address ?? '<your address>'}</code> so nobody else can submit the same
-        proposal id first.
+        The description will end with <code>#proposer={address ?? '<your address>'}</code> so nobody else can submit the same proposal id first.
       </p>
 
       <div id="form-problems" aria-live="polite">

@@ -22,8 +22,7 @@ export default async function NewProposalPage({ searchParams }: { searchParams: 
       // (revoked or deprecated away) the new version descends from the newest one that was not revoked,
       // else from the newest one: the lineage stays intact and the diff has a base.
       const newestFirst = [...versions].sort((a, b) => b.version - a.version);
-      const parent =
-        versions.find((v) => v.version === m.currentVersion) ?? newestFirst.find((v) => v.status !== 'Revoked') ?? newestFirst[0] ?? null;
+      const parent = versions.find((v) => v.version === m.currentVersion) ?? newestFirst.find((v) => v.status !== 'Revoked') ?? newestFirst[0] ?? null;
       const base = parent ? await getManifestView(parent.manifestDigest) : null;
       return {
         modelId: m.modelId,
@@ -42,18 +41,13 @@ export default async function NewProposalPage({ searchParams }: { searchParams: 
     <>
       <h1>New proposal</h1>
       <p className="muted">
-        Everything the DAO controls changes through a proposal: holders vote, then anyone queues it in the timelock and executes it
-        after the delay. Proposing needs at least {formatUnitsExact(params.proposalThreshold)} votes.
+        Everything the DAO controls changes through a proposal: holders vote, then anyone queues it in the timelock and executes it after the delay. Proposing
+        needs at least {formatUnitsExact(params.proposalThreshold)} votes.
       </p>
       <noscript>
         <p className="notice-warn">Creating a proposal needs JavaScript and a wallet. Reading proposals works without either.</p>
       </noscript>
-      <LazyNewProposalForm
-        models={options}
-        threshold={params.proposalThreshold.toString()}
-        initialType={sp.type}
-        initialModel={sp.model}
-      />
+      <LazyNewProposalForm models={options} threshold={params.proposalThreshold.toString()} initialType={sp.type} initialModel={sp.model} />
     </>
   );
 }

@@ -33,7 +33,10 @@ export function PublishFields({
   const { files, uploaded } = uploads;
   const draft = useMemo(() => (model && uploaded.length > 0 ? draftManifest(model, uploaded, value) : null), [model, uploaded, value]);
   const current = model?.current ?? null;
-  const diff = useMemo(() => (draft ? diffManifests(current, { manifest: draft, safetensors: uploadedSafetensors(uploaded) }) : null), [draft, uploaded, current]);
+  const diff = useMemo(
+    () => (draft ? diffManifests(current, { manifest: draft, safetensors: uploadedSafetensors(uploaded) }) : null),
+    [draft, uploaded, current],
+  );
   const edit = (patch: Partial<ManifestFields>) => {
     onChange({ ...value, ...patch });
     uploads.invalidateManifest();
@@ -55,8 +58,8 @@ export function PublishFields({
     <fieldset>
       <legend>New version of {model?.slug ?? '…'}</legend>
       <p className="small muted">
-        Parent: {parentLabel(model)}. Files are uploaded to this server, hashed (sha256 + IPFS CID) and kept unpinned until a version that
-        lists them is published.
+        Parent: {parentLabel(model)}. Files are uploaded to this server, hashed (sha256 + IPFS CID) and kept unpinned until a version that lists them is
+        published.
       </p>
       <div
         className={`dropzone ${over ? 'over' : ''}`}

@@ -7,13 +7,23 @@ export interface RewardState {
 }
 
 /** An optional treasury payment in the DAO's token, added to any kind of proposal. */
-export function RewardFields({ value, onChange, tokenSymbol, placeholder }: { value: RewardState; onChange: (v: RewardState) => void; tokenSymbol: string; placeholder: string }) {
+export function RewardFields({
+  value,
+  onChange,
+  tokenSymbol,
+  placeholder,
+}: {
+  value: RewardState;
+  onChange: (v: RewardState) => void;
+  tokenSymbol: string;
+  placeholder: string;
+}) {
   return (
     <fieldset>
       <legend>Treasury reward (optional)</legend>
       <label style={{ display: 'block' }}>
-        <input type="checkbox" checked={value.enabled} onChange={(e) => onChange({ ...value, enabled: e.target.checked })} /> Also pay {tokenSymbol} from the treasury
-        (for example to the maintainer)
+        <input type="checkbox" checked={value.enabled} onChange={(e) => onChange({ ...value, enabled: e.target.checked })} /> Also pay {tokenSymbol} from the
+        treasury (for example to the maintainer)
       </label>
       {value.enabled && (
         <div className="btn-row">

@@ -77,7 +77,11 @@ contract ModelRegistryInvariantTest is Fixture {
         if (current == 0) {
             assertEq(digest, bytes32(0));
         } else {
-            assertEq(uint8(registry.getVersion(id, current).status), uint8(IModelRegistry.VersionStatus.Active), "current not active");
+            assertEq(
+                uint8(registry.getVersion(id, current).status),
+                uint8(IModelRegistry.VersionStatus.Active),
+                "current not active"
+            );
             assertEq(digest, handler.ghostDigest(id, current));
         }
     }

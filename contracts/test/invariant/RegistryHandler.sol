@@ -59,8 +59,11 @@ contract RegistryHandler is CommonBase, StdCheats, StdUtils {
         if (ghostModelCount >= MAX_MODELS) return;
         string memory slug = string.concat("model-", vm.toString(seed % 1000));
         vm.prank(owner);
-        try registry.registerModel(slug, IModelRegistry.AccessRule(IModelRegistry.AccessKind.Public, address(0), 0))
-        returns (uint256 id) {
+        try registry.registerModel(
+            slug, IModelRegistry.AccessRule(IModelRegistry.AccessKind.Public, address(0), 0)
+        ) returns (
+            uint256 id
+        ) {
             ghostModelCount = id;
             lastModel = id;
         } catch {}
@@ -122,7 +125,8 @@ contract RegistryHandler is CommonBase, StdCheats, StdUtils {
         if (caller == owner) return;
         uint256 modelId = _model(modelSeed);
         uint32 version = _version(modelId, versionSeed);
-        IModelRegistry.AccessRule memory rule = IModelRegistry.AccessRule(IModelRegistry.AccessKind.Public, address(0), 0);
+        IModelRegistry.AccessRule memory rule =
+            IModelRegistry.AccessRule(IModelRegistry.AccessKind.Public, address(0), 0);
         which = uint8(bound(which, 0, 7));
         bytes memory data;
         if (which == 0) data = abi.encodeCall(ModelRegistry.registerModel, ("stranger", rule));

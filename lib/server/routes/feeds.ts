@@ -15,7 +15,11 @@ export const routes: Route<BaseContext>[] = [
     methods: ['GET', 'HEAD'],
     pattern: /^\/api\/feeds\/proposals\.atom$/,
     async handle(req, res, _p, ctx) {
-      sendAtom(res, await proposalsFeed(ctx.db, { chainId: ctx.deployment.chainId, governor: ctx.deployment.contracts.ModelGovernor, baseUrl: ctx.env.publicBaseUrl }), req.method === 'HEAD');
+      sendAtom(
+        res,
+        await proposalsFeed(ctx.db, { chainId: ctx.deployment.chainId, governor: ctx.deployment.contracts.ModelGovernor, baseUrl: ctx.env.publicBaseUrl }),
+        req.method === 'HEAD',
+      );
     },
   },
   {
@@ -24,7 +28,12 @@ export const routes: Route<BaseContext>[] = [
     async handle(req, res, p, ctx) {
       const slug = decodeURIComponent(p.slug!); // the route's pattern has the group
       if (!isSlug(slug)) throw new HttpError(400, 'invalid_slug', 'not a model slug');
-      const xml = await versionsFeed(ctx.db, { chainId: ctx.deployment.chainId, registry: ctx.deployment.contracts.ModelRegistry, baseUrl: ctx.env.publicBaseUrl, slug });
+      const xml = await versionsFeed(ctx.db, {
+        chainId: ctx.deployment.chainId,
+        registry: ctx.deployment.contracts.ModelRegistry,
+        baseUrl: ctx.env.publicBaseUrl,
+        slug,
+      });
       if (xml === null) throw new HttpError(404, 'unknown_model', `no model "${slug}"`);
       sendAtom(res, xml, req.method === 'HEAD');
     },

@@ -21,24 +21,29 @@ export const routes: Route<BaseContext & AccessRouteContext>[] = [
       const status = ctx.indexer.status();
       const indexedBlock = status.indexedBlock;
       const ok = rpcError === undefined && chainId === ctx.deployment.chainId;
-      sendJson(res, ok ? 200 : 503, {
-        ok,
-        chainId,
-        expectedChainId: ctx.deployment.chainId,
-        contracts: ctx.deployment.contracts,
-        deployBlock: ctx.deployment.deployBlock,
-        guardian: ctx.deployment.guardian,
-        // what a signed AccessRequest must name as its `audience` here (lib/access/request.ts)
-        audience: ctx.access.audiences()[0],
-        audiences: ctx.access.audiences(),
-        indexedBlock,
-        headBlock,
-        lag: headBlock !== null && indexedBlock !== null ? Math.max(0, headBlock - indexedBlock) : null,
-        indexer: status.error ? { error: status.error } : { running: true },
-        database: ctx.databaseKind,
-        store: ctx.env.storeDir,
-        ...(rpcError ? { error: { code: 'rpc_unavailable', message: rpcError } } : {}),
-      }, { 'cache-control': 'no-store' });
+      sendJson(
+        res,
+        ok ? 200 : 503,
+        {
+          ok,
+          chainId,
+          expectedChainId: ctx.deployment.chainId,
+          contracts: ctx.deployment.contracts,
+          deployBlock: ctx.deployment.deployBlock,
+          guardian: ctx.deployment.guardian,
+          // what a signed AccessRequest must name as its `audience` here (lib/access/request.ts)
+          audience: ctx.access.audiences()[0],
+          audiences: ctx.access.audiences(),
+          indexedBlock,
+          headBlock,
+          lag: headBlock !== null && indexedBlock !== null ? Math.max(0, headBlock - indexedBlock) : null,
+          indexer: status.error ? { error: status.error } : { running: true },
+          database: ctx.databaseKind,
+          store: ctx.env.storeDir,
+          ...(rpcError ? { error: { code: 'rpc_unavailable', message: rpcError } } : {}),
+        },
+        { 'cache-control': 'no-store' },
+      );
     },
   },
 ];

@@ -20,7 +20,6 @@ export interface HfRouteContext {
   access?: AccessService;
 }
 
-
 interface ParsedManifest {
   files: HfFile[];
   metadata: Record<string, unknown>;
@@ -50,9 +49,19 @@ function sourceFor(ctx: HfRouteContext): HfSource {
   return {
     async resolve(repoId, revision) {
       if (!isSlug(repoId)) throw repoNotFound(repoId);
-      const m = (await ctx.db.select().from(model).where(and(eq(model.chainId, chainId), eq(model.slug, repoId))).limit(1))[0];
+      const m = (
+        await ctx.db
+          .select()
+          .from(model)
+          .where(and(eq(model.chainId, chainId), eq(model.slug, repoId)))
+          .limit(1)
+      )[0];
       if (!m) throw repoNotFound(repoId);
-      const versions = await ctx.db.select().from(modelVersion).where(and(eq(modelVersion.chainId, chainId), eq(modelVersion.modelId, m.modelId))).orderBy(asc(modelVersion.version));
+      const versions = await ctx.db
+        .select()
+        .from(modelVersion)
+        .where(and(eq(modelVersion.chainId, chainId), eq(modelVersion.modelId, m.modelId)))
+        .orderBy(asc(modelVersion.version));
       const rev = parseRevision(revision);
       const notFound = (why: string) => hfError(404, 'RevisionNotFound', 'unknown_revision', `${repoId} has no revision ${describeRevision(revision)}: ${why}`);
       if (!rev) throw notFound('revisions are main, v1, v2, … or a version commit id (40 hex)');
@@ -64,9 +73,11 @@ function sourceFor(ctx: HfRouteContext): HfSource {
         v = versions.find((x) => revisionMatches(rev, x));
       }
       if (!v) throw notFound('no approved version has that name');
-      if (v.status === 'Revoked') throw notFound(`version ${v.version} was revoked on chain${v.statusChangedBy ? ` by ${v.statusChangedBy}` : ''} and must not be used`);
+      if (v.status === 'Revoked')
+        throw notFound(`version ${v.version} was revoked on chain${v.statusChangedBy ? ` by ${v.statusChangedBy}` : ''} and must not be used`);
       const manifest = await manifestOf(ctx.db, v.manifestDigest);
-      if (!manifest) throw new HttpError(503, 'manifest_unavailable', `the manifest ${v.manifestDigest} of ${repoId} v${v.version} is not stored on this server`);
+      if (!manifest)
+        throw new HttpError(503, 'manifest_unavailable', `the manifest ${v.manifestDigest} of ${repoId} v${v.version} is not stored on this server`);
       return {
         repoId,
         modelId: BigInt(m.modelId),

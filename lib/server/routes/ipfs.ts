@@ -37,9 +37,11 @@ function badRequest(code: string, message: string): HttpError {
 
 function carParams(get: (k: string) => string | undefined, where: string): CarParams {
   const version = get('version');
-  if (version !== undefined && version !== '1') throw badRequest('unsupported_car_version', `CAR version ${version} (${where}) is not supported; only version=1`);
+  if (version !== undefined && version !== '1')
+    throw badRequest('unsupported_car_version', `CAR version ${version} (${where}) is not supported; only version=1`);
   const order = get('order');
-  if (order !== undefined && order !== 'dfs' && order !== 'unk') throw badRequest('unsupported_car_order', `CAR order "${order}" (${where}) is not supported; use dfs or unk`);
+  if (order !== undefined && order !== 'dfs' && order !== 'unk')
+    throw badRequest('unsupported_car_order', `CAR order "${order}" (${where}) is not supported; use dfs or unk`);
   const dups = get('dups');
   if (dups !== undefined && dups !== 'y' && dups !== 'n') throw badRequest('invalid_car_dups', `CAR dups "${dups}" (${where}) must be y or n`);
   return { dups: dups === 'y', explicit: version !== undefined || order !== undefined || dups !== undefined };
@@ -60,7 +62,14 @@ function parseAccept(header: string | undefined): MediaRange[] {
     const params = new Map<string, string>();
     for (const p of rest) {
       const eq = p.indexOf('=');
-      if (eq > 0) params.set(p.slice(0, eq).trim().toLowerCase(), p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
+      if (eq > 0)
+        params.set(
+          p.slice(0, eq).trim().toLowerCase(),
+          p
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"(.*)"$/, '$1'),
+        );
     }
     const q = params.has('q') ? Number(params.get('q')) : 1;
     params.delete('q');
@@ -138,7 +147,8 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
   if (scopeParam !== null && !['block', 'entity', 'all'].includes(scopeParam)) {
     throw badRequest('invalid_dag_scope', `dag-scope=${scopeParam} must be block, entity or all`);
   }
-  if (url.searchParams.has('entity-bytes')) throw badRequest('unsupported_entity_bytes', 'entity-bytes is not supported by this gateway; use dag-scope=all or raw blocks');
+  if (url.searchParams.has('entity-bytes'))
+    throw badRequest('unsupported_entity_bytes', 'entity-bytes is not supported by this gateway; use dag-scope=all or raw blocks');
   const scope = (scopeParam ?? 'all') as DagScope;
   const subpath = params.path ?? '';
   if (subpath !== '' && subpath !== '/') {
@@ -153,7 +163,10 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
   if (cid.multihash.code === IDENTITY_CODE) {
     blockLength = cid.multihash.digest.byteLength;
   } else {
-    const missing = () => (onlyIfCached(req) ? new HttpError(412, 'not_cached', `${cidText} is not in this gateway's store`) : new HttpError(404, 'block_not_found', `${cidText} is not available on this gateway`));
+    const missing = () =>
+      onlyIfCached(req)
+        ? new HttpError(412, 'not_cached', `${cidText} is not in this gateway's store`)
+        : new HttpError(404, 'block_not_found', `${cidText} is not available on this gateway`);
     if (cid.multihash.code !== SHA2_256_CODE || (cid.code !== RAW_CODE && cid.code !== DAG_PB_CODE)) throw missing();
     const copies = (await findBlock(ctx.db, multihashHex(cid))).filter((b) => (cid.code === DAG_PB_CODE ? b.codec === DAG_PB_CODE : true));
     const present: BlockRow[] = [];
@@ -165,7 +178,8 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
     blockLength = row.length;
   }
   // A file has no named links: nothing below it resolves (after the access check: no existence leak).
-  if (subpath !== '' && subpath !== '/') throw new HttpError(404, 'path_not_found', `${cidText} is a file; "${subpath.slice(0, 200)}" does not resolve under it`);
+  if (subpath !== '' && subpath !== '/')
+    throw new HttpError(404, 'path_not_found', `${cidText} is a file; "${subpath.slice(0, 200)}" does not resolve under it`);
 
   const common: Record<string, string> = {
     'cache-control': cacheControl,

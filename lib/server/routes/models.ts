@@ -82,7 +82,12 @@ async function indexedBlock(ctx: ModelsRouteContext, cache: Cache): Promise<numb
 function makeEntry(status: number, payload: unknown, gated?: { payload: unknown; modelId: bigint }): Entry {
   const body = Buffer.from(JSON.stringify(payload));
   const gatedBody = gated ? Buffer.from(JSON.stringify(gated.payload)) : undefined;
-  const etag = `"${crypto.createHash('sha256').update(body).update(gatedBody ?? '').digest('base64url').slice(0, 27)}"`;
+  const etag = `"${crypto
+    .createHash('sha256')
+    .update(body)
+    .update(gatedBody ?? '')
+    .digest('base64url')
+    .slice(0, 27)}"`;
   return { status, etag, body, gatedBody, gatedModelId: gated?.modelId };
 }
 
@@ -120,7 +125,10 @@ function versionSummary(v: VersionRow, m: ModelRow) {
 }
 
 async function checkpointRow(db: AnyPgDatabase, chainId: number) {
-  const rows = await db.select({ b: indexerCheckpoint.blockNumber, h: indexerCheckpoint.blockHash }).from(indexerCheckpoint).where(eq(indexerCheckpoint.chainId, chainId));
+  const rows = await db
+    .select({ b: indexerCheckpoint.blockNumber, h: indexerCheckpoint.blockHash })
+    .from(indexerCheckpoint)
+    .where(eq(indexerCheckpoint.chainId, chainId));
   return rows[0] ? { blockNumber: rows[0].b, blockHash: rows[0].h } : { blockNumber: null, blockHash: null };
 }
 
@@ -163,9 +171,19 @@ async function build(ctx: ModelsRouteContext, key: string): Promise<Entry> {
   }
 
   const [kind, slug = '', n] = key.split(':');
-  const m = (await db.select().from(model).where(and(eq(model.chainId, chainId), eq(model.slug, slug))).limit(1))[0];
+  const m = (
+    await db
+      .select()
+      .from(model)
+      .where(and(eq(model.chainId, chainId), eq(model.slug, slug)))
+      .limit(1)
+  )[0];
   if (!m) return errorEntry(404, 'unknown_model', `no model "${slug}" is registered (as of block ${cp.blockNumber ?? 'none'})`);
-  const versions = await db.select().from(modelVersion).where(and(eq(modelVersion.chainId, chainId), eq(modelVersion.modelId, m.modelId))).orderBy(asc(modelVersion.version));
+  const versions = await db
+    .select()
+    .from(modelVersion)
+    .where(and(eq(modelVersion.chainId, chainId), eq(modelVersion.modelId, m.modelId)))
+    .orderBy(asc(modelVersion.version));
 
   if (kind === 'model') {
     return makeEntry(200, {
@@ -189,21 +207,34 @@ async function build(ctx: ModelsRouteContext, key: string): Promise<Entry> {
       const reason = last
         ? `the latest version (${last.version}) is ${STATUS[last.status] ?? last.status}${last.statusChangedBy ? ` (changed by ${last.statusChangedBy})` : ''} and governance has not set another current version`
         : 'no version has been published yet';
-      return errorEntry(409, 'no_current_version', `model "${slug}" has no current version: ${reason}`, { latestVersion: last?.version ?? null, latestStatus: last ? (STATUS[last.status] ?? last.status) : null });
+      return errorEntry(409, 'no_current_version', `model "${slug}" has no current version: ${reason}`, {
+        latestVersion: last?.version ?? null,
+        latestStatus: last ? (STATUS[last.status] ?? last.status) : null,
+      });
     }
     v = versions.find((x) => x.version === m.currentVersion);
   } else {
     v = versions.find((x) => x.version === Number(n));
     if (!v) return errorEntry(404, 'unknown_version', `model "${slug}" has no version ${n} (it has ${m.versionCount})`);
     if (v.status === 'Revoked') {
-      return errorEntry(410, 'version_revoked', `version ${n} of "${slug}" was revoked${v.statusChangedBy ? ` by ${v.statusChangedBy}` : ''}${v.statusChangedAt ? ` at ${v.statusChangedAt.toISOString()}` : ''}; it must not be used`);
+      return errorEntry(
+        410,
+        'version_revoked',
+        `version ${n} of "${slug}" was revoked${v.statusChangedBy ? ` by ${v.statusChangedBy}` : ''}${v.statusChangedAt ? ` at ${v.statusChangedAt.toISOString()}` : ''}; it must not be used`,
+      );
     }
   }
   if (!v) return errorEntry(500, 'index_inconsistent', `current version of "${slug}" is missing from the index`);
 
   const manifest = await loadManifest(ctx, v.manifestDigest);
   const files = Array.isArray(manifest?.files)
-    ? (manifest.files as { path: string; size: number; sha256: string; cid?: string }[]).map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, cid: f.cid ?? null, url: `${base}/api/blobs/${f.sha256}` }))
+    ? (manifest.files as { path: string; size: number; sha256: string; cid?: string }[]).map((f) => ({
+        path: f.path,
+        size: f.size,
+        sha256: f.sha256,
+        cid: f.cid ?? null,
+        url: `${base}/api/blobs/${f.sha256}`,
+      }))
     : null;
   const full = {
     ...meta,
@@ -218,7 +249,11 @@ async function build(ctx: ModelsRouteContext, key: string): Promise<Entry> {
   };
   if (m.accessKind === 'Public') return makeEntry(200, full);
   // Gated: the file list is what a token buys; everyone else sees the version and digest only.
-  return makeEntry(200, { ...full, manifest: null, files: null, accessRequired: true, accessUrl: `${base}/api/access` }, { payload: full, modelId: BigInt(m.modelId) });
+  return makeEntry(
+    200,
+    { ...full, manifest: null, files: null, accessRequired: true, accessUrl: `${base}/api/access` },
+    { payload: full, modelId: BigInt(m.modelId) },
+  );
 }
 
 async function serve(req: IncomingMessage, res: ServerResponse, ctx: ModelsRouteContext, key: string): Promise<void> {

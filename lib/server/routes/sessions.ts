@@ -2,7 +2,17 @@ import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, sendJson, type Route } from '../http.ts';
 import { closing, commitUpload, headerValue, quotaRoom, uploadAccount, uploadHeaders, uploadSlot } from './uploads.ts';
-import { createSession, deleteSession, finishSession, getSession, sessionFile, sessionOffset, touchSession, type SessionStore, type UploadSession } from '../../artifacts/sessions.ts';
+import {
+  createSession,
+  deleteSession,
+  finishSession,
+  getSession,
+  sessionFile,
+  sessionOffset,
+  touchSession,
+  type SessionStore,
+  type UploadSession,
+} from '../../artifacts/sessions.ts';
 import { getBlob } from '../../artifacts/catalog.ts';
 import type { ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
 
@@ -205,11 +215,17 @@ async function append(req: IncomingMessage, file: string, limit: number): Promis
  */
 async function answerFinished(req: IncomingMessage, res: ServerResponse, ctx: ArtifactRoutesContext, s: UploadSession) {
   for await (const c of req) {
-    if ((c as Buffer).length > 0) throw closing(new HttpError(413, 'beyond_upload_length', `the session is complete (${s.length} bytes)`, offsetHeaders(s, s.length)));
+    if ((c as Buffer).length > 0)
+      throw closing(new HttpError(413, 'beyond_upload_length', `the session is complete (${s.length} bytes)`, offsetHeaders(s, s.length)));
   }
   const blob = await getBlob(ctx.db, s.resultSha256!);
   if (!blob) throw new HttpError(410, 'upload_gone', `the blob this session became (${s.resultSha256}) has been collected; upload the file again`);
-  sendJson(res, 200, { size: blob.size, sha256: blob.sha256, cid: blob.cid, ...(blob.safetensors ? { safetensors: blob.safetensors } : {}) }, offsetHeaders(s, s.length));
+  sendJson(
+    res,
+    200,
+    { size: blob.size, sha256: blob.sha256, cid: blob.cid, ...(blob.safetensors ? { safetensors: blob.safetensors } : {}) },
+    offsetHeaders(s, s.length),
+  );
 }
 
 async function handlePatch(req: IncomingMessage, res: ServerResponse, p: { id: string }, ctx: ArtifactRoutesContext) {
@@ -236,7 +252,14 @@ async function patchSession(req: IncomingMessage, res: ServerResponse, p: { id: 
     if (s.resultSha256) return await answerFinished(req, res, ctx, s);
     const declared = headerValue(req, 'content-length');
     if (declared !== undefined && offset + Number(declared) > s.length) {
-      throw closing(new HttpError(413, 'beyond_upload_length', `${declared} bytes at offset ${offset} would pass the session's length of ${s.length}`, offsetHeaders(s, offset)));
+      throw closing(
+        new HttpError(
+          413,
+          'beyond_upload_length',
+          `${declared} bytes at offset ${offset} would pass the session's length of ${s.length}`,
+          offsetHeaders(s, offset),
+        ),
+      );
     }
     const file = sessionFile(store, s.id);
     const r = await append(req, file, s.length - offset);
@@ -291,5 +314,9 @@ export const routes: Route<ArtifactRoutesContext>[] = [
     handle: handleStatus as unknown as Route<ArtifactRoutesContext>['handle'],
   },
   { methods: ['PATCH'], pattern: /^\/api\/uploads\/sessions\/(?<id>[0-9a-f]{32})$/, handle: handlePatch as unknown as Route<ArtifactRoutesContext>['handle'] },
-  { methods: ['DELETE'], pattern: /^\/api\/uploads\/sessions\/(?<id>[0-9a-f]{32})$/, handle: handleDelete as unknown as Route<ArtifactRoutesContext>['handle'] },
+  {
+    methods: ['DELETE'],
+    pattern: /^\/api\/uploads\/sessions\/(?<id>[0-9a-f]{32})$/,
+    handle: handleDelete as unknown as Route<ArtifactRoutesContext>['handle'],
+  },
 ];

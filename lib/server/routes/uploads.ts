@@ -82,7 +82,11 @@ export function uploadSlot(ctx: ArtifactRoutesContext, account: string): () => v
   const max = ctx.env.UPLOAD_MAX_CONCURRENT_PER_ACCOUNT ?? 4;
   const n = streaming.get(key) ?? 0;
   if (n >= max) {
-    throw closing(new HttpError(429, 'too_many_uploads', `${account} already has ${n} uploads in progress (at most ${max} at once); wait for one to finish`, { 'retry-after': '5' }));
+    throw closing(
+      new HttpError(429, 'too_many_uploads', `${account} already has ${n} uploads in progress (at most ${max} at once); wait for one to finish`, {
+        'retry-after': '5',
+      }),
+    );
   }
   streaming.set(key, n + 1);
   let released = false;
@@ -108,13 +112,24 @@ export async function quotaRoom(ctx: ArtifactRoutesContext, account: string, len
  * Under the account's quota lock. A release (which follows the upload's row being committed) waits
  * for this check, so the check sees each upload in flight as its reservation or its row, or both.
  */
-async function checkAndReserve(ctx: ArtifactRoutesContext, key: string, account: string, length: number | undefined): Promise<{ room: number; release: () => void }> {
+async function checkAndReserve(
+  ctx: ArtifactRoutesContext,
+  key: string,
+  account: string,
+  length: number | undefined,
+): Promise<{ room: number; release: () => void }> {
   const quota = ctx.env.UPLOAD_QUOTA_BYTES;
   const stored = (await unpinnedBytes(ctx.db, key)) + (await openSessionBytes(ctx.db, key));
   const used = stored + (reserved.get(key) ?? 0);
   const room = quota - used;
   if (room <= 0 || (length !== undefined && length > room)) {
-    throw closing(new HttpError(413, 'quota_exceeded', `${account} has ${used} bytes of unpinned uploads, open upload sessions and uploads in progress; the quota is ${quota} bytes (uploads count until a published version pins them or they expire)`));
+    throw closing(
+      new HttpError(
+        413,
+        'quota_exceeded',
+        `${account} has ${used} bytes of unpinned uploads, open upload sessions and uploads in progress; the quota is ${quota} bytes (uploads count until a published version pins them or they expire)`,
+      ),
+    );
   }
   const hold = length ?? 0;
   reserved.set(key, (reserved.get(key) ?? 0) + hold);
@@ -193,7 +208,15 @@ export async function commitUpload(
     }
     throw err;
   }
-  await recordUpload(ctx.db, { sha256: put.sha256, size: put.size, cid: put.cid, kind: 'file', account: o.account, ttlSeconds: ctx.env.UPLOAD_TTL_SECONDS, safetensors });
+  await recordUpload(ctx.db, {
+    sha256: put.sha256,
+    size: put.size,
+    cid: put.cid,
+    kind: 'file',
+    account: o.account,
+    ttlSeconds: ctx.env.UPLOAD_TTL_SECONDS,
+    safetensors,
+  });
   await recordDag(ctx.db, put);
   await o.committed?.(put);
   sendJson(res, put.created ? 201 : 200, {

@@ -37,7 +37,8 @@ export function useUploads() {
     () =>
       address && registry
         ? createRenewingUploadAuth({
-            sign: (expiry) => signUploadAuthorization({ signTypedData: (td) => signTypedDataAsync(td) }, { account: address, chainId: app.chainId, registry, expiry }),
+            sign: (expiry) =>
+              signUploadAuthorization({ signTypedData: (td) => signTypedDataAsync(td) }, { account: address, chainId: app.chainId, registry, expiry }),
           })
         : null,
     [address, app.chainId, registry, signTypedDataAsync],
@@ -65,7 +66,12 @@ export function useUploads() {
       // The manifest's path rules (lib/manifest/paths.ts), before any byte is uploaded.
       const states: FileState[] = incoming.map((file) => {
         const problem = pathProblem(file.name);
-        return { key: `${file.name}:${file.size}:${Math.random()}`, file, loaded: 0, ...(problem ? { status: 'error' as const, error: `${file.name}: ${problem}` } : { status: 'queued' as const }) };
+        return {
+          key: `${file.name}:${file.size}:${Math.random()}`,
+          file,
+          loaded: 0,
+          ...(problem ? { status: 'error' as const, error: `${file.name}: ${problem}` } : { status: 'queued' as const }),
+        };
       });
       setFiles((prev) => [...prev.filter((p) => !incoming.some((f) => f.name === p.file.name)), ...states]);
       try {

@@ -37,9 +37,7 @@ export const getManifestView = cache(async (digest: string): Promise<ManifestVie
     return null;
   }
   const shas = [...new Set(manifest.files.map((f) => f.sha256))];
-  const blobs = shas.length
-    ? await db.select({ sha256: blob.sha256, safetensors: blob.safetensors }).from(blob).where(inArray(blob.sha256, shas))
-    : [];
+  const blobs = shas.length ? await db.select({ sha256: blob.sha256, safetensors: blob.safetensors }).from(blob).where(inArray(blob.sha256, shas)) : [];
   const safetensors: Record<string, SafetensorsSummary> = {};
   for (const b of blobs) {
     const s = asSafetensorsSummary(b.safetensors);

@@ -88,10 +88,7 @@ export const getModels = cache(async (): Promise<ModelListItem[]> => {
     const row = toModel(m);
     const mine = versions.filter((v) => String(v.modelId) === row.modelId).map(toVersion);
     const current = mine.find((v) => v.version === row.currentVersion) ?? null;
-    const lastChangeAt = Math.max(
-      row.registeredAt,
-      ...mine.flatMap((v) => [v.publishedAt, v.statusChangedAt ?? 0, v.currentFrom ?? 0, v.currentTo ?? 0]),
-    );
+    const lastChangeAt = Math.max(row.registeredAt, ...mine.flatMap((v) => [v.publishedAt, v.statusChangedAt ?? 0, v.currentFrom ?? 0, v.currentTo ?? 0]));
     return { ...row, current, lastChangeAt };
   });
 });
@@ -104,7 +101,11 @@ export interface ModelDetail extends ModelRow {
 export const getModel = cache(async (slug: string): Promise<ModelDetail | null> => {
   const db = await getDb();
   const chainId = getEnv().CHAIN_ID;
-  const [m] = await db.select().from(model).where(and(eq(model.chainId, chainId), eq(model.slug, slug))).limit(1);
+  const [m] = await db
+    .select()
+    .from(model)
+    .where(and(eq(model.chainId, chainId), eq(model.slug, slug)))
+    .limit(1);
   if (!m) return null;
   const [versions, allow] = await Promise.all([
     db

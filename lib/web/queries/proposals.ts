@@ -74,7 +74,12 @@ export const getTotalSupply = cache(async (): Promise<bigint> => {
 function contractsInfo() {
   const dep = getDeployment();
   return dep
-    ? { token: dep.contracts.ModelToken, governor: dep.contracts.ModelGovernor, timelock: dep.contracts.TimelockController, registry: dep.contracts.ModelRegistry }
+    ? {
+        token: dep.contracts.ModelToken,
+        governor: dep.contracts.ModelGovernor,
+        timelock: dep.contracts.TimelockController,
+        registry: dep.contracts.ModelRegistry,
+      }
     : null;
 }
 
@@ -95,12 +100,7 @@ export const getDecodeContext = cache(async () => {
   };
 });
 
-function toRow(
-  p: typeof proposal.$inferSelect,
-  now: number,
-  quorum: bigint,
-  ctx: Awaited<ReturnType<typeof getDecodeContext>>,
-): ProposalRow {
+function toRow(p: typeof proposal.$inferSelect, now: number, quorum: bigint, ctx: Awaited<ReturnType<typeof getDecodeContext>>): ProposalRow {
   const voteEnd = sec(p.extendedDeadline ?? p.voteEnd)!;
   const state = deriveProposalState(
     {
@@ -255,7 +255,10 @@ export const getProposals = cache(
       .from(proposal)
       .where(and(eq(proposal.chainId, chainId), inArray(proposal.proposalId, pageIds)));
     const byId = new Map(full.map((p) => [String(p.proposalId), p]));
-    const rows = pageIds.map((id) => byId.get(id)).filter((p): p is NonNullable<typeof p> => Boolean(p)).map((p) => toRow(p, now, quorumAt(BigInt(sec(p.voteStart)!)), ctx));
+    const rows = pageIds
+      .map((id) => byId.get(id))
+      .filter((p): p is NonNullable<typeof p> => Boolean(p))
+      .map((p) => toRow(p, now, quorumAt(BigInt(sec(p.voteStart)!)), ctx));
     return { rows, total, now };
   },
 );
@@ -268,7 +271,11 @@ export const getProposal = cache(async (id: string): Promise<ProposalRow | null>
   if (!/^\d{1,78}$/.test(id)) return null;
   const db = await getDb();
   const chainId = getEnv().CHAIN_ID;
-  const [p] = await db.select().from(proposal).where(and(eq(proposal.chainId, chainId), eq(proposal.proposalId, id))).limit(1);
+  const [p] = await db
+    .select()
+    .from(proposal)
+    .where(and(eq(proposal.chainId, chainId), eq(proposal.proposalId, id)))
+    .limit(1);
   if (!p) return null;
   const [{ now }, ctx] = await Promise.all([getChainNow(), getDecodeContext()]);
   // Exact quorum at the snapshot, from the governor; the same figure from the index if it does not answer.

@@ -68,6 +68,11 @@ export const simulateProposal = cache(async (id: string, targets: string[], valu
       }),
     };
   } catch (err) {
-    return { ran: false, blockNumber: null, calls: [], note: `The chain could not simulate it: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
+    return {
+      ran: false,
+      blockNumber: null,
+      calls: [],
+      note: `The chain could not simulate it: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+    };
   }
 });

@@ -76,7 +76,11 @@ export function governance(rpcUrl: string, deployment: Deployment) {
     registry: {
       register: (slug: string): Action => ({
         target: c.ModelRegistry,
-        data: encodeFunctionData({ abi: modelRegistryAbi, functionName: 'registerModel', args: [slug, { kind: 0, token: '0x0000000000000000000000000000000000000000', minBalance: 0n }] }),
+        data: encodeFunctionData({
+          abi: modelRegistryAbi,
+          functionName: 'registerModel',
+          args: [slug, { kind: 0, token: '0x0000000000000000000000000000000000000000', minBalance: 0n }],
+        }),
       }),
       publish: (modelId: bigint, digest: Hex, parent: number): Action => ({
         target: c.ModelRegistry,

@@ -66,7 +66,9 @@ export default async function setup(project: TestProject) {
     child.stderr!.on('data', onData);
     child.on('exit', (code) => reject(new Error(`npm run dev exited with ${code} before it was ready:\n${output.slice(-3000)}`)));
   });
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`stack not ready after 8 min:\n${output.slice(-3000)}`)), 480_000).unref());
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error(`stack not ready after 8 min:\n${output.slice(-3000)}`)), 480_000).unref(),
+  );
   try {
     await Promise.race([ready, timeout]);
   } catch (err) {
@@ -75,7 +77,11 @@ export default async function setup(project: TestProject) {
   }
   const baseUrl = /Web app\s+(\S+)/.exec(output)?.[1] ?? `http://127.0.0.1:${port}`;
   const rpcUrl = /Chain\s+(http\S+)/.exec(output)?.[1] ?? `http://127.0.0.1:${anvilPort}`;
-  project.provide('stack', { baseUrl: baseUrl.replace(/\/$/, ''), rpcUrl, deploymentFile: fs.existsSync(deploymentFile) ? deploymentFile : path.join(repoRoot, 'contracts/deployments/31337.json') });
+  project.provide('stack', {
+    baseUrl: baseUrl.replace(/\/$/, ''),
+    rpcUrl,
+    deploymentFile: fs.existsSync(deploymentFile) ? deploymentFile : path.join(repoRoot, 'contracts/deployments/31337.json'),
+  });
 
   return async () => {
     await stopAndWait(child);
