@@ -21,67 +21,17 @@ import { startServer } from '../lib/server/main.ts';
 import { uploadAuthHeaders, uploadFile } from '../lib/sdk/upload.ts';
 import { makeVersion, publish } from '../tests/helpers/consumer.ts';
 import { hfPython } from '../tests/helpers/python.ts';
+import { median } from './bench/harness.ts';
+import { parseSize, timedExec, writeRandomFile } from './bench/tools.ts';
 
 const { values } = parseArgs({ options: { size: { type: 'string', default: '1GiB' }, runs: { type: 'string', default: '3' } } });
-function parseSize(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|K|M|G)?$/i.exec(s.trim());
-  if (!m) throw new Error(`bad --size ${s}`);
-  const mult: Record<string, number> = { b: 1, kib: 1024, k: 1024, mib: 1024 ** 2, m: 1024 ** 2, gib: 1024 ** 3, g: 1024 ** 3 };
-  return Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]!);
-}
 const total = parseSize(values.size!);
 const runs = Math.max(1, Number(values.runs));
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-bench-hf-'));
 const cleanups: (() => Promise<void> | void)[] = [() => fs.rmSync(work, { recursive: true, force: true })];
 const log = (s: string) => process.stderr.write(s + '\n');
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
-
-const cpuFile = path.join(work, 'cpu.txt');
-/** Runs a command; `cpu` is its user+sys CPU seconds (GNU time), a load-independent cost. */
-function exec(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ ms: number; stdout: string; cpu: number }> {
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const cpu = () =>
-      fs
-        .readFileSync(cpuFile, 'utf8')
-        .trim()
-        .split(/\s+/)
-        .slice(-2)
-        .reduce((a, x) => a + Number(x), 0);
-    child.on('exit', (code) =>
-      code === 0
-        ? resolve({ ms: performance.now() - t0, stdout, cpu: cpu() })
-        : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`)),
-    );
-  });
-}
-
-async function writeRandomFile(file: string, size: number): Promise<string> {
-  const hash = crypto.createHash('sha256');
-  const fd = fs.openSync(file, 'w');
-  const chunk = 16 * 1024 * 1024;
-  // Random but cheap: one random 16 MiB block, varied per chunk by a counter (not compressible, not repeated).
-  const seed = crypto.randomBytes(chunk);
-  for (let off = 0, i = 0; off < size; off += chunk, i++) {
-    const n = Math.min(chunk, size - off);
-    const buf = Buffer.from(seed.subarray(0, n));
-    buf.writeUInt32LE(i, 0);
-    for (let j = 4096; j < n; j += 4096) buf.writeUInt32LE((i * 2654435761 + j) >>> 0, j);
-    hash.update(buf);
-    fs.writeSync(fd, buf);
-  }
-  fs.closeSync(fd);
-  return hash.digest('hex');
-}
+const exec = timedExec(path.join(work, 'cpu.txt'));
 
 async function startHfEndpoint(args: string[]): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [path.join(repoRoot, 'lib', 'cli', 'modeldao.mjs'), 'hf-endpoint', '--quiet', ...args], {
@@ -118,7 +68,7 @@ async function main() {
     { name: 'model-00001-of-00002.bin', size: half, sha256: '' },
     { name: 'model-00002-of-00002.bin', size: total - half, sha256: '' },
   ];
-  for (const s of shards) s.sha256 = await writeRandomFile(path.join(srcDir, s.name), s.size);
+  for (const s of shards) s.sha256 = writeRandomFile(path.join(srcDir, s.name), s.size);
 
   const anvil = await startAnvil();
   cleanups.push(() => anvil.stop());

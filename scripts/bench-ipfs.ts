@@ -26,39 +26,16 @@ import { Governance } from '../lib/devchain/governance.ts';
 import { uploadAuthHeaders, uploadFile } from '../lib/sdk/upload.ts';
 import { IpfsGatewayPool } from '../lib/sdk/ipfs.ts';
 import { makeVersion, publish } from '../tests/helpers/consumer.ts';
+import { median } from './bench/harness.ts';
+import { parseSize, writeRandomFile } from './bench/tools.ts';
 
 const { values } = parseArgs({ options: { size: { type: 'string', default: '1GiB' }, runs: { type: 'string', default: '3' } } });
-function parseSize(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|K|M|G)?$/i.exec(s.trim());
-  if (!m) throw new Error(`bad --size ${s}`);
-  const mult: Record<string, number> = { b: 1, kib: 1024, k: 1024, mib: 1024 ** 2, m: 1024 ** 2, gib: 1024 ** 3, g: 1024 ** 3 };
-  return Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]!);
-}
 const size = parseSize(values.size!);
 const runs = Math.max(1, Number(values.runs));
 const MiB = 1024 * 1024;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-bench-ipfs-'));
 const cleanups: (() => Promise<void> | void)[] = [() => fs.rmSync(work, { recursive: true, force: true })];
 const log = (s: string) => process.stderr.write(s + '\n');
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
-function writeRandomFile(file: string, n: number): string {
-  const hash = crypto.createHash('sha256');
-  const fd = fs.openSync(file, 'w');
-  const seed = crypto.randomBytes(16 * MiB);
-  for (let off = 0, i = 0; off < n; off += seed.length, i++) {
-    const buf = Buffer.from(seed.subarray(0, Math.min(seed.length, n - off)));
-    for (let j = 0; j + 4 <= buf.length; j += 4096) buf.writeUInt32LE((i * 2654435761 + j) >>> 0, j); // no repeated 1 MiB chunk
-    hash.update(buf);
-    fs.writeSync(fd, buf);
-  }
-  fs.closeSync(fd);
-  return hash.digest('hex');
-}
-
 const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 function get(url: string): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => http.get(url, { agent }, resolve).on('error', reject));

@@ -4,7 +4,7 @@
 // served by GET /api/blobs (`--server plain`: a bare node:http file server instead).
 // Times `modeldao pull` (cold cache: a fresh cache dir each run) against `curl -o` of the same files
 // followed by `openssl dgst -sha256`, alternating, in the same run. Medians. Last line: JSON.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -20,6 +20,7 @@ import { startServer } from '../lib/server/main.ts';
 import { uploadAuthHeaders, uploadFile } from '../lib/sdk/upload.ts';
 import { makeVersion, publish } from '../tests/helpers/consumer.ts';
 import { median, runBench, type Bench } from './bench/harness.ts';
+import { parseSize, timedExec, writeRandomFile } from './bench/tools.ts';
 
 const { values } = parseArgs({
   options: {
@@ -29,58 +30,11 @@ const { values } = parseArgs({
     server: { type: 'string', default: 'real' },
   },
 });
-function parseSize(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|K|M|G)?$/i.exec(s.trim());
-  if (!m) throw new Error(`bad --size ${s}`);
-  const mult: Record<string, number> = { b: 1, kib: 1024, k: 1024, mib: 1024 ** 2, m: 1024 ** 2, gib: 1024 ** 3, g: 1024 ** 3 };
-  return Math.round(Number(m[1]) * (mult[(m[2] ?? 'b').toLowerCase()] ?? NaN));
-}
 const total = parseSize(values.size!);
 const runs = Math.max(1, Number(values.runs));
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-bench-pull-'));
 
-const cpuFile = path.join(work, 'cpu.txt');
-/** Runs a command; `cpu` is its user+sys CPU seconds (GNU time), a load-independent cost. */
-function exec(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ ms: number; stdout: string; cpu: number }> {
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const cpu = () =>
-      fs
-        .readFileSync(cpuFile, 'utf8')
-        .trim()
-        .split(/\s+/)
-        .slice(-2)
-        .reduce((a, x) => a + Number(x), 0);
-    child.on('exit', (code) =>
-      code === 0
-        ? resolve({ ms: performance.now() - t0, stdout, cpu: cpu() })
-        : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`)),
-    );
-  });
-}
-
-async function writeRandomFile(file: string, size: number): Promise<string> {
-  const hash = crypto.createHash('sha256');
-  const fd = fs.openSync(file, 'w');
-  const chunk = 16 * 1024 * 1024;
-  // Random but cheap: one random 16 MiB block, varied per chunk by a counter (not compressible, not repeated).
-  const seed = crypto.randomBytes(chunk);
-  for (let off = 0, i = 0; off < size; off += chunk, i++) {
-    const n = Math.min(chunk, size - off);
-    const buf = Buffer.from(seed.subarray(0, n));
-    buf.writeUInt32LE(i, 0);
-    for (let j = 4096; j < n; j += 4096) buf.writeUInt32LE((i * 2654435761 + j) >>> 0, j);
-    hash.update(buf);
-    fs.writeSync(fd, buf);
-  }
-  fs.closeSync(fd);
-  return hash.digest('hex');
-}
+const exec = timedExec(path.join(work, 'cpu.txt'));
 
 async function main({ defer, log }: Bench) {
   defer(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -95,7 +49,7 @@ async function main({ defer, log }: Bench) {
   const blobs = new Map<string, string>();
   for (const s of shards) {
     const file = path.join(srcDir, s.name);
-    const sha = await writeRandomFile(file, s.size);
+    const sha = writeRandomFile(file, s.size);
     blobs.set(sha, file);
     Object.assign(s, { sha256: sha });
   }

@@ -66,7 +66,12 @@ export class Governance {
 
   async delegate(privateKey: Hex, to?: Address): Promise<Hex> {
     const self = privateKeyToAccount(privateKey).address;
-    return this.send(privateKey, this.deployment.contracts.ModelToken, modelTokenAbi, 'delegate', [to ?? self]);
+    const tx = await this.send(privateKey, this.deployment.contracts.ModelToken, modelTokenAbi, 'delegate', [to ?? self]);
+    // ERC-6372 timestamp clock: propose() reads the proposer's votes at clock() - 1, and anvil may
+    // mine the next blocks in the same second: move one second on so the delegation counts at once.
+    await this.client.request({ method: 'evm_increaseTime' as never, params: [1] as never });
+    await this.client.request({ method: 'evm_mine' as never, params: [] as never });
+    return tx;
   }
 
   /** Proposes and returns the proposal id; the description ends with `#proposer=` (front-running guard). */

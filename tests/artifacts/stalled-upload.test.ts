@@ -71,7 +71,12 @@ interface Partial {
   /** when the last byte written so far left this process */
   lastWriteAt: number;
   length: number;
+  /** the byte this upload's body is made of: each partial upload its own, so two never carry the
+   *  same bytes (the second would be answered 200 "already stored", not 201) */
+  fill: number;
 }
+
+let nextFill = 16;
 
 /** Starts an upload declaring `length` bytes and sends `first` of them. */
 function partialUpload(length: number, first: number): Partial {
@@ -90,14 +95,14 @@ function partialUpload(length: number, first: number): Partial {
     req.on('error', () => resolve({ at: Date.now() }));
     req.on('close', () => setTimeout(() => resolve({ at: Date.now() }), 50));
   });
-  const u: Partial = { req, closed, sent: 0, lastWriteAt: Date.now(), length };
+  const u: Partial = { req, closed, sent: 0, lastWriteAt: Date.now(), length, fill: nextFill++ };
   write(u, first);
   return u;
 }
 
 function write(u: Partial, n: number) {
   u.sent += n;
-  u.req.write(Buffer.alloc(n, 1), (err) => {
+  u.req.write(Buffer.alloc(n, u.fill), (err) => {
     if (!err) u.lastWriteAt = Date.now();
   });
 }
@@ -114,7 +119,7 @@ function trickle(uploads: Partial[]) {
     /** sends the rest of `u`'s body */
     finish: (u: Partial) => {
       live.delete(u);
-      u.req.end(Buffer.alloc(u.length - u.sent, 6));
+      u.req.end(Buffer.alloc(u.length - u.sent, u.fill));
     },
     stop: () => clearInterval(timer),
   };

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublicClient, encodeFunctionData, http as viemHttp } from 'viem';
 import { modelRegistryAbi } from '../../lib/contracts/generated.ts';
+import { advanceTime } from '../../lib/devchain/anvil.ts';
 import { Governance, Support } from '../../lib/devchain/governance.ts';
 import type { RunningServer } from '../../lib/server/main.ts';
 import { DEV_ACCOUNTS } from '../helpers/anvil.ts';
@@ -141,7 +142,9 @@ describe('modeldao watch', () => {
         data: encodeFunctionData({ abi: modelRegistryAbi, functionName: 'publishVersion', args: [modelId, v2.digest, 1] }),
       },
     ];
-    await gov.client.request({ method: 'evm_mine' as never, params: [] as never });
+    // ERC-6372 timestamp clock: propose() counts the proposer's votes at clock() - 1, so at least one
+    // second must separate it from the delegation in beforeAll (which can be < 1 s ago here)
+    await advanceTime(chain.rpcUrl, 1);
     const { executeTx } = await gov.passProposal({
       proposer: DEV_ACCOUNTS[0].privateKey,
       actions,
