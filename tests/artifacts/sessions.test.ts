@@ -263,6 +263,7 @@ async function flakyProxy(target: string, cutAfter: number[], o: { dropResponse?
   const patchOffsets: number[] = [];
   let droppedResponses = 0;
   const sockets = new Set<net.Socket>();
+  const cutting = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(port), hostname);
     sockets.add(client).add(upstream);
@@ -272,8 +273,12 @@ async function flakyProxy(target: string, cutAfter: number[], o: { dropResponse?
       if (m) patchOffsets.push(Number(m[1]));
       if (cuts.length > 0 && forwarded >= cuts[0]!) {
         cuts.shift();
+        // The bytes already forwarded still reach the server (end() flushes our write queue, then
+        // FIN): destroy() would drop what is queued here and make "how much arrived" a race with
+        // the server's event loop. The client's side is cut at once.
+        cutting.add(upstream);
+        upstream.end();
         client.destroy();
-        upstream.destroy();
         return;
       }
       upstream.write(d);
@@ -288,7 +293,11 @@ async function flakyProxy(target: string, cutAfter: number[], o: { dropResponse?
       }
       client.write(d);
     });
-    for (const s of [client, upstream]) s.on('error', () => {}).on('close', () => (s === client ? upstream : client).destroy());
+    for (const s of [client, upstream])
+      s.on('error', () => {}).on('close', () => {
+        const other = s === client ? upstream : client;
+        if (!cutting.has(other)) other.destroy();
+      });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
