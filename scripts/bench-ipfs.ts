@@ -26,7 +26,7 @@ import { Governance } from '../lib/devchain/governance.ts';
 import { uploadAuthHeaders, uploadFile } from '../lib/sdk/upload.ts';
 import { IpfsGatewayPool } from '../lib/sdk/ipfs.ts';
 import { makeVersion, publish } from '../tests/helpers/consumer.ts';
-import { median } from './bench/harness.ts';
+import { median, runBench } from './bench/harness.ts';
 import { parseSize, writeRandomFile } from './bench/tools.ts';
 
 const { values } = parseArgs({ options: { size: { type: 'string', default: '1GiB' }, runs: { type: 'string', default: '3' } } });
@@ -269,18 +269,10 @@ async function main() {
   };
 }
 
-let exitCode = 0;
-try {
-  const result = await main();
-  await cleanupAll();
-  console.log(JSON.stringify(result));
-} catch (err) {
-  console.error(err);
-  exitCode = 1;
-  await cleanupAll();
-}
-async function cleanupAll() {
-  for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
-  cleanups.length = 0;
-}
-process.exit(exitCode);
+// The shared skeleton (scripts/bench/harness.ts): cleanup on error and Ctrl-C, the result line.
+await runBench('ipfs', async ({ defer }) => {
+  defer(async () => {
+    for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch(() => {});
+  });
+  return main();
+});
