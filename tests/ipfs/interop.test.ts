@@ -6,17 +6,16 @@
 // helia#773, hence a default one.)
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CID } from 'multiformats/cid';
 import { identity } from 'multiformats/hashes/identity';
 import { syncPins } from '../../lib/artifacts/catalog.ts';
 import { MANIFEST_SCHEMA } from '../../lib/manifest/index.ts';
 import { indexVersion, startHarness, type Harness } from '../artifacts/harness.ts';
+import { flipBigBlocks, startGatewayProxy } from '../helpers/gateway-proxy.ts';
 
 // Helia 7 on Node 20: Promise.withResolvers arrived in Node 22.
 const P = Promise as unknown as { withResolvers?: () => unknown };
@@ -165,31 +164,14 @@ describe('@helia/verified-fetch against our gateway', () => {
       const links = decode(new Uint8Array(root)).Links;
       expect(links).toHaveLength(2);
       expect(links[0]!.Hash.code).toBe(0x70); // interior node, not a leaf
-      // every answer our gateway gives on the way, for the failure message
-      const seen: string[] = [];
-      const server = http.createServer(async (req, res) => {
-        try {
-          const up = await fetch(`${h.url}${req.url}`, { headers: { accept: String(req.headers.accept ?? '') } });
-          const body = Buffer.from(await up.arrayBuffer());
-          if (up.status !== 200) seen.push(`${up.status} ${req.url} ${body.toString().slice(0, 200)}`);
-          res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/octet-stream', 'content-length': String(body.length) });
-          res.end(body);
-        } catch (err) {
-          seen.push(`proxy error ${req.url}: ${(err as Error).message}`);
-          res.destroy();
-        }
-      });
-      server.keepAliveTimeout = 65_000;
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-      closers.push(async () => {
-        server.closeAllConnections();
-        await new Promise<void>((r) => server.close(() => r()));
-      });
-      const vf = await verifiedFetchVia(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      // every answer our gateway gives on the way that is not a 200 lands in proxy.problems
+      const gw = await startGatewayProxy(h.url);
+      closers.push(() => gw.close());
+      const vf = await verifiedFetchVia(gw.url);
       const res = await vf(`ipfs://${big.cid}`, { signal: AbortSignal.timeout(540_000) });
-      expect(res.status, `${res.status === 200 ? '' : await res.text()}\n${seen.slice(0, 10).join('\n')}`).toBe(200);
+      expect(res.status, `${res.status === 200 ? '' : await res.text()}\n${gw.problems.slice(0, 10).join('\n')}`).toBe(200);
       const got = await sha256OfBody(res).catch((err: Error) => {
-        throw new Error(`${err.message}; gateway answers other than 200: ${seen.slice(0, 10).join(' | ') || 'none'}`);
+        throw new Error(`${err.message}; gateway answers other than 200: ${gw.problems.slice(0, 10).join(' | ') || 'none'}`);
       });
       expect(got).toEqual({ sha256: bigSha, size: 1025 * MiB + 1 });
     },
@@ -197,19 +179,9 @@ describe('@helia/verified-fetch against our gateway', () => {
   );
 
   it('refuses a gateway that flips a byte in a block', async () => {
-    const server = http.createServer(async (req, res) => {
-      const up = await fetch(`${h.url}${req.url}`, { headers: { accept: String(req.headers.accept ?? '') } });
-      const body = Buffer.from(await up.arrayBuffer());
-      if (up.status === 200 && body.length > 64 * 1024) body[body.length >> 1]! ^= 1;
-      res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/octet-stream', 'content-length': String(body.length) });
-      res.end(body);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    closers.push(async () => {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-    });
-    const vf = await verifiedFetchVia(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const flip = await startGatewayProxy(h.url, flipBigBlocks());
+    closers.push(() => flip.close());
+    const vf = await verifiedFetchVia(flip.url);
     const outcome = await vf(`ipfs://${small.cid}`, { signal: AbortSignal.timeout(15_000) }).then(
       async (res) => {
         if (res.status !== 200) return `status ${res.status}`;

@@ -4,9 +4,7 @@
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncPins } from '../../lib/artifacts/catalog.ts';
@@ -14,6 +12,7 @@ import { MANIFEST_SCHEMA } from '../../lib/manifest/index.ts';
 import { ModelDaoError, pull, status } from '../../lib/sdk/index.ts';
 import { indexVersion, startHarness, upload, type Harness } from '../artifacts/harness.ts';
 import { listFiles, publish, tmpDir } from '../consumer/fixtures.ts';
+import { flipBigBlocks, startGatewayProxy, type GatewayProxy } from '../helpers/gateway-proxy.ts';
 
 const MiB = 1024 * 1024;
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'lib', 'cli', 'modeldao.mjs');
@@ -24,38 +23,22 @@ const dirs: string[] = [];
 const closers: (() => Promise<void>)[] = [];
 
 type Mode = 'honest' | 'flip' | 'truncate' | 'stall';
-interface Proxy {
-  url: string;
-  requests: string[];
-}
 
 /**
  * A gateway in front of ours that misbehaves on file blocks (> 64 KiB), so the manifest (small)
  * passes and the lie happens mid-file.
  */
-async function proxy(mode: Mode): Promise<Proxy> {
-  const requests: string[] = [];
-  const server = http.createServer(async (req, res) => {
-    requests.push(req.url ?? '');
-    const up = await fetch(`${h.url}${req.url}`, { headers: { accept: String(req.headers.accept ?? '') } });
-    const body = Buffer.from(await up.arrayBuffer());
-    const bigBlock = up.status === 200 && body.length > 64 * 1024;
-    if (bigBlock && mode === 'stall') return; // never answers
-    let out = body;
-    if (bigBlock && mode === 'flip') {
-      out = Buffer.from(body);
-      out[out.length >> 1]! ^= 0x01;
-    }
-    if (bigBlock && mode === 'truncate') out = body.subarray(0, body.length >> 1);
-    res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/octet-stream', 'content-length': String(out.length) });
-    res.end(out);
+async function proxy(mode: Mode): Promise<GatewayProxy> {
+  const flip = flipBigBlocks();
+  const p = await startGatewayProxy(h.url, (a) => {
+    const bigBlock = a.status === 200 && a.body.length > 64 * 1024;
+    if (!bigBlock || mode === 'honest') return a;
+    if (mode === 'stall') return null; // never answers
+    if (mode === 'flip') return flip(a);
+    return { ...a, body: a.body.subarray(0, a.body.length >> 1) };
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  closers.push(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+  closers.push(() => p.close());
+  return p;
 }
 
 function dir(): string {
