@@ -100,7 +100,7 @@ await runBench('ingest', async ({ defer, log }) => {
     const server = await startServerProcess({ chain, dataDir });
     defer(() => server.stop()); // on Ctrl-C or an error; stop() is idempotent
     try {
-      const auth = await chain.auth();
+      const auth = await chain.auth(server.url);
       // warm-up: JIT, CID worker start, database connections
       const warm = path.join(work, 'warm.bin');
       generateFile(warm, 64 * MiB);

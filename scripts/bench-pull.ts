@@ -82,7 +82,7 @@ async function main({ defer, log }: Bench) {
     await gov.delegate(DEV_ACCOUNTS[0].privateKey);
     await advanceTime(anvil.rpcUrl, 2);
     const account = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey);
-    const authHeaders = await uploadAuthHeaders({ account, chainId: deployment.chainId, registry: deployment.contracts.ModelRegistry });
+    const authHeaders = await uploadAuthHeaders({ account, chainId: deployment.chainId, registry: deployment.contracts.ModelRegistry, gateway: gw });
     const files = [];
     for (const s of shards) {
       const up = await uploadFile({ gateway: gw, file: path.join(srcDir, s.name), authHeaders });

@@ -60,7 +60,7 @@ await runBench('serve', async ({ defer, log }) => {
   defer(() => server.stop());
   const file = path.join(work, 'weights.bin');
   generateFile(file, size);
-  const auth = await chain.auth();
+  const auth = await chain.auth(server.url);
   const up = JSON.parse(
     execFileSync('curl', ['-sS', '-X', 'POST', '-T', file, '-H', `authorization: ${auth}`, '-H', 'expect:', `${server.url}/api/uploads`]).toString(),
   );

@@ -20,7 +20,12 @@ export interface ArtifactRoutesContext {
   store: ArtifactStore;
   /** Explicit access hook; when absent, `access.checkBlobAccess` with the request's bearer token is used. */
   checkAccess?: CheckAccess;
-  access?: { checkBlobAccess(input: { token: string | undefined; modelIds: bigint[] }): Promise<unknown> };
+  access?: { checkBlobAccess(input: { token: string | undefined; modelIds: bigint[] }): Promise<unknown>; audiences?(): readonly string[] };
+  /**
+   * Origins a signed upload authorization may name as its audience; defaults to the access service's
+   * (PUBLIC_BASE_URL's origin, then ACCESS_AUDIENCES: one list for both kinds of signed request).
+   */
+  uploadAudiences?: () => readonly string[];
   /** Override of the EIP-712 upload authorization check (returns the account). */
   verifyUpload?: (req: IncomingMessage) => Promise<Address>;
 }
@@ -31,7 +36,10 @@ export function uploadVerifier(ctx: ArtifactRoutesContext): (req: IncomingMessag
   if (ctx.verifyUpload) return ctx.verifyUpload;
   let v = verifiers.get(ctx.publicClient);
   if (!v) {
+    const audiences = ctx.uploadAudiences ?? (ctx.access?.audiences ? () => ctx.access!.audiences!() : null);
+    if (!audiences) throw new Error('no upload audiences configured (uploadAudiences or access.audiences)');
     v = createUploadAuthVerifier({
+      audiences,
       publicClient: ctx.publicClient,
       chainId: ctx.deployment.chainId,
       registry: ctx.deployment.contracts.ModelRegistry,

@@ -6,6 +6,7 @@ import {
   MAX_UPLOAD_AUTH_LIFETIME_SECONDS,
   UPLOAD_AUTH_SCHEME,
   UploadAuthError,
+  uploadAudience,
   uploadTypedData,
   type UploadAuthorization,
 } from './upload-auth-format.ts';
@@ -13,6 +14,15 @@ import {
 // The server's side of upload authorization: the format (EIP-712 types, domain, header encoding)
 // is lib/artifacts/upload-auth-format.ts, shared with the browser and the SDK. Refusals are
 // UploadAuthError (a domain error); lib/server maps them to HTTP.
+
+/** An audience in its origin form; anything unparsable stays as given (and matches no configured origin). */
+function normalize(a: string): string {
+  try {
+    return uploadAudience(a);
+  } catch {
+    return a;
+  }
+}
 
 /** Parses the request's header; null when the request carries no upload authorization at all. */
 export function readUploadAuthorization(req: IncomingMessage): UploadAuthorization | null {
@@ -24,6 +34,12 @@ export interface UploadAuthDeps {
   chainId: number;
   registry: Address;
   governor: Address;
+  /**
+   * Origins this server answers to (PUBLIC_BASE_URL's origin, then ACCESS_AUDIENCES, as for access
+   * requests); an authorization signed for any other audience is refused. A function: the origin may
+   * be known only once the server listens.
+   */
+  audiences: () => readonly string[];
   now?: () => number;
   /** How long a "may propose" answer from the chain is reused per account. */
   votesCacheSeconds?: number;
@@ -57,18 +73,34 @@ export function createUploadAuthVerifier(deps: UploadAuthDeps) {
 
   /** Verifies the request's upload authorization; returns the (checksummed) account. */
   return async function verifyUpload(req: IncomingMessage): Promise<Address> {
-    const auth = readUploadAuthorization(req);
+    const audiences = deps.audiences().map(normalize);
+    let auth: UploadAuthorization | null;
+    try {
+      auth = readUploadAuthorization(req);
+    } catch (err) {
+      if (err instanceof UploadAuthError && err.code === 'audience_required') {
+        throw new UploadAuthError('audience_required', `${err.message}; this server's audience is ${audiences[0]}`);
+      }
+      throw err;
+    }
     if (!auth) throw new UploadAuthError('upload_authorization_required', `uploads need "Authorization: ${UPLOAD_AUTH_SCHEME} <signed UploadAuthorization>"`);
     const t = now();
     if (auth.expiry <= t) throw new UploadAuthError('upload_authorization_expired', `upload authorization expired at ${auth.expiry} (now ${t})`);
     if (auth.expiry > t + MAX_UPLOAD_AUTH_LIFETIME_SECONDS) {
       throw new UploadAuthError('upload_authorization_too_long', `upload authorization expiry may be at most ${MAX_UPLOAD_AUTH_LIFETIME_SECONDS} s ahead`);
     }
+    if (!audiences.includes(normalize(auth.audience))) {
+      throw new UploadAuthError(
+        'wrong_audience',
+        `upload authorization was signed for ${JSON.stringify(auth.audience.slice(0, 200))}; this server is ${audiences.join(', ')}`,
+      );
+    }
     let valid = false;
     try {
       valid = await deps.publicClient.verifyTypedData({
         address: auth.account,
-        ...uploadTypedData(deps.chainId, deps.registry, auth.account, auth.expiry),
+        // exactly the string that was signed (the check above compared its normal form)
+        ...uploadTypedData(deps.chainId, deps.registry, auth.account, auth.audience, auth.expiry),
         signature: auth.signature,
       });
     } catch {
@@ -77,7 +109,7 @@ export function createUploadAuthVerifier(deps: UploadAuthDeps) {
     if (!valid) {
       throw new UploadAuthError(
         'invalid_signature',
-        `signature is not ${auth.account}'s UploadAuthorization for chain ${deps.chainId} and registry ${deps.registry}`,
+        `signature is not ${auth.account}'s UploadAuthorization for chain ${deps.chainId}, registry ${deps.registry} and audience ${auth.audience}`,
       );
     }
     const power = await checkVotingPower(auth.account);

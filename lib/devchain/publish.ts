@@ -31,6 +31,7 @@ export async function publishFiles(opts: {
     account: account.address,
     chainId: opts.deployment.chainId,
     registry: opts.deployment.contracts.ModelRegistry,
+    audience: opts.baseUrl,
   });
   const files = [];
   for (const f of opts.files) {

@@ -93,7 +93,7 @@ export async function propose(opts: ProposeOptions): Promise<ProposeResult> {
   const total = opts.files.reduce((s, f) => s + fs.statSync(f).size, 0);
   let done = 0;
   // The key is local, so every request gets a fresh authorization: a multi-GB upload may outlast one.
-  const freshAuth = () => uploadAuthHeaders({ account: opts.account, chainId: chain.chainId, registry: chain.registry });
+  const freshAuth = () => uploadAuthHeaders({ account: opts.account, chainId: chain.chainId, registry: chain.registry, gateway });
   const uploaded: UploadResult[] = [];
   for (const [i, file] of opts.files.entries()) {
     const r = await uploadFile({

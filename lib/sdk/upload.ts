@@ -38,11 +38,14 @@ const SEND_IDLE_MS = 120_000;
 export { RESUMABLE_FROM_BYTES };
 
 /**
- * `Authorization: ModelDAO-Upload …` — the EIP-712 UploadAuthorization {account, expiry} for this chain
- * and registry (lib/artifacts/upload-auth-format.ts). One signature covers every file and the manifest.
+ * `Authorization: ModelDAO-Upload …` — the EIP-712 UploadAuthorization {account, audience, expiry} for
+ * this chain, registry and server (`gateway`: its origin is the audience; another server refuses it)
+ * (lib/artifacts/upload-auth-format.ts). One signature covers every file and the manifest.
  */
-export async function uploadAuthHeaders(o: { account: LocalAccount; chainId: number; registry: Address }): Promise<Record<string, string>> {
-  return { authorization: await signUploadAuthorization(o.account, { account: o.account.address, chainId: o.chainId, registry: o.registry }) };
+export async function uploadAuthHeaders(o: { account: LocalAccount; chainId: number; registry: Address; gateway: string }): Promise<Record<string, string>> {
+  return {
+    authorization: await signUploadAuthorization(o.account, { account: o.account.address, chainId: o.chainId, registry: o.registry, audience: o.gateway }),
+  };
 }
 
 const auth = (o: UploadOptions) => (typeof o.authHeaders === 'function' ? o.authHeaders() : Promise.resolve(o.authHeaders));

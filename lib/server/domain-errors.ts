@@ -17,6 +17,8 @@ const UPLOAD_AUTH_STATUS: Record<UploadAuthErrorCode, number> = {
   invalid_upload_authorization: 401,
   upload_authorization_expired: 401,
   upload_authorization_too_long: 401,
+  audience_required: 400,
+  wrong_audience: 401,
   invalid_signature: 401,
   insufficient_voting_power: 403,
   chain_unavailable: 502,

@@ -48,6 +48,7 @@ export async function startHarness(env: Partial<ArtifactRoutesContext['env']> = 
   let checkAccess: CheckAccess = async () => {
     throw new HttpError(401, 'access_token_required', 'gated');
   };
+  let url = '';
   const ctx: ArtifactRoutesContext = {
     env: { UPLOAD_MAX_BYTES: 64 * 1024 * 1024, UPLOAD_TTL_SECONDS: 3600, UPLOAD_QUOTA_BYTES: 1024 * 1024 * 1024, ...env },
     deployment: chain.deployment,
@@ -55,6 +56,8 @@ export async function startHarness(env: Partial<ArtifactRoutesContext['env']> = 
     db: database.db,
     store,
     checkAccess: (req, input) => checkAccess(req, input),
+    // the origin is known once the server listens (below)
+    uploadAudiences: () => [url],
   };
   const route = createRouter([...uploadRoutes, ...sessionRoutes, ...manifestRoutes, ...blobRoutes, ...ipfsRoutes], () => ctx);
   const server = http.createServer(async (req, res) => {
@@ -69,7 +72,7 @@ export async function startHarness(env: Partial<ArtifactRoutesContext['env']> = 
   // (Helia's gateway session drops a provider for good after one failed request)
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     chain,
     database,
@@ -82,6 +85,7 @@ export async function startHarness(env: Partial<ArtifactRoutesContext['env']> = 
         account: DEV_ACCOUNTS[i]!.address,
         chainId: chain.deployment.chainId,
         registry: chain.deployment.contracts.ModelRegistry,
+        audience: url,
         expiry,
       }),
     setCheckAccess: (fn) => (checkAccess = fn),

@@ -36,14 +36,14 @@ describe('kill -9 of the server during a resumable upload', () => {
     try {
       const created = await fetch(`${server.url}/api/uploads/sessions`, {
         method: 'POST',
-        headers: { authorization: await chain.auth(), 'upload-length': String(bytes.length) },
+        headers: { authorization: await chain.auth(server.url), 'upload-length': String(bytes.length) },
       });
       expect(created.status).toBe(201);
       const { id } = (await created.json()) as { id: string };
       const url = (base: string) => `${base}/api/uploads/sessions/${id}`;
 
       // 10 MiB of the body reach the server, then it is killed mid-PATCH
-      const authorization = await chain.auth();
+      const authorization = await chain.auth(server.url);
       const req = http.request(url(server.url), { method: 'PATCH', headers: { authorization, 'upload-offset': '0', 'content-length': String(bytes.length) } });
       req.on('error', () => {});
       await new Promise<void>((r) => req.write(bytes.subarray(0, 10 * MiB), () => r()));
@@ -62,7 +62,7 @@ describe('kill -9 of the server during a resumable upload', () => {
       req.destroy();
 
       server = await startServerProcess({ chain, dataDir });
-      const head = await fetch(url(server.url), { method: 'HEAD', headers: { authorization: await chain.auth() } });
+      const head = await fetch(url(server.url), { method: 'HEAD', headers: { authorization: await chain.auth(server.url) } });
       expect(head.status).toBe(200);
       const offset = Number(head.headers.get('upload-offset'));
       expect(offset).toBeGreaterThan(0);
@@ -70,7 +70,7 @@ describe('kill -9 of the server during a resumable upload', () => {
 
       const rest = await fetch(url(server.url), {
         method: 'PATCH',
-        headers: { authorization: await chain.auth(), 'upload-offset': String(offset) },
+        headers: { authorization: await chain.auth(server.url), 'upload-offset': String(offset) },
         body: bytes.subarray(offset) as unknown as BodyInit,
       });
       expect(rest.status).toBe(201);

@@ -327,7 +327,8 @@ describe('SDK uploadFile', () => {
         gateway: proxy.url,
         file,
         resumableFrom: 1,
-        authHeaders: () => uploadAuthHeaders({ account, chainId: h.chain.deployment.chainId, registry: h.chain.deployment.contracts.ModelRegistry }),
+        authHeaders: () =>
+          uploadAuthHeaders({ account, chainId: h.chain.deployment.chainId, registry: h.chain.deployment.contracts.ModelRegistry, gateway: h.url }),
         onBytes: (n) => (progress += n),
       });
       expect(proxy.cutsLeft()).toBe(0); // both cuts happened
@@ -360,7 +361,8 @@ describe('SDK uploadFile', () => {
         gateway: proxy.url,
         file,
         resumableFrom: 1,
-        authHeaders: () => uploadAuthHeaders({ account, chainId: h.chain.deployment.chainId, registry: h.chain.deployment.contracts.ModelRegistry }),
+        authHeaders: () =>
+          uploadAuthHeaders({ account, chainId: h.chain.deployment.chainId, registry: h.chain.deployment.contracts.ModelRegistry, gateway: h.url }),
       });
       expect(proxy.droppedResponses()).toBe(1);
       expect(r).toMatchObject({ size: bytes.length, sha256: sha(bytes) });

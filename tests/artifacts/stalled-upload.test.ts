@@ -44,6 +44,7 @@ beforeAll(async () => {
     account: DEV_ACCOUNTS[0].address,
     chainId: chain.deployment.chainId,
     registry: chain.deployment.contracts.ModelRegistry,
+    audience: server.url,
   });
 }, 180_000);
 

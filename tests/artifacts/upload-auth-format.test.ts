@@ -24,17 +24,39 @@ describe('the upload-authorization format (one module for browser, SDK and serve
     }
   });
 
-  it('signs an EIP-712 UploadAuthorization the account recovers from, and the header decodes back', async () => {
-    const header = await signUploadAuthorization(account, { account: account.address, chainId: 31337, registry, expiry: 1_900_000_000 });
+  it('signs an EIP-712 UploadAuthorization bound to its audience (the server origin) that the account recovers from, and the header decodes back', async () => {
+    const header = await signUploadAuthorization(account, {
+      account: account.address,
+      chainId: 31337,
+      registry,
+      audience: 'HTTPS://Models.Example.org:443/api/uploads',
+      expiry: 1_900_000_000,
+    });
     expect(header).toMatch(/^ModelDAO-Upload [A-Za-z0-9_-]+$/);
     const a = decodeUploadAuthorization(header)!;
-    expect(a).toMatchObject({ account: account.address, expiry: 1_900_000_000 });
-    const signer = await recoverTypedDataAddress({ ...uploadTypedData(31337, registry, a.account, a.expiry), signature: a.signature });
+    // signed in its origin form, as AccessRequest's audience
+    expect(a).toMatchObject({ account: account.address, audience: 'https://models.example.org', expiry: 1_900_000_000 });
+    const signer = await recoverTypedDataAddress({ ...uploadTypedData(31337, registry, a.account, a.audience, a.expiry), signature: a.signature });
     expect(signer).toBe(account.address);
+    // the audience is part of what is signed: the same signature names no one for another origin
+    const other = await recoverTypedDataAddress({
+      ...uploadTypedData(31337, registry, a.account, 'https://other.example.org', a.expiry),
+      signature: a.signature,
+    });
+    expect(other).not.toBe(account.address);
+  });
+
+  it('an authorization from a client older than the audience field is refused as audience_required (400), a wrong one as wrong_audience (401)', () => {
+    const old = `ModelDAO-Upload ${Buffer.from(JSON.stringify({ account: account.address, expiry: 42, signature: '0x1234' })).toString('base64url')}`;
+    expect(() => decodeUploadAuthorization(old)).toThrow(expect.objectContaining({ code: 'audience_required' }));
+    expect(asHttpError(new UploadAuthError('audience_required', 'x'))!.status).toBe(400);
+    expect(asHttpError(new UploadAuthError('wrong_audience', 'x'))!.status).toBe(401);
+    const notString = `ModelDAO-Upload ${Buffer.from(JSON.stringify({ account: account.address, audience: 7, expiry: 42, signature: '0x1234' })).toString('base64url')}`;
+    expect(() => decodeUploadAuthorization(notString)).toThrow(expect.objectContaining({ code: 'invalid_upload_authorization' }));
   });
 
   it('encodes as the node servers before it did (base64url JSON, no padding), non-ASCII safe', () => {
-    const a = { account: account.address, expiry: 42, signature: '0x1234' as Hex };
+    const a = { account: account.address, audience: 'https://modèles.example', expiry: 42, signature: '0x1234' as Hex };
     const header = encodeUploadAuthorization(a);
     expect(header).toBe(`ModelDAO-Upload ${Buffer.from(JSON.stringify(a)).toString('base64url')}`);
     // a header made by another client with standard padding still decodes
@@ -80,7 +102,7 @@ describe('a renewing upload authorization (the web form: small uploads, sessions
       now: () => t,
       sign: async (expiry) => {
         signed.push(expiry);
-        return signUploadAuthorization(account, { account: account.address, chainId: 31337, registry, expiry });
+        return signUploadAuthorization(account, { account: account.address, chainId: 31337, registry, audience: 'http://127.0.0.1:3000', expiry });
       },
       ...o,
     });
@@ -132,7 +154,7 @@ describe('a renewing upload authorization (the web form: small uploads, sessions
     const r = createRenewingUploadAuth({
       sign: async (expiry) => {
         if (refuse) throw new Error('User rejected the request.');
-        return signUploadAuthorization(account, { account: account.address, chainId: 31337, registry, expiry });
+        return signUploadAuthorization(account, { account: account.address, chainId: 31337, registry, audience: 'http://127.0.0.1:3000', expiry });
       },
     });
     await expect(r.headers()).rejects.toThrow('User rejected');

@@ -13,6 +13,8 @@ import { accessRequestTypes, accessTypedData, randomNonce } from '../../lib/acce
 import { requestAccess } from '../../lib/sdk/access.ts';
 import { ModelDaoError } from '../../lib/sdk/errors.ts';
 import { publishFiles } from '../../lib/devchain/publish.ts';
+import { uploadAuthHeaders } from '../../lib/sdk/upload.ts';
+import { encodeUploadAuthorization, uploadAuthorizationTypes, uploadDomain } from '../../lib/artifacts/upload-auth-format.ts';
 import { Governance } from '../../lib/devchain/governance.ts';
 import { advanceTime, DEV_ACCOUNTS, freePort } from '../helpers/anvil.ts';
 import { ACCESS, asTimelock, modelIdOf, startTestChain, type TestChain } from './fixtures.ts';
@@ -142,6 +144,72 @@ describe('access requests are bound to their audience', () => {
       modelId,
     });
     expect(viaLocalhost.token).toBeTypeOf('string');
+  });
+});
+
+describe('upload authorizations are bound to their audience', () => {
+  const maintainer = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey);
+  const authFor = (gateway: string) =>
+    uploadAuthHeaders({ account: maintainer, chainId: chain.deployment.chainId, registry: chain.deployment.contracts.ModelRegistry, gateway });
+  async function upload(base: string, headers: Record<string, string>, bytes = Buffer.alloc(5000, 9)) {
+    const res = await fetch(`${base}/api/uploads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', ...headers },
+      body: bytes,
+    });
+    return { status: res.status, body: await res.json() };
+  }
+
+  it('an authorization signed for server A and replayed to server B of the same DAO is refused (401 wrong_audience) for uploads, sessions and manifests; A accepts it', async () => {
+    const forA = await authFor(serverA.url);
+    const bytes = Buffer.alloc(5000, 0x5a);
+    const replay = await upload(serverB.url, forA, bytes);
+    expect(replay.status).toBe(401);
+    expect(replay.body.error.code).toBe('wrong_audience');
+    expect(replay.body.error.message).toContain(serverB.url);
+    const session = await fetch(`${serverB.url}/api/uploads/sessions`, { method: 'POST', headers: { ...forA, 'upload-length': '10' } });
+    expect(session.status).toBe(401);
+    expect((await session.json()).error.code).toBe('wrong_audience');
+    const manifest = await fetch(`${serverB.url}/api/manifests`, { method: 'POST', headers: { ...forA, 'content-type': 'application/json' }, body: '{}' });
+    expect(manifest.status).toBe(401);
+    expect((await manifest.json()).error.code).toBe('wrong_audience');
+    // nothing of the replayed upload reached B's store
+    const sha = (await import('node:crypto')).createHash('sha256').update(bytes).digest('hex');
+    expect((await fetch(`${serverB.url}/api/blobs/${sha}`, { method: 'HEAD' })).status).toBe(404);
+    const atA = await upload(serverA.url, forA, bytes);
+    expect(atA.status).toBe(201);
+    expect(atA.body.sha256).toBe(sha);
+  });
+
+  it('an authorization whose audience was changed after signing fails the signature check', async () => {
+    const forA = await authFor(serverA.url);
+    const decoded = JSON.parse(Buffer.from(forA.authorization!.split(' ')[1]!, 'base64url').toString('utf8'));
+    const tampered = encodeUploadAuthorization({ ...decoded, audience: serverB.url });
+    const r = await upload(serverB.url, { authorization: tampered });
+    expect(r.status).toBe(401);
+    expect(r.body.error.code).toBe('invalid_signature');
+  });
+
+  it('an authorization in the old format (no audience) is refused with 400 audience_required naming the audience to sign', async () => {
+    // exactly what a client from before this change signs and sends: the type and header without audience
+    const expiry = Math.floor(Date.now() / 1000) + 600;
+    const signature = await maintainer.signTypedData({
+      domain: uploadDomain(chain.deployment.chainId, chain.deployment.contracts.ModelRegistry),
+      types: { UploadAuthorization: uploadAuthorizationTypes.UploadAuthorization.filter((f) => f.name !== 'audience') },
+      primaryType: 'UploadAuthorization',
+      message: { account: maintainer.address, expiry: BigInt(expiry) },
+    });
+    const header = `ModelDAO-Upload ${Buffer.from(JSON.stringify({ account: maintainer.address, expiry, signature })).toString('base64url')}`;
+    const r = await upload(serverA.url, { authorization: header });
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('audience_required');
+    expect(r.body.error.message).toContain(serverA.url);
+  });
+
+  it('each server accepts an authorization signed for itself, also under its local alias (localhost)', async () => {
+    for (const s of [serverA, serverB]) expect((await upload(s.url, await authFor(s.url))).status).toBeLessThan(300);
+    const viaLocalhost = await authFor(serverB.url.replace('127.0.0.1', 'localhost'));
+    expect((await upload(serverB.url, viaLocalhost, Buffer.alloc(5000, 0x11))).status).toBeLessThan(300);
   });
 });
 

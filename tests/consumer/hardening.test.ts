@@ -110,7 +110,8 @@ beforeAll(async () => {
   await gov.delegate(DEV_ACCOUNTS[0].privateKey);
   await gov.client.request({ method: 'evm_increaseTime' as never, params: [2] as never });
   await gov.client.request({ method: 'evm_mine' as never, params: [] as never });
-  auth = () => uploadAuthHeaders({ account: maintainer, chainId: chain.deployment.chainId, registry: chain.deployment.contracts.ModelRegistry });
+  auth = () =>
+    uploadAuthHeaders({ account: maintainer, chainId: chain.deployment.chainId, registry: chain.deployment.contracts.ModelRegistry, gateway: server.url });
 }, 180_000);
 
 afterAll(async () => {

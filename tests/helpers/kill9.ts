@@ -79,7 +79,7 @@ export async function runKill9(o: { iterations: number; chain?: UploadChain; log
       // After a restart the store has cleaned up what the killed process left.
       const leftovers = fs.existsSync(path.join(storeDir, 'tmp')) ? fs.readdirSync(path.join(storeDir, 'tmp')).length : 0;
       result.leftover_temp_files += leftovers;
-      const auth = await chain.auth();
+      const auth = await chain.auth(server.url);
       // a small upload that completes, then a large one that the kill interrupts (or not)
       const small = randomBytes(64 * 1024 + i);
       const smallRes = await fetch(`${server.url}/api/uploads`, { method: 'POST', headers: { authorization: auth }, body: small });

@@ -17,7 +17,8 @@ export interface UploadChain {
   deployment: Deployment;
   deploymentFile: string;
   /** A fresh Authorization header for dev account 0 (valid 30 min). */
-  auth(): Promise<string>;
+  /** An upload authorization for the server at `serverUrl` (its origin is the signed audience). */
+  auth(serverUrl: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -32,7 +33,13 @@ export async function startUploadChain(): Promise<UploadChain> {
       anvil,
       deployment,
       deploymentFile,
-      auth: () => signUploadAuthorization(signer, { account: signer.address, chainId: deployment.chainId, registry: deployment.contracts.ModelRegistry }),
+      auth: (serverUrl) =>
+        signUploadAuthorization(signer, {
+          account: signer.address,
+          chainId: deployment.chainId,
+          registry: deployment.contracts.ModelRegistry,
+          audience: serverUrl,
+        }),
       stop: () => anvil.stop(),
     };
   } catch (err) {

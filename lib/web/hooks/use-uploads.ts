@@ -38,7 +38,11 @@ export function useUploads() {
       address && registry
         ? createRenewingUploadAuth({
             sign: (expiry) =>
-              signUploadAuthorization({ signTypedData: (td) => signTypedDataAsync(td) }, { account: address, chainId: app.chainId, registry, expiry }),
+              signUploadAuthorization(
+                { signTypedData: (td) => signTypedDataAsync(td) },
+                // the page's origin: the uploads and the manifest are posted to it (lib/web/uploads.ts)
+                { account: address, chainId: app.chainId, registry, audience: window.location.origin, expiry },
+              ),
           })
         : null,
     [address, app.chainId, registry, signTypedDataAsync],
