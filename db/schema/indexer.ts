@@ -11,7 +11,8 @@ const uint = (name: string) => numeric(name, { precision: 78, scale: 0 });
 const block = (name: string) => bigint(name, { mode: 'number' });
 const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
-function eventTable<const N extends string>(name: N) {
+/** An append-only event table's shape (also used by derived, chain-positioned events: db/schema/deadlines.ts). */
+export function eventTable<const N extends string>(name: N) {
   return pgTable(
     name,
     {

@@ -2,7 +2,9 @@
 // derived state tables, whose rows change in place). An event's id is its chain position
 // `<block>-<logIndex>-<first 8 hex of the block hash>`: any app server reading the same database
 // resumes a client from it exactly, and a position whose block hash is no longer canonical is
-// recognised as a reorg.
+// recognised as a reorg. A proposal's end of voting (succeeded/defeated: no log marks it) has the
+// position the indexer gave it in proposal_deadline_event (lib/indexer/deadlines.ts): the first block
+// past its deadline, with a negative log index that sorts before the block's logs.
 import { sql } from 'drizzle-orm';
 import { decodeFunctionData, type Hex } from 'viem';
 import type { Db } from '../../db/client.ts';
@@ -29,7 +31,9 @@ export interface StreamEvent {
   blockHash: string;
   /** unix seconds */
   blockTime: number;
-  txHash: string;
+  /** null for positions no transaction made (a proposal's voting period ending). */
+  txHash: string | null;
+  /** Negative for events derived from time (before every log of their block). */
   logIndex: number;
   /** Model slugs the event concerns (a proposal: the models its registry calls touch). */
   models: string[];
@@ -55,13 +59,17 @@ export function eventId(blockNumber: number, logIndex: number, blockHash: string
 }
 
 export function parseEventId(id: string): (Position & { hash8: string }) | null {
-  const m = /^(\d{1,15})-(\d{1,9})-([0-9a-f]{8})$/.exec(id.trim());
+  const m = /^(\d{1,15})-(-?\d{1,10})-([0-9a-f]{8})$/.exec(id.trim());
   if (!m) return null;
-  return { block: Number(m[1]), log: Number(m[2]), hash8: m[3]! };
+  const log = Number(m[2]);
+  if (log < -2_147_483_648 || log > 2_147_483_647) return null;
+  return { block: Number(m[1]), log, hash8: m[3]! };
 }
 
 /** Raw rows the stream reads (the events that matter to consumers; token/timelock noise excluded). */
 const GOVERNOR_EVENTS = ['ProposalCreated', 'VoteCast', 'VoteCastWithParams', 'ProposalQueued', 'ProposalExecuted', 'ProposalCanceled'];
+/** proposal_deadline_event's one kind (lib/indexer/deadlines.ts DEADLINE_EVENT). */
+const DEADLINE_EVENT = 'ProposalDeadlinePassed';
 const REGISTRY_EVENTS = ['ModelRegistered', 'VersionPublished', 'CurrentVersionChanged', 'VersionStatusChanged', 'AccessRuleChanged', 'AllowlistUpdated'];
 const ACCESS_KINDS = ['Public', 'TokenHolders', 'Allowlist'];
 
@@ -72,7 +80,7 @@ export interface RawEvent {
   blockNumber: number;
   blockHash: string;
   blockTime: number;
-  txHash: string;
+  txHash: string | null;
   logIndex: number;
 }
 
@@ -89,6 +97,9 @@ export async function readRawEvents(db: Db, chainId: number, from: Position, toB
       UNION ALL
       SELECT 'registry' AS source, event_name, args, block_number::float8, block_hash, extract(epoch from block_time)::float8, tx_hash, log_index
         FROM registry_event WHERE chain_id = ${chainId} AND (block_number, log_index) > (${from.block}, ${from.log}) AND block_number <= ${toBlock} AND event_name IN (${inList(REGISTRY_EVENTS)})
+      UNION ALL
+      SELECT 'governor', event_name, args, block_number::float8, block_hash, extract(epoch from block_time)::float8, tx_hash, log_index
+        FROM proposal_deadline_event WHERE chain_id = ${chainId} AND (block_number, log_index) > (${from.block}, ${from.log}) AND block_number <= ${toBlock}
     ) e ORDER BY block_number, log_index LIMIT ${limit}`);
   type Row = {
     source: RawEvent['source'];
@@ -107,7 +118,7 @@ export async function readRawEvents(db: Db, chainId: number, from: Position, toB
     blockNumber: Number(r.block_number),
     blockHash: r.block_hash,
     blockTime: Number(r.block_time),
-    txHash: r.tx_hash,
+    txHash: r.tx_hash === '' ? null : r.tx_hash,
     logIndex: Number(r.log_index),
   }));
 }
@@ -120,6 +131,7 @@ export async function canonicalBlockHash(db: Db, chainId: number, block: number)
     UNION ALL SELECT block_hash FROM registry_event WHERE chain_id = ${chainId} AND block_number = ${block}
     UNION ALL SELECT block_hash FROM token_event WHERE chain_id = ${chainId} AND block_number = ${block}
     UNION ALL SELECT block_hash FROM timelock_event WHERE chain_id = ${chainId} AND block_number = ${block}
+    UNION ALL SELECT block_hash FROM proposal_deadline_event WHERE chain_id = ${chainId} AND block_number = ${block}
     LIMIT 1`);
   const r = res.rows[0] as { block_hash: string } | undefined;
   return r ? r.block_hash : null;
@@ -301,6 +313,25 @@ export class Deriver {
             models: await this.modelsOfProposal(proposalId),
             proposalId,
             data: { proposalId, state, ...(state === 'queued' ? { eta: Number(a.etaSeconds) } : {}) },
+          });
+          break;
+        }
+        case DEADLINE_EVENT: {
+          // the voting period ended (no transaction): succeeded or defeated by the final tally and quorum(snapshot)
+          const proposalId = String(a.proposalId);
+          out.push({
+            ...base,
+            type: 'proposal.state',
+            models: await this.modelsOfProposal(proposalId),
+            proposalId,
+            data: {
+              proposalId,
+              state: a.state,
+              deadline: Number(a.deadline),
+              tally: { for: String(a.forVotes), against: String(a.againstVotes), abstain: String(a.abstainVotes) },
+              quorum: String(a.quorum),
+              quorumReached: Boolean(a.quorumReached),
+            },
           });
           break;
         }

@@ -15,6 +15,7 @@ import type { Deployment } from '../contracts/deployment.ts';
 import { ChainSource, ReorgDetected, StoppedError, errorText, type FetchedRange, type RpcClient } from './source.ts';
 import { loadCheckpoint, recentBlocks, rollbackTo, writeRange, type Checkpoint } from './store.ts';
 import type { BatchSummary } from './reducer.ts';
+import { DEFAULT_QUORUM_NUMERATOR, recordDeadlines } from './deadlines.ts';
 import { acquireWriterLock, type WriterLock } from './lock.ts';
 import { reportPhases, timed } from './profile.ts';
 
@@ -193,7 +194,17 @@ class Core {
       const lastEvent = slice[slice.length - 1]!; // not last: the slice ends before the range does, so it is not empty
       const tip = last ? r.toHeader : { number: lastEvent.blockNumber, hash: lastEvent.blockHash, parentHash: '', timestamp: lastEvent.blockTime };
       const headers = r.headers.filter((h) => h.number <= tip.number && (last || h.number > (start === 0 ? -1 : r.events[start - 1]!.blockNumber)));
-      const s = await timed('writeRange', () => writeRange(this.o.db.db, this.chainId, slice, headers, tip, this.reorgWindow));
+      const s = await timed('writeRange', () =>
+        writeRange(this.o.db.db, this.chainId, slice, headers, tip, this.reorgWindow, (tx) =>
+          recordDeadlines(tx, {
+            chainId: this.chainId,
+            governor: this.o.deployment.contracts.ModelGovernor,
+            tip,
+            header: (n) => this.source.header(n),
+            fallbackQuorumNumerator: this.o.deployment.governance?.quorumNumerator ?? DEFAULT_QUORUM_NUMERATOR,
+          }),
+        ),
+      );
       this.checkpoint = { blockNumber: tip.number, blockHash: tip.hash };
       total.events += s.events;
       total.proposals.push(...s.proposals);

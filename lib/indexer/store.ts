@@ -54,12 +54,15 @@ export async function writeRange(
   headers: BlockHeader[],
   checkpoint: BlockHeader,
   reorgWindow: number,
+  /** Runs after the range's events were applied, before the checkpoint moves (derived chain positions: lib/indexer/deadlines.ts). */
+  afterApply?: (tx: Exec) => Promise<unknown>,
 ): Promise<BatchSummary> {
   return db.transaction(async (tx) => {
     const byKind: Record<ContractKind, Row[]> = { governor: [], token: [], timelock: [], registry: [] };
     for (const e of events) byKind[e.kind].push(eventRow(chainId, e));
     for (const kind of Object.keys(byKind) as ContractKind[]) await upsertRows(tx, eventTables[kind], byKind[kind], 'nothing');
     const summary = await timed('applyEvents', () => applyEvents(tx, chainId, events));
+    if (afterApply) await afterApply(tx);
     const blockRows = headers.map((h) => ({
       chain_id: chainId,
       block_number: h.number,
@@ -91,6 +94,8 @@ export async function rollbackTo(db: Db, chainId: number, ancestor: { number: nu
     for (const spec of Object.values(eventTables))
       await tx.execute(sql`${sql.raw(`DELETE FROM ${spec.name} WHERE chain_id = `)}${chainId}${sql.raw(' AND block_number > ')}${ancestor.number}`);
     await tx.execute(sql`DELETE FROM indexer_block WHERE chain_id = ${chainId} AND block_number > ${ancestor.number}`);
+    // derived positions above the fork (their block, or the tallies behind them, may be gone): recomputed going forward
+    await tx.execute(sql`DELETE FROM proposal_deadline_event WHERE chain_id = ${chainId} AND block_number > ${ancestor.number}`);
     for (const spec of derivedTables) await tx.execute(sql`${sql.raw(`DELETE FROM ${spec.name} WHERE chain_id = `)}${chainId}`);
     await replayEvents(tx, chainId);
     await upsertRows(tx, T.checkpoint, [checkpointRow(chainId, ancestor.number, ancestor.hash)]);

@@ -83,8 +83,16 @@ describe('GET /api/events', () => {
     expect(t.slice(0, 3)).toEqual(['version.published', 'version.current', 'proposal.created']);
     expect(t).toContain('proposal.vote');
     const tail = t.slice(t.indexOf('proposal.created'));
-    // queued, then execute: the registry's events come before the governor's ProposalExecuted in the same tx
-    expect(tail.filter((x) => x !== 'proposal.vote')).toEqual(['proposal.created', 'proposal.state', 'version.published', 'version.current', 'proposal.state']);
+    // succeeded (the first block past the deadline), queued, then execute: the registry's events come
+    // before the governor's ProposalExecuted in the same tx
+    expect(tail.filter((x) => x !== 'proposal.vote')).toEqual([
+      'proposal.created',
+      'proposal.state',
+      'proposal.state',
+      'version.published',
+      'version.current',
+      'proposal.state',
+    ]);
     expect(inChainOrder(all.events.map((e) => e.id!))).toBe(true);
 
     const data = all.data();
@@ -103,7 +111,7 @@ describe('GET /api/events', () => {
     expect(lastVote.data.tally).toMatchObject({ votes: 3 });
     expect(BigInt(lastVote.data.tally.for)).toBeGreaterThan(0n);
     expect(BigInt(lastVote.data.tally.against)).toBeGreaterThan(0n);
-    expect(data.filter((d) => d.type === 'proposal.state').map((d) => d.data.state)).toEqual(['queued', 'executed']);
+    expect(data.filter((d) => d.type === 'proposal.state').map((d) => d.data.state)).toEqual(['succeeded', 'queued', 'executed']);
   }, 120_000);
 
   it('filters by model and kind, and refuses unknown filters with a JSON error', async () => {
