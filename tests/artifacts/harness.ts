@@ -31,6 +31,12 @@ export interface Harness {
   ctx: ArtifactRoutesContext;
   /** Authorization header for a dev account (index into DEV_ACCOUNTS). */
   auth(account?: number, expiry?: number): Promise<string>;
+  /**
+   * Bytes the server has read from the client connection whose local port is `clientPort` (-1 when
+   * there is none): compared with the client socket's bytesWritten, a test knows every byte it sent
+   * has arrived, instead of sleeping while they are in flight.
+   */
+  bytesReadFrom(clientPort: number): number;
   /** Gated-model access hook used by the blob route (tests swap it). */
   setCheckAccess(fn: CheckAccess): void;
   close(): Promise<void>;
@@ -68,6 +74,11 @@ export async function startHarness(env: Partial<ArtifactRoutesContext['env']> = 
     }
   });
   server.requestTimeout = 0;
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
   // as lib/server/main.ts: a client reusing a keep-alive socket must not race the server closing it
   // (Helia's gateway session drops a provider for good after one failed request)
   server.keepAliveTimeout = 65_000;
@@ -88,6 +99,7 @@ export async function startHarness(env: Partial<ArtifactRoutesContext['env']> = 
         audience: url,
         expiry,
       }),
+    bytesReadFrom: (clientPort) => [...sockets].find((s) => s.remotePort === clientPort)?.bytesRead ?? -1,
     setCheckAccess: (fn) => (checkAccess = fn),
     async close() {
       server.closeAllConnections();

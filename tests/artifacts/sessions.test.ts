@@ -57,22 +57,27 @@ async function head(id: string, account = 0) {
   return { status: res.status, offset: res.headers.get('upload-offset'), length: res.headers.get('upload-length') };
 }
 
-/** Sends `sent` bytes of a PATCH that declares `declared`, then cuts the connection. */
+/** Writes `bytes` on a request, then waits until the server has read everything the client sent on that connection. */
+async function writeAndArrive(req: http.ClientRequest, bytes: Uint8Array, ms = 30_000) {
+  await new Promise<void>((r) => req.write(bytes, () => r()));
+  const socket = req.socket!;
+  const end = Date.now() + ms;
+  while (h.bytesReadFrom(socket.localPort!) < socket.bytesWritten) {
+    if (Date.now() > end) throw new Error(`the server read ${h.bytesReadFrom(socket.localPort!)} of ${socket.bytesWritten} bytes`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Sends `bytes` of a PATCH that declares `declared`, waits until the server has read them, then cuts the connection. */
 async function cutOff(id: string, offset: number, bytes: Uint8Array, declared: number) {
   const authorization = await h.auth();
-  await new Promise<void>((resolve) => {
-    const req = http.request(`${h.url}/api/uploads/sessions/${id}`, {
-      method: 'PATCH',
-      headers: { authorization, 'upload-offset': String(offset), 'content-length': String(declared) },
-    });
-    req.on('error', () => resolve());
-    req.write(bytes, () =>
-      setTimeout(() => {
-        req.destroy();
-        resolve();
-      }, 300),
-    );
+  const req = http.request(`${h.url}/api/uploads/sessions/${id}`, {
+    method: 'PATCH',
+    headers: { authorization, 'upload-offset': String(offset), 'content-length': String(declared) },
   });
+  req.on('error', () => {});
+  await writeAndArrive(req, bytes);
+  req.destroy();
 }
 
 async function waitForOffset(id: string, want: (n: number) => boolean, ms = 60_000) {
@@ -146,8 +151,7 @@ describe('resumable uploads', () => {
       headers: { authorization, 'upload-offset': '0', 'content-length': String(bytes.length) },
     });
     const closed = new Promise<void>((r) => stalled.on('error', () => r()).on('close', () => r()));
-    await new Promise<void>((r) => stalled.write(bytes.subarray(0, 2 * MiB), () => r()));
-    await new Promise((r) => setTimeout(r, 300)); // ...and then nothing more, connection left open
+    await writeAndArrive(stalled, bytes.subarray(0, 2 * MiB)); // the server has them all; then nothing more, connection left open
     const probe = await head(id);
     expect(probe.status).toBe(200);
     expect(Number(probe.offset)).toBe(2 * MiB); // every byte that arrived, flushed before the answer
