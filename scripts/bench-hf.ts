@@ -8,18 +8,13 @@
 //     it pulls and verifies, then serves).
 // Each includes its process start (node CLI / python import), as a user would see it. Medians. Last line: JSON.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { privateKeyToAccount } from 'viem/accounts';
-import { startAnvil, deployContracts, repoRoot, freePort, advanceTime, DEV_ACCOUNTS } from '../lib/devchain/anvil.ts';
-import { Governance } from '../lib/devchain/governance.ts';
-import { parseEnv } from '../lib/env.ts';
-import { startServer } from '../lib/server/main.ts';
-import { uploadAuthHeaders, uploadFile } from '../lib/sdk/upload.ts';
-import { makeVersion, publish } from '../tests/helpers/consumer.ts';
+import { startAnvil, deployContracts, repoRoot } from '../lib/devchain/anvil.ts';
+import { startTestServer } from '../tests/helpers/test-server.ts';
+import { uploadAndPublish } from '../tests/helpers/consumer.ts';
 import { hfPython } from '../tests/helpers/python.ts';
 import { median, runBench } from './bench/harness.ts';
 import { parseSize, timedExec, writeRandomFile } from './bench/tools.ts';
@@ -74,42 +69,11 @@ async function main() {
   cleanups.push(() => anvil.stop());
   const { deployment, deploymentFile } = await deployContracts(anvil.rpcUrl, { deploymentFile: path.join(work, 'deployment.json') });
   const chain = { ...anvil, deployment, deploymentFile };
-  const canonicalize = (await import('canonicalize')).default;
-  const v = makeVersion('bench-lm', {});
-  const env = parseEnv({
-    ...process.env,
-    NODE_ENV: 'production',
-    PORT: String(await freePort()),
-    RPC_URL: anvil.rpcUrl,
-    DEPLOYMENT_FILE: deploymentFile,
-    MODELDAO_DATA_DIR: path.join(work, 'data'),
-    DATABASE_URL: undefined,
-    INDEXER_POLL_MS: '200',
-  });
-  const server = await startServer({ env, deployment, withNext: false, log: () => {} });
+  const server = await startTestServer(chain, path.join(work, 'data'), { NODE_ENV: 'production', INDEXER_POLL_MS: '200' });
   cleanups.push(() => server.close());
   const gw = server.url;
-  // Uploads need voting power (a maintainer's): delegate to self, let a second pass.
-  const gov = new Governance(anvil.rpcUrl, deployment);
-  await gov.delegate(DEV_ACCOUNTS[0].privateKey);
-  await advanceTime(anvil.rpcUrl, 2);
-  const account = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey);
-  const authHeaders = await uploadAuthHeaders({ account, chainId: deployment.chainId, registry: deployment.contracts.ModelRegistry, gateway: gw });
-  const files = [];
-  for (const s of shards) {
-    const up = await uploadFile({ gateway: gw, file: path.join(srcDir, s.name), authHeaders });
-    files.push({ path: s.name, size: up.size, sha256: up.sha256, cid: up.cid });
-  }
-  Object.assign(v.manifest, { files });
-  v.manifestBytes = Buffer.from(canonicalize(v.manifest) as string);
-  v.digest = `0x${crypto.createHash('sha256').update(v.manifestBytes).digest('hex')}`;
-  const posted = await fetch(`${gw}/api/manifests`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...authHeaders },
-    body: new Uint8Array(v.manifestBytes),
-  });
-  if (!posted.ok) throw new Error(`POST /api/manifests: ${posted.status} ${await posted.text()}`);
-  await publish(chain, 'bench-lm', v);
+  // Uploads need voting power (a maintainer's): uploadAndPublish delegates first.
+  await uploadAndPublish({ chain, gateway: gw, slug: 'bench-lm', files: shards.map((s) => ({ path: s.name, file: path.join(srcDir, s.name) })) });
   await server.waitForIndex();
   for (let i = 0; ; i++) {
     const r = await fetch(`${gw}/hf/bench-lm/resolve/main/${shards[0]!.name}`, { method: 'HEAD' });

@@ -12,13 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { privateKeyToAccount } from 'viem/accounts';
-import { startAnvil, deployContracts, repoRoot, freePort, advanceTime, DEV_ACCOUNTS } from '../lib/devchain/anvil.ts';
-import { Governance } from '../lib/devchain/governance.ts';
-import { parseEnv } from '../lib/env.ts';
-import { startServer } from '../lib/server/main.ts';
-import { uploadAuthHeaders, uploadFile } from '../lib/sdk/upload.ts';
-import { makeVersion, publish } from '../tests/helpers/consumer.ts';
+import { startAnvil, deployContracts, repoRoot } from '../lib/devchain/anvil.ts';
+import { startTestServer } from '../tests/helpers/test-server.ts';
+import { makeVersion, publish, uploadAndPublish } from '../tests/helpers/consumer.ts';
 import { median, runBench, type Bench } from './bench/harness.ts';
 import { parseSize, timedExec, writeRandomFile } from './bench/tools.ts';
 
@@ -65,39 +61,15 @@ async function main({ defer, log }: Bench) {
     // The real server (lib/server/main.ts, plain API, in-process indexer): shards uploaded through
     // POST /api/uploads, manifest through POST /api/manifests, version published on chain, served by
     // GET /api/blobs once the index has it.
-    const env = parseEnv({
-      ...process.env,
-      NODE_ENV: 'production',
-      PORT: String(await freePort()),
-      RPC_URL: anvil.rpcUrl,
-      DEPLOYMENT_FILE: deploymentFile,
-      MODELDAO_DATA_DIR: path.join(work, 'data'),
-      DATABASE_URL: undefined,
-      INDEXER_POLL_MS: '200',
-    });
-    const server = await startServer({ env, deployment, withNext: false, log: () => {} });
+    const server = await startTestServer(chain, path.join(work, 'data'), { NODE_ENV: 'production', INDEXER_POLL_MS: '200' });
     defer(() => server.close());
     gw = server.url;
-    const gov = new Governance(anvil.rpcUrl, deployment);
-    await gov.delegate(DEV_ACCOUNTS[0].privateKey);
-    await advanceTime(anvil.rpcUrl, 2);
-    const account = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey);
-    const authHeaders = await uploadAuthHeaders({ account, chainId: deployment.chainId, registry: deployment.contracts.ModelRegistry, gateway: gw });
-    const files = [];
-    for (const s of shards) {
-      const up = await uploadFile({ gateway: gw, file: path.join(srcDir, s.name), authHeaders });
-      files.push({ path: s.name, size: up.size, sha256: up.sha256, cid: up.cid });
-    }
-    Object.assign(v.manifest, { files });
-    v.manifestBytes = Buffer.from(canonicalize(v.manifest) as string);
-    v.digest = `0x${crypto.createHash('sha256').update(v.manifestBytes).digest('hex')}`;
-    const posted = await fetch(`${gw}/api/manifests`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...authHeaders },
-      body: new Uint8Array(v.manifestBytes),
+    const { files } = await uploadAndPublish({
+      chain,
+      gateway: gw,
+      slug: 'bench-lm',
+      files: shards.map((s) => ({ path: s.name, file: path.join(srcDir, s.name) })),
     });
-    if (!posted.ok) throw new Error(`POST /api/manifests: ${posted.status} ${await posted.text()}`);
-    await publish(chain, 'bench-lm', v);
     await server.waitForIndex();
     // Publication pins the blobs (indexer onAdvance → syncPins); wait until they are served.
     for (let i = 0; ; i++) {

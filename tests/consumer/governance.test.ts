@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFunctionData, type Hex } from 'viem';
 import { modelRegistryAbi } from '../../lib/contracts/generated.ts';
 import { Governance, Support } from '../../lib/devchain/governance.ts';
-import { parseEnv } from '../../lib/env.ts';
-import { startServer, type RunningServer } from '../../lib/server/main.ts';
-import { DEV_ACCOUNTS, freePort } from '../helpers/anvil.ts';
+import type { RunningServer } from '../../lib/server/main.ts';
+import { startTestServer } from '../helpers/test-server.ts';
+import { DEV_ACCOUNTS } from '../helpers/anvil.ts';
 import { ACCESS, asGuardian, asTimelock, modelIdOf, sha256, startTestChain, tmpDir, type TestChain } from '../helpers/consumer.ts';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'lib', 'cli', 'modeldao.mjs');
@@ -40,17 +40,7 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 beforeAll(async () => {
   work = tmpDir();
   chain = await startTestChain();
-  const env = parseEnv({
-    ...process.env,
-    NODE_ENV: 'test',
-    PORT: String(await freePort()),
-    RPC_URL: chain.rpcUrl,
-    DEPLOYMENT_FILE: chain.deploymentFile,
-    MODELDAO_DATA_DIR: path.join(work, 'data'),
-    DATABASE_URL: undefined,
-    INDEXER_POLL_MS: '100',
-  });
-  server = await startServer({ env, deployment: chain.deployment, withNext: false, log: () => {} });
+  server = await startTestServer(chain, path.join(work, 'data'));
 }, 180_000);
 
 afterAll(async () => {

@@ -10,13 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { Hex } from 'viem';
 import { Governance } from '../../lib/devchain/governance.ts';
-import { parseEnv } from '../../lib/env.ts';
 import { canonicalManifest, manifestDigest, MANIFEST_SCHEMA, pathProblem } from '../../lib/manifest/index.ts';
-import { startServer, type RunningServer } from '../../lib/server/main.ts';
+import type { RunningServer } from '../../lib/server/main.ts';
+import { startTestServer } from '../helpers/test-server.ts';
 import { ModelDaoError } from '../../lib/sdk/errors.ts';
 import { parseManifest as sdkParseManifest } from '../../lib/sdk/manifest.ts';
 import { uploadAuthHeaders, uploadFile } from '../../lib/sdk/upload.ts';
-import { DEV_ACCOUNTS, freePort } from '../helpers/anvil.ts';
+import { DEV_ACCOUNTS } from '../helpers/anvil.ts';
 import { ACCESS, asTimelock, modelIdOf, sha256, startTestChain, tmpDir, type TestChain } from './fixtures.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -93,17 +93,7 @@ async function publishThroughServer(
 beforeAll(async () => {
   work = tmpDir();
   chain = await startTestChain();
-  const env = parseEnv({
-    ...process.env,
-    NODE_ENV: 'test',
-    PORT: String(await freePort()),
-    RPC_URL: chain.rpcUrl,
-    DEPLOYMENT_FILE: chain.deploymentFile,
-    MODELDAO_DATA_DIR: path.join(work, 'data'),
-    DATABASE_URL: undefined,
-    INDEXER_POLL_MS: '100',
-  });
-  server = await startServer({ env, deployment: chain.deployment, withNext: false, log: () => {} });
+  server = await startTestServer(chain, path.join(work, 'data'));
   // Uploading takes the proposal threshold in votes: the maintainer delegates to itself, and the next
   // block's timestamp must be past the checkpoint (getVotes(clock - 1)).
   const gov = new Governance(chain.rpcUrl, chain.deployment);

@@ -1,10 +1,9 @@
 // Shared pieces of the event tests: a server on a test chain, an SSE client that records what it got.
 import http from 'node:http';
 import path from 'node:path';
-import { parseEnv } from '../../lib/env.ts';
-import { startServer, type RunningServer } from '../../lib/server/main.ts';
+import type { RunningServer } from '../../lib/server/main.ts';
+import { startTestServer } from '../helpers/test-server.ts';
 import { SseParser, type ServerEvent } from '../../lib/sdk/events.ts';
-import { freePort } from '../helpers/anvil.ts';
 import type { TestChain } from '../consumer/fixtures.ts';
 
 export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
@@ -15,20 +14,9 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, what: stri
   }
 }
 
-export async function serverOn(chain: TestChain, dataDir: string, extra: Record<string, string> = {}): Promise<RunningServer> {
-  const env = parseEnv({
-    ...process.env,
-    NODE_ENV: 'test',
-    PORT: String(await freePort()),
-    RPC_URL: chain.rpcUrl,
-    DEPLOYMENT_FILE: chain.deploymentFile,
-    MODELDAO_DATA_DIR: dataDir,
-    DATABASE_URL: undefined,
-    INDEXER_POLL_MS: '100',
-    EVENTS_HEARTBEAT_MS: '500',
-    ...extra,
-  });
-  return startServer({ env, deployment: chain.deployment, withNext: false, log: () => {} });
+/** The test server (tests/helpers/test-server.ts) with heartbeats every 500 ms. */
+export function serverOn(chain: TestChain, dataDir: string, extra: Record<string, string> = {}): Promise<RunningServer> {
+  return startTestServer(chain, dataDir, { EVENTS_HEARTBEAT_MS: '500', ...extra });
 }
 
 export interface Collector {

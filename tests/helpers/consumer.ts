@@ -13,7 +13,10 @@ import { createPublicClient, createWalletClient, http as viemHttp, type Address,
 import { modelRegistryAbi } from '../../lib/contracts/generated.ts';
 import { chainFor } from '../../lib/chain/client.ts';
 import { asHttpError } from '../../lib/server/http.ts';
-import { rpc, startTestChain, type TestChain } from './anvil.ts';
+import { privateKeyToAccount } from 'viem/accounts';
+import { Governance } from '../../lib/devchain/governance.ts';
+import { uploadAuthHeaders, uploadFile } from '../../lib/sdk/upload.ts';
+import { advanceTime, DEV_ACCOUNTS, rpc, startTestChain, type TestChain } from './anvil.ts';
 
 export type { TestChain };
 export { startTestChain };
@@ -263,4 +266,45 @@ export function tmpDir(prefix = 'modeldao-consumer-'): string {
 export function listFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((p) => !fs.statSync(path.join(dir, p), { throwIfNoEntry: false })?.isDirectory()).sort();
+}
+
+/**
+ * The maintainer's path to an approved version through a running server, as the benches take it:
+ * voting power for dev account 0 (delegate, a second passes), each file uploaded through POST
+ * /api/uploads, the manifest through POST /api/manifests, the version published as the timelock.
+ * Returns the manifest's file entries and the version (digest, canonical bytes).
+ */
+export async function uploadAndPublish(o: {
+  chain: TestChain;
+  gateway: string;
+  slug: string;
+  files: { path: string; file: string }[];
+}): Promise<{ files: { path: string; size: number; sha256: string; cid: string }[]; version: ModelVersionFiles }> {
+  const gov = new Governance(o.chain.rpcUrl, o.chain.deployment);
+  await gov.delegate(DEV_ACCOUNTS[0].privateKey);
+  await advanceTime(o.chain.rpcUrl, 2);
+  const account = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey);
+  const authHeaders = await uploadAuthHeaders({
+    account,
+    chainId: o.chain.deployment.chainId,
+    registry: o.chain.deployment.contracts.ModelRegistry,
+    gateway: o.gateway,
+  });
+  const files = [];
+  for (const f of o.files) {
+    const up = await uploadFile({ gateway: o.gateway, file: f.file, authHeaders });
+    files.push({ path: f.path, size: up.size, sha256: up.sha256, cid: up.cid });
+  }
+  const version = makeVersion(o.slug, {});
+  Object.assign(version.manifest, { files });
+  version.manifestBytes = Buffer.from(canonicalize(version.manifest) as string);
+  version.digest = `0x${sha256(version.manifestBytes)}`;
+  const posted = await fetch(`${o.gateway}/api/manifests`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...authHeaders },
+    body: new Uint8Array(version.manifestBytes),
+  });
+  if (!posted.ok) throw new Error(`POST /api/manifests: ${posted.status} ${await posted.text()}`);
+  await publish(o.chain, o.slug, version);
+  return { files, version };
 }

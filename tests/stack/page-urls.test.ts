@@ -5,9 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '../../lib/env.ts';
-import { startServer, type RunningServer } from '../../lib/server/main.ts';
-import { freePort } from '../helpers/anvil.ts';
+import type { RunningServer } from '../../lib/server/main.ts';
+import { startTestServer } from '../helpers/test-server.ts';
 import { startTestChain, tmpDir, type TestChain } from '../consumer/fixtures.ts';
 
 let chain: TestChain;
@@ -18,15 +17,6 @@ const reachedNext: string[] = [];
 beforeAll(async () => {
   work = tmpDir();
   chain = await startTestChain();
-  const env = parseEnv({
-    ...process.env,
-    NODE_ENV: 'test',
-    PORT: String(await freePort()),
-    RPC_URL: chain.rpcUrl,
-    DEPLOYMENT_FILE: chain.deploymentFile,
-    MODELDAO_DATA_DIR: path.join(work, 'data'),
-    DATABASE_URL: undefined,
-  });
   const next = Promise.resolve({
     handle: async (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
       reachedNext.push(req.url ?? '');
@@ -36,7 +26,7 @@ beforeAll(async () => {
     },
     close: async () => {},
   });
-  server = await startServer({ env, deployment: chain.deployment, next, log: () => {} });
+  server = await startTestServer(chain, path.join(work, 'data'), {}, { withNext: true, next });
 }, 180_000);
 
 afterAll(async () => {
