@@ -7,6 +7,7 @@ const items = [
   { href: '/', label: 'Models', match: (p: string) => p === '/' || p.startsWith('/models') },
   { href: '/proposals', label: 'Proposals', match: (p: string) => p.startsWith('/proposals') },
   { href: '/delegates', label: 'Delegates', match: (p: string) => p.startsWith('/delegates') },
+  { href: '/treasury', label: 'Treasury', match: (p: string) => p.startsWith('/treasury') },
 ];
 
 export function MainNav() {

@@ -6,3 +6,4 @@ export * from './access.ts';
 export * from './events.ts';
 export * from './ipfs.ts';
 export * from './deadlines.ts';
+export * from './delegates.ts';

@@ -1,5 +1,6 @@
 import { UPLOAD_AUTH_SCHEME, UploadAuthError, type UploadAuthErrorCode } from '../artifacts/upload-auth-format.ts';
 import { AccessError, type AccessErrorKind } from '../access/errors.ts';
+import { StatementError } from '../delegates/statement.ts';
 
 // Domain errors → HTTP. Domain modules (lib/artifacts, lib/access, …) throw their own errors and
 // never import the HTTP layer; their status codes and headers are decided here, in lib/server
@@ -43,6 +44,7 @@ export function httpAnswerOf(err: unknown): HttpAnswer | null {
     else if (status === 401 && /token/.test(err.code)) headers = { 'www-authenticate': 'Bearer error="invalid_token"' };
     return { status, code: err.code, message: err.message, headers };
   }
+  if (err instanceof StatementError) return { status: ACCESS_STATUS[err.kind], code: err.code, message: err.message, headers: {} };
   if (err instanceof UploadAuthError) {
     const status = UPLOAD_AUTH_STATUS[err.code];
     return { status, code: err.code, message: err.message, headers: status === 401 ? { 'www-authenticate': `${UPLOAD_AUTH_SCHEME} realm="modeldao"` } : {} };

@@ -24,6 +24,7 @@ import { routes as hfRoutes } from './routes/hf.ts';
 import { repoRoot } from '../repo-root.ts';
 import { routes as eventRoutes } from './routes/events.ts';
 import { routes as feedRoutes } from './routes/feeds.ts';
+import { routes as delegateRoutes } from './routes/delegates.ts';
 import { EventHub } from '../events/hub.ts';
 import { EventStreamService } from './event-stream.ts';
 import { WebhookDispatcher, loadWebhookConfig } from '../events/webhooks.ts';
@@ -185,6 +186,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     ...hfRoutes,
     ...eventRoutes,
     ...feedRoutes,
+    ...delegateRoutes,
   ] as Route<typeof ctx>[];
   const plain = createRouter(routes, () => ctx);
 

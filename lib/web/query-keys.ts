@@ -13,5 +13,8 @@ export const queryKeys = {
   governorParams: (chainId: number, governor: Addr) => ['modeldao', 'governor-params', chainId, governor] as const,
   simulation: (chainId: number, governor: Addr, timelock: Addr, proposalId: string, blockTag: string) =>
     ['modeldao', 'simulation', chainId, governor, timelock, proposalId, blockTag] as const,
+  /** which of `proposalIds` the account has voted on (governor.hasVoted), for the home page */
+  votedOn: (chainId: number, governor: Addr, account: Addr, proposalIds: readonly string[]) =>
+    ['modeldao', 'voted-on', chainId, governor, account, ...proposalIds] as const,
   currentManifest: (slug: string, digest: string | null) => ['modeldao', 'current-manifest', slug, digest] as const,
 };

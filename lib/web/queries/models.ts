@@ -1,6 +1,6 @@
 import 'server-only';
 import { cache } from 'react';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, isNotNull } from 'drizzle-orm';
 import { model, modelAllowlist, modelVersion } from '@/db/schema';
 import { getEnv } from '@/lib/web/server-env';
 import { getDb } from './db';
@@ -126,4 +126,27 @@ export const getModelSlugs = cache(async (): Promise<Record<string, string>> => 
   const db = await getDb();
   const rows = await db.select({ id: model.modelId, slug: model.slug }).from(model).where(eq(model.chainId, getEnv().CHAIN_ID));
   return Object.fromEntries(rows.map((r) => [String(r.id), r.slug]));
+});
+
+export interface ApprovalRow {
+  slug: string;
+  version: number;
+  /** unix seconds: when it became the current version */
+  at: number;
+  /** the transaction that made it current (the executed proposal's) */
+  tx: string;
+}
+
+/** The latest versions made current (approved) by governance, newest first. */
+export const getRecentApprovals = cache(async (limit: number): Promise<ApprovalRow[]> => {
+  const db = await getDb();
+  const chainId = getEnv().CHAIN_ID;
+  const rows = await db
+    .select({ slug: model.slug, version: modelVersion.version, at: modelVersion.currentFrom, tx: modelVersion.currentFromTx })
+    .from(modelVersion)
+    .innerJoin(model, and(eq(model.chainId, modelVersion.chainId), eq(model.modelId, modelVersion.modelId)))
+    .where(and(eq(modelVersion.chainId, chainId), isNotNull(modelVersion.currentFrom)))
+    .orderBy(desc(modelVersion.currentFromBlock))
+    .limit(limit);
+  return rows.map((r) => ({ slug: r.slug, version: r.version, at: Math.floor(r.at!.getTime() / 1000), tx: r.tx ?? '' }));
 });
