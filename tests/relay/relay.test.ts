@@ -11,8 +11,8 @@ import { parseEnv } from '../../lib/env.ts';
 import { startServer, type RunningServer } from '../../lib/server/main.ts';
 import { modelGovernorAbi, modelTokenAbi } from '../../lib/contracts/generated.ts';
 import { ANVIL_RELAYER_KEY } from '../../lib/relay/secret.ts';
-import type { RelayPolicyView } from '../../lib/relay/typed-data.ts';
-import { DEV_ACCOUNTS, freePort } from '../helpers/anvil.ts';
+import type { RelayPolicyView, RelayStatus } from '../../lib/relay/typed-data.ts';
+import { DEV_ACCOUNTS, freePort, rpc } from '../helpers/anvil.ts';
 import { postRelay, setBalance, startRelayDao, waitForRelay, type RelayDao } from '../helpers/relay.ts';
 
 let dao: RelayDao;
@@ -205,5 +205,41 @@ describe('the operator’s limits', () => {
     expect(printed).not.toContain(DEV_ACCOUNTS[5].privateKey.slice(2));
     fs.writeFileSync(file, 'not a key');
     expect(() => parseEnv({ CHAIN_ID: '10', RELAY_ENABLED: 'true', RELAY_PRIVATE_KEY_FILE: file })).toThrow(/must hold 0x/);
+  });
+});
+
+describe('a stuck transaction', () => {
+  it('RELAY-010: is replaced with the same nonce and higher fees, and only one of them lands', async () => {
+    const key = DEV_ACCOUNTS[4];
+    const server = await start({ RELAY_PRIVATE_KEY: key.privateKey, RELAY_STUCK_SECONDS: '0.5' });
+    const voter = dao.voters[8]!;
+    const before = await dao.nonceOf(key.address);
+    await rpc(dao.chain.rpcUrl, 'evm_setAutomine', [false]);
+    let id = '';
+    try {
+      const r = await postRelay(server.url, 'vote', await dao.ballot(voter));
+      expect(r.status).toBe(202);
+      id = String(r.json.id);
+      // not mined (automine off): the monitor replaces it once it is older than RELAY_STUCK_SECONDS
+      const deadline = Date.now() + 60_000;
+      let s: RelayStatus;
+      for (;;) {
+        s = (await (await fetch(`${server.url}/api/relay/${id}`)).json()) as RelayStatus;
+        if (s.txHashes.length >= 2) break;
+        if (Date.now() > deadline) throw new Error('no replacement within 60 s');
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      expect(s.status).toBe('submitted');
+      expect(new Set(s.txHashes).size).toBe(s.txHashes.length);
+    } finally {
+      await rpc(dao.chain.rpcUrl, 'evm_setAutomine', [true]);
+    }
+    await rpc(dao.chain.rpcUrl, 'evm_mine');
+    const done = await waitForRelay(server.url, id);
+    expect(done.status).toBe('mined');
+    expect(done.txHashes.length).toBeGreaterThanOrEqual(2);
+    expect(done.txHashes).toContain(done.txHash);
+    expect(await hasVoted(voter.address)).toBe(true);
+    expect(await dao.nonceOf(key.address)).toBe(before + 1);
   });
 });
