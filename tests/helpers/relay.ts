@@ -42,7 +42,8 @@ export function voterKey(i: number): Hex {
 }
 
 export async function startRelayDao(opts: { voters: number; chain?: TestChain }): Promise<RelayDao> {
-  const chain = opts.chain ?? (await startTestChain());
+  // A week of voting: anvil's clock follows the wall clock, and a loaded machine takes minutes.
+  const chain = opts.chain ?? (await startTestChain({ env: { VOTING_PERIOD: String(7 * 86400) } }));
   const client = chainClient(chain);
   const gov = new Governance(chain.rpcUrl, chain.deployment);
   const { ModelToken, ModelGovernor } = chain.deployment.contracts;
