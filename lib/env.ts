@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { ANVIL_RELAYER_KEY, DEV_CHAIN_ID, Secret } from './relay/secret.ts';
 
 // The environment is validated once, here. next.config.mjs imports this module so that a bad
 // environment fails the build (and `npm run dev`) with the variable's name.
@@ -108,9 +110,59 @@ const schema = z.object({
     .int()
     .positive()
     .default(10 * 60_000),
+  /**
+   * Gasless votes and delegations (POST /api/relay/*): on by default for the local dev chain
+   * (chain id 31337, paid by an anvil account), off otherwise unless set to true with a key.
+   */
+  RELAY_ENABLED: z.enum(['true', 'false', '1', '0']).optional(),
+  /** The relayer's private key (0x + 64 hex). Server secret: never logged, never NEXT_PUBLIC_. */
+  RELAY_PRIVATE_KEY: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x followed by 64 hex digits')
+    .optional(),
+  /** A file holding the relayer's private key (alternative to RELAY_PRIVATE_KEY). */
+  RELAY_PRIVATE_KEY_FILE: z.string().optional(),
+  /** Relayed requests one account may make per UTC day (votes and delegations together). */
+  RELAY_ACCOUNT_DAILY_LIMIT: z.coerce.number().int().min(0).default(20),
+  /** Relayed votes one proposal may receive in total. */
+  RELAY_PROPOSAL_LIMIT: z.coerce.number().int().min(0).default(10_000),
+  /** Highest max fee per gas the relayer pays, in gwei (decimal allowed); above it requests are refused. */
+  RELAY_MAX_GAS_PRICE_GWEI: z.coerce.number().positive().default(100),
+  /** Wei the relayer may spend per UTC day (reserved at gas limit × max fee before sending). */
+  RELAY_DAILY_BUDGET_WEI: z
+    .string()
+    .regex(/^[0-9]+$/, 'must be a whole number of wei')
+    .default('1000000000000000000'),
+  /** Which proposals qualify for relayed votes: `all`, `none`, or comma-separated proposal ids. */
+  RELAY_PROPOSALS: z
+    .string()
+    .default('all')
+    .refine((v) => /^(all|none|[0-9]+(\s*,\s*[0-9]+)*)$/.test(v.trim()), 'must be all, none or comma-separated proposal ids'),
+  /** A relayed transaction not mined after this many seconds is replaced (same nonce, fees +25%). */
+  RELAY_STUCK_SECONDS: z.coerce.number().positive().default(30),
+  /** How often pending relayed transactions are checked. */
+  RELAY_POLL_MS: z.coerce.number().int().positive().default(500),
 });
 
-export type Env = z.infer<typeof schema> & {
+/** The relay policy (lib/relay), from the RELAY_* variables. */
+export interface RelayConfig {
+  enabled: boolean;
+  /** null when the relay is off */
+  key: Secret | null;
+  /** the key is anvil's public dev account (local chain only) */
+  devKey: boolean;
+  accountDailyLimit: number;
+  proposalLimit: number;
+  maxFeePerGasWei: bigint;
+  dailyBudgetWei: bigint;
+  /** 'all', 'none' or the qualifying proposal ids */
+  proposals: 'all' | 'none' | bigint[];
+  stuckMs: number;
+  pollMs: number;
+}
+
+export type Env = Omit<z.infer<typeof schema>, 'RELAY_PRIVATE_KEY'> & {
+  relay: RelayConfig;
   rpcUrl: string;
   deploymentFile: string;
   dataDir: string;
@@ -129,7 +181,8 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new EnvError(`Invalid environment:\n${lines.join('\n')}`);
   }
-  const e = result.data;
+  const { RELAY_PRIVATE_KEY, ...e } = result.data;
+  const relay = relayConfig(e, RELAY_PRIVATE_KEY);
   const dataDir = path.resolve(e.MODELDAO_DATA_DIR);
   const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/$/, '');
   const own = new URL(publicBaseUrl).origin;
@@ -144,6 +197,43 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     pgliteDir: path.join(dataDir, 'pglite'),
     publicBaseUrl,
     accessAudiences: [...new Set([own, ...local, ...e.ACCESS_AUDIENCES])],
+    relay,
+  };
+}
+
+function relayConfig(e: Omit<z.infer<typeof schema>, 'RELAY_PRIVATE_KEY'>, keyVar: string | undefined): RelayConfig {
+  const fail = (msg: string): never => {
+    throw new EnvError(`Invalid environment:\n  ${msg}`);
+  };
+  if (keyVar && e.RELAY_PRIVATE_KEY_FILE) fail('RELAY_PRIVATE_KEY_FILE: set either RELAY_PRIVATE_KEY or RELAY_PRIVATE_KEY_FILE, not both');
+  let key = keyVar;
+  if (e.RELAY_PRIVATE_KEY_FILE) {
+    let text = '';
+    try {
+      text = fs.readFileSync(e.RELAY_PRIVATE_KEY_FILE, 'utf8').trim();
+    } catch (err) {
+      fail(`RELAY_PRIVATE_KEY_FILE: cannot read ${e.RELAY_PRIVATE_KEY_FILE} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    // the message never quotes the file's content
+    if (!/^0x[0-9a-fA-F]{64}$/.test(text)) fail(`RELAY_PRIVATE_KEY_FILE: ${e.RELAY_PRIVATE_KEY_FILE} must hold 0x followed by 64 hex digits`);
+    key = text;
+  }
+  const devChain = e.CHAIN_ID === DEV_CHAIN_ID;
+  const enabled = e.RELAY_ENABLED === undefined ? devChain : e.RELAY_ENABLED === 'true' || e.RELAY_ENABLED === '1';
+  const devKey = enabled && !key;
+  if (devKey && !devChain) fail('RELAY_PRIVATE_KEY: RELAY_ENABLED needs RELAY_PRIVATE_KEY or RELAY_PRIVATE_KEY_FILE off the local dev chain');
+  const list = e.RELAY_PROPOSALS.trim();
+  return {
+    enabled,
+    key: enabled ? new Secret(key ?? ANVIL_RELAYER_KEY) : null,
+    devKey,
+    accountDailyLimit: e.RELAY_ACCOUNT_DAILY_LIMIT,
+    proposalLimit: e.RELAY_PROPOSAL_LIMIT,
+    maxFeePerGasWei: BigInt(Math.round(e.RELAY_MAX_GAS_PRICE_GWEI * 1e9)),
+    dailyBudgetWei: BigInt(e.RELAY_DAILY_BUDGET_WEI),
+    proposals: list === 'all' || list === 'none' ? list : list.split(',').map((s) => BigInt(s.trim())),
+    stuckMs: Math.round(e.RELAY_STUCK_SECONDS * 1000),
+    pollMs: e.RELAY_POLL_MS,
   };
 }
 

@@ -7,3 +7,4 @@ export * from './events.ts';
 export * from './ipfs.ts';
 export * from './deadlines.ts';
 export * from './delegates.ts';
+export * from './relay.ts';

@@ -5,7 +5,9 @@
 import { formatUnits, parseUnits, type Hex } from 'viem';
 import { modelRegistryAbi, modelTokenAbi } from '../contracts/generated.ts';
 import type { Deployment } from '../contracts/deployment.ts';
-import { DEV_ACCOUNTS, advanceTime } from './anvil.ts';
+import { privateKeyToAccount } from 'viem/accounts';
+import { DEV_ACCOUNTS, advanceTime, rpc } from './anvil.ts';
+import { delegationTypedData, domainFromTuple } from '../relay/typed-data.ts';
 import { demoModelV1, demoModelV2 } from './demo-weights.ts';
 import { Governance, Support, call, type Action } from './governance.ts';
 import { publishFiles } from './publish.ts';
@@ -19,6 +21,8 @@ export interface SeedResult {
 }
 
 const [maintainer, alice, bob, carol, dave] = DEV_ACCOUNTS;
+/** Holds tokens and voting power but no ETH: votes through the relayer (gasless). */
+const gasless = DEV_ACCOUNTS[7];
 
 export async function seedDemoDao(opts: { rpcUrl: string; deployment: Deployment; baseUrl: string; log?: (m: string) => void }): Promise<SeedResult> {
   const log = opts.log ?? (() => {});
@@ -27,6 +31,7 @@ export async function seedDemoDao(opts: { rpcUrl: string; deployment: Deployment
 
   // Dave keeps his tokens undelegated: the app must tell him to delegate before he can vote.
   for (const a of [maintainer, alice, bob, carol]) await gov.delegate(a.privateKey);
+  await seedGaslessHolder(gov, opts.rpcUrl);
   // Voting power counts from the next second on (timestamp clock: getVotes at clock() - 1).
   await advanceTime(opts.rpcUrl, 1);
   log('accounts #0–#3 delegated to themselves; #4 holds tokens without voting power');
@@ -97,6 +102,7 @@ export async function seedDemoDao(opts: { rpcUrl: string; deployment: Deployment
     ['bob #2', bob],
     ['carol #3', carol],
     ['dave #4 (no delegation)', dave],
+    ['#7 (no ETH: votes gasless)', gasless],
   ] as const) {
     const votes = (await gov.client.readContract({ address: ModelToken, abi: modelTokenAbi, functionName: 'getVotes', args: [a.address] })) as bigint;
     accounts.push({ label, address: a.address, votingPower: `${formatUnits(votes, 18)} votes` });
@@ -110,3 +116,43 @@ export async function seedDemoDao(opts: { rpcUrl: string; deployment: Deployment
 }
 
 export type { Hex };
+
+/**
+ * Dev account #7: 1,000 tokens from the maintainer, delegated to itself by a signature (delegateBySig,
+ * sent by the maintainer), and its ETH set to zero: it can vote on the open proposal only through the
+ * relayer (POST /api/relay/vote), which is what `npm run dev` shows off.
+ */
+async function seedGaslessHolder(gov: Governance, rpcUrl: string): Promise<void> {
+  const token = gov.deployment.contracts.ModelToken;
+  const w = gov.wallet(maintainer.privateKey);
+  const send = async (hash: Hex) => {
+    const r = await gov.client.waitForTransactionReceipt({ hash });
+    if (r.status !== 'success') throw new Error(`seeding the gasless holder failed (tx ${hash})`);
+  };
+  await send(
+    await w.writeContract({
+      address: token,
+      abi: modelTokenAbi,
+      functionName: 'transfer',
+      args: [gasless.address, parseUnits('1000', 18)],
+      account: w.account,
+      chain: w.chain,
+    }),
+  );
+  const domain = domainFromTuple(await gov.client.readContract({ address: token, abi: modelTokenAbi, functionName: 'eip712Domain' }));
+  const block = await gov.client.getBlock({ blockTag: 'latest' });
+  const message = { delegatee: gasless.address, nonce: 0n, expiry: block.timestamp + 3600n };
+  const sig = await privateKeyToAccount(gasless.privateKey).signTypedData(delegationTypedData(domain, message));
+  const v = parseInt(sig.slice(130, 132), 16);
+  await send(
+    await w.writeContract({
+      address: token,
+      abi: modelTokenAbi,
+      functionName: 'delegateBySig',
+      args: [message.delegatee, message.nonce, message.expiry, v, `0x${sig.slice(2, 66)}`, `0x${sig.slice(66, 130)}`],
+      account: w.account,
+      chain: w.chain,
+    }),
+  );
+  await rpc(rpcUrl, 'anvil_setBalance', [gasless.address, '0x0']);
+}

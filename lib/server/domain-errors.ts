@@ -1,6 +1,7 @@
 import { UPLOAD_AUTH_SCHEME, UploadAuthError, type UploadAuthErrorCode } from '../artifacts/upload-auth-format.ts';
 import { AccessError, type AccessErrorKind } from '../access/errors.ts';
 import { StatementError } from '../delegates/statement.ts';
+import { RelayError, RELAY_ERROR_STATUS } from '../relay/errors.ts';
 
 // Domain errors → HTTP. Domain modules (lib/artifacts, lib/access, …) throw their own errors and
 // never import the HTTP layer; their status codes and headers are decided here, in lib/server
@@ -48,6 +49,10 @@ export function httpAnswerOf(err: unknown): HttpAnswer | null {
   if (err instanceof UploadAuthError) {
     const status = UPLOAD_AUTH_STATUS[err.code];
     return { status, code: err.code, message: err.message, headers: status === 401 ? { 'www-authenticate': `${UPLOAD_AUTH_SCHEME} realm="modeldao"` } : {} };
+  }
+  if (err instanceof RelayError) {
+    const status = RELAY_ERROR_STATUS[err.code];
+    return { status, code: err.code, message: err.message, headers: status === 503 || status === 429 ? { 'retry-after': '60' } : {} };
   }
   return null;
 }

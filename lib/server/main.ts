@@ -60,6 +60,8 @@ export function bindBodyIdle(req: http.IncomingMessage, idleMs: number): void {
   req.once('end', () => req.setTimeout(0));
 }
 import { routes as ipfsRoutes } from './routes/ipfs.ts';
+import { routes as relayRoutes } from './routes/relay.ts';
+import { Relayer } from '../relay/relayer.ts';
 import { backfillDags } from '../ipfs/dag.ts';
 
 export interface StartServerOptions {
@@ -155,6 +157,17 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const stopBackfill = new AbortController();
   const backfill = backfillDags(database.db, store, log, stopBackfill.signal).catch((err) => log(`ipfs backfill failed: ${(err as Error).message}`));
 
+  // Gasless votes and delegations from the operator's key (RELAY_*); pending ones from a previous run are reconciled first.
+  const relayer = new Relayer({
+    config: env.relay,
+    db: database.db,
+    publicClient,
+    deployment,
+    isLeader: () => indexer.status().role === 'writer',
+    log: (m) => log(m),
+  });
+  await relayer.start();
+
   const ctx = {
     env,
     deployment,
@@ -171,6 +184,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     store,
     access,
     events,
+    relayer,
   } satisfies BaseContext & Record<string, unknown>;
 
   // Each route module declares the part of the context it needs; ctx has them all.
@@ -187,6 +201,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     ...eventRoutes,
     ...feedRoutes,
     ...delegateRoutes,
+    ...relayRoutes,
   ] as Route<typeof ctx>[];
   const plain = createRouter(routes, () => ctx);
 
@@ -248,6 +263,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       closed = true;
       hub.stop();
       events.close();
+      await relayer.stop();
       await webhooks?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

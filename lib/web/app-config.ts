@@ -32,6 +32,7 @@ export const DEV_ACCOUNTS: { index: number; address: Address; label: string }[] 
   { index: 2, address: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC', label: 'Dev account #2' },
   { index: 3, address: '0x90F79bf6EB2c4f870365E785982E1f101E93b906', label: 'Dev account #3' },
   { index: 4, address: '0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65', label: 'Dev account #4' },
+  { index: 7, address: '0x14dC79964da2C08b23698B3D3cc7Ca32193d9955', label: 'Dev account #7 (no ETH)' },
   { index: 9, address: '0xa0Ee7A142d267C1f36714E4a8F75612F20a79720', label: 'Dev account #9 (guardian)' },
 ];
 

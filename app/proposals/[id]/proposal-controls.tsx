@@ -10,6 +10,7 @@ import { useAppConfig } from '@/lib/web/app-config-context';
 import { queryKeys } from '@/lib/web/query-keys';
 import { useAccountPower } from '@/lib/web/hooks/use-account-power';
 import { phaseText, useDaoTx } from '@/lib/web/hooks/use-dao-tx';
+import { gaslessPhaseText, useGaslessVote } from '@/lib/web/hooks/use-gasless';
 import { formatDateTime, formatTokens } from '@/lib/web/format';
 
 const SUPPORT_LABEL = { 1: 'For', 0: 'Against', 2: 'Abstain' } as const;
@@ -33,6 +34,8 @@ export function ProposalControls(props: Props) {
   const governor = app.contracts?.governor;
   const power = useAccountPower();
   const tx = useDaoTx();
+  // votes go through the relayer (no gas) when it accepts them, else from the wallet
+  const gv = useGaslessVote();
   const [support, setSupport] = useState<0 | 1 | 2>(1);
   const [reason, setReason] = useState('');
   const [lastVote, setLastVote] = useState<0 | 1 | 2 | null>(null);
@@ -83,12 +86,7 @@ export function ProposalControls(props: Props) {
   const vote = async (e: React.FormEvent) => {
     e.preventDefault();
     setLastVote(support);
-    const ok = await tx.run({
-      address: governor!,
-      abi: modelGovernorAbi,
-      functionName: 'castVoteWithReason',
-      args: [BigInt(props.id), support, reason.trim()],
-    });
+    const ok = await gv.vote(BigInt(props.id), support, reason.trim());
     if (!ok) setLastVote(null);
   };
 
@@ -120,7 +118,7 @@ export function ProposalControls(props: Props) {
         <>
           {status !== 'connected' ? (
             <p>Connect a wallet (top right) to vote.</p>
-          ) : receipt.data?.hasVoted || (tx.phase === 'done' && lastVote !== null) ? (
+          ) : receipt.data?.hasVoted || (gv.phase === 'done' && lastVote !== null) ? (
             <p className="notice-ok" data-testid="voted">
               You voted{lastVote !== null ? ` ${SUPPORT_LABEL[lastVote]}` : ''} on this proposal.
             </p>
@@ -155,8 +153,8 @@ export function ProposalControls(props: Props) {
                 </span>
                 <textarea value={reason} onChange={(e) => setReason(e.target.value)} maxLength={2000} name="reason" />
               </label>
-              <button type="submit" className="btn btn-primary" disabled={tx.busy || !receipt.data}>
-                {tx.busy && lastVote !== null
+              <button type="submit" className="btn btn-primary" disabled={tx.busy || gv.busy || !receipt.data}>
+                {gv.busy && lastVote !== null
                   ? `Voting ${SUPPORT_LABEL[lastVote]}…`
                   : `Vote ${SUPPORT_LABEL[support]}${receipt.data?.snapshotVotes ? ` with ${formatTokens(receipt.data.snapshotVotes)} votes` : ''}`}
               </button>
@@ -227,6 +225,27 @@ export function ProposalControls(props: Props) {
         </div>
       )}
 
+      {gv.notice && (
+        <p role="status" className="small notice-warn" data-testid="relay-fallback">
+          {gv.notice}
+        </p>
+      )}
+      {gv.phase !== 'idle' && gv.phase !== 'error' && (
+        <p role="status" className="small" data-testid="vote-status">
+          {gaslessPhaseText(gv.phase, gv.via)}
+          {gv.via === 'relay' && gv.relayed?.txHash && (
+            <>
+              {' '}
+              Relayed transaction <code className="mono">{gv.relayed.txHash.slice(0, 10)}…</code> ({gv.relayed.status}).
+            </>
+          )}
+        </p>
+      )}
+      {gv.error && (
+        <p role="alert" className="error" data-testid="vote-error">
+          {gv.error}
+        </p>
+      )}
       {tx.phase !== 'idle' && tx.phase !== 'error' && (
         <p role="status" className="small" data-testid="tx-status">
           {phaseText(tx.phase)}

@@ -23,7 +23,7 @@ export type DaoWrite<abi extends Abi, functionName extends ContractFunctionName<
 export type TxPhase = 'idle' | 'simulating' | 'signing' | 'pending' | 'indexing' | 'done' | 'error';
 
 /** Waits until the server's index includes `block` (custom server's /api/health), then re-renders the page. */
-async function waitForIndex(block: bigint) {
+export async function waitForIndex(block: bigint) {
   for (let i = 0; i < 40; i++) {
     try {
       const res = await fetch('/api/health', { cache: 'no-store' });

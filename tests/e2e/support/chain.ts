@@ -12,6 +12,8 @@ export const DEV = {
   2: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC',
   3: '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
   4: '0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65',
+  /** seeded with tokens and voting power but no ETH (votes through the relayer) */
+  7: '0x14dC79964da2C08b23698B3D3cc7Ca32193d9955',
   9: '0xa0Ee7A142d267C1f36714E4a8F75612F20a79720',
 } as const satisfies Record<number, Address>;
 

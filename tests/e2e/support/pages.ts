@@ -3,7 +3,7 @@ import type { Locator, Page } from 'playwright-core';
 
 // Page objects: what a member sees and does, in the words of the UI. Specs read as stories.
 
-export type DevAccount = 0 | 1 | 2 | 3 | 4 | 9;
+export type DevAccount = 0 | 1 | 2 | 3 | 4 | 7 | 9;
 
 async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 30_000) {
   const until = Date.now() + timeoutMs;
