@@ -8,3 +8,4 @@ export * from './ipfs.ts';
 export * from './deadlines.ts';
 export * from './delegates.ts';
 export * from './relay.ts';
+export * from './cluster.ts';

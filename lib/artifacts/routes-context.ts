@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Address, PublicClient } from 'viem';
 import type { AnyDb } from './catalog.ts';
+import type { InvalidationBus } from '../../db/notify.ts';
 import type { ArtifactStore } from './store.ts';
 import { createUploadAuthVerifier } from './upload-auth.ts';
 import { tokenFromRequest } from '../access/service.ts';
@@ -28,6 +29,8 @@ export interface ArtifactRoutesContext {
   uploadAudiences?: () => readonly string[];
   /** Override of the EIP-712 upload authorization check (returns the account). */
   verifyUpload?: (req: IncomingMessage) => Promise<Address>;
+  /** Tells the other app servers on the database to drop caches (db/notify.ts); absent: this process only. */
+  invalidation?: Pick<InvalidationBus, 'publish'>;
 }
 
 const verifiers = new WeakMap<object, (req: IncomingMessage) => Promise<Address>>();

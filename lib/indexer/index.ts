@@ -8,18 +8,20 @@
 //   ancestor, deletes what came after, rebuilds the derived tables from the remaining events and
 //   re-indexes. A deeper reorg stops the indexer with ReorgTooDeepError (status().fatalError).
 // - Transient RPC/database errors are retried with backoff; the loop never exits on them.
-// - One writer per database (lock.ts): PostgreSQL advisory lock; PGlite is single-process.
+// - One writer per database (lock.ts): PostgreSQL advisory lock; PGlite is single-process. Each
+//   range's checkpoint update is also a compare-and-set on the previous (block, hash) (store.ts), so
+//   a writer that lost its lock without noticing can never apply a range twice.
 import type { Database } from '../../db/client.ts';
 import type { ContractKind } from './abi.ts';
 import type { Deployment } from '../contracts/deployment.ts';
 import { ChainSource, ReorgDetected, StoppedError, errorText, type FetchedRange, type RpcClient } from './source.ts';
-import { loadCheckpoint, recentBlocks, rollbackTo, writeRange, type Checkpoint } from './store.ts';
+import { CheckpointConflictError, loadCheckpoint, recentBlocks, rollbackTo, writeRange, type Checkpoint } from './store.ts';
 import type { BatchSummary } from './reducer.ts';
 import { DEFAULT_QUORUM_NUMERATOR, recordDeadlines } from './deadlines.ts';
 import { acquireWriterLock, type WriterLock } from './lock.ts';
 import { reportPhases, timed } from './profile.ts';
 
-export { dumpIndex, type IndexDump } from './store.ts';
+export { CheckpointConflictError, dumpIndex, type IndexDump } from './store.ts';
 export type { BatchSummary } from './reducer.ts';
 
 /** Blocks behind head treated as final enough to index, per chain id (INDEXER_CONFIRMATIONS overrides). */
@@ -83,6 +85,8 @@ export interface Indexer {
   stop(): Promise<void>;
   status(): IndexerStatus;
   onAdvance(cb: AdvanceListener): () => void;
+  /** Looks at the chain (writer) or the writer's checkpoint (standby) now rather than at the next poll. */
+  poke(): void;
   /** resolves when the loop ends (stop() or fatal error) */
   done: Promise<void>;
 }
@@ -172,7 +176,7 @@ class Core {
       );
     }
     this.o.log?.(`reorg: rolling back from block ${cp.blockNumber} to common ancestor ${ancestor.number}`);
-    await rollbackTo(this.o.db.db, this.chainId, ancestor);
+    await rollbackTo(this.o.db.db, this.chainId, cp, ancestor);
     this.checkpoint = { blockNumber: ancestor.number, blockHash: ancestor.hash };
     this.pendingReorg = true;
     this.updateStatus();
@@ -195,7 +199,7 @@ class Core {
       const tip = last ? r.toHeader : { number: lastEvent.blockNumber, hash: lastEvent.blockHash, parentHash: '', timestamp: lastEvent.blockTime };
       const headers = r.headers.filter((h) => h.number <= tip.number && (last || h.number > (start === 0 ? -1 : r.events[start - 1]!.blockNumber)));
       const s = await timed('writeRange', () =>
-        writeRange(this.o.db.db, this.chainId, slice, headers, tip, this.reorgWindow, (tx) =>
+        writeRange(this.o.db.db, this.chainId, this.checkpoint, slice, headers, tip, this.reorgWindow, (tx) =>
           recordDeadlines(tx, {
             chainId: this.chainId,
             governor: this.o.deployment.contracts.ModelGovernor,
@@ -325,6 +329,12 @@ export async function indexOnce(o: IndexerOptions): Promise<IndexerStatus> {
     } catch (err) {
       if (err instanceof StoppedError) break;
       if (err instanceof ReorgTooDeepError) throw err;
+      if (err instanceof CheckpointConflictError) {
+        // someone else indexed this range: nothing was written, continue from where they got
+        o.log?.(err.message);
+        core.checkpoint = null;
+        continue;
+      }
       // transient database/RPC trouble: a fresh attempt from the stored checkpoint
       o.log?.(`index step failed, retrying: ${errorText(err)}`);
       core.checkpoint = null;
@@ -382,6 +392,18 @@ export function startIndexer(o: IndexerOptions): Indexer {
           console.error(`[indexer] FATAL: ${err.message}`);
           break;
         }
+        if (err instanceof CheckpointConflictError) {
+          // Another process moved the checkpoint: this range was rolled back. Normally impossible under
+          // the lock, so the lock is probably gone (connection dropped, lock forced away): check it.
+          core.st.lastError = err.message;
+          core.checkpoint = null;
+          o.log?.(`indexer: ${err.message}`);
+          if (lock && !(await lock.stillHeld())) {
+            await lock.release().catch(() => {});
+            lock = null;
+          }
+          continue;
+        }
         failures++;
         core.st.lastError = errorText(err).slice(0, 500);
         core.checkpoint = null;
@@ -403,6 +425,9 @@ export function startIndexer(o: IndexerOptions): Indexer {
     onAdvance(cb) {
       core.listeners.add(cb);
       return () => core.listeners.delete(cb);
+    },
+    poke() {
+      (wake as (() => void) | null)?.();
     },
     async stop() {
       core.stopped = true;

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
+import { INVALIDATION_CHANNEL, indexMovedNotification } from '../../db/notify.ts';
 import type { ContractKind } from './abi.ts';
 import { timed } from './profile.ts';
 import { applyEvents, type BatchSummary, type IndexedEvent } from './reducer.ts';
@@ -24,9 +25,47 @@ export async function loadCheckpoint(db: Exec, chainId: number): Promise<Checkpo
   return r ? { blockNumber: Number(r.block_number), blockHash: r.block_hash } : null;
 }
 
-/** The checkpoint row; updated_at is when the indexer moved it (how stale the index is, for readers). */
-function checkpointRow(chainId: number, blockNumber: number, blockHash: string): Row {
-  return { chain_id: chainId, block_number: blockNumber, block_hash: blockHash, updated_at: Date.now() / 1000 };
+/**
+ * The checkpoint moved under this writer: another process wrote the range (or rolled back) since this
+ * one read the checkpoint — typically a writer that lost its lock without noticing. The range's
+ * transaction is rolled back; the writer re-reads the checkpoint and carries on from there.
+ */
+export class CheckpointConflictError extends Error {
+  constructor(
+    readonly chainId: number,
+    readonly expected: Checkpoint | null,
+  ) {
+    super(
+      `chain ${chainId}: the indexer checkpoint is no longer ${expected ? `block ${expected.blockNumber} (${expected.blockHash})` : 'unset'}: another writer moved it; this range was not applied`,
+    );
+  }
+}
+
+function affectedRows(res: { rowCount?: number | null; affectedRows?: number }): number {
+  return res.rowCount ?? res.affectedRows ?? 0;
+}
+
+/**
+ * Moves the checkpoint from `previous` to `next` as a compare-and-set, FIRST in the range's
+ * transaction: on PostgreSQL the row lock it takes makes a concurrent writer of the same range wait
+ * for this one's commit, after which its WHERE no longer matches (READ COMMITTED re-checks the
+ * updated row) and it gets {@link CheckpointConflictError} before it wrote anything. An unset
+ * checkpoint is claimed by an INSERT that a concurrent insert turns into a no-op the same way.
+ * updated_at is when the indexer moved it (how stale the index is, for readers).
+ */
+async function compareAndSetCheckpoint(tx: Exec, chainId: number, previous: Checkpoint | null, next: { number: number; hash: string }): Promise<void> {
+  const res = previous
+    ? await tx.execute(
+        sql`UPDATE indexer_checkpoint SET block_number = ${next.number}, block_hash = ${next.hash}, updated_at = clock_timestamp()
+            WHERE chain_id = ${chainId} AND block_number = ${previous.blockNumber} AND block_hash = ${previous.blockHash}`,
+      )
+    : await tx.execute(
+        sql`INSERT INTO indexer_checkpoint (chain_id, block_number, block_hash, updated_at) VALUES (${chainId}, ${next.number}, ${next.hash}, clock_timestamp())
+            ON CONFLICT (chain_id) DO NOTHING`,
+      );
+  if (affectedRows(res) !== 1) throw new CheckpointConflictError(chainId, previous);
+  // delivered at commit (not at all on rollback): standby app servers follow at once (db/notify.ts)
+  await tx.execute(sql`SELECT pg_notify(${INVALIDATION_CHANNEL}, ${indexMovedNotification(chainId)})`);
 }
 
 function eventRow(chainId: number, e: IndexedEvent): Row {
@@ -46,10 +85,14 @@ function eventRow(chainId: number, e: IndexedEvent): Row {
 /**
  * One indexed range, atomically: its events, the derived state they imply, the recent block hashes
  * and the checkpoint. A crash at any point leaves the database at the previous checkpoint.
+ * `previous` is the checkpoint the range starts from (null: nothing indexed yet); when the stored
+ * one differs, nothing is written and {@link CheckpointConflictError} is thrown, so a range is never
+ * applied twice (derived tallies are increments: a second application would double-count).
  */
 export async function writeRange(
   db: Db,
   chainId: number,
+  previous: Checkpoint | null,
   events: IndexedEvent[],
   headers: BlockHeader[],
   checkpoint: BlockHeader,
@@ -58,6 +101,7 @@ export async function writeRange(
   afterApply?: (tx: Exec) => Promise<unknown>,
 ): Promise<BatchSummary> {
   return db.transaction(async (tx) => {
+    await compareAndSetCheckpoint(tx, chainId, previous, checkpoint);
     const byKind: Record<ContractKind, Row[]> = { governor: [], token: [], timelock: [], registry: [] };
     for (const e of events) byKind[e.kind].push(eventRow(chainId, e));
     for (const kind of Object.keys(byKind) as ContractKind[]) await upsertRows(tx, eventTables[kind], byKind[kind], 'nothing');
@@ -72,7 +116,6 @@ export async function writeRange(
     }));
     await upsertRows(tx, T.block, blockRows);
     await tx.execute(sql`DELETE FROM indexer_block WHERE chain_id = ${chainId} AND block_number < ${checkpoint.number - reorgWindow}`);
-    await upsertRows(tx, T.checkpoint, [checkpointRow(chainId, checkpoint.number, checkpoint.hash)]);
     return summary;
   });
 }
@@ -87,10 +130,13 @@ const REPLAY_CHUNK = 20_000;
 
 /**
  * Undoes everything after `ancestor`: deletes later events and blocks, rebuilds the derived tables
- * by replaying the remaining events in chain order, moves the checkpoint back. One transaction.
+ * by replaying the remaining events in chain order, moves the checkpoint back. One transaction, which
+ * starts with the same compare-and-set on `from` (the checkpoint the reorg was detected at) as
+ * {@link writeRange}.
  */
-export async function rollbackTo(db: Db, chainId: number, ancestor: { number: number; hash: string }): Promise<void> {
+export async function rollbackTo(db: Db, chainId: number, from: Checkpoint, ancestor: { number: number; hash: string }): Promise<void> {
   await db.transaction(async (tx) => {
+    await compareAndSetCheckpoint(tx, chainId, from, ancestor);
     for (const spec of Object.values(eventTables))
       await tx.execute(sql`${sql.raw(`DELETE FROM ${spec.name} WHERE chain_id = `)}${chainId}${sql.raw(' AND block_number > ')}${ancestor.number}`);
     await tx.execute(sql`DELETE FROM indexer_block WHERE chain_id = ${chainId} AND block_number > ${ancestor.number}`);
@@ -98,7 +144,6 @@ export async function rollbackTo(db: Db, chainId: number, ancestor: { number: nu
     await tx.execute(sql`DELETE FROM proposal_deadline_event WHERE chain_id = ${chainId} AND block_number > ${ancestor.number}`);
     for (const spec of derivedTables) await tx.execute(sql`${sql.raw(`DELETE FROM ${spec.name} WHERE chain_id = `)}${chainId}`);
     await replayEvents(tx, chainId);
-    await upsertRows(tx, T.checkpoint, [checkpointRow(chainId, ancestor.number, ancestor.hash)]);
   });
 }
 
@@ -169,9 +214,4 @@ export async function dumpIndex(db: Exec, chainId: number, opts: { withBlocks?: 
   for (const spec of [...derivedTables, checkpoint, ...(opts.withBlocks ? [T.block] : [])])
     out[spec.name] = (await db.execute(selectAllSql(spec, chainId))).rows as Row[];
   return out;
-}
-
-/** indexer_checkpoint.updated_at says when the index last moved (the upsert only set it on insert). */
-async function touchCheckpoint(tx: Exec, chainId: number): Promise<void> {
-  await tx.execute(sql`UPDATE indexer_checkpoint SET updated_at = clock_timestamp() WHERE chain_id = ${chainId}`);
 }

@@ -26,6 +26,10 @@ export const CACHE_UPLOADER = 'private, no-store';
  */
 const STATUS_TTL_MS = 2000;
 const statusCache = new WeakMap<object, Map<string, { at: number; s: Promise<ServingStatus> }>>();
+/** Forgets the cached statuses (the index moved: a version may have been revoked or published). */
+export function invalidateServingStatus(db: object): void {
+  statusCache.get(db)?.clear();
+}
 function cachedServingStatus(ctx: ArtifactRoutesContext, blob: string): Promise<ServingStatus> {
   let m = statusCache.get(ctx.db);
   if (!m) statusCache.set(ctx.db, (m = new Map()));

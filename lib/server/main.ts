@@ -7,6 +7,7 @@ import type { Env } from '../env.ts';
 import { loadDeployment, type Deployment } from '../contracts/deployment.ts';
 import { createChainClient } from '../chain/client.ts';
 import { openDatabase, type Database } from '../../db/client.ts';
+import { openInvalidationBus } from '../../db/notify.ts';
 import { startIndexer, type Indexer } from '../indexer/index.ts';
 import { LocalArtifactStore } from '../artifacts/store.ts';
 import { keepPinsInSync } from '../artifacts/catalog.ts';
@@ -63,6 +64,7 @@ import { routes as ipfsRoutes } from './routes/ipfs.ts';
 import { routes as relayRoutes } from './routes/relay.ts';
 import { Relayer } from '../relay/relayer.ts';
 import { backfillDags } from '../ipfs/dag.ts';
+import { invalidateServingStatus } from './ipfs-access.ts';
 
 export interface StartServerOptions {
   env: Env;
@@ -118,9 +120,18 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const database = await openDatabase(env);
   const store = await LocalArtifactStore.open(env.storeDir);
   const access = openAccess({ env, deployment, publicClient, db: database.db });
+  if (database.kind === 'postgres' && !env.ACCESS_TOKEN_SECRET) {
+    log(`ACCESS_TOKEN_SECRET is not set: access tokens are signed with ${env.dataDir}/access-token.secret, so only app servers sharing that file accept each other's tokens. Set the same ACCESS_TOKEN_SECRET on every app server (docs/deploy.md).`);
+  }
 
   const indexer = startIndexer({ env, db: database, publicClient, deployment, log: (m) => log(`indexer: ${m}`) });
   indexer.onAdvance(async () => invalidateModelsCache(database.db));
+  indexer.onAdvance(() => invalidateServingStatus(database.db));
+  // N app servers on one PostgreSQL: the writer's commits and other servers' manifest uploads reach
+  // this server's caches through LISTEN/NOTIFY (in-process on PGlite). See db/notify.ts.
+  const invalidation = await openInvalidationBus(database, log);
+  invalidation.subscribe('index', () => indexer.poke());
+  invalidation.subscribe('manifests', () => invalidateModelsCache(database.db));
   // A published version pins its manifest and files (never collected); see lib/artifacts/catalog.ts.
   await keepPinsInSync(database.db, deployment.chainId, indexer);
   // Typed events for /api/events (and webhooks): read from the event tables after each checkpoint move.
@@ -185,6 +196,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     access,
     events,
     relayer,
+    invalidation,
   } satisfies BaseContext & Record<string, unknown>;
 
   // Each route module declares the part of the context it needs; ctx has them all.
@@ -270,6 +282,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       stopBackfill.abort();
       await backfill;
       await indexer.stop();
+      await invalidation.close();
       await nextApp?.close().catch(() => {});
       await database.close();
     },

@@ -64,8 +64,10 @@ export async function startServerProcess(o: {
   dataDir: string;
   env?: Record<string, string>;
   nodeArgs?: string[];
+  /** default: a free port */
+  port?: number;
 }): Promise<ServerProcess> {
-  const port = await freePort();
+  const port = o.port ?? (await freePort());
   const inherited = { ...process.env };
   delete inherited.DATABASE_URL; // embedded PGlite in the data dir
   const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'lib/server/start.ts'], {

@@ -50,7 +50,10 @@ async function postManifest(req: IncomingMessage, res: ServerResponse, _p: unkno
   // The version may already be on chain (manifest posted late): pin right away, and let the consumer
   // API's prebuilt answers pick up the manifest now rather than at the next indexed block.
   await syncPins(ctx.db, ctx.deployment.chainId);
-  if (created) invalidateModelsCache(ctx.db);
+  if (created) {
+    invalidateModelsCache(ctx.db);
+    await ctx.invalidation?.publish('manifests'); // and on every other app server
+  }
   sendJson(res, created ? 201 : 200, {
     manifestDigest: digest.bytes32,
     digest: digest.prefixed,

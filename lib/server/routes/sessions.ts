@@ -111,7 +111,7 @@ async function handleCreate(req: IncomingMessage, res: ServerResponse, _p: unkno
   try {
     s = await createSession(ctx.db, { account: who, length, expectedSha256: expected, fileName, ttlSeconds: ctx.env.UPLOAD_TTL_SECONDS });
   } finally {
-    release(); // the session row counts from now on
+    await release(); // the session row counts from now on
   }
   sendJson(res, 201, describe(s, 0), { location: `/api/uploads/sessions/${s.id}`, ...offsetHeaders(s, 0) });
 }
@@ -230,11 +230,11 @@ async function answerFinished(req: IncomingMessage, res: ServerResponse, ctx: Ar
 
 async function handlePatch(req: IncomingMessage, res: ServerResponse, p: { id: string }, ctx: ArtifactRoutesContext) {
   const who = await uploadAccount(req, ctx);
-  const releaseSlot = uploadSlot(ctx, who); // counts against the account's concurrent uploads
+  const releaseSlot = await uploadSlot(ctx, who); // counts against the account's concurrent uploads
   try {
     await patchSession(req, res, p, ctx, who);
   } finally {
-    releaseSlot();
+    await releaseSlot();
   }
 }
 

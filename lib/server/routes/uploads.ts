@@ -3,6 +3,7 @@ import { asHttpError, HttpError, sendJson, type Route } from '../http.ts';
 import { recordUpload, unpinnedBytes } from '../../artifacts/catalog.ts';
 import { recordDag } from '../../ipfs/dag.ts';
 import { openSessionBytes } from '../../artifacts/sessions.ts';
+import { claim } from '../../artifacts/upload-claims.ts';
 import { SafetensorsError, SafetensorsSniffer, type SafetensorsSummary } from '../../artifacts/safetensors.ts';
 import { SHA256_HEX, StoreError, type PutOptions, type PutResult } from '../../artifacts/store.ts';
 import { uploadVerifier, type ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
@@ -46,106 +47,51 @@ export function uploadHeaders(req: IncomingMessage): { expected?: string; fileNa
 }
 
 /**
- * Bytes of uploads still streaming in this process, per account (lowercase): they count against the
- * quota before they are recorded, so parallel uploads cannot pass it together. (An upload without a
- * Content-Length reserves nothing; its limit is the room left when it started.)
- */
-const reserved = new Map<string, number>();
-/** Per-account queue: a quota check (database snapshot + reservation) and a release never interleave. */
-const quotaQueues = new Map<string, Promise<void>>();
-
-async function underQuotaLock<T>(key: string, fn: () => Promise<T> | T): Promise<T> {
-  const prev = quotaQueues.get(key) ?? Promise.resolve();
-  let done!: () => void;
-  const mine = prev.then(() => new Promise<void>((r) => (done = r)));
-  quotaQueues.set(key, mine);
-  await prev;
-  try {
-    return await fn();
-  } finally {
-    done();
-    if (quotaQueues.get(key) === mine) quotaQueues.delete(key);
-  }
-}
-
-/** Uploads streaming right now, per account (lowercase). */
-const streaming = new Map<string, number>();
-
-/**
  * Takes one of the account's UPLOAD_MAX_CONCURRENT_PER_ACCOUNT upload slots for the duration of a
  * body, or refuses with 429 (and closes, so the client stops sending): a few slow clients of one
- * account cannot hold every connection, temp file and quota reservation. Call the returned release
- * exactly once.
+ * account cannot hold every connection, temp file and quota reservation. The slots are counted
+ * across every app server on the database (lib/artifacts/upload-claims.ts). Call the returned
+ * release exactly once.
  */
-export function uploadSlot(ctx: ArtifactRoutesContext, account: string): () => void {
-  const key = account.toLowerCase();
+export async function uploadSlot(ctx: ArtifactRoutesContext, account: string): Promise<() => Promise<void>> {
   const max = ctx.env.UPLOAD_MAX_CONCURRENT_PER_ACCOUNT ?? 4;
-  const n = streaming.get(key) ?? 0;
-  if (n >= max) {
-    throw closing(
-      new HttpError(429, 'too_many_uploads', `${account} already has ${n} uploads in progress (at most ${max} at once); wait for one to finish`, {
-        'retry-after': '5',
-      }),
-    );
-  }
-  streaming.set(key, n + 1);
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    const left = (streaming.get(key) ?? 1) - 1;
-    if (left > 0) streaming.set(key, left);
-    else streaming.delete(key);
-  };
+  const { claim: slot } = await claim(ctx.db, account, 'slot', (_tx, n) => {
+    if (n >= max) {
+      throw closing(
+        new HttpError(429, 'too_many_uploads', `${account} already has ${n} uploads in progress (at most ${max} at once); wait for one to finish`, {
+          'retry-after': '5',
+        }),
+      );
+    }
+    return { bytes: 0 };
+  });
+  return () => slot.release();
 }
 
 /**
  * Room left in the account's quota of unpinned bytes (unfinished resumable sessions and uploads in
- * flight count too); 413 when none. With a `length`, that much is reserved until `release()`.
+ * flight on any app server count too); 413 when none. With a `length`, that much is reserved until
+ * `release()`, which must run after the upload's own row is committed (then the row counts instead).
  */
-export async function quotaRoom(ctx: ArtifactRoutesContext, account: string, length: number | undefined): Promise<{ room: number; release: () => void }> {
+export async function quotaRoom(ctx: ArtifactRoutesContext, account: string, length: number | undefined): Promise<{ room: number; release: () => Promise<void> }> {
   const key = account.toLowerCase();
-  return underQuotaLock(key, () => checkAndReserve(ctx, key, account, length));
-}
-
-/**
- * Under the account's quota lock. A release (which follows the upload's row being committed) waits
- * for this check, so the check sees each upload in flight as its reservation or its row, or both.
- */
-async function checkAndReserve(
-  ctx: ArtifactRoutesContext,
-  key: string,
-  account: string,
-  length: number | undefined,
-): Promise<{ room: number; release: () => void }> {
   const quota = ctx.env.UPLOAD_QUOTA_BYTES;
-  const stored = (await unpinnedBytes(ctx.db, key)) + (await openSessionBytes(ctx.db, key));
-  const used = stored + (reserved.get(key) ?? 0);
-  const room = quota - used;
-  if (room <= 0 || (length !== undefined && length > room)) {
-    throw closing(
-      new HttpError(
-        413,
-        'quota_exceeded',
-        `${account} has ${used} bytes of unpinned uploads, open upload sessions and uploads in progress; the quota is ${quota} bytes (uploads count until a published version pins them or they expire)`,
-      ),
-    );
-  }
-  const hold = length ?? 0;
-  reserved.set(key, (reserved.get(key) ?? 0) + hold);
-  let released = false;
-  return {
-    room,
-    release: () => {
-      if (released) return;
-      released = true;
-      void underQuotaLock(key, () => {
-        const left = (reserved.get(key) ?? 0) - hold;
-        if (left > 0) reserved.set(key, left);
-        else reserved.delete(key);
-      });
-    },
-  };
+  const { claim: reservation, decided } = await claim(ctx.db, key, 'quota', async (tx, reserved) => {
+    const stored = (await unpinnedBytes(tx, key)) + (await openSessionBytes(tx, key));
+    const used = stored + reserved;
+    const room = quota - used;
+    if (room <= 0 || (length !== undefined && length > room)) {
+      throw closing(
+        new HttpError(
+          413,
+          'quota_exceeded',
+          `${account} has ${used} bytes of unpinned uploads, open upload sessions and uploads in progress; the quota is ${quota} bytes (uploads count until a published version pins them or they expire)`,
+        ),
+      );
+    }
+    return { bytes: length ?? 0, room };
+  });
+  return { room: decided.room, release: () => reservation.release() };
 }
 
 /**
@@ -236,16 +182,18 @@ async function handleUpload(req: IncomingMessage, res: ServerResponse, _p: unkno
   if (length !== undefined && length > maxBytes) {
     throw closing(new HttpError(413, 'upload_too_large', `upload of ${length} bytes exceeds the limit of ${maxBytes} bytes`));
   }
-  const releaseSlot = uploadSlot(ctx, account);
+  const releaseSlot = await uploadSlot(ctx, account);
   try {
     const { room, release } = await quotaRoom(ctx, account, length);
     try {
-      await commitUpload(req, res, ctx, { account, expected, fileName, maxBytes, room, put: (opts) => ctx.store.put(req, opts) });
+      // released before the answer goes out, so the client's next upload (to any server) sees the blob row alone
+      const committed = async () => void (await Promise.all([release(), releaseSlot()]));
+      await commitUpload(req, res, ctx, { account, expected, fileName, maxBytes, room, put: (opts) => ctx.store.put(req, opts), committed });
     } finally {
-      release(); // recorded by now (or failed): the blob row counts instead
+      await release(); // recorded by now (or failed): the blob row counts instead
     }
   } finally {
-    releaseSlot();
+    await releaseSlot();
   }
 }
 
