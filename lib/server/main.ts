@@ -8,7 +8,7 @@ import { loadDeployment, type Deployment } from '../contracts/deployment.ts';
 import { createChainClient } from '../chain/client.ts';
 import { openDatabase, type Database } from '../../db/client.ts';
 import { startIndexer, type Indexer } from '../indexer/index.ts';
-import { LocalArtifactStore } from '../artifacts/store.ts';
+import { closeArtifactStore, describeStore, openArtifactStore } from '../artifacts/open-store.ts';
 import { keepPinsInSync } from '../artifacts/catalog.ts';
 import { openAccess } from '../access/open.ts';
 import { createRouter, HttpError, pathDecodes, sendBadPageUrl, sendError, type Route } from './http.ts';
@@ -113,7 +113,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const deployment = opts.deployment ?? loadDeployment(env.deploymentFile);
   const publicClient = createChainClient(env.rpcUrl, deployment.chainId);
   const database = await openDatabase(env);
-  const store = await LocalArtifactStore.open(env.storeDir);
+  const store = await openArtifactStore(env);
   const access = openAccess({ env, deployment, publicClient, db: database.db });
 
   const indexer = startIndexer({ env, db: database, publicClient, deployment, log: (m) => log(`indexer: ${m}`) });
@@ -220,7 +220,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${env.HOST}:${port}`;
-  log(`listening on ${url} (${database.kind}, store ${env.storeDir})`);
+  log(`listening on ${url} (${database.kind}, store ${describeStore(store)})`);
 
   let closed = false;
   return {
@@ -254,6 +254,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       await indexer.stop();
       await nextApp?.close().catch(() => {});
       await database.close();
+      closeArtifactStore(store);
     },
   };
 }
