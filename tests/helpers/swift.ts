@@ -22,6 +22,8 @@ export interface TestSwift {
   bucket?: string;
   /** Temp dir holding configs, rings, devices and logs. */
   dir: string;
+  /** Process ids of memcached and the four Swift servers (benchmarks add up their CPU time). */
+  pids: number[];
   /** A client for the proxy (path-style, the credentials above). */
   client(): S3Client;
   stop(): Promise<void>;
@@ -274,7 +276,7 @@ export async function startSwift(opts: StartSwiftOptions = {}): Promise<TestSwif
       );
       c.destroy();
     }
-    return { endpoint, accessKeyId: 'test:tester', secretAccessKey: 'testing', region: REGION, bucket, dir, client, stop };
+    return { endpoint, accessKeyId: 'test:tester', secretAccessKey: 'testing', region: REGION, bucket, dir, pids: procs.map((p) => p.pid!), client, stop };
   } catch (err) {
     await stop();
     throw err;
