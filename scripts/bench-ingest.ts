@@ -4,10 +4,13 @@
 // runs 256 MiB and 1.5 GiB to show the serving process's memory does not grow with the file size.
 // Ingest time = request sent → response received: sha256 + CID + write + fsync + rename included.
 // BENCH_THREADS=1 also prints the server's CPU per thread (tid:name) for each run.
+// --store s3: the server stores into a throwaway OpenStack Swift (s3api) bucket (STORE=s3); the
+// Swift processes' CPU is reported beside the server's (no throughput goal for S3 yet).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseSize, generateFile, startServerProcess, startUploadChain, tempDir } from '../tests/helpers/server-process.ts';
+import { startSwift, type TestSwift } from '../tests/helpers/swift.ts';
 import { median, runBench } from './bench/harness.ts';
 
 const args = process.argv.slice(2);
@@ -17,6 +20,8 @@ const arg = (name: string) => {
 };
 const sizes = arg('size') ? [parseSize(arg('size')!)] : [256 * 1024 ** 2, 1.5 * 1024 ** 3];
 const runs = Number(arg('runs') ?? 3);
+const storeKind = arg('store') ?? 'local';
+if (storeKind !== 'local' && storeKind !== 's3') throw new Error('--store must be local or s3');
 const MiB = 1024 * 1024;
 
 let lastOpensslCpu = 0;
@@ -93,11 +98,31 @@ await runBench('ingest', async ({ defer, log }) => {
   const chain = await startUploadChain();
   defer(() => chain.stop());
   const results: Record<string, unknown>[] = [];
+  let swift: TestSwift | null = null;
+  if (storeKind === 's3') {
+    swift = await startSwift();
+    defer(() => swift!.stop());
+  }
+  const swiftCpu = () => (swift ? swift.pids.reduce((n, pid) => n + processCpuSeconds(pid), 0) : 0);
   for (const size of sizes) {
     const file = path.join(work, 'upload.bin');
     generateFile(file, size);
     const dataDir = path.join(work, `data-${size}`);
-    const server = await startServerProcess({ chain, dataDir });
+    const server = await startServerProcess({
+      chain,
+      dataDir,
+      env: swift
+        ? {
+            STORE: 's3',
+            S3_BUCKET: swift.bucket!,
+            S3_PREFIX: `ingest-${size}/`,
+            S3_ENDPOINT: swift.endpoint,
+            S3_REGION: swift.region,
+            S3_ACCESS_KEY_ID: swift.accessKeyId,
+            S3_SECRET_ACCESS_KEY: swift.secretAccessKey,
+          }
+        : {},
+    });
     defer(() => server.stop()); // on Ctrl-C or an error; stop() is idempotent
     try {
       const auth = await chain.auth(server.url);
@@ -111,6 +136,7 @@ await runBench('ingest', async ({ defer, log }) => {
       const growth: number[] = [];
       const serverCpu: number[] = [];
       const opensslCpu: number[] = [];
+      const storeCpu: number[] = [];
       for (let r = 0; r < runs; r++) {
         // a distinct file per run (first bytes changed) so every run stores a new blob
         const fd = fs.openSync(file, 'r+');
@@ -120,12 +146,14 @@ await runBench('ingest', async ({ defer, log }) => {
         opensslCpu.push(lastOpensslCpu);
         const base = server.rss();
         const cpu0 = processCpuSeconds(server.pid);
+        const swift0 = swiftCpu();
         const th0 = threadCpu(server.pid);
         let peak = base;
         const sampler = setInterval(() => (peak = Math.max(peak, server.rss())), 20);
         const up = await curlUpload(server.url, file, auth);
         clearInterval(sampler);
         serverCpu.push(processCpuSeconds(server.pid) - cpu0);
+        storeCpu.push(swiftCpu() - swift0);
         const th1 = threadCpu(server.pid);
         if (process.env.BENCH_THREADS) {
           const busy = Object.entries(th1)
@@ -141,7 +169,7 @@ await runBench('ingest', async ({ defer, log }) => {
         ours.push(up.seconds);
         growth.push(peak - base);
         log(
-          `${(size / MiB).toFixed(0)} MiB run ${r + 1}: ingest ${(size / MiB / up.seconds).toFixed(0)} MiB/s, openssl ${(size / MiB / ref[r]!).toFixed(0)} MiB/s, RSS +${((peak - base) / MiB).toFixed(1)} MiB, server CPU ${serverCpu[r]!.toFixed(2)} s, openssl CPU ${opensslCpu[r]!.toFixed(2)} s`,
+          `${(size / MiB).toFixed(0)} MiB run ${r + 1}: ingest ${(size / MiB / up.seconds).toFixed(0)} MiB/s, openssl ${(size / MiB / ref[r]!).toFixed(0)} MiB/s, RSS +${((peak - base) / MiB).toFixed(1)} MiB, server CPU ${serverCpu[r]!.toFixed(2)} s${swift ? `, Swift CPU ${storeCpu[r]!.toFixed(2)} s` : ''}, openssl CPU ${opensslCpu[r]!.toFixed(2)} s`,
         );
       }
       const ingest = size / MiB / median(ours);
@@ -157,6 +185,7 @@ await runBench('ingest', async ({ defer, log }) => {
         // (a second sha256 pass) + socket reads + fsync writeback; openssl needs one sha256.
         server_cpu_s_per_GiB: +(median(serverCpu) / (size / 1024 ** 3)).toFixed(2),
         openssl_cpu_s_per_GiB: +(median(opensslCpu) / (size / 1024 ** 3)).toFixed(2),
+        ...(swift ? { swift_cpu_s_per_GiB: +(median(storeCpu) / (size / 1024 ** 3)).toFixed(2) } : {}),
       });
     } finally {
       await server.stop();
@@ -168,8 +197,12 @@ await runBench('ingest', async ({ defer, log }) => {
   const growths = results.map((r) => r.rss_growth_max_MiB as number);
   // constant memory: the growth must not scale with the file (6x larger file, within 32 MiB of the small one)
   const growthSpread = Math.max(...growths) - Math.min(...growths);
-  const goalMet = results.every((r) => (r.ratio_vs_openssl as number) >= 0.5) && growths.every((g) => g <= 128) && growthSpread <= 32;
+  // the issue's goal for the local store: >= 0.5x at 1.5 GiB (and above), >= 0.4x below (256 MiB);
+  // S3 has no throughput goal yet: only the memory part applies
+  const throughputMet = storeKind === 's3' || results.every((r) => (r.ratio_vs_openssl as number) >= ((r.size_MiB as number) >= 1536 ? 0.5 : 0.4));
+  const goalMet = throughputMet && growths.every((g) => g <= 128) && growthSpread <= 32;
   return {
+    store: storeKind,
     runs_per_size: runs,
     results,
     ratio_vs_openssl: big.ratio_vs_openssl,
@@ -178,7 +211,10 @@ await runBench('ingest', async ({ defer, log }) => {
     // The upload's 32 MiB slot ring comes from a pool (filled by the warm-up upload), so it is part
     // of the baseline RSS, not of the growth: memory per concurrent upload is this ring.
     ring_MiB_per_concurrent_upload: 32,
-    goal: 'ingest >= 0.5x openssl dgst -sha256 on the same file; serving-process RSS growth <= 128 MiB at every size and the same at every size (spread <= 32 MiB: constant memory)',
+    goal:
+      storeKind === 's3'
+        ? 'S3 store: no throughput goal yet (ratio to openssl reported); serving-process RSS growth <= 128 MiB at every size and the same at every size (spread <= 32 MiB)'
+        : 'local store: ingest >= 0.5x openssl dgst -sha256 on the same file at 1.5 GiB and >= 0.4x at 256 MiB; serving-process RSS growth <= 128 MiB at every size and the same at every size (spread <= 32 MiB: constant memory)',
     goal_met: goalMet,
   };
 });

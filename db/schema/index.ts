@@ -9,3 +9,4 @@ export * from './deadlines.ts';
 export * from './delegates.ts';
 export * from './relay.ts';
 export * from './cluster.ts';
+export * from './s3store.ts';

@@ -1,4 +1,5 @@
 export { LocalArtifactStore, StoreError, SHA256_HEX } from './store.ts';
+export { S3ArtifactStore, type S3StoreOptions } from './s3-store.ts';
 export type { ArtifactStore, PutOptions, PutResult, BlobStat, ByteRange, StoreErrorCode } from './store.ts';
 export { StreamingHasher, hashFile, hashBytes, sha256File } from './hash.ts';
 export type { ContentHashes } from './hash.ts';

@@ -22,6 +22,33 @@ describe('environment validation (lib/env.ts)', () => {
     expect(prod.accessAudiences).toEqual(['https://models.example.org', 'https://alt.example.org:8443']);
   });
 
+  it('chooses the artifact store: local by default, s3 with a bucket, and names what is missing', () => {
+    expect(parseEnv({}).STORE).toBe('local');
+    const s3 = parseEnv({
+      STORE: 's3',
+      S3_BUCKET: 'models',
+      S3_PREFIX: 'prod',
+      S3_ENDPOINT: 'http://127.0.0.1:9000',
+      S3_ACCESS_KEY_ID: 'a',
+      S3_SECRET_ACCESS_KEY: 'b',
+    });
+    expect(s3).toMatchObject({
+      STORE: 's3',
+      S3_BUCKET: 'models',
+      S3_PREFIX: 'prod/',
+      S3_REGION: 'us-east-1',
+      S3_FORCE_PATH_STYLE: true,
+      S3_ORPHAN_AGE_SECONDS: 86400,
+    });
+    expect(parseEnv({ S3_FORCE_PATH_STYLE: 'false' }).S3_FORCE_PATH_STYLE).toBe(false);
+    expect(() => parseEnv({ STORE: 's3' })).toThrow(/S3_BUCKET: required when STORE=s3/);
+    expect(() => parseEnv({ STORE: 's3', S3_BUCKET: 'models', S3_ACCESS_KEY_ID: 'a' })).toThrow(/S3_ACCESS_KEY_ID: set both/);
+    expect(() => parseEnv({ STORE: 'disk' })).toThrow(/STORE/);
+    expect(() => parseEnv({ STORE: 's3', S3_BUCKET: 'No_Such' })).toThrow(/S3_BUCKET/);
+    expect(() => parseEnv({ STORE: 's3', S3_BUCKET: 'models', S3_ENDPOINT: 'not a url' })).toThrow(/S3_ENDPOINT/);
+    expect(() => parseEnv({ STORE: 's3' })).toThrow(EnvError);
+  });
+
   it('derives the RPC URL from ANVIL_PORT and the deployment record from CHAIN_ID', () => {
     const env = parseEnv({ ANVIL_PORT: '9545', CHAIN_ID: '11155111' });
     expect(env.rpcUrl).toBe('http://127.0.0.1:9545');
