@@ -8,6 +8,33 @@ import { z } from 'zod';
 const port = z.coerce.number().int().min(1).max(65535);
 const hexAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte address');
 
+/**
+ * A comma-separated multiaddr list (the embedded IPFS node has only the TCP transport). Checked for
+ * shape here; libp2p parses them fully at start.
+ */
+function multiaddrList(name: string, opts: { tcp: boolean; peerId?: boolean }) {
+  const re = /^\/(ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/\d{1,5}(\/p2p\/[1-9A-HJ-NP-Za-km-z]{32,})?$/;
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const out: string[] = [];
+      for (const item of (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        const m = re.exec(item);
+        if (!m || (opts.peerId && !m[2])) {
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            message: `${JSON.stringify(item.slice(0, 200))} (${name}) is not a TCP multiaddr like /ip4/127.0.0.1/tcp/4001${opts.peerId ? '/p2p/<peer id>' : ''}`,
+          });
+        } else out.push(item);
+      }
+      return out;
+    });
+}
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: port.default(3000),
@@ -108,6 +135,20 @@ const schema = z.object({
     .int()
     .positive()
     .default(10 * 60_000),
+  /**
+   * Embedded IPFS node (lib/ipfs/node.ts), off unless set: comma-separated TCP multiaddrs it listens
+   * on, e.g. /ip4/0.0.0.0/tcp/4001. It provides exactly the public, approved, non-revoked blocks.
+   */
+  IPFS_LISTEN: multiaddrList('IPFS_LISTEN', { tcp: true }),
+  /** Multiaddrs other peers should dial (pinning-service `origins`); default: the listen addresses. */
+  IPFS_ANNOUNCE: multiaddrList('IPFS_ANNOUNCE', { tcp: true }),
+  /** Peers to connect to at start (multiaddrs ending in /p2p/<peer id>). Default: none (offline). */
+  IPFS_BOOTSTRAP: multiaddrList('IPFS_BOOTSTRAP', { tcp: true, peerId: true }),
+  /** Amino DHT (kad-dht, server mode) for finding and announcing providers. Default off. */
+  IPFS_DHT: z
+    .enum(['on', 'off', 'true', 'false', '1', '0'])
+    .default('off')
+    .transform((v) => v === 'on' || v === 'true' || v === '1'),
 });
 
 export type Env = z.infer<typeof schema> & {

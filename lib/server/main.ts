@@ -2,6 +2,7 @@
 // handlers strip Content-Length, stream at about half the speed and serve small JSON at ~2% of the
 // rate), then Next for pages. The indexer runs in the same process (PGlite is single-process).
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Env } from '../env.ts';
 import { loadDeployment, type Deployment } from '../contracts/deployment.ts';
@@ -60,6 +61,7 @@ export function bindBodyIdle(req: http.IncomingMessage, idleMs: number): void {
 }
 import { routes as ipfsRoutes } from './routes/ipfs.ts';
 import { backfillDags } from '../ipfs/dag.ts';
+import { startIpfsNode, type IpfsNode } from '../ipfs/node.ts';
 
 export interface StartServerOptions {
   env: Env;
@@ -100,6 +102,8 @@ export interface RunningServer {
   events: EventStreamService;
   hub: EventHub;
   db: Database['db'];
+  /** The embedded IPFS node, when IPFS_LISTEN is set. */
+  ipfs: IpfsNode | null;
   /** Resolves once the index has caught up with the chain head. */
   waitForIndex(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -154,6 +158,32 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const stopBackfill = new AbortController();
   const backfill = backfillDags(database.db, store, log, stopBackfill.signal).catch((err) => log(`ipfs backfill failed: ${(err as Error).message}`));
 
+  // The embedded IPFS node (opt-in): provides the public, approved blocks over bitswap; see lib/ipfs/node.ts.
+  let ipfs: IpfsNode | null = null;
+  if (env.IPFS_LISTEN.length > 0) {
+    ipfs = await startIpfsNode(
+      {
+        listen: env.IPFS_LISTEN,
+        announce: env.IPFS_ANNOUNCE,
+        bootstrap: env.IPFS_BOOTSTRAP,
+        dht: env.IPFS_DHT,
+        keyFile: path.join(env.dataDir, 'ipfs', 'peer-key'),
+      },
+      { db: database.db, store, chainId: deployment.chainId },
+      log,
+    ).catch(async (err: Error) => {
+      // a bad listen address or a busy port: fail the start cleanly, nothing left running
+      hub.stop();
+      events.close();
+      await webhooks?.stop();
+      stopBackfill.abort();
+      await backfill;
+      await indexer.stop();
+      await database.close();
+      throw new Error(`embedded IPFS node (IPFS_LISTEN=${env.IPFS_LISTEN.join(',')}) did not start: ${err.message}`);
+    });
+  }
+
   const ctx = {
     env,
     deployment,
@@ -170,6 +200,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     store,
     access,
     events,
+    ipfs,
   } satisfies BaseContext & Record<string, unknown>;
 
   // Each route module declares the part of the context it needs; ctx has them all.
@@ -230,6 +261,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     events,
     hub,
     db: database.db,
+    ipfs,
     async waitForIndex(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       const head = Number(await publicClient.getBlockNumber({ cacheTime: 0 }));
@@ -251,6 +283,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       await new Promise<void>((resolve) => server.close(() => resolve()));
       stopBackfill.abort();
       await backfill;
+      await ipfs?.stop().catch((err: Error) => log(`ipfs stop: ${err.message}`));
       await indexer.stop();
       await nextApp?.close().catch(() => {});
       await database.close();
