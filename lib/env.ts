@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -149,6 +150,28 @@ const schema = z.object({
     .enum(['on', 'off', 'true', 'false', '1', '0'])
     .default('off')
     .transform((v) => v === 'on' || v === 'true' || v === '1'),
+  /**
+   * Remote pinning (IPFS Pinning Service API 1.0): a JSON file listing the operator's services,
+   * [{"name": "...", "endpoint": "https://…", "token": "…"}]. Read and checked at start
+   * (loadPinningServices); the tokens stay in the server process and never appear in logs or answers.
+   */
+  PINNING_SERVICES_FILE: z.string().optional(),
+  /** A call to a pinning service that takes longer is abandoned (and retried). */
+  PINNING_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** Retry delay after a failed call: first, doubling per failure up to the max, with jitter. */
+  PINNING_RETRY_BASE_MS: z.coerce.number().int().positive().default(2000),
+  PINNING_RETRY_MAX_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10 * 60_000),
+  /** Consecutive failed calls after which a pin request is marked failed (with the last reason). */
+  PINNING_MAX_FAILURES: z.coerce.number().int().positive().default(8),
+  /** Status polls of a queued/pinning request: first after this, doubling up to the max. */
+  PINNING_POLL_BASE_MS: z.coerce.number().int().positive().default(1000),
+  PINNING_POLL_MAX_MS: z.coerce.number().int().positive().default(60_000),
+  /** How long an app server owns the pin requests it claimed; a killed server's claims end after it. */
+  PINNING_LEASE_MS: z.coerce.number().int().positive().default(60_000),
 });
 
 export type Env = z.infer<typeof schema> & {
@@ -193,4 +216,41 @@ let cached: Env | undefined;
 export function getEnv(): Env {
   cached ??= parseEnv();
   return cached;
+}
+
+const pinningServices = z
+  .array(
+    z.object({
+      name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, dot, dash or underscore'),
+      endpoint: z
+        .string()
+        .url()
+        .refine((u) => /^https?:$/.test(new URL(u).protocol) && !new URL(u).username && !new URL(u).password && !new URL(u).search, {
+          message: 'must be an http(s) URL without credentials or query (the token goes in "token")',
+        }),
+      token: z.string().min(1, 'must not be empty'),
+    }),
+  )
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    for (const [i, s] of list.entries()) {
+      if (seen.has(s.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i, 'name'], message: `duplicate service name ${s.name}` });
+      seen.add(s.name);
+    }
+  });
+export type PinningServiceConfig = z.infer<typeof pinningServices>[number];
+
+/** The operator's pinning services (PINNING_SERVICES_FILE). Errors name the entry and field, never a token. */
+export function loadPinningServices(file: string): PinningServiceConfig[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new EnvError(`PINNING_SERVICES_FILE ${file}: ${(err as NodeJS.ErrnoException).code ?? 'not JSON'}`);
+  }
+  const r = pinningServices.safeParse(raw);
+  if (!r.success) {
+    throw new EnvError(`PINNING_SERVICES_FILE ${file}:\n${r.error.issues.map((i) => `  [${i.path.join('.')}]: ${i.message}`).join('\n')}`);
+  }
+  return r.data.map((s) => ({ ...s, endpoint: s.endpoint.replace(/\/+$/, '') }));
 }

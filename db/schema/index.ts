@@ -5,3 +5,4 @@ export * from './artifacts.ts';
 export * from './access.ts';
 export * from './events.ts';
 export * from './ipfs.ts';
+export * from './pins.ts';

@@ -62,6 +62,9 @@ export function bindBodyIdle(req: http.IncomingMessage, idleMs: number): void {
 import { routes as ipfsRoutes } from './routes/ipfs.ts';
 import { backfillDags } from '../ipfs/dag.ts';
 import { startIpfsNode, type IpfsNode } from '../ipfs/node.ts';
+import { RemotePinWorker, syncRemotePins } from '../ipfs/remote-pins.ts';
+import { routes as pinRoutes } from './routes/pins.ts';
+import { loadPinningServices } from '../env.ts';
 
 export interface StartServerOptions {
   env: Env;
@@ -115,6 +118,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   (globalThis as { __modeldaoEnv?: Env }).__modeldaoEnv = env;
   const log = opts.log ?? ((m: string) => console.log(`[server] ${m}`));
   const deployment = opts.deployment ?? loadDeployment(env.deploymentFile);
+  // read and checked before anything starts: a bad file stops the start with its path and field
+  const pinningServices = env.PINNING_SERVICES_FILE ? loadPinningServices(env.PINNING_SERVICES_FILE) : [];
   const publicClient = createChainClient(env.rpcUrl, deployment.chainId);
   const database = await openDatabase(env);
   const store = await LocalArtifactStore.open(env.storeDir);
@@ -184,6 +189,36 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     });
   }
 
+  // Remote pinning of approved versions (PINNING_SERVICES_FILE); see lib/ipfs/remote-pins.ts.
+  let pinWorker: RemotePinWorker | null = null;
+  if (pinningServices.length > 0) {
+    const names = pinningServices.map((s) => s.name);
+    const worker = new RemotePinWorker({
+      db: database.db,
+      chainId: deployment.chainId,
+      registry: deployment.contracts.ModelRegistry,
+      services: pinningServices,
+      origins: () => ipfs?.origins() ?? [],
+      timeoutMs: env.PINNING_TIMEOUT_MS,
+      retryBaseMs: env.PINNING_RETRY_BASE_MS,
+      retryMaxMs: env.PINNING_RETRY_MAX_MS,
+      maxFailures: env.PINNING_MAX_FAILURES,
+      pollBaseMs: env.PINNING_POLL_BASE_MS,
+      pollMaxMs: env.PINNING_POLL_MAX_MS,
+      leaseMs: env.PINNING_LEASE_MS,
+      log,
+    });
+    pinWorker = worker;
+    const sync = async () => {
+      await syncRemotePins(database.db, deployment.chainId, names);
+      worker.poke();
+    };
+    await sync();
+    indexer.onAdvance(sync);
+    worker.start();
+    log(`remote pinning on ${names.join(', ')}${ipfs ? '' : ' (no IPFS_LISTEN: pins carry no origins, the services must find the blocks elsewhere)'}`);
+  }
+
   const ctx = {
     env,
     deployment,
@@ -201,6 +236,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     access,
     events,
     ipfs,
+    pinningServices: pinningServices.map((s) => s.name),
   } satisfies BaseContext & Record<string, unknown>;
 
   // Each route module declares the part of the context it needs; ctx has them all.
@@ -208,6 +244,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     ...healthRoutes,
     ...blobRoutes,
     ...ipfsRoutes,
+    ...pinRoutes,
     ...modelRoutes,
     ...uploadRoutes,
     ...sessionRoutes,
@@ -283,6 +320,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       await new Promise<void>((resolve) => server.close(() => resolve()));
       stopBackfill.abort();
       await backfill;
+      await pinWorker?.stop();
       await ipfs?.stop().catch((err: Error) => log(`ipfs stop: ${err.message}`));
       await indexer.stop();
       await nextApp?.close().catch(() => {});
