@@ -20,6 +20,8 @@ import { installNode20Polyfills } from './polyfills.ts';
 // default database (PGlite) can be opened by one process only; the access decision also shares the
 // /ipfs/ gateway's status cache, so a revocation stops both within the same 2 s.
 
+const LOCATE_TTL_MS = 2000;
+
 export class ReadOnlyBlockstoreError extends Error {
   override name = 'ReadOnlyBlockstoreError';
 }
@@ -49,7 +51,25 @@ export class ApprovedBlockstore implements Blockstore {
     this.statusSource = { db: src.db, deployment: { chainId: src.chainId } };
   }
 
-  private async locate(cid: CID): Promise<Located | null> {
+  /**
+   * Bitswap asks has() then get() for every block it sends: the answer of the first is reused by the
+   * second (and by repeated wants) for LOCATE_TTL_MS, the same bound as the access status cache.
+   */
+  private readonly recent = new Map<string, { at: number; p: Promise<Located | null> }>();
+
+  private locate(cid: CID): Promise<Located | null> {
+    const key = cid.toString();
+    const now = Date.now();
+    const hit = this.recent.get(key);
+    if (hit && now - hit.at < LOCATE_TTL_MS) return hit.p;
+    if (this.recent.size > 4096) this.recent.clear();
+    const p = this.locateNow(cid);
+    this.recent.set(key, { at: now, p });
+    p.catch(() => this.recent.delete(key));
+    return p;
+  }
+
+  private async locateNow(cid: CID): Promise<Located | null> {
     if (cid.multihash.code !== SHA2_256_CODE || (cid.code !== RAW_CODE && cid.code !== DAG_PB_CODE)) return null;
     const copies = (await findBlock(this.src.db, multihashHex(cid))).filter((b) => (cid.code === DAG_PB_CODE ? b.codec === DAG_PB_CODE : true));
     if (copies.length === 0) return null;
