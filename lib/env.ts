@@ -10,6 +10,33 @@ import { ANVIL_RELAYER_KEY, DEV_CHAIN_ID, Secret } from './relay/secret.ts';
 const port = z.coerce.number().int().min(1).max(65535);
 const hexAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte address');
 
+/**
+ * A comma-separated multiaddr list (the embedded IPFS node has only the TCP transport). Checked for
+ * shape here; libp2p parses them fully at start.
+ */
+function multiaddrList(name: string, opts: { tcp: boolean; peerId?: boolean }) {
+  const re = /^\/(ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/\d{1,5}(\/p2p\/[1-9A-HJ-NP-Za-km-z]{32,})?$/;
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const out: string[] = [];
+      for (const item of (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        const m = re.exec(item);
+        if (!m || (opts.peerId && !m[2])) {
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            message: `${JSON.stringify(item.slice(0, 200))} (${name}) is not a TCP multiaddr like /ip4/127.0.0.1/tcp/4001${opts.peerId ? '/p2p/<peer id>' : ''}`,
+          });
+        } else out.push(item);
+      }
+      return out;
+    });
+}
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: port.default(3000),
@@ -171,6 +198,41 @@ const schema = z.object({
   RELAY_STUCK_SECONDS: z.coerce.number().positive().default(30),
   /** How often pending relayed transactions are checked. */
   RELAY_POLL_MS: z.coerce.number().int().positive().default(500),
+   * Embedded IPFS node (lib/ipfs/node.ts), off unless set: comma-separated TCP multiaddrs it listens
+   * on, e.g. /ip4/0.0.0.0/tcp/4001. It provides exactly the public, approved, non-revoked blocks.
+   */
+  IPFS_LISTEN: multiaddrList('IPFS_LISTEN', { tcp: true }),
+  /** Multiaddrs other peers should dial (pinning-service `origins`); default: the listen addresses. */
+  IPFS_ANNOUNCE: multiaddrList('IPFS_ANNOUNCE', { tcp: true }),
+  /** Peers to connect to at start (multiaddrs ending in /p2p/<peer id>). Default: none (offline). */
+  IPFS_BOOTSTRAP: multiaddrList('IPFS_BOOTSTRAP', { tcp: true, peerId: true }),
+  /** Amino DHT (kad-dht, server mode) for finding and announcing providers. Default off. */
+  IPFS_DHT: z
+    .enum(['on', 'off', 'true', 'false', '1', '0'])
+    .default('off')
+    .transform((v) => v === 'on' || v === 'true' || v === '1'),
+  /**
+   * Remote pinning (IPFS Pinning Service API 1.0): a JSON file listing the operator's services,
+   * [{"name": "...", "endpoint": "https://…", "token": "…"}]. Read and checked at start
+   * (loadPinningServices); the tokens stay in the server process and never appear in logs or answers.
+   */
+  PINNING_SERVICES_FILE: z.string().optional(),
+  /** A call to a pinning service that takes longer is abandoned (and retried). */
+  PINNING_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** Retry delay after a failed call: first, doubling per failure up to the max, with jitter. */
+  PINNING_RETRY_BASE_MS: z.coerce.number().int().positive().default(2000),
+  PINNING_RETRY_MAX_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10 * 60_000),
+  /** Consecutive failed calls after which a pin request is marked failed (with the last reason). */
+  PINNING_MAX_FAILURES: z.coerce.number().int().positive().default(8),
+  /** Status polls of a queued/pinning request: first after this, doubling up to the max. */
+  PINNING_POLL_BASE_MS: z.coerce.number().int().positive().default(1000),
+  PINNING_POLL_MAX_MS: z.coerce.number().int().positive().default(60_000),
+  /** How long an app server owns the pin requests it claimed; a killed server's claims end after it. */
+  PINNING_LEASE_MS: z.coerce.number().int().positive().default(60_000),
 });
 
 /** The relay policy (lib/relay), from the RELAY_* variables. */
@@ -277,4 +339,41 @@ let cached: Env | undefined;
 export function getEnv(): Env {
   cached ??= parseEnv();
   return cached;
+}
+
+const pinningServices = z
+  .array(
+    z.object({
+      name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, dot, dash or underscore'),
+      endpoint: z
+        .string()
+        .url()
+        .refine((u) => /^https?:$/.test(new URL(u).protocol) && !new URL(u).username && !new URL(u).password && !new URL(u).search, {
+          message: 'must be an http(s) URL without credentials or query (the token goes in "token")',
+        }),
+      token: z.string().min(1, 'must not be empty'),
+    }),
+  )
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    for (const [i, s] of list.entries()) {
+      if (seen.has(s.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i, 'name'], message: `duplicate service name ${s.name}` });
+      seen.add(s.name);
+    }
+  });
+export type PinningServiceConfig = z.infer<typeof pinningServices>[number];
+
+/** The operator's pinning services (PINNING_SERVICES_FILE). Errors name the entry and field, never a token. */
+export function loadPinningServices(file: string): PinningServiceConfig[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new EnvError(`PINNING_SERVICES_FILE ${file}: ${(err as NodeJS.ErrnoException).code ?? 'not JSON'}`);
+  }
+  const r = pinningServices.safeParse(raw);
+  if (!r.success) {
+    throw new EnvError(`PINNING_SERVICES_FILE ${file}:\n${r.error.issues.map((i) => `  [${i.path.join('.')}]: ${i.message}`).join('\n')}`);
+  }
+  return r.data.map((s) => ({ ...s, endpoint: s.endpoint.replace(/\/+$/, '') }));
 }

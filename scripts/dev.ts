@@ -84,6 +84,7 @@ modeldao is running (ready in ${secs}s)
   HF Hub API  HF_ENDPOINT=${server.url}/hf hf download tiny-lm
   Chain       ${anvil.rpcUrl}  (chain id ${deployment.chainId})
   Data dir    ${runEnv.dataDir}
+  IPFS node   ${server.ipfs ? server.ipfs.origins().join(' ') : 'off (set IPFS_LISTEN=/ip4/127.0.0.1/tcp/4001 to provide approved weights over bitswap)'}
 
   Contracts
     ModelToken          ${deployment.contracts.ModelToken}

@@ -10,3 +10,4 @@ export * from './delegates.ts';
 export * from './relay.ts';
 export * from './cluster.ts';
 export * from './s3store.ts';
+export * from './pins.ts';

@@ -2,6 +2,7 @@ import type { PublicClient } from 'viem';
 import type { Env } from '../env.ts';
 import type { Deployment } from '../contracts/deployment.ts';
 import type { Database, Db } from '../../db/client.ts';
+import type { IpfsNodeInfo } from '../ipfs/node.ts';
 
 export interface IndexerStatus {
   indexedBlock: number | null;
@@ -19,6 +20,8 @@ export interface BaseContext {
   database: Database;
   databaseKind: Database['kind'];
   indexer: { status(): IndexerStatus };
+  /** The embedded IPFS node (IPFS_LISTEN), null when it is off. */
+  ipfs: { info(): IpfsNodeInfo } | null;
 }
 
 // The full context is the union of what the route modules ask for; main.ts builds it.

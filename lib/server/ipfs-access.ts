@@ -25,12 +25,13 @@ export const CACHE_UPLOADER = 'private, no-store';
  * reaches /ipfs/ within STATUS_TTL_MS; the access-token check itself still runs on every request.
  */
 const STATUS_TTL_MS = 2000;
+type StatusSource = { db: ArtifactRoutesContext['db']; deployment: { chainId: number } };
 const statusCache = new WeakMap<object, Map<string, { at: number; s: Promise<ServingStatus> }>>();
 /** Forgets the cached statuses (the index moved: a version may have been revoked or published). */
 export function invalidateServingStatus(db: object): void {
   statusCache.get(db)?.clear();
 }
-function cachedServingStatus(ctx: ArtifactRoutesContext, blob: string): Promise<ServingStatus> {
+function cachedServingStatus(ctx: StatusSource, blob: string): Promise<ServingStatus> {
   let m = statusCache.get(ctx.db);
   if (!m) statusCache.set(ctx.db, (m = new Map()));
   const now = Date.now();
@@ -84,4 +85,17 @@ export async function authorizeBlock(req: IncomingMessage, ctx: ArtifactRoutesCo
   }
   // Existence of unpublished uploads is not revealed to others.
   throw new HttpError(404, 'block_not_found', `${what} is not available on this gateway`);
+}
+
+/**
+ * The blob (of those holding a block) whose bytes anyone may have: public, approved and not revoked —
+ * what the embedded IPFS node provides over bitswap, which has no access control (lib/ipfs/node.ts).
+ * Same status source and TTL as authorizeBlock, so a revocation stops both within STATUS_TTL_MS.
+ */
+export async function publicBlob(ctx: StatusSource, blobs: string[]): Promise<string | null> {
+  for (const blob of blobs) {
+    const s = await cachedServingStatus(ctx, blob);
+    if (s.kind === 'published' && s.gatedModelIds.length === 0) return blob;
+  }
+  return null;
 }

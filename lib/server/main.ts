@@ -2,6 +2,7 @@
 // handlers strip Content-Length, stream at about half the speed and serve small JSON at ~2% of the
 // rate), then Next for pages. The indexer runs in the same process (PGlite is single-process).
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Env } from '../env.ts';
 import { loadDeployment, type Deployment } from '../contracts/deployment.ts';
@@ -65,6 +66,10 @@ import { routes as relayRoutes } from './routes/relay.ts';
 import { Relayer } from '../relay/relayer.ts';
 import { backfillDags } from '../ipfs/dag.ts';
 import { invalidateServingStatus } from './ipfs-access.ts';
+import { startIpfsNode, type IpfsNode } from '../ipfs/node.ts';
+import { RemotePinWorker, syncRemotePins } from '../ipfs/remote-pins.ts';
+import { routes as pinRoutes } from './routes/pins.ts';
+import { loadPinningServices } from '../env.ts';
 
 export interface StartServerOptions {
   env: Env;
@@ -105,6 +110,8 @@ export interface RunningServer {
   events: EventStreamService;
   hub: EventHub;
   db: Database['db'];
+  /** The embedded IPFS node, when IPFS_LISTEN is set. */
+  ipfs: IpfsNode | null;
   /** Resolves once the index has caught up with the chain head. */
   waitForIndex(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -116,6 +123,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   (globalThis as { __modeldaoEnv?: Env }).__modeldaoEnv = env;
   const log = opts.log ?? ((m: string) => console.log(`[server] ${m}`));
   const deployment = opts.deployment ?? loadDeployment(env.deploymentFile);
+  // read and checked before anything starts: a bad file stops the start with its path and field
+  const pinningServices = env.PINNING_SERVICES_FILE ? loadPinningServices(env.PINNING_SERVICES_FILE) : [];
   const publicClient = createChainClient(env.rpcUrl, deployment.chainId);
   const database = await openDatabase(env);
   const store = await openArtifactStore(env);
@@ -178,6 +187,64 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     log: (m) => log(m),
   });
   await relayer.start();
+  // The embedded IPFS node (opt-in): provides the public, approved blocks over bitswap; see lib/ipfs/node.ts.
+  let ipfs: IpfsNode | null = null;
+  if (env.IPFS_LISTEN.length > 0) {
+    ipfs = await startIpfsNode(
+      {
+        listen: env.IPFS_LISTEN,
+        announce: env.IPFS_ANNOUNCE,
+        bootstrap: env.IPFS_BOOTSTRAP,
+        dht: env.IPFS_DHT,
+        keyFile: path.join(env.dataDir, 'ipfs', 'peer-key'),
+      },
+      { db: database.db, store, chainId: deployment.chainId },
+      log,
+    ).catch(async (err: Error) => {
+      // a bad listen address or a busy port: fail the start cleanly, nothing left running
+      hub.stop();
+      events.close();
+      await webhooks?.stop();
+      await relayer.stop();
+      stopBackfill.abort();
+      await backfill;
+      await indexer.stop();
+      await invalidation.close();
+      await database.close();
+      closeArtifactStore(store);
+      throw new Error(`embedded IPFS node (IPFS_LISTEN=${env.IPFS_LISTEN.join(',')}) did not start: ${err.message}`);
+    });
+  }
+
+  // Remote pinning of approved versions (PINNING_SERVICES_FILE); see lib/ipfs/remote-pins.ts.
+  let pinWorker: RemotePinWorker | null = null;
+  if (pinningServices.length > 0) {
+    const names = pinningServices.map((s) => s.name);
+    const worker = new RemotePinWorker({
+      db: database.db,
+      chainId: deployment.chainId,
+      registry: deployment.contracts.ModelRegistry,
+      services: pinningServices,
+      origins: () => ipfs?.origins() ?? [],
+      timeoutMs: env.PINNING_TIMEOUT_MS,
+      retryBaseMs: env.PINNING_RETRY_BASE_MS,
+      retryMaxMs: env.PINNING_RETRY_MAX_MS,
+      maxFailures: env.PINNING_MAX_FAILURES,
+      pollBaseMs: env.PINNING_POLL_BASE_MS,
+      pollMaxMs: env.PINNING_POLL_MAX_MS,
+      leaseMs: env.PINNING_LEASE_MS,
+      log,
+    });
+    pinWorker = worker;
+    const sync = async () => {
+      await syncRemotePins(database.db, deployment.chainId, names);
+      worker.poke();
+    };
+    await sync();
+    indexer.onAdvance(sync);
+    worker.start();
+    log(`remote pinning on ${names.join(', ')}${ipfs ? '' : ' (no IPFS_LISTEN: pins carry no origins, the services must find the blocks elsewhere)'}`);
+  }
 
   const ctx = {
     env,
@@ -197,6 +264,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     events,
     relayer,
     invalidation,
+    ipfs,
+    pinningServices: pinningServices.map((s) => s.name),
   } satisfies BaseContext & Record<string, unknown>;
 
   // Each route module declares the part of the context it needs; ctx has them all.
@@ -204,6 +273,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     ...healthRoutes,
     ...blobRoutes,
     ...ipfsRoutes,
+    ...pinRoutes,
     ...modelRoutes,
     ...uploadRoutes,
     ...sessionRoutes,
@@ -259,6 +329,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     events,
     hub,
     db: database.db,
+    ipfs,
     async waitForIndex(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       const head = Number(await publicClient.getBlockNumber({ cacheTime: 0 }));
@@ -281,6 +352,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       await new Promise<void>((resolve) => server.close(() => resolve()));
       stopBackfill.abort();
       await backfill;
+      await pinWorker?.stop();
+      await ipfs?.stop().catch((err: Error) => log(`ipfs stop: ${err.message}`));
       await indexer.stop();
       await invalidation.close();
       await nextApp?.close().catch(() => {});

@@ -40,6 +40,8 @@ export const routes: Route<BaseContext & AccessRouteContext>[] = [
           indexer: status.error ? { error: status.error } : { running: true },
           database: ctx.databaseKind,
           store: ctx.env.storeDir,
+          // the embedded IPFS node (IPFS_LISTEN): what another node dials to fetch approved blocks
+          ipfs: ctx.ipfs ? { enabled: true, ...ctx.ipfs.info() } : { enabled: false },
           ...(rpcError ? { error: { code: 'rpc_unavailable', message: rpcError } } : {}),
         },
         { 'cache-control': 'no-store' },

@@ -1,0 +1,244 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CID } from 'multiformats/cid';
+import { NotFoundError } from 'interface-store';
+import type { Blockstore, Pair } from 'interface-blockstore';
+import type { AbortOptions } from 'abort-error';
+import type { AnyDb } from '../artifacts/catalog.ts';
+import type { ArtifactStore } from '../artifacts/store.ts';
+import { publicBlob } from '../server/ipfs-access.ts';
+import { DAG_PB_CODE, RAW_CODE, SHA2_256_CODE, findBlock, getBlock, multihashHex } from './dag.ts';
+import { installNode20Polyfills } from './polyfills.ts';
+
+// The embedded IPFS node: Helia + libp2p (TCP, noise, yamux, identify, bitswap) inside the server
+// process, whose blockstore is a read-only view of the block index (lib/ipfs/dag.ts): exactly the
+// public, approved, non-revoked blocks (bitswap has no access control), leaves read from the blob
+// files, nothing copied. Offline unless the operator says otherwise: no bootstrap list, no mDNS, no
+// DHT, no autoNAT/UPnP/relay, no delegated routers, no public gateways (lib/env.ts IPFS_*).
+//
+// In the server process rather than its own: the view needs the database and the store, and the
+// default database (PGlite) can be opened by one process only; the access decision also shares the
+// /ipfs/ gateway's status cache, so a revocation stops both within the same 2 s.
+
+const LOCATE_TTL_MS = 2000;
+
+export class ReadOnlyBlockstoreError extends Error {
+  override name = 'ReadOnlyBlockstoreError';
+}
+
+export interface ApprovedBlockSource {
+  db: AnyDb;
+  store: Pick<ArtifactStore, 'has' | 'createReadStream'>;
+  chainId: number;
+}
+
+interface Located {
+  blob: string;
+  codec: number;
+  offset: number;
+  length: number;
+  multihash: string;
+}
+
+/**
+ * A Blockstore (interface-blockstore 7) over the block index that answers only for blocks of public,
+ * approved, non-revoked blobs. Writes throw: the node never stores what it fetches (it fetches
+ * nothing; it only provides).
+ */
+export class ApprovedBlockstore implements Blockstore {
+  private readonly statusSource: { db: AnyDb; deployment: { chainId: number } };
+  constructor(private readonly src: ApprovedBlockSource) {
+    this.statusSource = { db: src.db, deployment: { chainId: src.chainId } };
+  }
+
+  /**
+   * Bitswap asks has() then get() for every block it sends: the answer of the first is reused by the
+   * second (and by repeated wants) for LOCATE_TTL_MS, the same bound as the access status cache.
+   */
+  private readonly recent = new Map<string, { at: number; p: Promise<Located | null> }>();
+
+  private locate(cid: CID): Promise<Located | null> {
+    const key = cid.toString();
+    const now = Date.now();
+    const hit = this.recent.get(key);
+    if (hit && now - hit.at < LOCATE_TTL_MS) return hit.p;
+    if (this.recent.size > 4096) this.recent.clear();
+    const p = this.locateNow(cid);
+    this.recent.set(key, { at: now, p });
+    p.catch(() => this.recent.delete(key));
+    return p;
+  }
+
+  private async locateNow(cid: CID): Promise<Located | null> {
+    if (cid.multihash.code !== SHA2_256_CODE || (cid.code !== RAW_CODE && cid.code !== DAG_PB_CODE)) return null;
+    const copies = (await findBlock(this.src.db, multihashHex(cid))).filter((b) => (cid.code === DAG_PB_CODE ? b.codec === DAG_PB_CODE : true));
+    if (copies.length === 0) return null;
+    const blob = await publicBlob(this.statusSource, [...new Set(copies.map((b) => b.blobSha256))]);
+    if (!blob || !(await this.src.store.has(blob))) return null;
+    const row = copies.find((b) => b.blobSha256 === blob)!;
+    return { blob, codec: row.codec, offset: row.offset, length: row.length, multihash: row.multihash };
+  }
+
+  async has(cid: CID): Promise<boolean> {
+    return (await this.locate(cid)) !== null;
+  }
+
+  async *get(cid: CID, options?: AbortOptions): AsyncGenerator<Uint8Array> {
+    const at = await this.locate(cid);
+    if (!at) throw new NotFoundError(`${cid} is not provided by this node`);
+    if (at.codec === DAG_PB_CODE) {
+      const row = await getBlock(this.src.db, at.multihash, at.blob);
+      if (!row?.node) throw new NotFoundError(`${cid}: node bytes missing`);
+      yield row.node;
+      return;
+    }
+    if (at.length === 0) {
+      yield new Uint8Array();
+      return;
+    }
+    const stream = this.src.store.createReadStream(at.blob, { start: at.offset, end: at.offset + at.length - 1 });
+    const onAbort = () => stream.destroy(new Error('aborted'));
+    options?.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const chunk of stream) yield chunk as Uint8Array;
+    } finally {
+      options?.signal?.removeEventListener('abort', onAbort);
+      stream.destroy();
+    }
+  }
+
+  async *getMany(source: Iterable<CID> | AsyncIterable<CID>, options?: AbortOptions): AsyncGenerator<Pair> {
+    for await (const cid of source) yield { cid, bytes: this.get(cid, options) };
+  }
+
+  async *getAll(): AsyncGenerator<Pair> {
+    throw new ReadOnlyBlockstoreError('the embedded IPFS node does not enumerate the store');
+  }
+
+  async put(): Promise<CID> {
+    throw new ReadOnlyBlockstoreError('the embedded IPFS node is read-only');
+  }
+
+  async *putMany(): AsyncGenerator<CID> {
+    throw new ReadOnlyBlockstoreError('the embedded IPFS node is read-only');
+  }
+
+  async delete(): Promise<void> {
+    throw new ReadOnlyBlockstoreError('the embedded IPFS node is read-only');
+  }
+
+  async *deleteMany(): AsyncGenerator<CID> {
+    throw new ReadOnlyBlockstoreError('the embedded IPFS node is read-only');
+  }
+}
+
+export interface IpfsNodeConfig {
+  listen: string[];
+  announce: string[];
+  bootstrap: string[];
+  dht: boolean;
+  /** where the node's private key is kept (its peer id survives restarts: pinning origins stay valid) */
+  keyFile: string;
+}
+
+export interface IpfsNodeInfo {
+  peerId: string;
+  listen: string[];
+  announce: string[];
+  dht: boolean;
+  bootstrap: string[];
+}
+
+export interface IpfsNode {
+  info(): IpfsNodeInfo;
+  /** Multiaddrs with /p2p/<peer id> that another node dials (pinning `origins`). */
+  origins(): string[];
+  /** The libp2p services running (identify; dht only with IPFS_DHT) and peer discovery modules configured. */
+  services(): string[];
+  peerDiscovery(): number;
+  /** Remote multiaddrs of the open connections. */
+  connections(): string[];
+  stop(): Promise<void>;
+}
+
+async function loadOrCreateKey(keyFile: string) {
+  const { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } = await import('@libp2p/crypto/keys');
+  try {
+    return privateKeyFromProtobuf(new Uint8Array(fs.readFileSync(keyFile)));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`IPFS node key ${keyFile}: ${(err as Error).message}`);
+  }
+  const key = await generateKeyPair('Ed25519');
+  fs.mkdirSync(path.dirname(keyFile), { recursive: true });
+  const tmp = `${keyFile}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, privateKeyToProtobuf(key), { mode: 0o600 });
+  fs.renameSync(tmp, keyFile);
+  return key;
+}
+
+/** The libp2p options both the server's node and the tests' client node start from: TCP only, nothing automatic. */
+export async function offlineLibp2pOptions(o: { listen: string[]; announce?: string[]; bootstrap?: string[]; dht?: boolean }) {
+  const { tcp } = await import('@libp2p/tcp');
+  const { noise } = await import('@libp2p/noise');
+  const { yamux } = await import('@libp2p/yamux');
+  const { identify } = await import('@libp2p/identify');
+  const services: Record<string, unknown> = { identify: identify() };
+  if (o.dht) {
+    const { kadDHT } = await import('@libp2p/kad-dht');
+    services.dht = kadDHT({ clientMode: false });
+  }
+  const peerDiscovery: unknown[] = [];
+  if (o.bootstrap && o.bootstrap.length > 0) {
+    const { bootstrap } = await import('@libp2p/bootstrap');
+    peerDiscovery.push(bootstrap({ list: o.bootstrap }));
+  }
+  return {
+    addresses: { listen: o.listen, announce: o.announce && o.announce.length > 0 ? o.announce : undefined },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    services,
+  };
+}
+
+/** Helia options with every network default off: no delegated routers, no public gateways. */
+export function offlineHeliaOptions() {
+  return { routers: [], http: { delegatedRouters: [], recursiveGateways: [] } };
+}
+
+export async function startIpfsNode(cfg: IpfsNodeConfig, src: ApprovedBlockSource, log: (m: string) => void = () => {}): Promise<IpfsNode> {
+  installNode20Polyfills();
+  const { createHelia } = await import('helia');
+  const { MemoryDatastore } = await import('datastore-core');
+  const libp2pOptions = await offlineLibp2pOptions(cfg);
+  const privateKey = await loadOrCreateKey(cfg.keyFile);
+  const helia = await createHelia({
+    ...offlineHeliaOptions(),
+    blockstore: new ApprovedBlockstore(src),
+    datastore: new MemoryDatastore(),
+    libp2p: { ...libp2pOptions, privateKey },
+  } as never);
+  await helia.start();
+  const libp2p = helia.libp2p;
+  const peerId = libp2p.peerId.toString();
+  const withPeer = (a: string) => (a.includes('/p2p/') ? a : `${a}/p2p/${peerId}`);
+  const info = (): IpfsNodeInfo => {
+    const listen = libp2p.getMultiaddrs().map((m) => m.toString().replace(`/p2p/${peerId}`, ''));
+    const announce = cfg.announce.length > 0 ? cfg.announce.map(withPeer) : listen.map(withPeer);
+    return { peerId, listen, announce, dht: cfg.dht, bootstrap: cfg.bootstrap };
+  };
+  log(
+    `ipfs: peer ${peerId}, listening on ${info().listen.join(', ')}${cfg.dht ? ', DHT on' : ''}${cfg.bootstrap.length ? `, bootstrap ${cfg.bootstrap.length}` : ''}`,
+  );
+  return {
+    info,
+    origins: () => info().announce,
+    services: () => Object.keys((libp2p as unknown as { services: Record<string, unknown> }).services),
+    peerDiscovery: () => libp2pOptions.peerDiscovery.length,
+    connections: () => libp2p.getConnections().map((c) => c.remoteAddr.toString()),
+    async stop() {
+      await helia.stop();
+    },
+  };
+}

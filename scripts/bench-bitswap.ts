@@ -1,0 +1,228 @@
+// npm run bench:bitswap [-- --size 256MiB --runs 3]
+// One approved file of `size` bytes on the real server (its own process: `npm start` with
+// SERVE_PAGES=0 and IPFS_LISTEN on a loopback port), uploaded through POST /api/uploads, published on
+// a local anvil, indexed. In the same run, alternating order, each measured `runs` times:
+//  - GET /api/blobs/{sha256}, sha256 while streaming (the reference);
+//  - GET /ipfs/{cid}?format=car&dag-scope=all from our trustless gateway, every block checked;
+//  - bitswap: a second Helia node (fresh each run: nothing cached; TCP, noise, yamux, no routing)
+//    dials the server's node by the multiaddr /api/health announces and reads the file by CID
+//    (@helia/unixfs cat: every block verified against its CID), hashed into the file's sha256.
+// Medians. Last line: JSON (scripts/bench/harness.ts).
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { CarBlockIterator } from '@ipld/car';
+import { CID } from 'multiformats/cid';
+import { privateKeyToAccount } from 'viem/accounts';
+import { startAnvil, deployContracts, repoRoot, freePort, advanceTime, DEV_ACCOUNTS } from '../lib/devchain/anvil.ts';
+import { Governance } from '../lib/devchain/governance.ts';
+import { uploadAuthHeaders, uploadFile } from '../lib/sdk/upload.ts';
+import { installNode20Polyfills } from '../lib/ipfs/polyfills.ts';
+import { offlineHeliaOptions, offlineLibp2pOptions } from '../lib/ipfs/node.ts';
+import { makeVersion, publish } from '../tests/helpers/consumer.ts';
+import { median, runBench } from './bench/harness.ts';
+import { parseSize, writeRandomFile } from './bench/tools.ts';
+
+installNode20Polyfills();
+const { values } = parseArgs({ options: { size: { type: 'string', default: '256MiB' }, runs: { type: 'string', default: '3' } } });
+const size = parseSize(values.size!);
+const runs = Math.max(1, Number(values.runs));
+const MiB = 1024 * 1024;
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-bench-bitswap-'));
+const cleanups: (() => Promise<void> | void)[] = [() => fs.rmSync(work, { recursive: true, force: true })];
+const log = (s: string) => process.stderr.write(s + '\n');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+function get(url: string): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => http.get(url, { agent }, resolve).on('error', reject));
+}
+
+async function viaBlobs(gw: string, sha256: string): Promise<void> {
+  const res = await get(`${gw}/api/blobs/${sha256}`);
+  if (res.statusCode !== 200) throw new Error(`/api/blobs: ${res.statusCode}`);
+  const h = crypto.createHash('sha256');
+  for await (const c of res) h.update(c as Buffer);
+  if (h.digest('hex') !== sha256) throw new Error('/api/blobs: wrong bytes');
+}
+
+async function viaCar(gw: string, cid: string, sha256: string): Promise<void> {
+  const res = await get(`${gw}/ipfs/${cid}?format=car&dag-scope=all`);
+  if (res.statusCode !== 200) throw new Error(`CAR: ${res.statusCode}`);
+  const file = crypto.createHash('sha256');
+  for await (const b of await CarBlockIterator.fromIterable(res as AsyncIterable<Uint8Array>)) {
+    const d = crypto.createHash('sha256').update(b.bytes).digest();
+    if (!d.equals(Buffer.from(b.cid.multihash.digest))) throw new Error(`CAR: block ${b.cid} does not verify`);
+    if (b.cid.code === 0x55) file.update(b.bytes); // dfs: leaves in file order
+  }
+  if (file.digest('hex') !== sha256) throw new Error('CAR: leaves do not make the file');
+}
+
+/** A fresh Helia node (empty memory blockstore) dials `peer` and cats the file over bitswap. */
+async function viaBitswap(peer: string, cid: string, sha256: string): Promise<number> {
+  const { createHelia } = await import('helia');
+  const { unixfs } = await import('@helia/unixfs');
+  const { multiaddr } = await import('@multiformats/multiaddr');
+  const helia = await createHelia({ ...offlineHeliaOptions(), libp2p: await offlineLibp2pOptions({ listen: [] }) } as never);
+  await helia.start();
+  try {
+    await helia.libp2p.dial(multiaddr(peer));
+    // timed from here: the transfer, not the client node's start and dial (≈ 0.1-0.5 s)
+    const t0 = performance.now();
+    const h = crypto.createHash('sha256');
+    for await (const c of unixfs(helia).cat(CID.parse(cid), { signal: AbortSignal.timeout(30 * 60_000) })) h.update(c);
+    if (h.digest('hex') !== sha256) throw new Error('bitswap: wrong bytes');
+    return performance.now() - t0;
+  } finally {
+    await helia.stop();
+  }
+}
+
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+async function main() {
+  log(`bench:bitswap — ${(size / 1024 ** 3).toFixed(2)} GiB, ${runs} run(s) per method, alternating`);
+  const src = path.join(work, 'weights.bin');
+  const sha256 = writeRandomFile(src, size);
+  const anvil = await startAnvil();
+  cleanups.push(() => anvil.stop());
+  const { deployment, deploymentFile } = await deployContracts(anvil.rpcUrl, { deploymentFile: path.join(work, 'deployment.json') });
+  const port = await freePort();
+  const serverEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'production',
+    SERVE_PAGES: '0',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    RPC_URL: anvil.rpcUrl,
+    DEPLOYMENT_FILE: deploymentFile,
+    MODELDAO_DATA_DIR: path.join(work, 'data'),
+    INDEXER_POLL_MS: '200',
+    IPFS_LISTEN: `/ip4/127.0.0.1/tcp/${await freePort()}`,
+    UPLOAD_MAX_BYTES: String(size + MiB),
+    UPLOAD_QUOTA_BYTES: String(2 * size + MiB),
+  };
+  delete serverEnv.DATABASE_URL; // embedded PGlite, like a fresh clone
+  const server = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'lib', 'server', 'start.ts')], {
+    cwd: repoRoot,
+    env: serverEnv,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        if (server.exitCode !== null) return r();
+        server.once('exit', () => r());
+        server.kill('SIGTERM');
+      }),
+  );
+  const gw = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`${gw}/api/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (server.exitCode !== null || i > 1200) throw new Error('server did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const gov = new Governance(anvil.rpcUrl, deployment);
+  await gov.delegate(DEV_ACCOUNTS[0].privateKey);
+  await advanceTime(anvil.rpcUrl, 2);
+  const account = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey);
+  const authHeaders = await uploadAuthHeaders({ account, chainId: deployment.chainId, registry: deployment.contracts.ModelRegistry });
+  const up = await uploadFile({ gateway: gw, file: src, authHeaders });
+  if (up.sha256 !== sha256) throw new Error('upload hash differs');
+  const canonicalize = (await import('canonicalize')).default;
+  const v = makeVersion('bench-bitswap', {});
+  Object.assign(v.manifest, { files: [{ path: 'weights.bin', size: up.size, sha256: up.sha256, cid: up.cid }] });
+  v.manifestBytes = Buffer.from(canonicalize(v.manifest) as string);
+  v.digest = `0x${crypto.createHash('sha256').update(v.manifestBytes).digest('hex')}`;
+  const posted = await fetch(`${gw}/api/manifests`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...authHeaders },
+    body: new Uint8Array(v.manifestBytes),
+  });
+  if (!posted.ok) throw new Error(`POST /api/manifests: ${posted.status} ${await posted.text()}`);
+  await publish({ ...anvil, deployment, deploymentFile } as never, 'bench-bitswap', v);
+  for (let i = 0; ; i++) {
+    const r = await fetch(`${gw}/ipfs/${up.cid}?format=raw`, { method: 'HEAD' });
+    if (r.ok) break;
+    if (i > 600) throw new Error(`root block not served after publication: ${r.status}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  fs.rmSync(src);
+
+  const health = (await (await fetch(`${gw}/api/health`)).json()) as { ipfs: { enabled: boolean; announce: string[] } };
+  if (!health.ipfs.enabled) throw new Error('the server started without its IPFS node');
+  const peer = health.ipfs.announce[0]!;
+  log(`server's IPFS node: ${peer}`);
+  const methods: Record<string, () => Promise<number>> = {
+    blobs: async () => {
+      const t0 = performance.now();
+      await viaBlobs(gw, sha256);
+      return performance.now() - t0;
+    },
+    car: async () => {
+      const t0 = performance.now();
+      await viaCar(gw, up.cid, sha256);
+      return performance.now() - t0;
+    },
+    bitswap: () => viaBitswap(peer, up.cid, sha256),
+  };
+  // warm-up (page cache, JIT, CLI start), then the RSS baseline
+  for (const m of Object.values(methods)) await m();
+  const baseline = rssOf(server.pid!);
+  let peak = baseline;
+  const sampler = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssOf(server.pid!));
+    } catch {
+      /* exited */
+    }
+  }, 50);
+  cleanups.push(() => clearInterval(sampler));
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(methods).map((k) => [k, []]));
+  const names = Object.keys(methods);
+  for (let i = 0; i < runs; i++) {
+    const order = i % 2 === 0 ? names : [...names].reverse();
+    for (const k of order) times[k]!.push(await methods[k]!());
+    log(`run ${i + 1}: ${names.map((k) => `${k} ${(times[k]![i]! / 1000).toFixed(2)} s`).join(' · ')}`);
+  }
+  clearInterval(sampler);
+  const mibps = (ms: number) => +(size / MiB / (ms / 1000)).toFixed(1);
+  const med = Object.fromEntries(names.map((k) => [k, median(times[k]!)])) as Record<string, number>;
+  const carRatio = med.blobs! / med.car!;
+  const bitswapRatio = med.blobs! / med.bitswap!;
+  const rssGrowth = (peak - baseline) / MiB;
+  return {
+    size_bytes: size,
+    runs,
+    api_blobs_mib_per_s: mibps(med.blobs!),
+    gateway_car_mib_per_s: mibps(med.car!),
+    bitswap_mib_per_s: mibps(med.bitswap!),
+    // ratios: throughput of the IPFS path over /api/blobs (the reference); >1 would mean faster than /api/blobs
+    bitswap_over_api_blobs_ratio: +bitswapRatio.toFixed(3),
+    gateway_car_over_api_blobs_ratio: +carRatio.toFixed(3),
+    server_rss_baseline_mib: +(baseline / MiB).toFixed(1),
+    server_rss_growth_mib: +rssGrowth.toFixed(1),
+    all_runs_s: Object.fromEntries(names.map((k) => [k, times[k]!.map((t) => +(t / 1000).toFixed(3))])),
+    goal: 'bitswap from the embedded node (second Helia node, loopback) >= 0.25x the /api/blobs throughput, same file, same run',
+    goal_met: bitswapRatio >= 0.25,
+    cores: os.cpus().length,
+    load_avg_1m: +os.loadavg()[0]!.toFixed(2),
+  };
+}
+
+// The shared skeleton (scripts/bench/harness.ts): cleanup on error and Ctrl-C, the result line.
+await runBench('bitswap', async ({ defer }) => {
+  defer(async () => {
+    for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch(() => {});
+  });
+  return main();
+});
