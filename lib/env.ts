@@ -198,6 +198,7 @@ const schema = z.object({
   RELAY_STUCK_SECONDS: z.coerce.number().positive().default(30),
   /** How often pending relayed transactions are checked. */
   RELAY_POLL_MS: z.coerce.number().int().positive().default(500),
+  /**
    * Embedded IPFS node (lib/ipfs/node.ts), off unless set: comma-separated TCP multiaddrs it listens
    * on, e.g. /ip4/0.0.0.0/tcp/4001. It provides exactly the public, approved, non-revoked blocks.
    */

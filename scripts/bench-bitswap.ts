@@ -135,7 +135,7 @@ async function main() {
   await gov.delegate(DEV_ACCOUNTS[0].privateKey);
   await advanceTime(anvil.rpcUrl, 2);
   const account = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey);
-  const authHeaders = await uploadAuthHeaders({ account, chainId: deployment.chainId, registry: deployment.contracts.ModelRegistry });
+  const authHeaders = await uploadAuthHeaders({ account, chainId: deployment.chainId, registry: deployment.contracts.ModelRegistry, gateway: gw });
   const up = await uploadFile({ gateway: gw, file: src, authHeaders });
   if (up.sha256 !== sha256) throw new Error('upload hash differs');
   const canonicalize = (await import('canonicalize')).default;

@@ -28,10 +28,13 @@ let b: ServerProcess;
 let env: Record<string, string>;
 let observer: S3ArtifactStore;
 let db: Database;
+const PUBLIC_BASE_URL = 'http://models.s3.test';
 
 beforeAll(async () => {
   [swift, pg, chain] = await Promise.all([startSwift(), startPostgres(), startUploadChain()]);
   env = {
+    // one public origin for both servers, as behind a load balancer: an upload authorization is valid on either
+    PUBLIC_BASE_URL,
     DATABASE_URL: pg.url,
     STORE: 's3',
     S3_BUCKET: swift.bucket!,
@@ -65,14 +68,14 @@ afterAll(async () => {
 async function post(server: ServerProcess, bytes: Uint8Array, headers: Record<string, string> = {}) {
   const res = await fetch(`${server.url}/api/uploads`, {
     method: 'POST',
-    headers: { authorization: await chain.auth(), 'content-type': 'application/octet-stream', ...headers },
+    headers: { authorization: await chain.auth(PUBLIC_BASE_URL), 'content-type': 'application/octet-stream', ...headers },
     body: bytes as unknown as BodyInit,
   });
   return { status: res.status, body: (await res.json()) as any };
 }
 
 async function getBlob(server: ServerProcess, sha256: string, range?: string) {
-  const res = await fetch(`${server.url}/api/blobs/${sha256}`, { headers: { authorization: await chain.auth(), ...(range ? { range } : {}) } });
+  const res = await fetch(`${server.url}/api/blobs/${sha256}`, { headers: { authorization: await chain.auth(PUBLIC_BASE_URL), ...(range ? { range } : {}) } });
   return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()), headers: res.headers };
 }
 
@@ -105,7 +108,7 @@ describe('two app servers on one PostgreSQL and one S3 bucket (Swift s3api)', ()
 
   it('continues on server B a resumable upload started on server A', async () => {
     const bytes = randomBytes(21 * MiB + 3);
-    const auth = await chain.auth();
+    const auth = await chain.auth(PUBLIC_BASE_URL);
     const created = await fetch(`${a.url}/api/uploads/sessions`, {
       method: 'POST',
       headers: { authorization: auth, 'upload-length': String(bytes.length), 'x-expected-sha256': sha(bytes) },
@@ -141,7 +144,7 @@ describe('two app servers on one PostgreSQL and one S3 bucket (Swift s3api)', ()
   it('kill -9 of A mid-upload: nothing under a final key; the restarted A aborts the incomplete multipart upload; B kept working', async () => {
     const before = new Set<string>();
     for await (const s of observer.list()) before.add(s);
-    const auth = await chain.auth();
+    const auth = await chain.auth(PUBLIC_BASE_URL);
     // an upload that streams slowly and never ends
     const req = http.request(`${a.url}/api/uploads`, { method: 'POST', headers: { authorization: auth, 'content-length': String(64 * MiB) } });
     req.on('error', () => {});

@@ -63,14 +63,14 @@ async function bothCaughtUp() {
 }
 
 async function upload(server: ServerProcess, bytes: Buffer, fileName = 'w.bin') {
-  const res = await fetch(`${server.url}/api/uploads`, { method: 'POST', headers: { authorization: await chain.auth(), 'x-file-name': fileName }, body: new Uint8Array(bytes) });
+  const res = await fetch(`${server.url}/api/uploads`, { method: 'POST', headers: { authorization: await chain.auth(PUBLIC_BASE_URL), 'x-file-name': fileName }, body: new Uint8Array(bytes) });
   return { status: res.status, body: (await res.json()) as any };
 }
 
 /** An upload whose body is held open after its first bytes: it holds a slot and its declared length. */
 async function heldUpload(server: ServerProcess, declared: number): Promise<{ finish(): Promise<number>; abort(): void }> {
   const u = new URL(`${server.url}/api/uploads`);
-  const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { authorization: await chain.auth(), 'content-length': String(declared) } });
+  const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { authorization: await chain.auth(PUBLIC_BASE_URL), 'content-length': String(declared) } });
   const response = new Promise<number>((resolve) => {
     req.on('response', (res) => {
       res.resume();
@@ -96,7 +96,7 @@ async function claims(kind: 'quota' | 'slot'): Promise<number> {
 
 async function uploadVersion(server: ServerProcess, v: ModelVersionFiles) {
   for (const [, bytes] of v.files) expect((await upload(server, bytes)).status).toBeLessThan(300);
-  const res = await fetch(`${server.url}/api/manifests`, { method: 'POST', headers: { authorization: await chain.auth(), 'content-type': 'application/json' }, body: new Uint8Array(v.manifestBytes) });
+  const res = await fetch(`${server.url}/api/manifests`, { method: 'POST', headers: { authorization: await chain.auth(PUBLIC_BASE_URL), 'content-type': 'application/json' }, body: new Uint8Array(v.manifestBytes) });
   expect(res.status).toBeLessThan(300);
 }
 

@@ -28,7 +28,7 @@ const maintainer = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey as Hex);
 let big: ModelVersionFiles;
 
 const auth = () =>
-  signUploadAuthorization(maintainer, { account: maintainer.address, chainId: cluster.deployment.chainId, registry: cluster.deployment.contracts.ModelRegistry });
+  signUploadAuthorization(maintainer, { account: maintainer.address, chainId: cluster.deployment.chainId, registry: cluster.deployment.contracts.ModelRegistry, audience: cluster.servers[0]!.url });
 const sha256 = (b: Buffer | Uint8Array) => crypto.createHash('sha256').update(b).digest('hex');
 
 async function headBlock(): Promise<number> {
