@@ -20,12 +20,9 @@ import { CarBlockIterator } from '@ipld/car';
 import * as dagPb from '@ipld/dag-pb';
 import { UnixFS } from 'ipfs-unixfs';
 import { CID } from 'multiformats/cid';
-import { privateKeyToAccount } from 'viem/accounts';
-import { startAnvil, deployContracts, repoRoot, freePort, advanceTime, DEV_ACCOUNTS } from '../lib/devchain/anvil.ts';
-import { Governance } from '../lib/devchain/governance.ts';
-import { uploadAuthHeaders, uploadFile } from '../lib/sdk/upload.ts';
+import { startAnvil, deployContracts, repoRoot, freePort } from '../lib/devchain/anvil.ts';
 import { IpfsGatewayPool } from '../lib/sdk/ipfs.ts';
-import { makeVersion, publish } from '../tests/helpers/consumer.ts';
+import { uploadAndPublish } from '../tests/helpers/consumer.ts';
 import { median, runBench } from './bench/harness.ts';
 import { parseSize, writeRandomFile } from './bench/tools.ts';
 
@@ -91,13 +88,29 @@ async function viaRawBlocks(gw: string, cid: string, sha256: string, concurrency
   if (file.digest('hex') !== sha256) throw new Error('raw blocks do not make the file');
 }
 
-function run(cmd: string, args: string[]): Promise<number> {
+/** CPU seconds (user + system) of this process's reaped children so far (Linux: /proc/self/stat cutime, cstime). */
+function childCpuSeconds(): number {
+  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
+  return (Number(f[13]) + Number(f[14])) / 100; // cutime, cstime in clock ticks (USER_HZ = 100)
+}
+
+/** CPU seconds of each pull (the machine is shared: CPU time is steadier than wall time). */
+const pullCpu: Record<string, number[]> = { pull_gateway: [], pull_ipfs: [] };
+
+function run(cmd: string, args: string[], cpu?: number[]): Promise<number> {
   const t0 = performance.now();
+  const c0 = childCpuSeconds();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - t0) : reject(new Error(`${args.join(' ')}: exit ${code}: ${err.slice(-1500)}`))));
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${args.join(' ')}: exit ${code}: ${err.slice(-1500)}`));
+      // 'exit' comes after libuv reaped the child, so its CPU is in cutime/cstime now
+      cpu?.push(childCpuSeconds() - c0);
+      resolve(performance.now() - t0);
+    });
   });
 }
 
@@ -151,25 +164,14 @@ async function main() {
     if (server.exitCode !== null || i > 1200) throw new Error('server did not start');
     await new Promise((r) => setTimeout(r, 100));
   }
-  const gov = new Governance(anvil.rpcUrl, deployment);
-  await gov.delegate(DEV_ACCOUNTS[0].privateKey);
-  await advanceTime(anvil.rpcUrl, 2);
-  const account = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey);
-  const authHeaders = await uploadAuthHeaders({ account, chainId: deployment.chainId, registry: deployment.contracts.ModelRegistry, gateway: gw });
-  const up = await uploadFile({ gateway: gw, file: src, authHeaders });
-  if (up.sha256 !== sha256) throw new Error('upload hash differs');
-  const canonicalize = (await import('canonicalize')).default;
-  const v = makeVersion('bench-ipfs', {});
-  Object.assign(v.manifest, { files: [{ path: 'weights.bin', size: up.size, sha256: up.sha256, cid: up.cid }] });
-  v.manifestBytes = Buffer.from(canonicalize(v.manifest) as string);
-  v.digest = `0x${crypto.createHash('sha256').update(v.manifestBytes).digest('hex')}`;
-  const posted = await fetch(`${gw}/api/manifests`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...authHeaders },
-    body: new Uint8Array(v.manifestBytes),
+  const { files } = await uploadAndPublish({
+    chain: { ...anvil, deployment, deploymentFile },
+    gateway: gw,
+    slug: 'bench-ipfs',
+    files: [{ path: 'weights.bin', file: src }],
   });
-  if (!posted.ok) throw new Error(`POST /api/manifests: ${posted.status} ${await posted.text()}`);
-  await publish({ ...anvil, deployment, deploymentFile } as never, 'bench-ipfs', v);
+  const up = files[0]!;
+  if (up.sha256 !== sha256) throw new Error('upload hash differs');
   for (let i = 0; ; i++) {
     const r = await fetch(`${gw}/ipfs/${up.cid}?format=raw`, { method: 'HEAD' });
     if (r.ok) break;
@@ -210,19 +212,20 @@ async function main() {
     },
     pull_gateway: async () => {
       const cache = path.join(work, `c-${crypto.randomUUID()}`);
-      const ms = await run(process.execPath, pullArgs(cache, ['--gateway', gw]));
+      const ms = await run(process.execPath, pullArgs(cache, ['--gateway', gw]), pullCpu.pull_gateway);
       fs.rmSync(cache, { recursive: true, force: true });
       return ms;
     },
     pull_ipfs: async () => {
       const cache = path.join(work, `c-${crypto.randomUUID()}`);
-      const ms = await run(process.execPath, pullArgs(cache, ['--ipfs-gateway', gw]));
+      const ms = await run(process.execPath, pullArgs(cache, ['--ipfs-gateway', gw]), pullCpu.pull_ipfs);
       fs.rmSync(cache, { recursive: true, force: true });
       return ms;
     },
   };
   // warm-up (page cache, JIT, CLI start), then the RSS baseline
   for (const m of Object.values(methods)) await m();
+  for (const k of Object.keys(pullCpu)) pullCpu[k]!.length = 0; // the warm-up does not count
   const baseline = rssOf(server.pid!);
   let peak = baseline;
   const sampler = setInterval(() => {
@@ -256,12 +259,15 @@ async function main() {
     raw_blocks_parallel16_mib_per_s: mibps(med.raw!),
     pull_gateway_median_s: +(med.pull_gateway! / 1000).toFixed(3),
     pull_ipfs_gateway_median_s: +(med.pull_ipfs! / 1000).toFixed(3),
+    pull_gateway_cpu_median_s: +median(pullCpu.pull_gateway!).toFixed(2),
+    pull_ipfs_gateway_cpu_median_s: +median(pullCpu.pull_ipfs!).toFixed(2),
     car_over_api_blobs_ratio: +carRatio.toFixed(3),
     raw_blocks_over_api_blobs_ratio: +rawRatio.toFixed(3),
     pull_ipfs_over_pull_gateway_ratio: +pullRatio.toFixed(3),
     server_rss_baseline_mib: +(baseline / MiB).toFixed(1),
     server_rss_growth_mib: +rssGrowth.toFixed(1),
     all_runs_s: Object.fromEntries(names.map((k) => [k, times[k]!.map((t) => +(t / 1000).toFixed(3))])),
+    pull_cpu_all_runs_s: Object.fromEntries(Object.entries(pullCpu).map(([k, v]) => [k, v.map((c) => +c.toFixed(2))])),
     goal: 'CAR (dag-scope=all) >= 0.7x and parallel raw blocks >= 0.5x the /api/blobs throughput; pull --ipfs-gateway >= 0.7x pull --gateway (ratios: modeldao IPFS path over reference, >1 = IPFS faster); server RSS growth <= 128 MiB',
     goal_met: carRatio >= 0.7 && rawRatio >= 0.5 && pullRatio >= 0.7 && rssGrowth <= 128,
     cores: os.cpus().length,

@@ -204,7 +204,112 @@ describe('GET /api/events', () => {
   }, 120_000);
 });
 
+/**
+ * Python clients on raw sockets with a 4 KiB receive buffer (SO_RCVBUF, which also turns off the
+ * kernel's receive autotuning: a paused Node socket on loopback can absorb tens of MB, so the server
+ * would never see backpressure). They send the request and never read, until told to on stdin; then
+ * each reports whether the server had closed its connection (EOF or reset after what was buffered).
+ */
+const NON_READERS_PY = `
+import socket, sys, json
+url_host, url_port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+socks = []
+for i in range(n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect((url_host, url_port))
+    s.sendall(b"GET /api/events?kind=access.changed HTTP/1.1\\r\\nHost: x\\r\\nAccept: text/event-stream\\r\\n\\r\\n")
+    socks.append(s)
+print("connected", flush=True)
+sys.stdin.readline()
+result = []
+for s in socks:
+    s.settimeout(5)
+    got, closed = 0, False
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                closed = True
+                break
+            got += len(b)
+    except socket.timeout:
+        closed = False
+    except (ConnectionResetError, BrokenPipeError):
+        closed = True
+    result.append({"closed": closed, "bytes": got})
+    s.close()
+print(json.dumps(result), flush=True)
+`;
+
 describe('slow clients', () => {
+  it('a client that stops reading (a raw socket with a 4 KiB receive buffer) is cut off once it leaves EVENTS_MAX_BUFFERED_BYTES unread: the server holds at most the cap plus one block of events for it, however much is sent', async () => {
+    // The server's kernel send buffer grows up to tcp_wmem's maximum for a slow receiver and absorbs
+    // that much first: send each non-reader more than that, so only the cap can stop the buffering.
+    const wmemMax = Number(fs.readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').trim().split(/\s+/)[2]);
+    const NON_READERS = 5;
+    // the default cap (1 MiB): above one block's events, so a client that reads keeps up even when a
+    // heartbeat finds a whole block still on its way to it
+    const CAP = 1024 * 1024;
+    const slowServer = await serverOn(chain, `${work}/data-nonreaders`, { EVENTS_MAX_BUFFERED_BYTES: String(CAP) });
+    const { spawn } = await import('node:child_process');
+    const py = spawn('python3', ['-c', NON_READERS_PY, '127.0.0.1', String(slowServer.port), String(NON_READERS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      await slowServer.waitForIndex();
+      let out = '';
+      py.stdout.setEncoding('utf8');
+      py.stdout.on('data', (c: string) => (out += c));
+      await waitFor(() => out.includes('connected'), 'the python clients');
+      const fast = await collect(slowServer.url, { query: 'kind=access.changed' });
+      await waitFor(() => slowServer.events.clientCount === NON_READERS + 1, 'all clients attached');
+      await publish(chain, 'nonreader-lm', makeVersion('nonreader-lm', { 'model.bin': 10 }));
+      const modelId = await modelIdOf(chain, 'nonreader-lm');
+      let maxBuffered = 0;
+      let maxTotal = 0;
+      const sample = () => {
+        const st = slowServer.events.stats();
+        maxBuffered = Math.max(maxBuffered, st.maxBufferedBytes);
+        maxTotal = Math.max(maxTotal, st.bufferedBytes);
+      };
+      const PER = 2000; // ~0.9 MB of events per block (~48M gas of the 100M block limit)
+      const BLOCKS = Math.ceil((wmemMax + 4 * CAP) / (PER * 450)) + 1;
+      const before = fast.events.length;
+      for (let b = 0; b < BLOCKS; b++) {
+        const accounts = Array.from({ length: PER }, (_, i) => `0x${(0xabc0000 + b * PER + i).toString(16).padStart(40, '0')}` as Address);
+        await asTimelock(chain, 'setAllowlist', [modelId, accounts, true]);
+        await waitFor(() => fast.events.length >= before + (b + 1) * PER, 'the block at the reading client');
+        sample();
+      }
+      const perBlock = Math.ceil(
+        Buffer.byteLength(
+          fast.events
+            .slice(-PER)
+            .map((e) => `id: ${e.id}\nevent: ${e.event}\ndata: ${e.data}\n\n`)
+            .join(''),
+        ),
+      );
+      expect(perBlock * BLOCKS).toBeGreaterThan(wmemMax + 2 * CAP); // more than the kernel and the cap can hold was sent to every client
+      // every non-reader was dropped; the reading client still gets everything
+      await waitFor(() => slowServer.events.clientCount === 1, 'the non-readers to be cut off');
+      py.stdin.write('report\n');
+      await waitFor(() => out.trim().split('\n').length >= 2, 'the python report');
+      const report = JSON.parse(out.trim().split('\n').at(-1)!) as { closed: boolean; bytes: number }[];
+      expect(report).toHaveLength(NON_READERS);
+      expect(report.every((r) => r.closed)).toBe(true);
+      // the server never held more than the cap plus one block's events for a client
+      expect(maxBuffered).toBeGreaterThan(0);
+      expect(maxBuffered).toBeLessThanOrEqual(CAP + perBlock);
+      expect(maxTotal).toBeLessThanOrEqual(NON_READERS * (CAP + perBlock));
+      // and a non-reader got far less than was sent: what it did not read was never queued for it
+      for (const r of report) expect(r.bytes).toBeLessThan(perBlock * BLOCKS - CAP);
+      expect(fast.events.length).toBe(before + BLOCKS * PER);
+      fast.close();
+    } finally {
+      py.kill();
+      await slowServer.close();
+    }
+  }, 240_000);
+
   it('200 clients that never read do not make the server buffer: RSS stays flat, unread bytes per client stay under the limit, a reading client gets everything', async () => {
     const slowServer = await serverOn(chain, `${work}/data-slow`, { EVENTS_MAX_BUFFERED_BYTES: String(256 * 1024) });
     try {
