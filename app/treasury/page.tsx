@@ -5,6 +5,7 @@ import { getTokenSymbol } from '@/lib/web/queries/token';
 import { formatDateTime, formatTokens } from '@/lib/web/format';
 import { proposalTitle } from '@/lib/web/actions';
 import { Untrusted } from '@/app/_components/untrusted';
+import { displayLine } from '@/lib/web/untrusted-text';
 
 export const dynamic = 'force-dynamic';
 export const metadata: Metadata = { title: 'Treasury' };
@@ -12,6 +13,13 @@ export const metadata: Metadata = { title: 'Treasury' };
 export default async function TreasuryPage() {
   const [t, symbol] = await Promise.all([getTreasury(), getTokenSymbol()]);
   if (!t) return <p className="error">No deployment record: the treasury cannot be read.</p>;
+  const others = new Map(t.otherTokens.map((o) => [o.address, o]));
+  const amount = (x: (typeof t.transfers)[number]) => {
+    if (x.asset === 'ETH') return `${formatTokens(x.value)} ETH`;
+    if (x.asset === 'token') return `${formatTokens(x.value)} ${symbol}`;
+    const o = others.get(x.tokenAddress ?? '');
+    return o?.decimals != null ? `${formatTokens(x.value, o.decimals)} ${displayLine(o.symbol ?? 'tokens', 24)}` : `${x.value} (raw units)`;
+  };
   return (
     <>
       <h1>Treasury</h1>
@@ -33,10 +41,39 @@ export default async function TreasuryPage() {
             {formatTokens(t.tokenIn)} / {formatTokens(t.tokenOut)}
           </dd>
         </dl>
-        <p className="small muted">
-          ETH sent to the timelock leaves no event, so only ETH paid out by proposals is listed below. Other ERC-20 tokens the timelock holds are not listed
-          yet.
-        </p>
+        <p className="small muted">ETH sent to the timelock leaves no event, so only ETH paid out by proposals is listed below.</p>
+      </section>
+
+      <section aria-labelledby="other-h">
+        <h2 id="other-h">Other tokens</h2>
+        {t.otherTokens.length === 0 ? (
+          <p className="muted">The timelock has received no other ERC-20 token.</p>
+        ) : (
+          <div className="table-wrap">
+            <table data-testid="treasury-other-tokens">
+              <thead>
+                <tr>
+                  <th>Token (its own name for itself)</th>
+                  <th>Contract</th>
+                  <th className="num">Balance</th>
+                  <th className="num">Received / sent</th>
+                </tr>
+              </thead>
+              <tbody>
+                {t.otherTokens.map((o) => (
+                  <tr key={o.address}>
+                    <td>{o.symbol !== null ? <Untrusted text={o.symbol} line max={24} /> : <span className="muted">no symbol</span>}</td>
+                    <td className="mono small">{o.address}</td>
+                    <td className="num">{o.decimals !== null ? formatTokens(o.balance, o.decimals) : `${o.balance} (raw units)`}</td>
+                    <td className="num small">
+                      {o.decimals !== null ? `${formatTokens(o.received, o.decimals)} / ${formatTokens(o.sent, o.decimals)}` : `${o.received} / ${o.sent}`}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
       </section>
 
       <section aria-labelledby="rewards-h">
@@ -108,7 +145,7 @@ export default async function TreasuryPage() {
                   <tr key={`${x.txHash}-${i}`} data-testid={`transfer-${x.direction}`}>
                     <td>{x.direction === 'in' ? 'In' : 'Out'}</td>
                     <td className="num">
-                      {formatTokens(x.value)} {x.asset === 'ETH' ? 'ETH' : symbol}
+                      <bdi className="untrusted">{amount(x)}</bdi>
                     </td>
                     <td className="mono small">{x.direction === 'in' ? x.from : x.to}</td>
                     <td>

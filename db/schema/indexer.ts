@@ -42,6 +42,8 @@ export const tokenEvent = eventTable('token_event');
 export const timelockEvent = eventTable('timelock_event');
 /** Every IModelRegistry event. */
 export const registryEvent = eventTable('registry_event');
+/** ERC-20 Transfer events of other tokens (not the DAO's) to or from the timelock: the treasury's other assets. */
+export const erc20Event = eventTable('erc20_event');
 
 /** Last indexed block per chain; moves in the same transaction as the rows it covers. */
 export const indexerCheckpoint = pgTable('indexer_checkpoint', {

@@ -4,7 +4,8 @@ import { modelGovernorAbi, modelRegistryAbi, modelTokenAbi, timelockControllerAb
 // The events the indexer stores, taken from the generated ABIs (never hand-copied). Approval and
 // EIP712DomainChanged are left out: nothing reads them and approvals would only add volume.
 
-export type ContractKind = 'governor' | 'token' | 'timelock' | 'registry';
+/** 'erc20': any other token's Transfer to or from the timelock (the treasury's other assets). */
+export type ContractKind = 'governor' | 'token' | 'timelock' | 'registry' | 'erc20';
 
 const skip = new Set(['Approval', 'EIP712DomainChanged']);
 const eventsOf = (abi: readonly unknown[]): AbiEvent[] =>
@@ -15,7 +16,11 @@ export const indexedEvents: Record<ContractKind, readonly AbiEvent[]> = {
   token: eventsOf(modelTokenAbi),
   timelock: eventsOf(timelockControllerAbi),
   registry: eventsOf(modelRegistryAbi),
+  erc20: eventsOf(modelTokenAbi).filter((e) => e.name === 'Transfer'),
 };
+
+/** topic0 of ERC-20 Transfer(address indexed from, address indexed to, uint256 value). */
+export const TRANSFER_TOPIC = toEventSelector(indexedEvents.erc20[0]!);
 
 /** topic0 → (contract kind, event ABI). */
 export const eventsBySelector = new Map<string, { kind: ContractKind; abi: AbiEvent }>();

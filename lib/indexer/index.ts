@@ -115,6 +115,7 @@ class Core {
         [c.TimelockController.toLowerCase(), 'timelock'],
         [c.ModelRegistry.toLowerCase(), 'registry'],
       ]),
+      transfersOf: c.TimelockController.toLowerCase(),
       initialRange: o.initialRange ?? o.env?.INDEXER_INITIAL_RANGE,
       maxRange: o.maxRange ?? o.env?.INDEXER_MAX_RANGE,
       log: o.log,

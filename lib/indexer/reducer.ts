@@ -466,7 +466,7 @@ const registry: Handlers<typeof modelRegistryAbi> = {
 };
 
 /** contract kind → event name → handler. Events without a handler are stored but derive nothing. */
-export const handlers: Record<ContractKind, Record<string, EventHandler<any> | undefined>> = { governor, timelock, token, registry };
+export const handlers: Record<ContractKind, Record<string, EventHandler<any> | undefined>> = { governor, timelock, token, registry, erc20: {} };
 
 export async function applyEvents(db: Exec, chainId: number, events: IndexedEvent[]): Promise<BatchSummary> {
   const summary: BatchSummary = { events: events.length, proposals: [], models: [], versionsChanged: false, delegatesChanged: false };

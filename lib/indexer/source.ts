@@ -1,5 +1,5 @@
 import { decodeAbiParameters, type AbiEvent, type AbiParameter } from 'viem';
-import { allTopics, eventsBySelector, type ContractKind } from './abi.ts';
+import { TRANSFER_TOPIC, allTopics, eventsBySelector, type ContractKind } from './abi.ts';
 import type { IndexedEvent } from './reducer.ts';
 import type { BlockHeader } from './store.ts';
 import { addPhase, timed } from './profile.ts';
@@ -47,6 +47,8 @@ export interface ChainSourceOptions {
   client: RpcClient;
   /** lowercase contract address → which contract it is */
   contracts: Map<string, ContractKind>;
+  /** also read ERC-20 Transfer logs of any other contract to or from this address (the timelock), as kind 'erc20' */
+  transfersOf?: string;
   /** first range size in blocks */
   initialRange?: number;
   maxRange?: number;
@@ -111,6 +113,26 @@ export class ChainSource {
     }
   }
 
+  /** Transfer logs of contracts other than ours to or from `account` (two topic-filtered queries, no address filter). */
+  private async transferLogs(account: string, from: number, to: number): Promise<RawLog[]> {
+    const topic = `0x${account.slice(2).toLowerCase().padStart(64, '0')}`;
+    const query = (topics: (string | null)[]) =>
+      timed('eth_getLogs transfers', () => this.o.client.request({ method: 'eth_getLogs', params: [{ topics, fromBlock: hex(from), toBlock: hex(to) }] }));
+    const [incoming, outgoing] = await Promise.all([query([TRANSFER_TOPIC, null, topic]), query([TRANSFER_TOPIC, topic])]);
+    if (!Array.isArray(incoming) || !Array.isArray(outgoing)) throw new Error('eth_getLogs returned no array');
+    const seen = new Set<string>();
+    const out: RawLog[] = [];
+    for (const l of [...incoming, ...outgoing] as RawLog[]) {
+      // our own token's transfers come with the main query; a self-transfer matches both queries
+      if (this.o.contracts.has(l.address.toLowerCase())) continue;
+      const key = `${l.blockHash}|${l.logIndex}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(l);
+    }
+    return out;
+  }
+
   async headNumber(): Promise<number> {
     return this.call('eth_blockNumber', async () => Number(await this.o.client.request({ method: 'eth_blockNumber' })));
   }
@@ -153,6 +175,7 @@ export class ChainSource {
           }),
         );
         if (!Array.isArray(logs)) throw new Error('eth_getLogs returned no array');
+        if (this.o.transfersOf) logs = logs.concat(await this.transferLogs(this.o.transfersOf, from, to));
       } catch (err) {
         if (this.o.isStopped?.()) throw new StoppedError('stopped');
         this.o.onError?.(err);
@@ -285,7 +308,11 @@ export function decodeArgsWithViem(abi: AbiEvent, topics: readonly string[], dat
 export function decodeLog(l: RawLog, headers?: Map<number, BlockHeader>, contracts?: Map<string, ContractKind>): IndexedEvent | null {
   const found = eventsBySelector.get(l.topics[0]?.toLowerCase() ?? '');
   if (!found) return null;
-  const kind = contracts?.get(l.address.toLowerCase()) ?? found.kind;
+  // with a contract map, a log of another address can only come from the transfer queries: an ERC-20 Transfer
+  const kind: ContractKind | undefined = contracts
+    ? (contracts.get(l.address.toLowerCase()) ?? (found.abi.name === 'Transfer' ? 'erc20' : undefined))
+    : found.kind;
+  if (!kind) return null;
   const layout = layoutOf(found.abi);
   if (l.topics.length !== layout.indexed.length + 1) return null; // same selector, other layout: not one of ours
   const args = fastDecoderFor(found.abi)?.(l.topics, l.data) ?? decodeArgsWithViem(found.abi, l.topics, l.data);

@@ -102,7 +102,7 @@ export async function writeRange(
 ): Promise<BatchSummary> {
   return db.transaction(async (tx) => {
     await compareAndSetCheckpoint(tx, chainId, previous, checkpoint);
-    const byKind: Record<ContractKind, Row[]> = { governor: [], token: [], timelock: [], registry: [] };
+    const byKind: Record<ContractKind, Row[]> = { governor: [], token: [], timelock: [], registry: [], erc20: [] };
     for (const e of events) byKind[e.kind].push(eventRow(chainId, e));
     for (const kind of Object.keys(byKind) as ContractKind[]) await upsertRows(tx, eventTables[kind], byKind[kind], 'nothing');
     const summary = await timed('applyEvents', () => applyEvents(tx, chainId, events));

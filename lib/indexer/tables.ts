@@ -138,6 +138,7 @@ export const eventTables = {
   token: specOf(schema.tokenEvent),
   timelock: specOf(schema.timelockEvent),
   registry: specOf(schema.registryEvent),
+  erc20: specOf(schema.erc20Event),
 } as const satisfies Record<ContractKind, TableSpec>;
 
 export const T = {

@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { decodeFunctionData, type Address, type Hex, type PublicClient } from 'viem';
+import { decodeFunctionData, erc20Abi, type Address, type Hex, type PublicClient } from 'viem';
 import type { Db } from '../../db/client.ts';
 import { indexerCheckpoint, model, modelVersion, proposal, tokenBalance } from '../../db/schema/indexer.ts';
 import { modelRegistryAbi } from '../contracts/generated.ts';
@@ -8,6 +8,8 @@ import type { Deployment } from '../contracts/deployment.ts';
 // The DAO treasury (#16): what the timelock holds and what moved in and out, at the indexed block.
 // - the governance token: balance from the index (token_balance), transfers from the indexed
 //   Transfer events (token_event) to or from the timelock;
+// - other ERC-20s: Transfer events of any other contract to or from the timelock (the indexer's
+//   erc20_event), balance = received − sent;
 // - ETH: the balance read from the chain at the same block (a plain ETH transfer leaves no log, so
 //   incoming ETH is not listed), outflows from the values of executed proposal calls;
 // - each outflow is matched to the proposal whose execution transaction moved it (proposal.executed_tx
@@ -16,7 +18,9 @@ import type { Deployment } from '../contracts/deployment.ts';
 
 export interface TreasuryTransfer {
   direction: 'in' | 'out';
-  asset: 'ETH' | 'token';
+  /** 'token': the governance token; 'erc20': another token (tokenAddress) */
+  asset: 'ETH' | 'token' | 'erc20';
+  tokenAddress: string | null;
   from: string;
   to: string;
   /** wei / token base units, decimal */
@@ -38,6 +42,17 @@ export interface TreasuryReward {
   models: { slug: string; version: number | null }[];
 }
 
+/** Another ERC-20 the timelock received: balance = indexed transfers in − out. */
+export interface OtherToken {
+  address: string;
+  /** from the token contract: untrusted text, null when it does not answer */
+  symbol: string | null;
+  decimals: number | null;
+  balance: string;
+  received: string;
+  sent: string;
+}
+
 export interface Treasury {
   /** the indexed block every figure is taken at (null before the first indexed block) */
   block: number | null;
@@ -47,6 +62,7 @@ export interface Treasury {
   tokenBalance: string;
   tokenIn: string;
   tokenOut: string;
+  otherTokens: OtherToken[];
   transfers: TreasuryTransfer[];
   rewards: TreasuryReward[];
 }
@@ -60,7 +76,7 @@ export async function loadTreasury(db: Db, client: PublicClient, deployment: Dep
   const tl = timelock.toLowerCase();
   const [cp] = await db.select().from(indexerCheckpoint).where(eq(indexerCheckpoint.chainId, chainId));
   const block = cp ? cp.blockNumber : null;
-  const [[bal], tokenRows, ethRows] = await Promise.all([
+  const [[bal], tokenRows, ethRows, erc20Rows] = await Promise.all([
     db
       .select({ balance: tokenBalance.balance })
       .from(tokenBalance)
@@ -89,12 +105,18 @@ export async function loadTreasury(db: Db, client: PublicClient, deployment: Dep
           sql`exists (select 1 from jsonb_array_elements_text(${proposal.values}) v where v <> '0')`,
         ),
       ),
+    db.execute(
+      sql`select tx_hash, block_number::float8 as block_number, extract(epoch from block_time)::float8 as t, address, args->>'from' as "from", args->>'to' as "to", args->>'value' as value
+          from erc20_event where chain_id = ${chainId} and event_name = 'Transfer' and (args->>'from' = ${tl} or args->>'to' = ${tl})
+          order by block_number desc, log_index desc`,
+    ),
   ]);
   const ethBalance = block === null ? 0n : await client.getBalance({ address: timelock, blockNumber: BigInt(block) });
 
-  type Ev = { tx_hash: string; block_number: number; t: number; from: string; to: string; value: string };
+  type Ev = { tx_hash: string; block_number: number; t: number; from: string; to: string; value: string; address?: string };
   const events = tokenRows.rows as Ev[];
-  const outTxs = [...new Set(events.filter((e) => e.from === tl).map((e) => e.tx_hash))];
+  const otherEvents = erc20Rows.rows as Ev[];
+  const outTxs = [...new Set([...events, ...otherEvents].filter((e) => e.from === tl).map((e) => e.tx_hash))];
   const byTx = new Map<string, { id: string; description: string; targets: string[]; calldatas: string[] }>();
   if (outTxs.length > 0) {
     const rows = await db
@@ -114,6 +136,7 @@ export async function loadTreasury(db: Db, client: PublicClient, deployment: Dep
     return {
       direction: out ? 'out' : 'in',
       asset: 'token',
+      tokenAddress: token.toLowerCase(),
       from: e.from,
       to: e.to,
       value: e.value,
@@ -129,6 +152,7 @@ export async function loadTreasury(db: Db, client: PublicClient, deployment: Dep
       transfers.push({
         direction: 'out',
         asset: 'ETH',
+        tokenAddress: null,
         from: tl,
         to: p.targets[i]!.toLowerCase(),
         value: v,
@@ -139,6 +163,47 @@ export async function loadTreasury(db: Db, client: PublicClient, deployment: Dep
       });
     });
   }
+  const others = new Map<string, { received: bigint; sent: bigint }>();
+  for (const e of otherEvents) {
+    const out = e.from === tl;
+    const o = others.get(e.address!) ?? { received: 0n, sent: 0n };
+    // a transfer from the timelock to itself is both
+    if (e.to === tl) o.received += BigInt(e.value);
+    if (out) o.sent += BigInt(e.value);
+    others.set(e.address!, o);
+    const p = out ? byTx.get(e.tx_hash) : undefined;
+    transfers.push({
+      direction: out ? 'out' : 'in',
+      asset: 'erc20',
+      tokenAddress: e.address!,
+      from: e.from,
+      to: e.to,
+      value: e.value,
+      txHash: e.tx_hash,
+      blockNumber: e.block_number,
+      time: e.t,
+      proposal: p ? { id: p.id, description: p.description } : null,
+    });
+  }
+  const otherTokens: OtherToken[] = await Promise.all(
+    [...others].map(async ([address, o]) => {
+      // the token's own word for its symbol and decimals: untrusted, and optional in ERC-20
+      const read = (functionName: 'symbol' | 'decimals') =>
+        client.readContract({ address: address as Address, abi: erc20Abi, functionName }).then(
+          (v): unknown => v,
+          () => null,
+        );
+      const [symbol, decimals] = await Promise.all([read('symbol'), read('decimals')]);
+      return {
+        address,
+        symbol: typeof symbol === 'string' ? symbol.slice(0, 64) : null,
+        decimals: typeof decimals === 'number' && decimals <= 77 ? decimals : null,
+        balance: (o.received - o.sent).toString(),
+        received: o.received.toString(),
+        sent: o.sent.toString(),
+      };
+    }),
+  );
   transfers.sort((a, b) => b.blockNumber - a.blockNumber);
 
   // rewards: token outflows executed together with a model update
@@ -199,6 +264,7 @@ export async function loadTreasury(db: Db, client: PublicClient, deployment: Dep
     tokenBalance: bal ? String(bal.balance) : '0',
     tokenIn: tokenIn.toString(),
     tokenOut: tokenOut.toString(),
+    otherTokens,
     transfers: transfers.slice(0, limit),
     rewards,
   };

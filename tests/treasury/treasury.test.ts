@@ -11,6 +11,7 @@ import { startServer, type RunningServer } from '../../lib/server/main.ts';
 import { seedDemoDao, type SeedResult } from '../../lib/devchain/seed.ts';
 import { Governance, Support } from '../../lib/devchain/governance.ts';
 import { loadTreasury } from '../../lib/treasury/treasury.ts';
+import { repoRoot } from '../../lib/repo-root.ts';
 import { DEV_ACCOUNTS, chainClient, freePort, startTestChain, type TestChain } from '../helpers/anvil.ts';
 
 // The treasury as the page shows it, against the chain: the demo DAO with its v2 proposal passed
@@ -20,6 +21,7 @@ describe('treasury', () => {
   let server: RunningServer;
   let seed: SeedResult;
   let dataDir: string;
+  let otherToken: `0x${string}`;
   const [maintainer, , bob, carol, dave, eve] = DEV_ACCOUNTS;
 
   beforeAll(async () => {
@@ -48,6 +50,28 @@ describe('treasury', () => {
         functionName: 'transfer',
         args: [timelock, parseUnits('7', 18)],
       }),
+    });
+    // another ERC-20 (a second ModelToken, deployed by an outsider) sent to the timelock
+    const artifact = JSON.parse(fs.readFileSync(path.join(repoRoot, 'contracts/out/ModelToken.sol/ModelToken.json'), 'utf8')) as { bytecode: { object: Hex } };
+    const deployHash = await wallet(eve!.privateKey).deployContract({
+      abi: modelTokenAbi,
+      bytecode: artifact.bytecode.object,
+      args: ['Other Coin', 'OTHER', [eve!.address], [parseUnits('1000', 18)]],
+    });
+    otherToken = (await client.waitForTransactionReceipt({ hash: deployHash })).contractAddress!;
+    for (const amount of ['40', '2']) {
+      await client.waitForTransactionReceipt({
+        hash: await wallet(eve!.privateKey).writeContract({
+          address: otherToken,
+          abi: modelTokenAbi,
+          functionName: 'transfer',
+          args: [timelock, parseUnits(amount, 18)],
+        }),
+      });
+    }
+    // a transfer of the other token that does not touch the timelock is not the treasury's business
+    await client.waitForTransactionReceipt({
+      hash: await wallet(eve!.privateKey).writeContract({ address: otherToken, abi: modelTokenAbi, functionName: 'transfer', args: [dave!.address, 1n] }),
     });
     await server.waitForIndex();
   });
@@ -92,6 +116,27 @@ describe('treasury', () => {
         proposal: { id: seed.openProposalId.toString(), description: seed.openProposal.description },
         models: [{ slug: 'tiny-lm', version: 2 }],
       }),
+    ]);
+  });
+
+  it('lists another ERC-20 the timelock received, from the indexed Transfer events, with the balance the chain has at the indexed block', async () => {
+    const t = await loadTreasury(server.db, chainClient(chain), chain.deployment);
+    const timelock = chain.deployment.contracts.TimelockController;
+    const onChain = await chainClient(chain).readContract({
+      address: otherToken,
+      abi: modelTokenAbi,
+      functionName: 'balanceOf',
+      args: [timelock],
+      blockNumber: BigInt(t.block!),
+    });
+    expect(t.otherTokens).toEqual([
+      { address: otherToken.toLowerCase(), symbol: 'OTHER', decimals: 18, balance: onChain.toString(), received: onChain.toString(), sent: '0' },
+    ]);
+    expect(onChain).toBe(parseUnits('42', 18));
+    const incoming = t.transfers.filter((x) => x.asset === 'erc20');
+    expect(incoming.map((x) => [x.direction, x.value])).toEqual([
+      ['in', parseUnits('2', 18).toString()],
+      ['in', parseUnits('40', 18).toString()],
     ]);
   });
 });
