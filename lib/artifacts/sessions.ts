@@ -310,10 +310,14 @@ export class S3SessionBytes implements SessionBytes {
       // a stream body goes as UNSIGNED-PAYLOAD (no SDK sha256 pass); the blob's sha256 is checked at the end
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Readable.from([buf.subarray(0, fill)]), ContentLength: fill }));
       written.push({ start: at, key });
-      // recorded only at the current offset: a concurrent writer of the same span makes this fail
+      // recorded only at the current offset of a live session: a concurrent writer of the same span
+      // (primary key) or a DELETE meanwhile makes this fail, so the parts never have a gap
       const inserted = await rows<{ start: string | number }>(
         this.db,
-        sql`insert into upload_session_part (session_id, start, length, key) values (${id}, ${at}, ${fill}, ${key})
+        sql`insert into upload_session_part (session_id, start, length, key)
+            select ${id}::text, ${at}::bigint, ${fill}::bigint, ${key}::text
+            where exists (select 1 from upload_session where id = ${id})
+              and (select coalesce(sum(length), 0) from upload_session_part where session_id = ${id}) = ${at}
             on conflict do nothing returning start`,
       );
       if (inserted.length === 0) {

@@ -321,6 +321,27 @@ describe('S3 store only', () => {
     }
   });
 
+  it('leaves no multipart segments behind in Swift (aborted, copied-from-temp and deleted uploads)', async () => {
+    const prefix = `seg${++prefixes}/`;
+    const store = await s3Store(prefix);
+    const segments = async () => (await swift.listContainer(`${swift.bucket}+segments`)).filter((n) => n.startsWith(prefix));
+    try {
+      const unannounced = randomBytes(20 * MiB);
+      const put = await store.put(pieces(unannounced)); // multipart to a temp key, copied, temp deleted
+      await expect(store.put(pieces(randomBytes(20 * MiB)), { expectedSha256: 'ab'.repeat(32) })).rejects.toMatchObject({ code: 'hash_mismatch' });
+      const announced = randomBytes(20 * MiB);
+      await store.put(pieces(announced), { expectedSha256: sha(announced) }); // multipart to the final key: its segments are the blob
+      expect(await segments()).not.toEqual([]);
+      await store.delete(sha(announced));
+      expect(await segments()).toEqual([]);
+      expect((await swift.listContainer(swift.bucket!)).filter((n) => n.startsWith(prefix)).sort()).toEqual(
+        [store.blobKey(put.sha256), `${prefix}meta/${put.sha256.slice(0, 2)}/${put.sha256}.cid`].sort(),
+      );
+    } finally {
+      store.close();
+    }
+  });
+
   it('copies a large unannounced upload into place in parts (objects above the single-copy limit)', async () => {
     const store = await s3Store(`copy${++prefixes}/`, { copyPartBytes: 5 * MiB });
     try {

@@ -24,6 +24,11 @@ export interface TestSwift {
   dir: string;
   /** Process ids of memcached and the four Swift servers (benchmarks add up their CPU time). */
   pids: number[];
+  /**
+   * Object names in a Swift container through Swift's own API (tempauth), e.g. `<bucket>+segments`
+   * where s3api keeps multipart parts: what the S3 API does not show.
+   */
+  listContainer(container: string): Promise<string[]>;
   /** A client for the proxy (path-style, the credentials above). */
   client(): S3Client;
   stop(): Promise<void>;
@@ -276,7 +281,28 @@ export async function startSwift(opts: StartSwiftOptions = {}): Promise<TestSwif
       );
       c.destroy();
     }
-    return { endpoint, accessKeyId: 'test:tester', secretAccessKey: 'testing', region: REGION, bucket, dir, pids: procs.map((p) => p.pid!), client, stop };
+    const listContainer = async (container: string) => {
+      const auth = await fetch(`${endpoint}/auth/v1.0`, { headers: { 'x-storage-user': 'test:tester', 'x-storage-pass': 'testing' } });
+      await auth.arrayBuffer();
+      const res = await fetch(`${auth.headers.get('x-storage-url')}/${encodeURIComponent(container)}?format=json`, {
+        headers: { 'x-auth-token': auth.headers.get('x-auth-token')! },
+      });
+      if (res.status === 404) return [];
+      if (!res.ok) throw new Error(`swift: listing ${container}: ${res.status}`);
+      return ((await res.json()) as { name: string }[]).map((o) => o.name);
+    };
+    return {
+      endpoint,
+      accessKeyId: 'test:tester',
+      secretAccessKey: 'testing',
+      region: REGION,
+      bucket,
+      dir,
+      pids: procs.map((p) => p.pid!),
+      listContainer,
+      client,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
