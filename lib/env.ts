@@ -88,6 +88,35 @@ const schema = z.object({
   INDEXER_INITIAL_RANGE: z.coerce.number().int().positive().optional(),
   INDEXER_MAX_RANGE: z.coerce.number().int().positive().optional(),
   GUARDIAN_ADDRESS: hexAddress.optional(),
+  /** Where blobs live: `local` (default, MODELDAO_DATA_DIR/store) or `s3` (any S3-compatible bucket, S3_* below). */
+  STORE: z.enum(['local', 's3']).default('local'),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)')
+    .optional(),
+  /** Key prefix inside the bucket (e.g. `modeldao/`); several deployments may share a bucket. */
+  S3_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9!_.*'()\/-]*$/, "may contain letters, digits and !_.*'()/- only")
+    .default('')
+    .transform((v) => (v && !v.endsWith('/') ? `${v}/` : v)),
+  /** http(s)://host:port of a non-AWS endpoint (MinIO, Ceph RGW, Swift s3api, R2); AWS when absent. */
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  /** Both or neither; without them the AWS SDK's default credential chain applies. */
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /** Path-style URLs (endpoint/bucket/key), default true; `false` for virtual-hosted style. */
+  S3_FORCE_PATH_STYLE: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
+  /** Incomplete multipart uploads and temp keys older than this are removed when a server starts (default 24 h). */
+  S3_ORPHAN_AGE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(24 * 3600),
   /** GET /api/events: comment line sent to every client this often (keeps proxies from closing idle streams). */
   EVENTS_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
   /** Unread bytes an SSE client may leave in its socket buffer before it is disconnected (it resumes with Last-Event-ID). */
@@ -130,6 +159,12 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     throw new EnvError(`Invalid environment:\n${lines.join('\n')}`);
   }
   const e = result.data;
+  const storeIssues: string[] = [];
+  if (e.STORE === 's3' && !e.S3_BUCKET) storeIssues.push('  S3_BUCKET: required when STORE=s3');
+  if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined)) {
+    storeIssues.push('  S3_ACCESS_KEY_ID: set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither');
+  }
+  if (storeIssues.length) throw new EnvError(`Invalid environment:\n${storeIssues.join('\n')}`);
   const dataDir = path.resolve(e.MODELDAO_DATA_DIR);
   const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/$/, '');
   const own = new URL(publicBaseUrl).origin;

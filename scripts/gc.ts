@@ -5,15 +5,16 @@
 // never collected. With embedded PGlite, stop the server first (one process per data dir).
 import { getEnv } from '../lib/env.ts';
 import { openDatabase } from '../db/client.ts';
-import { LocalArtifactStore } from '../lib/artifacts/store.ts';
+import { closeArtifactStore, openArtifactStore } from '../lib/artifacts/open-store.ts';
 import { gcDelete, gcPlan, syncPins } from '../lib/artifacts/catalog.ts';
 import { sweepSessions } from '../lib/artifacts/sessions.ts';
 
 const doDelete = process.argv.includes('--delete');
 const env = getEnv();
 const database = await openDatabase(env);
+let store: Awaited<ReturnType<typeof openArtifactStore>> | undefined;
 try {
-  const store = await LocalArtifactStore.open(env.storeDir);
+  store = await openArtifactStore(env);
   // whatever the index knows to be published is pinned before anything is planned
   await syncPins(database.db);
   const plan = await gcPlan(database.db, store, { ttlSeconds: env.UPLOAD_TTL_SECONDS });
@@ -36,4 +37,5 @@ try {
     console.log(`${sessions.length} upload session(s), ${sessions.reduce((n, s) => n + s.bytes, 0)} bytes ${doDelete ? 'deleted' : 'would be deleted'}`);
 } finally {
   await database.close();
+  if (store) closeArtifactStore(store);
 }

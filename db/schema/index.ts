@@ -5,4 +5,5 @@ export * from './artifacts.ts';
 export * from './access.ts';
 export * from './events.ts';
 export * from './ipfs.ts';
+export * from './s3store.ts';
 export * from './cluster.ts';

@@ -9,7 +9,7 @@ import { createChainClient } from '../chain/client.ts';
 import { openDatabase, type Database } from '../../db/client.ts';
 import { openInvalidationBus } from '../../db/notify.ts';
 import { startIndexer, type Indexer } from '../indexer/index.ts';
-import { LocalArtifactStore } from '../artifacts/store.ts';
+import { closeArtifactStore, describeStore, openArtifactStore } from '../artifacts/open-store.ts';
 import { keepPinsInSync } from '../artifacts/catalog.ts';
 import { openAccess } from '../access/open.ts';
 import { createRouter, HttpError, pathDecodes, sendBadPageUrl, sendError, type Route } from './http.ts';
@@ -115,7 +115,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const deployment = opts.deployment ?? loadDeployment(env.deploymentFile);
   const publicClient = createChainClient(env.rpcUrl, deployment.chainId);
   const database = await openDatabase(env);
-  const store = await LocalArtifactStore.open(env.storeDir);
+  const store = await openArtifactStore(env);
   const access = openAccess({ env, deployment, publicClient, db: database.db });
   if (database.kind === 'postgres' && !env.ACCESS_TOKEN_SECRET) {
     log(`ACCESS_TOKEN_SECRET is not set: access tokens are signed with ${env.dataDir}/access-token.secret, so only app servers sharing that file accept each other's tokens. Set the same ACCESS_TOKEN_SECRET on every app server (docs/deploy.md).`);
@@ -232,7 +232,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${env.HOST}:${port}`;
-  log(`listening on ${url} (${database.kind}, store ${env.storeDir})`);
+  log(`listening on ${url} (${database.kind}, store ${describeStore(store)})`);
 
   let closed = false;
   return {
@@ -267,6 +267,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       await invalidation.close();
       await nextApp?.close().catch(() => {});
       await database.close();
+      closeArtifactStore(store);
     },
   };
 }

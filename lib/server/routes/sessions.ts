@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, sendJson, type Route } from '../http.ts';
 import { closing, commitUpload, headerValue, quotaRoom, uploadAccount, uploadHeaders, uploadSlot } from './uploads.ts';
@@ -7,12 +6,15 @@ import {
   deleteSession,
   finishSession,
   getSession,
-  sessionFile,
+  sessionBytes,
+  SessionConflict,
   sessionOffset,
   touchSession,
-  type SessionStore,
+  type SessionBytes,
   type UploadSession,
 } from '../../artifacts/sessions.ts';
+import { LocalArtifactStore } from '../../artifacts/store.ts';
+import { S3ArtifactStore } from '../../artifacts/s3-store.ts';
 import { getBlob } from '../../artifacts/catalog.ts';
 import type { ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
 
@@ -33,9 +35,6 @@ import type { ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
 // visible to its account (others get 404). One request writes to a session at a time: a new PATCH,
 // HEAD or DELETE cuts off the one in progress (usually a dead connection) and waits for it. If a PATCH is cut off, the bytes that arrived are kept:
 // HEAD says where to go on. A wrong Upload-Offset is a 409 carrying the right one.
-
-/** Bytes buffered per write while a PATCH streams (one write syscall per 4 MiB). */
-const WRITE_BYTES = 4 * 1024 * 1024;
 
 /** The request writing to each session in this process (one writer per session), and when it is done. */
 const busy = new Map<string, { req: IncomingMessage; done: Promise<void> }>();
@@ -60,12 +59,11 @@ async function lock(id: string, req: IncomingMessage): Promise<() => void> {
   };
 }
 
-function sessionStore(ctx: ArtifactRoutesContext): SessionStore {
-  const s = ctx.store as Partial<SessionStore>;
-  if (typeof s.putFile !== 'function' || typeof s.sessionDir !== 'string') {
+function sessionStore(ctx: ArtifactRoutesContext): SessionBytes {
+  if (!(ctx.store instanceof LocalArtifactStore) && !(ctx.store instanceof S3ArtifactStore)) {
     throw new HttpError(501, 'resumable_uploads_unsupported', 'this store backend does not support resumable uploads; use POST /api/uploads');
   }
-  return s as SessionStore;
+  return sessionBytes(ctx.store, ctx.db);
 }
 
 function nonNegativeInteger(req: IncomingMessage, name: string): number {
@@ -160,56 +158,6 @@ async function handleDelete(req: IncomingMessage, res: ServerResponse, p: { id: 
 }
 
 /**
- * Appends the request body at the end of the session's file, in WRITE_BYTES batches, never past
- * `limit` bytes. Returns how many bytes were appended and whether the body was complete; a body cut
- * off by the client keeps every byte that arrived (that is what makes the upload resumable). The
- * file is fdatasync'ed before this returns, so the new offset survives a crash.
- */
-async function append(req: IncomingMessage, file: string, limit: number): Promise<{ appended: number; complete: boolean; overflow: boolean }> {
-  const fh = await fs.promises.open(file, 'a');
-  const buf = Buffer.allocUnsafe(WRITE_BYTES);
-  let fill = 0;
-  let appended = 0;
-  let complete = false;
-  let overflow = false;
-  const flush = async () => {
-    if (fill === 0) return;
-    const { bytesWritten } = await fh.write(buf, 0, fill);
-    if (bytesWritten !== fill) throw new Error(`short write (${bytesWritten} of ${fill} bytes): disk full?`);
-    appended += fill;
-    fill = 0;
-  };
-  // A body that stops arriving is cut by the server's REQUEST_BODY_IDLE_SECONDS (main.ts bindBodyIdle).
-  try {
-    try {
-      for await (const c of req) {
-        const chunk = c as Buffer;
-        if (appended + fill + chunk.length > limit) {
-          overflow = true;
-          break;
-        }
-        let off = 0;
-        while (off < chunk.length) {
-          const n = Math.min(chunk.length - off, WRITE_BYTES - fill);
-          chunk.copy(buf, fill, off, off + n);
-          fill += n;
-          off += n;
-          if (fill === WRITE_BYTES) await flush();
-        }
-      }
-      complete = !overflow;
-    } catch {
-      complete = false; // the client went away mid-body: keep what arrived
-    }
-    if (!overflow) await flush();
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  return { appended, complete, overflow };
-}
-
-/**
  * A PATCH to a finished session (the client's last answer was lost, or it asks again): the body
  * must be empty, and the answer is the blob the file became, as when it finished.
  */
@@ -261,11 +209,16 @@ async function patchSession(req: IncomingMessage, res: ServerResponse, p: { id: 
         ),
       );
     }
-    const file = sessionFile(store, s.id);
-    const r = await append(req, file, s.length - offset);
+    let r: Awaited<ReturnType<SessionBytes['append']>>;
+    try {
+      r = await store.append(s.id, offset, req, s.length - offset);
+    } catch (err) {
+      // another server took the session at this offset (a PATCH sent there meanwhile): ask again
+      if (!(err instanceof SessionConflict)) throw err;
+      const now = await sessionOffset(store, s);
+      throw closing(new HttpError(409, 'offset_mismatch', `${err.message}; the session has ${now} bytes`, offsetHeaders(s, now)));
+    }
     if (r.overflow) {
-      // the whole PATCH is refused: back to where it started
-      await fs.promises.truncate(file, offset);
       throw closing(new HttpError(413, 'beyond_upload_length', `the body passes the session's length of ${s.length} bytes`, offsetHeaders(s, offset)));
     }
     const now = offset + r.appended;
@@ -289,7 +242,7 @@ async function patchSession(req: IncomingMessage, res: ServerResponse, p: { id: 
         fileName: s.fileName ?? undefined,
         maxBytes: ctx.env.UPLOAD_MAX_BYTES,
         room: Number.MAX_SAFE_INTEGER, // counted when the session was opened
-        put: (opts) => store.putFile(file, opts),
+        put: (opts) => store.commit(s.id, opts),
         committed: (put) => finishSession(ctx.db, s.id, put.sha256),
       });
     } catch (err) {
