@@ -5,8 +5,8 @@
 // Ctrl-C stops everything. docs/deploy.md describes the same topology in production.
 //
 // Env: CLUSTER_PORTS=3101,3102 (app servers; default free ports), ANVIL_PORT (default free),
-// MODELDAO_DATA_DIR (default .modeldao-cluster; its store is shared by both servers and kept;
-// the database is thrown away, like the chain). Pages are served when a production build exists
+// MODELDAO_DATA_DIR (default .modeldao-cluster: the servers' data dirs a/ and b/). The object store
+// is a throwaway Swift (S3 API); the database and the bucket are thrown away with the chain. Pages are served when a production build exists
 // (`npm run build`); otherwise the servers run the API only and say so.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,20 +14,24 @@ import path from 'node:path';
 import { GUARDIAN_ACCOUNT, DEV_ACCOUNTS, portIsFree, repoRoot } from '../lib/devchain/anvil.ts';
 import { seedDemoDao } from '../lib/devchain/seed.ts';
 import { startCluster, type Cluster } from '../tests/helpers/cluster.ts';
+import { swiftAvailable } from '../tests/helpers/swift.ts';
 
 process.chdir(repoRoot);
 
-/** PostgreSQL's server binaries (Debian package `postgresql`), installed when missing and root. */
+/** PostgreSQL and Swift (+ memcached) from Debian, installed when missing and running as root. */
 function ensurePrerequisites() {
+  const missing: string[] = [];
   const hasPostgres = fs.existsSync('/usr/lib/postgresql') && fs.readdirSync('/usr/lib/postgresql').some((v) => fs.existsSync(`/usr/lib/postgresql/${v}/bin/initdb`));
-  if (hasPostgres) return;
+  if (!hasPostgres) missing.push('postgresql');
+  if (!swiftAvailable()) missing.push('swift-proxy', 'swift-object', 'swift-container', 'swift-account', 'memcached');
+  if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
-    console.error('npm run cluster needs the PostgreSQL server binaries: sudo apt-get install -y postgresql');
+    console.error(`npm run cluster needs system packages: sudo apt-get install -y --no-install-recommends ${missing.join(' ')}`);
     process.exit(2);
   }
-  console.log('installing PostgreSQL (apt-get install postgresql)…');
+  console.log(`installing ${missing.join(' ')} (apt-get)…`);
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'postgresql'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }
 
 function parsePorts(): [number, number] | undefined {
@@ -100,7 +104,7 @@ modeldao cluster is running (ready in ${secs}s)
                   --gateway ${a.url} --gateway ${b.url}
   Indexer       pid ${cluster.indexer.pid} (the one writer; the app servers stand by and follow it)
   PostgreSQL    ${cluster.postgres.url}
-  Store         ${path.join(dataDir, 'store')} (shared by both servers)
+  Store         ${cluster.swift ? `Swift S3 API ${cluster.swift.endpoint}, bucket ${cluster.swift.bucket} (key ${cluster.swift.accessKeyId} / ${cluster.swift.secretAccessKey})` : `${path.join(dataDir, 'store')} (one directory shared by both servers)`}
   Chain         ${cluster.anvil.rpcUrl}  (chain id ${cluster.deployment.chainId})
 
   Dev accounts (anvil's public test keys — never use them on a real chain)

@@ -1,7 +1,9 @@
 // The multi-server topology on loopback, for `npm run cluster` (scripts/cluster.ts) and the cluster
-// story test: a throwaway PostgreSQL, a local chain with the contracts deployed, ONE standalone
-// indexer (the writer), and two app servers (lib/server/start.ts) on different ports that share the
-// database and the artifact store. See docs/deploy.md for the same topology in production.
+// story test: a throwaway PostgreSQL, a throwaway OpenStack Swift (S3 API) as the object store, a
+// local chain with the contracts deployed, ONE standalone indexer (the writer), and two app servers
+// (lib/server/start.ts) on different ports that share the database and the bucket and nothing else
+// (each has its own data dir). Without Swift installed, `store: 'local'` shares one store directory
+// instead. See docs/deploy.md for the same topology in production.
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -11,13 +13,17 @@ import { deployContracts, freePort, repoRoot, startAnvil, type Anvil } from '../
 import type { Deployment } from '../../lib/contracts/deployment.ts';
 import { startPostgres, type TestPostgres } from './postgres.ts';
 import { startServerProcess, type ServerProcess, type UploadChain } from './server-process.ts';
+import { startSwift, swiftAvailable, type TestSwift } from './swift.ts';
 
 export interface Cluster {
   postgres: TestPostgres;
+  /** the object store (null with `store: 'local'`) */
+  swift: TestSwift | null;
+  store: 'local' | 's3';
   anvil: Anvil;
   deployment: Deployment;
   deploymentFile: string;
-  /** the shared data dir: the artifact store lives in <dataDir>/store */
+  /** root of the servers' data dirs (<dataDir>/a, <dataDir>/b; with a local store, one shared <dataDir>) */
   dataDir: string;
   indexer: { pid: number; output(): string; stop(): Promise<void> };
   servers: [ServerProcess, ServerProcess];
@@ -28,6 +34,8 @@ export interface Cluster {
 
 export interface ClusterOptions {
   dataDir: string;
+  /** default: 's3' (Swift) when Swift is installed, else 'local' (one store directory shared by both servers) */
+  store?: 'local' | 's3';
   /** app server ports (default: free ports) */
   ports?: [number, number];
   anvilPort?: number;
@@ -80,9 +88,15 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     for (const s of stops.splice(0).reverse()) await s().catch(() => {});
   };
   try {
-    log('starting PostgreSQL and the local chain…');
-    const [postgres, anvil] = await Promise.all([startPostgres({ durable: true }), startAnvil({ port: o.anvilPort ?? (await freePort()), chainId: 31337 })]);
+    const store = o.store ?? (swiftAvailable() ? 's3' : 'local');
+    log(`starting PostgreSQL, ${store === 's3' ? 'Swift (S3 API), ' : ''}and the local chain…`);
+    const [postgres, anvil, swift] = await Promise.all([
+      startPostgres({ durable: true }),
+      startAnvil({ port: o.anvilPort ?? (await freePort()), chainId: 31337 }),
+      store === 's3' ? startSwift({ bucket: 'modeldao' }) : null,
+    ]);
     stops.push(() => postgres.stop(), () => anvil.stop());
+    if (swift) stops.push(() => swift.stop());
     const deploymentFile = path.join(o.dataDir, 'deployment.json');
     fs.mkdirSync(o.dataDir, { recursive: true });
     const { deployment } = await deployContracts(anvil.rpcUrl, { deploymentFile });
@@ -102,6 +116,17 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       // PUBLIC_BASE_URL, the same on every server)
       ACCESS_AUDIENCES: ports.map((p) => `http://127.0.0.1:${p}`).join(','),
       INDEXER_CONFIRMATIONS: '0',
+      ...(swift
+        ? {
+            STORE: 's3',
+            S3_BUCKET: swift.bucket!,
+            S3_ENDPOINT: swift.endpoint,
+            S3_REGION: swift.region,
+            S3_ACCESS_KEY_ID: swift.accessKeyId,
+            S3_SECRET_ACCESS_KEY: swift.secretAccessKey,
+            S3_FORCE_PATH_STYLE: 'true',
+          }
+        : {}),
     };
     log('starting the indexer (the one writer)…');
     const indexer = await startIndexerProcess({ ...env, INDEXER_POLL_MS: '200' });
@@ -110,9 +135,13 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     log(`starting app servers on ports ${ports.join(' and ')}…`);
     const chain: UploadChain = { anvil, deployment, deploymentFile, auth: () => Promise.reject(new Error('not used')), stop: async () => {} };
     const serverEnv = { ...env, ...(o.pages ? { SERVE_PAGES: '1' } : {}), ...o.serverEnv };
-    const servers = (await Promise.all(ports.map((port) => startServerProcess({ chain, dataDir: o.dataDir, port, env: serverEnv })))) as [ServerProcess, ServerProcess];
+    // with S3 the servers share nothing on disk: each its own data dir
+    const dirs = swift ? ['a', 'b'].map((n) => path.join(o.dataDir, n)) : [o.dataDir, o.dataDir];
+    const servers = (await Promise.all(
+      ports.map((port, i) => startServerProcess({ chain, dataDir: dirs[i]!, port, env: { ...serverEnv, MODELDAO_DATA_DIR: dirs[i]! } })),
+    )) as [ServerProcess, ServerProcess];
     for (const s of servers) stops.push(() => s.stop());
-    return { postgres, anvil, deployment, deploymentFile, dataDir: o.dataDir, indexer, servers, env, stop: stopAll };
+    return { postgres, swift, store, anvil, deployment, deploymentFile, dataDir: o.dataDir, indexer, servers, env, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
