@@ -104,6 +104,13 @@ pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_forma
 [app:proxy-server]
 use = egg:swift#proxy
 account_autocreate = true
+# Swift's defaults (node_timeout 10 s, and a GET resumed from another replica after it) cut a
+# download mid-stream when the object server stalls on a loaded 2-core machine: with one replica
+# there is nothing to resume from. Production clusters tune these to their disks; here, be patient.
+node_timeout = 120
+recoverable_node_timeout = 120
+conn_timeout = 5
+client_timeout = 300
 
 [filter:catch_errors]
 use = egg:swift#catch_errors
