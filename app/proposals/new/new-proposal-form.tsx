@@ -2,6 +2,7 @@
 
 import { useState } from 'react';
 import { useRouter } from 'next/navigation';
+import Link from 'next/link';
 import { useConnection, usePublicClient } from 'wagmi';
 import { keccak256, toBytes } from 'viem';
 import { modelGovernorAbi, modelTokenAbi } from '@/lib/contracts/generated';
@@ -140,7 +141,7 @@ export function NewProposalForm({
     <form onSubmit={submit} noValidate aria-describedby="form-problems">
       {power.needsDelegation && (
         <p className="notice-warn" data-testid="delegate-first">
-          You have tokens but no voting power — <a href="/delegates">delegate first</a>. Proposing needs voting power above the threshold.
+          You have tokens but no voting power — <Link href="/delegates">delegate first</Link>. Proposing needs voting power above the threshold.
         </p>
       )}
       <fieldset>
