@@ -12,7 +12,9 @@ const HELP = `modeldao — fetch the weights a modeldao DAO approved on chain, v
 
 Usage:
   modeldao pull <slug> [--version N] [--out DIR] [--link] [--gateway URL ...] [--ipfs-gateway URL ...] [--key KEY] [--token T]
-  modeldao status <slug> [--account ADDR | --key KEY]
+  modeldao status <slug> [--account ADDR | --key KEY] [--gateway URL]
+                        versions and access from the chain; with a gateway also where each version is
+                        pinned remotely (IPFS pinning services) and each pin's status or failure reason
   modeldao verify <dir|slug> [--version N]
   modeldao propose <slug> <file ...> --description TEXT [--parent N] [--metadata FILE] [--gateway URL] [--key KEY]
   modeldao access <slug> [--gateway URL] [--key KEY]      sign an AccessRequest, print a download token
@@ -170,8 +172,9 @@ async function cmdStatus(args: string[], v: Values): Promise<number> {
     account = loadAccount(v.key)?.address;
   }
   const s = await status({ ...chainOpts(v), slug, account });
+  const pins = await remotePins(slug, v);
   if (v.json) {
-    out(JSON.stringify(s, (_k, val) => (typeof val === 'bigint' ? val.toString() : val)));
+    out(JSON.stringify({ ...s, pins }, (_k, val) => (typeof val === 'bigint' ? val.toString() : val)));
     return 0;
   }
   const rule =
@@ -191,8 +194,43 @@ async function cmdStatus(args: string[], v: Values): Promise<number> {
     const changed = e.statusChangedBy ? `, ${e.status} by ${e.statusChangedBy}` : '';
     out(`  v${e.version}${e.isCurrent ? ' *' : '  '} ${e.status.padEnd(10)} ${when}  ${e.manifestDigest}  ${by}${changed}`);
     out(`       manifest CID ${e.manifestCid}`);
+    const pinned = pins && 'versions' in pins ? pins.versions.find((p) => p.version === e.version) : undefined;
+    for (const line of pinLines(pinned?.pins ?? [])) out(`       ${line}`);
   }
+  if (pins && 'error' in pins) err(`modeldao: remote pins unknown: ${pins.error}`);
   return 0;
+}
+
+type PinsAnswer = import('../ipfs/remote-pins.ts').PinsView | { error: string };
+
+/** With --gateway / $MODELDAO_GATEWAY: that server's record of remote pins (GET /api/models/{slug}/pins); never fatal. */
+async function remotePins(slug: string, v: Values): Promise<PinsAnswer | null> {
+  const named = v.gateway?.[0] ?? process.env.MODELDAO_GATEWAY?.split(',')[0];
+  if (!named) return null; // status reads the chain only, unless a server is named
+  const gw = named.replace(/\/+$/, '');
+  try {
+    const res = await fetch(`${gw}/api/models/${encodeURIComponent(slug)}/pins`, { signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) return { error: `${gw}: HTTP ${res.status}` };
+    return (await res.json()) as PinsAnswer;
+  } catch (e) {
+    return { error: `${gw}: ${(e as Error).message}` };
+  }
+}
+
+/** Per service: how many of the version's CIDs are pinned, and each one that is not, with its reason. */
+function pinLines(pins: import('../ipfs/remote-pins.ts').PinsView['versions'][number]['pins']): string[] {
+  const clean = (t: string) => t.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, ' ').slice(0, 300);
+  const lines: string[] = [];
+  for (const service of [...new Set(pins.map((p) => p.service))]) {
+    const mine = pins.filter((p) => p.service === service);
+    const pinned = mine.filter((p) => p.state === 'pinned').length;
+    lines.push(`pinned on ${clean(service)}: ${pinned}/${mine.length}${mine[0]!.want === 'unpinned' ? ' (unpinning: revoked)' : ''}`);
+    for (const p of mine) {
+      if (p.state === 'pinned' || p.state === 'unpinned') continue;
+      lines.push(`  ${clean(p.path || 'manifest')}: ${p.state}${p.error ? ` — ${clean(p.error)}` : ''}`);
+    }
+  }
+  return lines;
 }
 
 async function cmdVerify(args: string[], v: Values): Promise<number> {

@@ -6,7 +6,7 @@ import type { Blockstore, Pair } from 'interface-blockstore';
 import type { AbortOptions } from 'abort-error';
 import type { AnyDb } from '../artifacts/catalog.ts';
 import type { ArtifactStore } from '../artifacts/store.ts';
-import { publicBlob } from '../server/ipfs-access.ts';
+import { publicBlob } from './serving-status.ts';
 import { DAG_PB_CODE, RAW_CODE, SHA2_256_CODE, findBlock, getBlock, multihashHex } from './dag.ts';
 import { installNode20Polyfills } from './polyfills.ts';
 

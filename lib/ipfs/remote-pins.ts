@@ -247,29 +247,53 @@ export class RemotePinWorker {
     };
   }
 
+  /**
+   * The service gave up on a request (e.g. our node was down while it fetched): that counts as a
+   * failed attempt. The failed request is removed and, below the limit, a new one sent after backoff.
+   */
+  private async remoteFailed(row: RemotePinRow, client: PinningClient, ps: PinStatus): Promise<void> {
+    const reason = `the service reported failed${ps.info ? `: ${JSON.stringify(ps.info).slice(0, 200)}` : ''}`;
+    const failures = row.failures + 1;
+    if (failures >= this.o.maxFailures) {
+      return this.save(row.id, { request_id: ps.requestid, state: 'failed', failures, last_error: `${failures} attempts failed; last: ${reason}` });
+    }
+    await client.remove(ps.requestid);
+    await this.save(row.id, {
+      request_id: null,
+      state: 'new',
+      failures,
+      polls: 0,
+      last_error: reason,
+      next_attempt_in_ms: this.backoff(this.o.retryBaseMs, this.o.retryMaxMs, failures - 1, true),
+    });
+  }
+
   private async work(row: RemotePinRow): Promise<void> {
     const client = this.clients.get(row.service)!;
     try {
       if (row.want === 'pinned') {
+        let ps: PinStatus | null = null;
         if (!row.requestId) {
-          if (row.state === 'sending') {
-            const found = await client.find(row.cid, row.name);
-            if (found) return await this.save(row.id, this.adopt(row, found));
+          if (row.state === 'sending') ps = await client.find(row.cid, row.name);
+          if (!ps) {
+            await this.save(row.id, { state: 'sending' }, false);
+            ps = await client.add({ cid: row.cid, name: row.name, origins: this.o.origins(), meta: this.meta(row) });
+            row = { ...row, polls: 0 };
           }
-          await this.save(row.id, { state: 'sending' }, false);
-          const ps = await client.add({ cid: row.cid, name: row.name, origins: this.o.origins(), meta: this.meta(row) });
-          return await this.save(row.id, this.adopt({ ...row, polls: 0 }, ps));
+        } else {
+          ps = await client.get(row.requestId);
+          if (!ps)
+            return await this.save(row.id, {
+              request_id: null,
+              state: 'new',
+              polls: 0,
+              next_attempt_in_ms: 0,
+              last_error: 'the service forgot the request; sending it again',
+            });
         }
-        const ps = await client.get(row.requestId);
-        if (!ps)
-          return await this.save(row.id, {
-            request_id: null,
-            state: 'new',
-            polls: 0,
-            next_attempt_in_ms: 0,
-            last_error: 'the service forgot the request; sending it again',
-          });
-        return await this.save(row.id, this.adopt(row, ps));
+        if (ps.status === 'failed') return await this.remoteFailed(row, client, ps);
+        // a success resets the failure count only once the service has the pin
+        return await this.save(row.id, { ...this.adopt(row, ps), failures: ps.status === 'pinned' ? 0 : row.failures });
       }
       let requestId = row.requestId;
       if (!requestId && (row.state === 'sending' || row.state === 'failed')) requestId = (await client.find(row.cid, row.name))?.requestid ?? null;
@@ -293,4 +317,47 @@ export class RemotePinWorker {
       }).catch(() => {});
     }
   }
+}
+
+export interface PinsView {
+  slug: string;
+  /** pinning services configured on this server (names only) */
+  services: string[];
+  versions: {
+    version: number;
+    pins: {
+      service: string;
+      /** '' for the manifest */
+      path: string;
+      cid: string;
+      name: string;
+      /** desired: pinned while the version is live and public, unpinned once revoked */
+      want: 'pinned' | 'unpinned';
+      /** new | sending | queued | pinning | pinned | failed | unpinning | unpinned */
+      state: string;
+      requestId: string | null;
+      error: string | null;
+      updatedAt: string;
+    }[];
+  }[];
+}
+
+export function pinsView(slug: string, services: string[], list: RemotePinRow[]): PinsView {
+  const byVersion = new Map<number, PinsView['versions'][number]>();
+  for (const r of list) {
+    let v = byVersion.get(r.version);
+    if (!v) byVersion.set(r.version, (v = { version: r.version, pins: [] }));
+    v.pins.push({
+      service: r.service,
+      path: r.path,
+      cid: r.cid,
+      name: r.name,
+      want: r.want,
+      state: r.state,
+      requestId: r.requestId,
+      error: r.lastError,
+      updatedAt: r.updatedAt,
+    });
+  }
+  return { slug, services, versions: [...byVersion.values()] };
 }

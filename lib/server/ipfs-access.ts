@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from './http.ts';
-import { isUploader, servingStatus, type ServingStatus } from '../artifacts/catalog.ts';
+import { isUploader, type ServingStatus } from '../artifacts/catalog.ts';
+import { cachedServingStatus } from '../ipfs/serving-status.ts';
+export { invalidateServingStatus } from '../ipfs/serving-status.ts';
 import { readUploadAuthorization } from '../artifacts/upload-auth.ts';
 import { accessChecker, uploadVerifier, type ArtifactRoutesContext } from '../artifacts/routes-context.ts';
 
@@ -17,32 +19,6 @@ import { accessChecker, uploadVerifier, type ArtifactRoutesContext } from '../ar
 export const CACHE_PUBLIC_IMMUTABLE = 'public, max-age=29030400, immutable';
 export const CACHE_GATED = 'private, no-cache';
 export const CACHE_UPLOADER = 'private, no-store';
-
-/**
- * A pull asks for a thousand blocks of one blob per GiB: whether that blob is published, gated or
- * revoked is read once per STATUS_TTL_MS per database rather than once per block (measured: the
- * per-block query made parallel raw blocks 2x slower than /api/blobs). A revocation therefore
- * reaches /ipfs/ within STATUS_TTL_MS; the access-token check itself still runs on every request.
- */
-const STATUS_TTL_MS = 2000;
-type StatusSource = { db: ArtifactRoutesContext['db']; deployment: { chainId: number } };
-const statusCache = new WeakMap<object, Map<string, { at: number; s: Promise<ServingStatus> }>>();
-/** Forgets the cached statuses (the index moved: a version may have been revoked or published). */
-export function invalidateServingStatus(db: object): void {
-  statusCache.get(db)?.clear();
-}
-function cachedServingStatus(ctx: StatusSource, blob: string): Promise<ServingStatus> {
-  let m = statusCache.get(ctx.db);
-  if (!m) statusCache.set(ctx.db, (m = new Map()));
-  const now = Date.now();
-  const hit = m.get(blob);
-  if (hit && now - hit.at < STATUS_TTL_MS) return hit.s;
-  if (m.size > 10_000) m.clear();
-  const s = servingStatus(ctx.db, blob, ctx.deployment.chainId);
-  m.set(blob, { at: now, s });
-  s.catch(() => m.delete(blob));
-  return s;
-}
 
 export interface BlockGrant {
   /** the blob whose bytes answer the request */
@@ -85,17 +61,4 @@ export async function authorizeBlock(req: IncomingMessage, ctx: ArtifactRoutesCo
   }
   // Existence of unpublished uploads is not revealed to others.
   throw new HttpError(404, 'block_not_found', `${what} is not available on this gateway`);
-}
-
-/**
- * The blob (of those holding a block) whose bytes anyone may have: public, approved and not revoked —
- * what the embedded IPFS node provides over bitswap, which has no access control (lib/ipfs/node.ts).
- * Same status source and TTL as authorizeBlock, so a revocation stops both within STATUS_TTL_MS.
- */
-export async function publicBlob(ctx: StatusSource, blobs: string[]): Promise<string | null> {
-  for (const blob of blobs) {
-    const s = await cachedServingStatus(ctx, blob);
-    if (s.kind === 'published' && s.gatedModelIds.length === 0) return blob;
-  }
-  return null;
 }

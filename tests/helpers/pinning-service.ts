@@ -127,8 +127,10 @@ export async function startPinningService(opts: { token?: string; slowMs?: numbe
       if (kind === '401') return failure(401, 'UNAUTHORIZED', 'Access token is missing or invalid');
       if (kind === '409') return failure(409, 'INSUFFICIENT_FUNDS', 'Unable to process request due to the lack of funds');
       if (kind === '500') return failure(500, 'INTERNAL_SERVER_ERROR', 'Explanation for humans with more details');
-      await new Promise((r) => setTimeout(r, opts.slowMs ?? 3000));
-      // answers, late: the client has given up by then (what a slow service looks like)
+      // handles the request now, answers late: the client has given up by then
+      const slowMs = opts.slowMs ?? 3000;
+      const end = res.end.bind(res);
+      res.end = ((...a: unknown[]) => (setTimeout(() => (end as (...x: unknown[]) => void)(...a), slowMs), res)) as typeof res.end;
     }
     const problems = spec.validateRequest(req.method!, url, req.headers, body);
     if (problems.length > 0) {

@@ -3,6 +3,7 @@
 // that validates every request and response against the vendored OpenAPI document and reports
 // `pinned` only after fetching every block from our node over bitswap. Versions are published and
 // revoked on anvil (impersonated timelock / guardian) and reach the pins through the real indexer.
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hex } from 'viem';
 import { parseEnv, loadPinningServices, EnvError } from '../../lib/env.ts';
 import { startServer, type RunningServer } from '../../lib/server/main.ts';
+import { repoRoot } from '../../lib/repo-root.ts';
 import { publishFiles } from '../../lib/devchain/publish.ts';
 import { Governance } from '../../lib/devchain/governance.ts';
 import type { PinsView } from '../../lib/server/routes/pins.ts';
@@ -148,6 +150,22 @@ describe('remote pinning of approved versions', () => {
     expect([...svc.created.values()].every((n) => n === 1)).toBe(true);
     expect(svc.violations).toEqual([]);
   }, 180_000);
+
+  it('`modeldao status <slug> --gateway` prints where the version is pinned', async () => {
+    const cli = path.join(repoRoot, 'lib', 'cli', 'modeldao.mjs');
+    const args = [cli, 'status', 'pin-lm', '--rpc', chain.rpcUrl, '--deployment', chain.deploymentFile, '--gateway', server.url];
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/v1 \* active .*\n\s+manifest CID \S+\n\s+pinned on testpin: 3\/3\n/);
+  }, 60_000);
 
   it('revoking the version unpins every CID on the service', async () => {
     await asGuardian(chain, 'revokeVersion', [modelId, 1]);

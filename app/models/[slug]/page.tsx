@@ -14,6 +14,8 @@ import { CopySnippet } from '@/app/_components/copy-snippet';
 import { manifestCid } from '@/lib/manifest/cid';
 import { RevokeVersion } from './revoke-version';
 import { LiveEvents } from '@/app/_components/live-events';
+import { getPinsByVersion } from '@/lib/web/queries/pins';
+import type { RemotePinRow } from '@/lib/ipfs/remote-pins';
 
 export const dynamic = 'force-dynamic';
 
@@ -40,6 +42,7 @@ export default async function ModelPage({ params, searchParams }: { params: Para
   const view = shown ? await getManifestView(shown.manifestDigest) : null;
   const txs = m.versions.flatMap((x) => [x.publishedTx, x.statusChangedTx, x.currentFromTx, x.currentToTx].filter((t): t is string => Boolean(t)));
   const byTx = await getProposalsByExecutionTx(txs);
+  const pinsByVersion = await getPinsByVersion(m.slug);
   const guardianish = app.guardian?.toLowerCase();
 
   return (
@@ -278,6 +281,7 @@ export default async function ModelPage({ params, searchParams }: { params: Para
                       ) : null}
                     </div>
                   )}
+                  <RemotePins version={x.version} pins={pinsByVersion[x.version] ?? []} />
                   {x.status !== 'Revoked' && <RevokeVersion modelId={m.modelId} slug={m.slug} version={x.version} isCurrent={x.version === m.currentVersion} />}
                 </li>
               );
@@ -341,5 +345,39 @@ function ChangedBy({ tx, same, byTx }: { tx: string | null; same: boolean; byTx:
       ) : null}
       tx <span className="mono">{shortAddress(tx)}</span>)
     </>
+  );
+}
+
+/** Where a version is pinned remotely (IPFS pinning services) and each pin's status or failure reason. */
+function RemotePins({ version, pins }: { version: number; pins: RemotePinRow[] }) {
+  if (pins.length === 0) return null;
+  const services = [...new Set(pins.map((p) => p.service))];
+  return (
+    <div className="small" data-testid={`version-${version}-pins`}>
+      {services.map((service) => {
+        const mine = pins.filter((p) => p.service === service);
+        const pinned = mine.filter((p) => p.state === 'pinned').length;
+        const unpinning = mine[0]!.want === 'unpinned';
+        return (
+          <div key={service}>
+            {unpinning ? 'Unpinned from' : 'Pinned on'} <Untrusted text={service} line />:{' '}
+            {unpinning ? `${mine.filter((p) => p.state === 'unpinned').length}/${mine.length} removed` : `${pinned}/${mine.length} pinned`}
+            {mine
+              .filter((p) => p.state !== 'pinned' && p.state !== 'unpinned')
+              .map((p) => (
+                <div key={p.path} className={p.state === 'failed' ? 'bad' : 'muted'}>
+                  <Untrusted text={p.path || 'manifest'} line />: {p.state}
+                  {p.lastError ? (
+                    <>
+                      {' — '}
+                      <Untrusted text={p.lastError} line />
+                    </>
+                  ) : null}
+                </div>
+              ))}
+          </div>
+        );
+      })}
+    </div>
   );
 }

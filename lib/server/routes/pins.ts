@@ -3,50 +3,8 @@ import { HttpError, sendJson, type Route } from '../http.ts';
 import type { BaseContext } from '../context.ts';
 import { SLUG_PATTERN } from '../../slug.ts';
 import { rows } from '../../artifacts/catalog.ts';
-import { pinsOfModel, type RemotePinRow } from '../../ipfs/remote-pins.ts';
-
-export interface PinsView {
-  slug: string;
-  /** pinning services configured on this server (names only) */
-  services: string[];
-  versions: {
-    version: number;
-    pins: {
-      service: string;
-      /** '' for the manifest */
-      path: string;
-      cid: string;
-      name: string;
-      /** desired: pinned while the version is live and public, unpinned once revoked */
-      want: 'pinned' | 'unpinned';
-      /** new | sending | queued | pinning | pinned | failed | unpinning | unpinned */
-      state: string;
-      requestId: string | null;
-      error: string | null;
-      updatedAt: string;
-    }[];
-  }[];
-}
-
-export function pinsView(slug: string, services: string[], list: RemotePinRow[]): PinsView {
-  const byVersion = new Map<number, PinsView['versions'][number]>();
-  for (const r of list) {
-    let v = byVersion.get(r.version);
-    if (!v) byVersion.set(r.version, (v = { version: r.version, pins: [] }));
-    v.pins.push({
-      service: r.service,
-      path: r.path,
-      cid: r.cid,
-      name: r.name,
-      want: r.want,
-      state: r.state,
-      requestId: r.requestId,
-      error: r.lastError,
-      updatedAt: r.updatedAt,
-    });
-  }
-  return { slug, services, versions: [...byVersion.values()] };
-}
+import { pinsOfModel, pinsView } from '../../ipfs/remote-pins.ts';
+export type { PinsView } from '../../ipfs/remote-pins.ts';
 
 /** GET /api/models/{slug}/pins: where each version is pinned remotely, and how far (db/schema/pins.ts). */
 export const routes: Route<BaseContext & { pinningServices: string[] }>[] = [
