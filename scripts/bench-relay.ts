@@ -30,6 +30,7 @@ await runBench('relay', async (b) => {
   const server = await startServerProcess({
     chain: { anvil: chain, deployment: chain.deployment, deploymentFile: chain.deploymentFile, auth: async () => '', stop: () => chain.stop() },
     dataDir,
+    startTimeoutMs: 600_000, // a loaded machine (the bench itself makes 400 transactions first)
     env: { RELAY_POLL_MS: '100', RELAY_ACCOUNT_DAILY_LIMIT: String(RUNS + 1), RELAY_DAILY_BUDGET_WEI: parseEther('100').toString() },
   });
   b.defer(() => server.stop());
