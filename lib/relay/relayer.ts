@@ -97,6 +97,8 @@ export class Relayer {
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private stopped = false;
+  /** the journal has been synced with the chain's nonce since this process started */
+  private synced = false;
 
   constructor(private readonly opts: RelayerOptions) {
     this.cfg = opts.config;
@@ -295,11 +297,13 @@ export class Relayer {
       throw new RelayError('chain_unavailable', `balance read failed: ${firstLine(err)}`);
     });
     const row = await this.exclusive(async () => {
+      // normally synced by reconcile() at start; if the chain was unreachable then, once here
+      const chainPending = this.synced ? 0 : await this.client.getTransactionCount({ address: sender.address, blockTag: 'pending' });
       const id = crypto.randomUUID();
       const day = this.day();
       const inserted = await this.db.transaction(async (tx) => {
         // the journal is the nonce's source of truth (synced with the chain at start, see reconcile)
-        const nextNonce = await this.claimNonce(tx as unknown as Db, sender.address, 0);
+        const nextNonce = await this.claimNonce(tx as unknown as Db, sender.address, chainPending);
         const again = await this.findBySignature(r.target, r.signer, r.signerNonce, tx as unknown as Db);
         if (again) return { row: again, created: false };
 
@@ -368,6 +372,7 @@ export class Relayer {
           .where(and(eq(relaySender.chainId, this.chainId), eq(relaySender.address, sender.address.toLowerCase())));
         return { row: created!, created: true };
       });
+      this.synced = true;
       // 4. broadcast after the commit. A failure here leaves the row pending: the monitor rebroadcasts.
       if (inserted.created) await this.broadcast(inserted.row.attempts.at(-1)!.raw as Hex, inserted.row.id);
       return inserted;
@@ -419,6 +424,7 @@ export class Relayer {
     await this.db.transaction(async (tx) => {
       await this.claimNonce(tx as unknown as Db, sender, chainPending);
     });
+    this.synced = true;
     const pending = await this.pendingRows();
     for (const row of pending) await this.broadcast(row.attempts.at(-1)!.raw as Hex, row.id);
     await this.settle(pending);
