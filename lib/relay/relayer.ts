@@ -386,6 +386,7 @@ export class Relayer {
     await tx.insert(relaySender).values({ chainId: this.chainId, address: sender.toLowerCase(), nextNonce: chainPending }).onConflictDoNothing();
     const [row] = await tx.select().from(relaySender).where(key).for('update');
     // Behind the chain: someone else used the key (or the journal was reset); never reuse a nonce.
+    if (chainPending > row!.nextNonce) await tx.update(relaySender).set({ nextNonce: chainPending, updatedAt: new Date() }).where(key);
     return Math.max(row!.nextNonce, chainPending);
   }
 
