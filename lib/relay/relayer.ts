@@ -97,6 +97,8 @@ export class Relayer {
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private stopped = false;
+  /** the journal has been synced with the chain's nonce since this process started */
+  private synced = false;
 
   constructor(private readonly opts: RelayerOptions) {
     this.cfg = opts.config;
@@ -159,7 +161,7 @@ export class Relayer {
     if (chainNonce !== nonce) throw new RelayError('bad_nonce', `the ballot is signed with nonce ${nonce}; the governor expects ${chainNonce} for ${voter}`);
     if (state !== ProposalState.Active) throw new RelayError('voting_closed', `proposal ${proposalId} is not open for voting`);
     if (!this.qualifies(proposalId)) throw new RelayError('not_eligible', `the operator does not relay votes on proposal ${proposalId}`);
-    const snapshot = await this.client.readContract({ address: this.governor, abi: modelGovernorAbi, functionName: 'proposalSnapshot', args: [proposalId] });
+    const snapshot = await this.snapshotOf(proposalId);
     const weight = await this.client.readContract({ address: this.governor, abi: modelGovernorAbi, functionName: 'getVotes', args: [voter, snapshot] });
     if (weight === 0n)
       throw new RelayError('not_eligible', `${voter} had no voting power at the proposal's snapshot; the relayer pays only for votes that count`);
@@ -289,15 +291,19 @@ export class Relayer {
     const reservation = gas * fees.maxFeePerGas;
 
     // 3. one at a time: limits, budget, balance, nonce, signed tx and row in one DB transaction.
+    // Read before the lock: transactions mined since are then counted twice (still pending and already
+    // paid), which only errs on the safe side.
+    const balance = await this.client.getBalance({ address: sender.address, blockTag: 'latest' }).catch((err) => {
+      throw new RelayError('chain_unavailable', `balance read failed: ${firstLine(err)}`);
+    });
     const row = await this.exclusive(async () => {
-      const balance = await this.client.getBalance({ address: sender.address, blockTag: 'latest' }).catch((err) => {
-        throw new RelayError('chain_unavailable', `balance read failed: ${firstLine(err)}`);
-      });
-      const chainNonce = await this.client.getTransactionCount({ address: sender.address, blockTag: 'pending' });
+      // normally synced by reconcile() at start; if the chain was unreachable then, once here
+      const chainPending = this.synced ? 0 : await this.client.getTransactionCount({ address: sender.address, blockTag: 'pending' });
       const id = crypto.randomUUID();
       const day = this.day();
       const inserted = await this.db.transaction(async (tx) => {
-        const nextNonce = await this.claimNonce(tx as unknown as Db, sender.address, chainNonce);
+        // the journal is the nonce's source of truth (synced with the chain at start, see reconcile)
+        const nextNonce = await this.claimNonce(tx as unknown as Db, sender.address, chainPending);
         const again = await this.findBySignature(r.target, r.signer, r.signerNonce, tx as unknown as Db);
         if (again) return { row: again, created: false };
 
@@ -366,6 +372,7 @@ export class Relayer {
           .where(and(eq(relaySender.chainId, this.chainId), eq(relaySender.address, sender.address.toLowerCase())));
         return { row: created!, created: true };
       });
+      this.synced = true;
       // 4. broadcast after the commit. A failure here leaves the row pending: the monitor rebroadcasts.
       if (inserted.created) await this.broadcast(inserted.row.attempts.at(-1)!.raw as Hex, inserted.row.id);
       return inserted;
@@ -379,6 +386,7 @@ export class Relayer {
     await tx.insert(relaySender).values({ chainId: this.chainId, address: sender.toLowerCase(), nextNonce: chainPending }).onConflictDoNothing();
     const [row] = await tx.select().from(relaySender).where(key).for('update');
     // Behind the chain: someone else used the key (or the journal was reset); never reuse a nonce.
+    if (chainPending > row!.nextNonce) await tx.update(relaySender).set({ nextNonce: chainPending, updatedAt: new Date() }).where(key);
     return Math.max(row!.nextNonce, chainPending);
   }
 
@@ -417,6 +425,7 @@ export class Relayer {
     await this.db.transaction(async (tx) => {
       await this.claimNonce(tx as unknown as Db, sender, chainPending);
     });
+    this.synced = true;
     const pending = await this.pendingRows();
     for (const row of pending) await this.broadcast(row.attempts.at(-1)!.raw as Hex, row.id);
     await this.settle(pending);
@@ -475,7 +484,12 @@ export class Relayer {
         continue;
       }
       if (chainNonce > row.nonce) {
-        // The nonce was used by a transaction that is none of ours: the request was not carried out.
+        // The nonce was used by a transaction that is none of ours (the key is used elsewhere): the
+        // request was not carried out, and the journal moves past what the chain has used.
+        await this.db
+          .update(relaySender)
+          .set({ nextNonce: sql`greatest(${relaySender.nextNonce}, ${chainNonce})`, updatedAt: new Date() })
+          .where(and(eq(relaySender.chainId, this.chainId), eq(relaySender.address, this.account!.address.toLowerCase())));
         await this.db
           .update(relayRequest)
           .set({
@@ -557,6 +571,18 @@ export class Relayer {
     const run = this.lock.then(fn, fn);
     this.lock = run.catch(() => {});
     return run;
+  }
+
+  private readonly snapshots = new Map<bigint, bigint>();
+  /** A proposal's snapshot timepoint never changes once proposed. */
+  private async snapshotOf(proposalId: bigint): Promise<bigint> {
+    let s = this.snapshots.get(proposalId);
+    if (s === undefined) {
+      s = await this.client.readContract({ address: this.governor, abi: modelGovernorAbi, functionName: 'proposalSnapshot', args: [proposalId] });
+      if (this.snapshots.size > 10_000) this.snapshots.clear();
+      this.snapshots.set(proposalId, s);
+    }
+    return s;
   }
 
   private domainOf(contract: Address): Promise<Eip712Domain> {

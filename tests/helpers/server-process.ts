@@ -66,6 +66,8 @@ export async function startServerProcess(o: {
   nodeArgs?: string[];
   /** default: a free port */
   port?: number;
+  /** how long the server may take to answer /api/health (default 120 s) */
+  startTimeoutMs?: number;
 }): Promise<ServerProcess> {
   const port = o.port ?? (await freePort());
   const inherited = { ...process.env };
@@ -91,7 +93,7 @@ export async function startServerProcess(o: {
   child.stderr!.on('data', (d) => (out = (out + d).slice(-20_000)));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + (o.startTimeoutMs ?? 120_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${out}`);
     try {

@@ -81,6 +81,10 @@ describe('seeded local stack', () => {
     });
     expect(state).toBe(ProposalState.Active);
     expect(seed.accounts.find((a) => a.label.startsWith('dave'))?.votingPower).toBe('0 votes');
-    expect(seed.accounts.filter((a) => a.votingPower !== '0 votes')).toHaveLength(4);
+    // #0–#3 delegated themselves; #7 delegated by signature and holds no ETH (it votes through the relayer)
+    expect(seed.accounts.filter((a) => a.votingPower !== '0 votes')).toHaveLength(5);
+    const gasless = seed.accounts.find((a) => a.label.startsWith('#7'))!;
+    expect(gasless.votingPower).toBe('1000 votes');
+    expect(await chainClient(chain).getBalance({ address: gasless.address as `0x${string}` })).toBe(0n);
   });
 });
