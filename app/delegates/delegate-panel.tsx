@@ -7,6 +7,7 @@ import { modelTokenAbi } from '@/lib/contracts/generated';
 import { useAppConfig } from '@/lib/web/app-config-context';
 import { useAccountPower } from '@/lib/web/hooks/use-account-power';
 import { phaseText, useDaoTx } from '@/lib/web/hooks/use-dao-tx';
+import { useDelegate } from '@/lib/web/hooks/use-gasless';
 import { formatTokens } from '@/lib/web/format';
 
 const ZERO = /^0x0{40}$/;
@@ -100,21 +101,29 @@ export function DelegatePanel() {
 }
 
 export function DelegateToButton({ to }: { to: string }) {
-  const app = useAppConfig();
   const { status } = useConnection();
   const power = useAccountPower();
-  const tx = useDaoTx();
+  // gasless when the relay accepts it (signed delegation), else a wallet transaction with the reason shown
+  const d = useDelegate();
   if (status !== 'connected' || !power.data || power.data.balance === 0n || !isAddress(to)) return null;
   if (power.data.delegate.toLowerCase() === to.toLowerCase()) return <span className="small muted">your delegate</span>;
   return (
-    <button
-      type="button"
-      className="btn btn-small"
-      disabled={tx.busy}
-      aria-label={`Delegate your votes to ${to}`}
-      onClick={() => tx.run({ address: app.contracts!.token, abi: modelTokenAbi, functionName: 'delegate', args: [to] })}
-    >
-      {tx.busy ? '…' : 'Delegate'}
-    </button>
+    <span>
+      <button type="button" className="btn btn-small" disabled={d.busy} aria-label={`Delegate your votes to ${to}`} onClick={() => void d.delegate(to)}>
+        {d.busy ? '…' : 'Delegate'}
+      </button>
+      {d.notice && (
+        <span className="small muted" role="status">
+          {' '}
+          {d.notice}
+        </span>
+      )}
+      {d.error && (
+        <span className="small notice-err" role="alert">
+          {' '}
+          {d.error}
+        </span>
+      )}
+    </span>
   );
 }
