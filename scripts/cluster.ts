@@ -21,7 +21,8 @@ process.chdir(repoRoot);
 /** PostgreSQL and Swift (+ memcached) from Debian, installed when missing and running as root. */
 function ensurePrerequisites() {
   const missing: string[] = [];
-  const hasPostgres = fs.existsSync('/usr/lib/postgresql') && fs.readdirSync('/usr/lib/postgresql').some((v) => fs.existsSync(`/usr/lib/postgresql/${v}/bin/initdb`));
+  const hasPostgres =
+    fs.existsSync('/usr/lib/postgresql') && fs.readdirSync('/usr/lib/postgresql').some((v) => fs.existsSync(`/usr/lib/postgresql/${v}/bin/initdb`));
   if (!hasPostgres) missing.push('postgresql');
   if (!swiftAvailable()) missing.push('swift-proxy', 'swift-object', 'swift-container', 'swift-account', 'memcached');
   if (missing.length === 0) return;
@@ -31,7 +32,10 @@ function ensurePrerequisites() {
   }
   console.log(`installing ${missing.join(' ')} (apt-get)…`);
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
 }
 
 function parsePorts(): [number, number] | undefined {
@@ -84,7 +88,15 @@ async function main() {
     const seed = await seedDemoDao({ rpcUrl: cluster.anvil.rpcUrl, deployment: cluster.deployment, baseUrl: a.url, log: (m) => console.log(`  ${m}`) });
     // both servers answer from the index the writer keeps: wait until both report the head
     const head = Number(
-      ((await (await fetch(cluster.anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}' })).json()) as { result: string }).result,
+      (
+        (await (
+          await fetch(cluster.anvil.rpcUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}',
+          })
+        ).json()) as { result: string }
+      ).result,
     );
     for (const s of cluster.servers) {
       for (;;) {

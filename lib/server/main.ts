@@ -130,7 +130,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const store = await openArtifactStore(env);
   const access = openAccess({ env, deployment, publicClient, db: database.db });
   if (database.kind === 'postgres' && !env.ACCESS_TOKEN_SECRET) {
-    log(`ACCESS_TOKEN_SECRET is not set: access tokens are signed with ${env.dataDir}/access-token.secret, so only app servers sharing that file accept each other's tokens. Set the same ACCESS_TOKEN_SECRET on every app server (docs/deploy.md).`);
+    log(
+      `ACCESS_TOKEN_SECRET is not set: access tokens are signed with ${env.dataDir}/access-token.secret, so only app servers sharing that file accept each other's tokens. Set the same ACCESS_TOKEN_SECRET on every app server (docs/deploy.md).`,
+    );
   }
 
   const indexer = startIndexer({ env, db: database, publicClient, deployment, log: (m) => log(`indexer: ${m}`) });

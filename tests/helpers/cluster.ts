@@ -95,7 +95,10 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       startAnvil({ port: o.anvilPort ?? (await freePort()), chainId: 31337 }),
       store === 's3' ? startSwift({ bucket: 'modeldao' }) : null,
     ]);
-    stops.push(() => postgres.stop(), () => anvil.stop());
+    stops.push(
+      () => postgres.stop(),
+      () => anvil.stop(),
+    );
     if (swift) stops.push(() => swift.stop());
     const deploymentFile = path.join(o.dataDir, 'deployment.json');
     fs.mkdirSync(o.dataDir, { recursive: true });

@@ -94,7 +94,16 @@ describe('indexer writers with the lock taken away (PostgreSQL)', () => {
     const logs: string[] = [];
     try {
       const start = (name: string) => {
-        const ix = startIndexer({ db: database, publicClient: pub, deployment: chain.deployment, confirmations: 0, pollMs: 20, initialRange: 1, maxRange: 1, log: (m) => void logs.push(`${name}: ${m}`) });
+        const ix = startIndexer({
+          db: database,
+          publicClient: pub,
+          deployment: chain.deployment,
+          confirmations: 0,
+          pollMs: 20,
+          initialRange: 1,
+          maxRange: 1,
+          log: (m) => void logs.push(`${name}: ${m}`),
+        });
         indexers.push(ix);
         return ix;
       };

@@ -46,7 +46,11 @@ async function checkpointBlock(): Promise<number> {
 }
 
 async function headBlock(): Promise<number> {
-  const res = await fetch(chain.anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }) });
+  const res = await fetch(chain.anvil.rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }),
+  });
   return Number(((await res.json()) as { result: string }).result);
 }
 
@@ -63,14 +67,24 @@ async function bothCaughtUp() {
 }
 
 async function upload(server: ServerProcess, bytes: Buffer, fileName = 'w.bin') {
-  const res = await fetch(`${server.url}/api/uploads`, { method: 'POST', headers: { authorization: await chain.auth(PUBLIC_BASE_URL), 'x-file-name': fileName }, body: new Uint8Array(bytes) });
+  const res = await fetch(`${server.url}/api/uploads`, {
+    method: 'POST',
+    headers: { authorization: await chain.auth(PUBLIC_BASE_URL), 'x-file-name': fileName },
+    body: new Uint8Array(bytes),
+  });
   return { status: res.status, body: (await res.json()) as any };
 }
 
 /** An upload whose body is held open after its first bytes: it holds a slot and its declared length. */
 async function heldUpload(server: ServerProcess, declared: number): Promise<{ finish(): Promise<number>; abort(): void }> {
   const u = new URL(`${server.url}/api/uploads`);
-  const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { authorization: await chain.auth(PUBLIC_BASE_URL), 'content-length': String(declared) } });
+  const req = http.request({
+    host: u.hostname,
+    port: u.port,
+    path: u.pathname,
+    method: 'POST',
+    headers: { authorization: await chain.auth(PUBLIC_BASE_URL), 'content-length': String(declared) },
+  });
   const response = new Promise<number>((resolve) => {
     req.on('response', (res) => {
       res.resume();
@@ -96,7 +110,11 @@ async function claims(kind: 'quota' | 'slot'): Promise<number> {
 
 async function uploadVersion(server: ServerProcess, v: ModelVersionFiles) {
   for (const [, bytes] of v.files) expect((await upload(server, bytes)).status).toBeLessThan(300);
-  const res = await fetch(`${server.url}/api/manifests`, { method: 'POST', headers: { authorization: await chain.auth(PUBLIC_BASE_URL), 'content-type': 'application/json' }, body: new Uint8Array(v.manifestBytes) });
+  const res = await fetch(`${server.url}/api/manifests`, {
+    method: 'POST',
+    headers: { authorization: await chain.auth(PUBLIC_BASE_URL), 'content-type': 'application/json' },
+    body: new Uint8Array(v.manifestBytes),
+  });
   expect(res.status).toBeLessThan(300);
 }
 
@@ -114,7 +132,11 @@ beforeAll(async () => {
     INDEXER_POLL_MS: '100',
   };
   // the one indexer writer, before the app servers: they stand by and follow it
-  indexer = spawn(process.execPath, ['--import', 'tsx', 'lib/indexer/main.ts'], { cwd: repoRoot, env: { ...process.env, ...common }, stdio: ['ignore', 'pipe', 'pipe'] });
+  indexer = spawn(process.execPath, ['--import', 'tsx', 'lib/indexer/main.ts'], {
+    cwd: repoRoot,
+    env: { ...process.env, ...common },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   indexer.stdout!.on('data', (d) => (indexerOut = (indexerOut + d).slice(-20_000)));
   indexer.stderr!.on('data', (d) => (indexerOut = (indexerOut + d).slice(-20_000)));
   await waitFor('the indexer to reach the head', () => indexerOut.includes('indexed block'), 120_000).catch((err) => {
@@ -232,7 +254,9 @@ describe('two app servers on one PostgreSQL', () => {
     await waitFor('B to report the version revoked', async () => (await status()) === 'version_revoked', 10_000).catch(async (err) => {
       const answer = await (await fetch(`${b.url}/api/models/cluster-revoked/versions/1`)).text();
       const health = await (await fetch(`${b.url}/api/health`)).text();
-      throw new Error(`${(err as Error).message}: ${answer}\nB health ${health}\ncheckpoint ${await checkpointBlock()}\n${b.output().slice(-3000)}\nindexer: ${indexerOut.slice(-2000)}`);
+      throw new Error(
+        `${(err as Error).message}: ${answer}\nB health ${health}\ncheckpoint ${await checkpointBlock()}\n${b.output().slice(-3000)}\nindexer: ${indexerOut.slice(-2000)}`,
+      );
     });
     expect(Date.now() - committed).toBeLessThan(1000);
     expect((await fetch(`${b.url}/api/blobs/${blob}`)).status).toBe(410);

@@ -28,11 +28,20 @@ const maintainer = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey as Hex);
 let big: ModelVersionFiles;
 
 const auth = () =>
-  signUploadAuthorization(maintainer, { account: maintainer.address, chainId: cluster.deployment.chainId, registry: cluster.deployment.contracts.ModelRegistry, audience: cluster.servers[0]!.url });
+  signUploadAuthorization(maintainer, {
+    account: maintainer.address,
+    chainId: cluster.deployment.chainId,
+    registry: cluster.deployment.contracts.ModelRegistry,
+    audience: cluster.servers[0]!.url,
+  });
 const sha256 = (b: Buffer | Uint8Array) => crypto.createHash('sha256').update(b).digest('hex');
 
 async function headBlock(): Promise<number> {
-  const res = await fetch(cluster.anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}' });
+  const res = await fetch(cluster.anvil.rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}',
+  });
   return Number(((await res.json()) as { result: string }).result);
 }
 
@@ -135,7 +144,10 @@ describe('cluster story: two app servers, one database, one store, one indexer w
   it('a resumable upload started on A continues on B', { timeout: 120_000 }, async () => {
     const [a, b] = cluster.servers;
     const bytes = crypto.randomBytes(3 * MiB);
-    const created = await fetch(`${a.url}/api/uploads/sessions`, { method: 'POST', headers: { authorization: await auth(), 'upload-length': String(bytes.length), 'x-expected-sha256': sha256(bytes) } });
+    const created = await fetch(`${a.url}/api/uploads/sessions`, {
+      method: 'POST',
+      headers: { authorization: await auth(), 'upload-length': String(bytes.length), 'x-expected-sha256': sha256(bytes) },
+    });
     expect(created.status).toBe(201);
     const location = created.headers.get('location')!;
     const first = await fetch(`${a.url}${location}`, {
@@ -175,7 +187,11 @@ describe('cluster story: two app servers, one database, one store, one indexer w
     const manifest = { ...draft.manifest, files: (draft.manifest.files as { sha256: string }[]).map((f) => ({ ...f, cid: cids.get(f.sha256) })) };
     const manifestBytes = Buffer.from(canonicalize(manifest) as string);
     big = { ...draft, manifest, manifestBytes, digest: `0x${sha256(manifestBytes)}` };
-    const m = await fetch(`${a.url}/api/manifests`, { method: 'POST', headers: { authorization: await auth(), 'content-type': 'application/json' }, body: new Uint8Array(big.manifestBytes) });
+    const m = await fetch(`${a.url}/api/manifests`, {
+      method: 'POST',
+      headers: { authorization: await auth(), 'content-type': 'application/json' },
+      body: new Uint8Array(big.manifestBytes),
+    });
     expect(m.status).toBeLessThan(300);
     const testChain = { ...cluster.anvil, deployment: cluster.deployment, deploymentFile: cluster.deploymentFile };
     await publish(testChain, 'cluster-big', big);
@@ -216,7 +232,9 @@ describe('cluster story: two app servers, one database, one store, one indexer w
     const failed = results.filter((r) => !(r.status === 200 && r.size === 16 * MiB && r.sha256 === weights));
     expect(failed, `${JSON.stringify(failed.slice(0, 3))}\nA: ${a.output().slice(-1500)}\nB: ${b.output().slice(-1500)}`).toHaveLength(0);
     // 100 × 16 MiB went out; neither server held more than a fraction of one download per client
-    console.log(`RSS during 100 concurrent 16 MiB downloads: A ${(before[0]! / MiB).toFixed(0)} → peak ${(peak[0]! / MiB).toFixed(0)} MiB, B ${(before[1]! / MiB).toFixed(0)} → peak ${(peak[1]! / MiB).toFixed(0)} MiB`);
+    console.log(
+      `RSS during 100 concurrent 16 MiB downloads: A ${(before[0]! / MiB).toFixed(0)} → peak ${(peak[0]! / MiB).toFixed(0)} MiB, B ${(before[1]! / MiB).toFixed(0)} → peak ${(peak[1]! / MiB).toFixed(0)} MiB`,
+    );
     for (const i of [0, 1]) expect(peak[i]! - before[i]!, `server ${i ? 'B' : 'A'} RSS ${before[i]} → peak ${peak[i]}`).toBeLessThan(96 * MiB);
   });
 

@@ -73,7 +73,11 @@ export async function uploadSlot(ctx: ArtifactRoutesContext, account: string): P
  * flight on any app server count too); 413 when none. With a `length`, that much is reserved until
  * `release()`, which must run after the upload's own row is committed (then the row counts instead).
  */
-export async function quotaRoom(ctx: ArtifactRoutesContext, account: string, length: number | undefined): Promise<{ room: number; release: () => Promise<void> }> {
+export async function quotaRoom(
+  ctx: ArtifactRoutesContext,
+  account: string,
+  length: number | undefined,
+): Promise<{ room: number; release: () => Promise<void> }> {
   const key = account.toLowerCase();
   const quota = ctx.env.UPLOAD_QUOTA_BYTES;
   const { claim: reservation, decided } = await claim(ctx.db, key, 'quota', async (tx, reserved) => {
