@@ -6,7 +6,7 @@ import type { Blockstore, Pair } from 'interface-blockstore';
 import type { AbortOptions } from 'abort-error';
 import type { AnyDb } from '../artifacts/catalog.ts';
 import type { ArtifactStore } from '../artifacts/store.ts';
-import { publicBlob } from './serving-status.ts';
+import { publicBlob, statusGeneration } from './serving-status.ts';
 import { DAG_PB_CODE, RAW_CODE, SHA2_256_CODE, findBlock, getBlock, multihashHex } from './dag.ts';
 import { installNode20Polyfills } from './polyfills.ts';
 
@@ -55,16 +55,17 @@ export class ApprovedBlockstore implements Blockstore {
    * Bitswap asks has() then get() for every block it sends: the answer of the first is reused by the
    * second (and by repeated wants) for LOCATE_TTL_MS, the same bound as the access status cache.
    */
-  private readonly recent = new Map<string, { at: number; p: Promise<Located | null> }>();
+  private readonly recent = new Map<string, { at: number; gen: number; p: Promise<Located | null> }>();
 
   private locate(cid: CID): Promise<Located | null> {
     const key = cid.toString();
     const now = Date.now();
+    const gen = statusGeneration(this.src.db); // an indexed revocation invalidates at once
     const hit = this.recent.get(key);
-    if (hit && now - hit.at < LOCATE_TTL_MS) return hit.p;
+    if (hit && hit.gen === gen && now - hit.at < LOCATE_TTL_MS) return hit.p;
     if (this.recent.size > 4096) this.recent.clear();
     const p = this.locateNow(cid);
-    this.recent.set(key, { at: now, p });
+    this.recent.set(key, { at: now, gen, p });
     p.catch(() => this.recent.delete(key));
     return p;
   }

@@ -16,6 +16,12 @@ const statusCache = new WeakMap<object, Map<string, { at: number; s: Promise<Ser
 /** Forgets the cached statuses (the index moved: a version may have been revoked or published). */
 export function invalidateServingStatus(db: object): void {
   statusCache.get(db)?.clear();
+  generations.set(db, statusGeneration(db) + 1);
+}
+const generations = new WeakMap<object, number>();
+/** Moves on at every invalidation: caches built on these statuses (the IPFS node's) compare it. */
+export function statusGeneration(db: object): number {
+  return generations.get(db) ?? 0;
 }
 export function cachedServingStatus(ctx: StatusSource, blob: string): Promise<ServingStatus> {
   let m = statusCache.get(ctx.db);

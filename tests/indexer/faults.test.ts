@@ -60,8 +60,10 @@ describe('indexer faults', () => {
     }
   });
 
+  // 8 kill points in npm test, 20 in npm run test:deep (MODELDAO_DEEP=1)
+  const KILLS = process.env.MODELDAO_DEEP === '1' ? 20 : 8;
   it(
-    'after kill -9 at 20 random points of a standalone backfill, the restarted indexer ends with the same index and no duplicates',
+    `after kill -9 at ${KILLS} random points of a standalone backfill, the restarted indexer ends with the same index and no duplicates`,
     { timeout: 900_000 },
     async () => {
       const dataDir = path.join(tmp, 'killed');
@@ -102,16 +104,16 @@ describe('indexer faults', () => {
       const indexedSoFar = (p: ReturnType<typeof spawnIndexer>) => Math.max(-1, ...[...p.output().matchAll(/indexed block (\d+)/g)].map((m) => Number(m[1])));
       const from = chain.deployment.deployBlock;
       const killedAt: number[] = [];
-      for (let i = 0; i < 20; i++) {
+      for (let i = 0; i < KILLS; i++) {
         const p = spawnIndexer();
         if (i % 2 === 0) {
           // anywhere in start-up: loading, opening PGlite, migrations, the first ranges
           await new Promise((r) => setTimeout(r, random() * 2500));
         } else {
-          // in the middle of the backfill: once it is past the (i+1)/22 mark of the chain (wherever the
+          // in the middle of the backfill: once it is past the (i+1)/(KILLS+2) mark of the chain (wherever the
           // previous run stopped), just after a range was committed or while the next one is written.
           // Kill points are tied to progress, not to wall time, so a fast or slow machine kills alike.
-          const target = from + Math.ceil(((head - from) * (i + 1)) / 22);
+          const target = from + Math.ceil(((head - from) * (i + 1)) / (KILLS + 2));
           const end = Date.now() + 120_000;
           while (indexedSoFar(p) < target) {
             if (p.child.exitCode !== null) throw new Error(`indexer exited: ${p.output()}`);

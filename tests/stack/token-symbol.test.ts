@@ -12,7 +12,14 @@ describe('token symbol', () => {
   it('every amount of tokens in the docs and the seed is written in the deployed symbol', () => {
     const symbol = /TOKEN_SYMBOL\s*=\s*"([^"]+)"/.exec(read('contracts/script/Deploy.s.sol'))?.[1];
     expect(symbol).toBe('MDAO');
-    const files = ['README.md', 'lib/devchain/seed.ts', ...fs.readdirSync(path.join(root, 'docs')).map((f) => `docs/${f}`)];
+    const files = [
+      'README.md',
+      'lib/devchain/seed.ts',
+      ...fs
+        .readdirSync(path.join(root, 'docs'))
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => `docs/${f}`),
+    ];
     const units = new Set<string>();
     for (const f of files) {
       // "100,000 XYZ", "100k XYZ", "500 XYZ": the all-caps word after an amount is a currency unit.
