@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { zeroAddress } from 'viem';
 import { openSession, useBrowser } from './support/browser.ts';
 import { AppShell, ProposalPage, eventually } from './support/pages.ts';
 import { useStack } from './support/stack.ts';
@@ -51,6 +52,12 @@ describe('HOLD: holders find their delegate and what waits for their vote', () =
     await s.shot('HOLD-001-2-delegated');
     expect(s.errors).toEqual([]);
     await s.context.close();
+    // Dave back to the seed's state (tokens, no delegate): Alice votes Against in GOV-001, and Dave's
+    // 100,000 votes on her side would turn that story's tally
+    await stack.gov.delegate(DEV[4], zeroAddress);
+    expect(
+      await stack.gov.pub.readContract({ address: stack.deployment.contracts.ModelToken, abi: modelTokenAbi, functionName: 'delegates', args: [DEV[4]] }),
+    ).toBe(zeroAddress);
   });
 
   it("HOLD-002: the home page lists the open proposal the account hasn't voted on, and stops listing it after the vote", async () => {

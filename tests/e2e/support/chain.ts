@@ -27,8 +27,8 @@ export function governance(rpcUrl: string, deployment: Deployment) {
   const wallet = (account: Address) => createWalletClient({ chain, transport: http(rpcUrl), account });
   const c = deployment.contracts;
 
-  async function send(account: Address, to: Address, data: Hex, value = 0n) {
-    const hash = await wallet(account).sendTransaction({ to, data, value, chain });
+  async function send(account: Address, to: Address, data: Hex, value = 0n, gas?: bigint) {
+    const hash = await wallet(account).sendTransaction({ to, data, value, chain, gas });
     const r = await pub.waitForTransactionReceipt({ hash });
     if (r.status !== 'success') throw new Error(`tx ${hash} reverted`);
     return r;
@@ -40,7 +40,9 @@ export function governance(rpcUrl: string, deployment: Deployment) {
   return {
     pub,
     async delegate(from: Address, to: Address = from) {
-      await send(from, c.ModelToken, encodeFunctionData({ abi: modelTokenAbi, functionName: 'delegate', args: [to] }));
+      // a fixed gas limit: estimated in the last block's second, a delegation may only update its
+      // checkpoints in place, but mined a second later it pushes new ones (out of gas → revert)
+      await send(from, c.ModelToken, encodeFunctionData({ abi: modelTokenAbi, functionName: 'delegate', args: [to] }), 0n, 300_000n);
     },
     async advance(seconds: number) {
       await rpc('evm_increaseTime', [seconds]);
