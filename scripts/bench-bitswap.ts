@@ -11,11 +11,9 @@
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CarBlockIterator } from '@ipld/car';
 import { CID } from 'multiformats/cid';
 import { privateKeyToAccount } from 'viem/accounts';
 import { startAnvil, deployContracts, repoRoot, freePort, advanceTime, DEV_ACCOUNTS } from '../lib/devchain/anvil.ts';
@@ -26,6 +24,7 @@ import { offlineHeliaOptions, offlineLibp2pOptions } from '../lib/ipfs/node.ts';
 import { makeVersion, publish } from '../tests/helpers/consumer.ts';
 import { median, runBench } from './bench/harness.ts';
 import { parseSize, writeRandomFile } from './bench/tools.ts';
+import { viaBlobs, viaCar } from './bench/gateway-reads.ts';
 
 installNode20Polyfills();
 const { values } = parseArgs({ options: { size: { type: 'string', default: '256MiB' }, runs: { type: 'string', default: '3' } } });
@@ -35,30 +34,6 @@ const MiB = 1024 * 1024;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-bench-bitswap-'));
 const cleanups: (() => Promise<void> | void)[] = [() => fs.rmSync(work, { recursive: true, force: true })];
 const log = (s: string) => process.stderr.write(s + '\n');
-const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
-function get(url: string): Promise<http.IncomingMessage> {
-  return new Promise((resolve, reject) => http.get(url, { agent }, resolve).on('error', reject));
-}
-
-async function viaBlobs(gw: string, sha256: string): Promise<void> {
-  const res = await get(`${gw}/api/blobs/${sha256}`);
-  if (res.statusCode !== 200) throw new Error(`/api/blobs: ${res.statusCode}`);
-  const h = crypto.createHash('sha256');
-  for await (const c of res) h.update(c as Buffer);
-  if (h.digest('hex') !== sha256) throw new Error('/api/blobs: wrong bytes');
-}
-
-async function viaCar(gw: string, cid: string, sha256: string): Promise<void> {
-  const res = await get(`${gw}/ipfs/${cid}?format=car&dag-scope=all`);
-  if (res.statusCode !== 200) throw new Error(`CAR: ${res.statusCode}`);
-  const file = crypto.createHash('sha256');
-  for await (const b of await CarBlockIterator.fromIterable(res as AsyncIterable<Uint8Array>)) {
-    const d = crypto.createHash('sha256').update(b.bytes).digest();
-    if (!d.equals(Buffer.from(b.cid.multihash.digest))) throw new Error(`CAR: block ${b.cid} does not verify`);
-    if (b.cid.code === 0x55) file.update(b.bytes); // dfs: leaves in file order
-  }
-  if (file.digest('hex') !== sha256) throw new Error('CAR: leaves do not make the file');
-}
 
 /** A fresh Helia node (empty memory blockstore) dials `peer` and cats the file over bitswap. */
 async function viaBitswap(peer: string, cid: string, sha256: string): Promise<number> {

@@ -12,11 +12,9 @@
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CarBlockIterator } from '@ipld/car';
 import * as dagPb from '@ipld/dag-pb';
 import { UnixFS } from 'ipfs-unixfs';
 import { CID } from 'multiformats/cid';
@@ -25,6 +23,7 @@ import { IpfsGatewayPool } from '../lib/sdk/ipfs.ts';
 import { uploadAndPublish } from '../tests/helpers/consumer.ts';
 import { median, runBench } from './bench/harness.ts';
 import { parseSize, writeRandomFile } from './bench/tools.ts';
+import { viaBlobs, viaCar } from './bench/gateway-reads.ts';
 
 const { values } = parseArgs({ options: { size: { type: 'string', default: '1GiB' }, runs: { type: 'string', default: '3' } } });
 const size = parseSize(values.size!);
@@ -33,30 +32,6 @@ const MiB = 1024 * 1024;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-bench-ipfs-'));
 const cleanups: (() => Promise<void> | void)[] = [() => fs.rmSync(work, { recursive: true, force: true })];
 const log = (s: string) => process.stderr.write(s + '\n');
-const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
-function get(url: string): Promise<http.IncomingMessage> {
-  return new Promise((resolve, reject) => http.get(url, { agent }, resolve).on('error', reject));
-}
-
-async function viaBlobs(gw: string, sha256: string): Promise<void> {
-  const res = await get(`${gw}/api/blobs/${sha256}`);
-  if (res.statusCode !== 200) throw new Error(`/api/blobs: ${res.statusCode}`);
-  const h = crypto.createHash('sha256');
-  for await (const c of res) h.update(c as Buffer);
-  if (h.digest('hex') !== sha256) throw new Error('/api/blobs: wrong bytes');
-}
-
-async function viaCar(gw: string, cid: string, sha256: string): Promise<void> {
-  const res = await get(`${gw}/ipfs/${cid}?format=car&dag-scope=all`);
-  if (res.statusCode !== 200) throw new Error(`CAR: ${res.statusCode}`);
-  const file = crypto.createHash('sha256');
-  for await (const b of await CarBlockIterator.fromIterable(res as AsyncIterable<Uint8Array>)) {
-    const d = crypto.createHash('sha256').update(b.bytes).digest();
-    if (!d.equals(Buffer.from(b.cid.multihash.digest))) throw new Error(`CAR: block ${b.cid} does not verify`);
-    if (b.cid.code === 0x55) file.update(b.bytes); // dfs: leaves in file order
-  }
-  if (file.digest('hex') !== sha256) throw new Error('CAR: leaves do not make the file');
-}
 
 async function viaRawBlocks(gw: string, cid: string, sha256: string, concurrency = 16): Promise<void> {
   const pool = new IpfsGatewayPool({ gateways: [gw] });
