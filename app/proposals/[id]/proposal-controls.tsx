@@ -39,7 +39,11 @@ export function ProposalControls(props: Props) {
   const [support, setSupport] = useState<0 | 1 | 2>(1);
   const [reason, setReason] = useState('');
   const [lastVote, setLastVote] = useState<0 | 1 | 2 | null>(null);
-  useEffect(() => setLastVote(null), [address]);
+  // another account is another voter: neither the last vote nor a reason typed for it carries over
+  useEffect(() => {
+    setLastVote(null);
+    setReason('');
+  }, [address]);
 
   const live = useQuery({
     queryKey: queryKeys.proposalLive(app.chainId, governor, props.id),
