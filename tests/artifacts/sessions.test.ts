@@ -272,6 +272,7 @@ async function flakyProxy(target: string, cutAfter: number[], o: { dropResponse?
     const upstream = net.connect(Number(port), hostname);
     sockets.add(client).add(upstream);
     client.on('data', (d) => {
+      if (cutting.has(upstream)) return; // this connection is being cut: nothing more goes through
       forwarded += d.length;
       const m = /^PATCH [^\r]*\r\n(?:[^\r]*\r\n)*?upload-offset: (\d+)\r\n/im.exec(d.subarray(0, 4096).toString('latin1'));
       if (m) patchOffsets.push(Number(m[1]));
@@ -279,15 +280,21 @@ async function flakyProxy(target: string, cutAfter: number[], o: { dropResponse?
         cuts.shift();
         // The bytes already forwarded still reach the server (end() flushes our write queue, then
         // FIN): destroy() would drop what is queued here and make "how much arrived" a race with
-        // the server's event loop. The client's side is cut at once.
+        // the server's event loop. The client learns of the cut only once the server has read up
+        // to the FIN and closed its side, as when a connection breaks and both ends see it: if
+        // the client's resume probe could overtake bytes still queued for the server, the server
+        // rightly ends that PATCH at the probe and keeps only what it had read by then (possibly
+        // nothing under load), and "resumed, not restarted" would be a race.
         cutting.add(upstream);
+        client.pause();
         upstream.end();
-        client.destroy();
+        upstream.once('close', () => client.destroy());
         return;
       }
       upstream.write(d);
     });
     upstream.on('data', (d) => {
+      if (cutting.has(upstream)) return; // the client is being cut off: it hears nothing more
       if (o.dropResponse?.test(d.toString('latin1'))) {
         o.dropResponse = undefined; // once: the answer is lost on the way back
         droppedResponses++;
