@@ -11,8 +11,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { GUARDIAN_ACCOUNT, DEV_ACCOUNTS, portIsFree, repoRoot } from '../lib/devchain/anvil.ts';
-import { seedDemoDao } from '../lib/devchain/seed.ts';
+import { portIsFree, repoRoot } from '../lib/devchain/anvil.ts';
+import { seedDemoDao, seededBanner } from '../lib/devchain/seed.ts';
 import { startCluster, type Cluster } from '../tests/helpers/cluster.ts';
 import { swiftAvailable } from '../tests/helpers/swift.ts';
 
@@ -119,14 +119,7 @@ modeldao cluster is running (ready in ${secs}s)
   Store         ${cluster.swift ? `Swift S3 API ${cluster.swift.endpoint}, bucket ${cluster.swift.bucket} (key ${cluster.swift.accessKeyId} / ${cluster.swift.secretAccessKey})` : `${path.join(dataDir, 'store')} (one directory shared by both servers)`}
   Chain         ${cluster.anvil.rpcUrl}  (chain id ${cluster.deployment.chainId})
 
-  Dev accounts (anvil's public test keys — never use them on a real chain)
-${seed.accounts.map((x) => `    ${x.label.padEnd(24)} ${x.address}  ${x.votingPower}`).join('\n')}
-    ${'guardian'.padEnd(24)} ${GUARDIAN_ACCOUNT.address}
-  Private key of the first account: ${DEV_ACCOUNTS[0].privateKey}
-
-  Demo: ${seed.summary}
-  Ctrl-C stops everything.
-`);
+${seededBanner(seed)}`);
   } catch (err) {
     console.error(err instanceof Error ? (err.stack ?? err.message) : err);
     await shutdown(1);

@@ -6,9 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseEnv, EnvError } from '../lib/env.ts';
-import { startAnvil, deployContracts, portIsFree, freePort, DEV_ACCOUNTS, GUARDIAN_ACCOUNT, repoRoot } from '../lib/devchain/anvil.ts';
+import { startAnvil, deployContracts, portIsFree, freePort, repoRoot } from '../lib/devchain/anvil.ts';
 import { prepareNext, startServer } from '../lib/server/main.ts';
-import { seedDemoDao } from '../lib/devchain/seed.ts';
+import { seedDemoDao, seededBanner } from '../lib/devchain/seed.ts';
 
 process.env.NEXT_TELEMETRY_DISABLED = '1';
 process.chdir(repoRoot);
@@ -92,14 +92,7 @@ modeldao is running (ready in ${secs}s)
     TimelockController  ${deployment.contracts.TimelockController}
     ModelRegistry       ${deployment.contracts.ModelRegistry}
 
-  Dev accounts (anvil's public test keys — never use them on a real chain)
-${seed.accounts.map((a) => `    ${a.label.padEnd(24)} ${a.address}  ${a.votingPower}`).join('\n')}
-    ${'guardian'.padEnd(24)} ${GUARDIAN_ACCOUNT.address}
-  Private key of the first account: ${DEV_ACCOUNTS[0].privateKey}
-
-  Demo: ${seed.summary}
-  Ctrl-C stops everything.
-`);
+${seededBanner(seed)}`);
   } catch (err) {
     console.error(err instanceof Error ? (err.stack ?? err.message) : err);
     await shutdown(1);

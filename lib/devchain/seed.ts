@@ -6,7 +6,7 @@ import { formatUnits, parseUnits, type Hex } from 'viem';
 import { modelRegistryAbi, modelTokenAbi } from '../contracts/generated.ts';
 import type { Deployment } from '../contracts/deployment.ts';
 import { privateKeyToAccount } from 'viem/accounts';
-import { DEV_ACCOUNTS, advanceTime, rpc } from './anvil.ts';
+import { DEV_ACCOUNTS, GUARDIAN_ACCOUNT, advanceTime, rpc } from './anvil.ts';
 import { delegationTypedData, domainFromTuple } from '../relay/typed-data.ts';
 import { demoModelV1, demoModelV2 } from './demo-weights.ts';
 import { Governance, Support, call, type Action } from './governance.ts';
@@ -18,6 +18,18 @@ export interface SeedResult {
   openProposalId: bigint;
   /** The open v2 proposal as proposed, so a test (or a script) can vote, queue and execute it. */
   openProposal: { proposalId: bigint; actions: Action[]; description: string };
+}
+
+/** The end of the "running" banner of `npm run dev` and `npm run cluster`: the accounts, the demo, how to stop. */
+export function seededBanner(seed: SeedResult): string {
+  return `  Dev accounts (anvil's public test keys — never use them on a real chain)
+${seed.accounts.map((a) => `    ${a.label.padEnd(24)} ${a.address}  ${a.votingPower}`).join('\n')}
+    ${'guardian'.padEnd(24)} ${GUARDIAN_ACCOUNT.address}
+  Private key of the first account: ${DEV_ACCOUNTS[0].privateKey}
+
+  Demo: ${seed.summary}
+  Ctrl-C stops everything.
+`;
 }
 
 const [maintainer, alice, bob, carol, dave] = DEV_ACCOUNTS;
