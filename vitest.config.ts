@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './tests/helpers/sequencer.ts';
 
 export default defineConfig({
   // the app's `@/…` imports (tsconfig paths), so modules shared with the app load in tests too
@@ -12,5 +13,7 @@ export default defineConfig({
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     reporters: ['default'],
+    // longest files first (tests/durations.json), so both forks stay busy to the end
+    sequence: { sequencer: LongestFirstSequencer },
   },
 });
