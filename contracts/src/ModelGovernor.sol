@@ -15,6 +15,7 @@ import {TimelockController} from "@openzeppelin/contracts/governance/TimelockCon
 import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
 import {IERC6372} from "@openzeppelin/contracts/interfaces/IERC6372.sol";
 import {Time} from "@openzeppelin/contracts/utils/types/Time.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
 /// @title ModelGovernor
 /// @notice The modeldao governor. Proposals pass through the timelock, which holds every permission
@@ -31,6 +32,11 @@ import {Time} from "@openzeppelin/contracts/utils/types/Time.sol";
 /// vote), and that vote's quorum is computed once per transaction. Proposal deadlines and
 /// {ProposalExtended} events are exactly those of the unmodified extension (see the differential test
 /// in contracts/test/LateQuorum.t.sol).
+///
+/// Signed ballots ({castVoteBySig}, {castVoteWithReasonAndParamsBySig}, which the server's relayer submits for
+/// members without ETH) keep OpenZeppelin's EIP-712 types and nonce check but do not consume the nonce: a ballot
+/// counts once because a voter votes once per proposal (see {_validateVoteSig}). Nothing else uses the governor's
+/// nonces, so `nonces(voter)` stays 0.
 contract ModelGovernor is
     Governor,
     GovernorSettings,
@@ -171,6 +177,64 @@ contract ModelGovernor is
             _lateQuorumCheckPending = false;
             super._tallyUpdated(proposalId);
         }
+    }
+
+    /**
+     * @dev Validates a {castVoteBySig} ballot: OpenZeppelin's EIP-712 `Ballot` (same type, same domain, so wallets
+     * and Tally-style signers work unchanged), signed by `voter` (ECDSA or ERC-1271) with `nonce == nonces(voter)`,
+     * exactly as {Governor-_validateVoteSig} checks it, except that the nonce is **not consumed**.
+     *
+     * Replay protection of a ballot does not need the nonce: a ballot names its proposal and its voter, is bound to
+     * this governor and chain by the domain, and {GovernorCountingSimple} counts a voter once per proposal (a second
+     * submission reverts with {GovernorAlreadyCastVote}); proposal ids are never reused. Consuming the nonce added no
+     * protection (the governor offers no way to burn a nonce on purpose) and cost every relayed vote a storage write
+     * (~20k gas for a voter's first ballot, a fresh slot, ~2.9k later), and it made two ballots signed with the same
+     * nonce for two proposals exclusive: only the first to land counted. A signed ballot stays valid until it is
+     * counted, the voter votes on that proposal otherwise, or voting ends.
+     *
+     * WARNING: this relies on a voter being counted at most once per proposal. A counting module that lets an account
+     * vote again (e.g. {GovernorCountingFractional}, {GovernorCountingOverridable}) must consume the nonce again.
+     */
+    function _validateVoteSig(uint256 proposalId, uint8 support, address voter, bytes memory signature)
+        internal
+        view
+        override
+        returns (bool)
+    {
+        return SignatureChecker.isValidSignatureNow(
+            voter,
+            _hashTypedDataV4(keccak256(abi.encode(BALLOT_TYPEHASH, proposalId, support, voter, nonces(voter)))),
+            signature
+        );
+    }
+
+    /// @dev {castVoteWithReasonAndParamsBySig}'s `ExtendedBallot`, checked like {_validateVoteSig}: OpenZeppelin's
+    /// type and check, the nonce must equal `nonces(voter)` and is not consumed.
+    function _validateExtendedVoteSig(
+        uint256 proposalId,
+        uint8 support,
+        address voter,
+        string memory reason,
+        bytes memory params,
+        bytes memory signature
+    ) internal view override returns (bool) {
+        return SignatureChecker.isValidSignatureNow(
+            voter,
+            _hashTypedDataV4(
+                keccak256(
+                    abi.encode(
+                        EXTENDED_BALLOT_TYPEHASH,
+                        proposalId,
+                        support,
+                        voter,
+                        nonces(voter),
+                        keccak256(bytes(reason)),
+                        keccak256(params)
+                    )
+                )
+            ),
+            signature
+        );
     }
 
     // The following functions are overrides required by Solidity.

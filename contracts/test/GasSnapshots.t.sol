@@ -137,6 +137,79 @@ contract GasSnapshotTest is Fixture {
         vm.snapshotGasLastCall(GOVERNOR, "castVote: For, late quorum extends the deadline");
     }
 
+    /// @dev A relayed vote (anyone sends the voter's signed ballot), the voter's first ballot and a later one:
+    /// the ballot nonce is checked, not consumed, so the two cost the same (see {ModelGovernor-_validateVoteSig}).
+    function test_gas_castVoteBySig() public {
+        Proposal memory p1 = _registryCall(abi.encodeCall(ModelRegistry.publishVersion, (modelId, DIGEST_1, 0)), "v1");
+        Proposal memory p2 = _registryCall(abi.encodeCall(ModelRegistry.publishVersion, (modelId, DIGEST_2, 0)), "v2");
+        uint256 id1 = _propose(p1);
+        uint256 id2 = _propose(p2);
+        vm.warp(governor.proposalSnapshot(id2) + 1);
+        vm.prank(holders[0]);
+        governor.castVote(id1, FOR);
+        vm.prank(holders[0]);
+        governor.castVote(id2, FOR);
+
+        bytes memory first = _signBallot(3, id1, AGAINST);
+        vm.prank(outsider);
+        governor.castVoteBySig(id1, AGAINST, holders[3], first);
+        vm.snapshotGasLastCall(GOVERNOR, "castVoteBySig: Against, voter's first ballot");
+        bytes memory second = _signBallot(3, id2, AGAINST);
+        vm.prank(outsider);
+        governor.castVoteBySig(id2, AGAINST, holders[3], second);
+        vm.snapshotGasLastCall(GOVERNOR, "castVoteBySig: Against, voter's next ballot");
+
+        string memory reason = "The evals regress on long context.";
+        bytes memory extended = _signExtendedBallot(4, id1, AGAINST, reason);
+        vm.prank(outsider);
+        governor.castVoteWithReasonAndParamsBySig(id1, AGAINST, holders[4], reason, "", extended);
+        vm.snapshotGasLastCall(GOVERNOR, "castVoteWithReasonAndParamsBySig: Against, reason, first ballot");
+    }
+
+    function _signBallot(uint256 holder, uint256 proposalId, uint8 support) internal view returns (bytes memory) {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                governor.BALLOT_TYPEHASH(), proposalId, support, holders[holder], governor.nonces(holders[holder])
+            )
+        );
+        return _sign(holder, structHash);
+    }
+
+    function _signExtendedBallot(uint256 holder, uint256 proposalId, uint8 support, string memory reason)
+        internal
+        view
+        returns (bytes memory)
+    {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                governor.EXTENDED_BALLOT_TYPEHASH(),
+                proposalId,
+                support,
+                holders[holder],
+                governor.nonces(holders[holder]),
+                keccak256(bytes(reason)),
+                keccak256("")
+            )
+        );
+        return _sign(holder, structHash);
+    }
+
+    function _sign(uint256 holder, bytes32 structHash) internal view returns (bytes memory) {
+        (,,,, address verifyingContract,,) = governor.eip712Domain();
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("ModelGovernor"),
+                keccak256("1"),
+                block.chainid,
+                verifyingContract
+            )
+        );
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(HOLDER_KEYS[holder], keccak256(abi.encodePacked("\x19\x01", domain, structHash)));
+        return abi.encodePacked(r, s, v);
+    }
+
     // ---- token -----------------------------------------------------------------------------------------
 
     function test_gas_token() public {

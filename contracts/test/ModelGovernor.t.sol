@@ -11,7 +11,7 @@ import {Fixture} from "./utils/Fixture.sol";
 import {ModelGovernor} from "../src/ModelGovernor.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {IModelRegistry} from "../src/interfaces/IModelRegistry.sol";
-import {BlockNumberVotesToken} from "./mocks/Mocks.sol";
+import {BlockNumberVotesToken, ERC1271Wallet} from "./mocks/Mocks.sol";
 
 contract ModelGovernorTest is Fixture {
     uint256 internal modelId;
@@ -41,8 +41,43 @@ contract ModelGovernorTest is Fixture {
     }
 
     function _ballotDigest(uint256 proposalId, uint8 support, address voter) internal view returns (bytes32) {
-        bytes32 structHash =
-            keccak256(abi.encode(governor.BALLOT_TYPEHASH(), proposalId, support, voter, governor.nonces(voter)));
+        return _ballotDigest(proposalId, support, voter, governor.nonces(voter));
+    }
+
+    function _ballotDigest(uint256 proposalId, uint8 support, address voter, uint256 nonce)
+        internal
+        view
+        returns (bytes32)
+    {
+        return _typedDigest(keccak256(abi.encode(governor.BALLOT_TYPEHASH(), proposalId, support, voter, nonce)));
+    }
+
+    function _extendedBallotDigest(uint256 proposalId, uint8 support, address voter, string memory reason)
+        internal
+        view
+        returns (bytes32)
+    {
+        return _typedDigest(
+            keccak256(
+                abi.encode(
+                    governor.EXTENDED_BALLOT_TYPEHASH(),
+                    proposalId,
+                    support,
+                    voter,
+                    governor.nonces(voter),
+                    keccak256(bytes(reason)),
+                    keccak256("")
+                )
+            )
+        );
+    }
+
+    function _sig(uint256 key, bytes32 digest) internal pure returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+        return abi.encodePacked(r, s, v);
+    }
+
+    function _typedDigest(bytes32 structHash) internal view returns (bytes32) {
         bytes32 domain = keccak256(
             abi.encode(
                 keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
@@ -143,14 +178,117 @@ contract ModelGovernorTest is Fixture {
         vm.stopPrank();
     }
 
+    // ---- signed ballots (relayed votes): the nonce is checked, not consumed -------------------------
+
     function test_castVoteBySig_revertsIfSignatureReplayed() public {
         uint256 id = _propose(_publishProposal(DIGEST_1, 0, "v1"));
         vm.warp(governor.proposalSnapshot(id) + 1);
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(HOLDER_KEYS[3], _ballotDigest(id, FOR, holders[3]));
-        bytes memory signature = abi.encodePacked(r, s, v);
+        bytes memory signature = _sig(HOLDER_KEYS[3], _ballotDigest(id, FOR, holders[3]));
         governor.castVoteBySig(id, FOR, holders[3], signature);
-        vm.expectPartialRevert(IGovernor.GovernorInvalidSignature.selector);
+        // the nonce is unchanged, so the signature is still valid: the vote itself is refused
+        assertEq(governor.nonces(holders[3]), 0);
+        vm.expectRevert(abi.encodeWithSelector(IGovernor.GovernorAlreadyCastVote.selector, holders[3]));
         governor.castVoteBySig(id, FOR, holders[3], signature);
+        (, uint256 forVotes,) = governor.proposalVotes(id);
+        assertEq(forVotes, 100_000e18);
+    }
+
+    function test_castVoteBySig_revertsIfVoterAlreadyVotedDirectly() public {
+        uint256 id = _propose(_publishProposal(DIGEST_1, 0, "v1"));
+        vm.warp(governor.proposalSnapshot(id) + 1);
+        bytes memory signature = _sig(HOLDER_KEYS[3], _ballotDigest(id, FOR, holders[3]));
+        vm.prank(holders[3]);
+        governor.castVote(id, AGAINST);
+        vm.expectRevert(abi.encodeWithSelector(IGovernor.GovernorAlreadyCastVote.selector, holders[3]));
+        governor.castVoteBySig(id, FOR, holders[3], signature);
+    }
+
+    function test_castVoteBySig_revertsIfNonceIsNotTheVotersNonce() public {
+        uint256 id = _propose(_publishProposal(DIGEST_1, 0, "v1"));
+        vm.warp(governor.proposalSnapshot(id) + 1);
+        bytes memory signature = _sig(HOLDER_KEYS[3], _ballotDigest(id, FOR, holders[3], 1));
+        vm.expectRevert(abi.encodeWithSelector(IGovernor.GovernorInvalidSignature.selector, holders[3]));
+        governor.castVoteBySig(id, FOR, holders[3], signature);
+        assertFalse(governor.hasVoted(id, holders[3]));
+    }
+
+    function test_castVoteBySig_revertsIfUsedForAnotherProposalOrSupport() public {
+        uint256 id1 = _propose(_publishProposal(DIGEST_1, 0, "v1"));
+        uint256 id2 = _propose(_publishProposal(DIGEST_2, 0, "v2"));
+        vm.warp(governor.proposalSnapshot(id2) + 1);
+        bytes memory signature = _sig(HOLDER_KEYS[3], _ballotDigest(id1, FOR, holders[3]));
+        vm.expectRevert(abi.encodeWithSelector(IGovernor.GovernorInvalidSignature.selector, holders[3]));
+        governor.castVoteBySig(id2, FOR, holders[3], signature);
+        vm.expectRevert(abi.encodeWithSelector(IGovernor.GovernorInvalidSignature.selector, holders[3]));
+        governor.castVoteBySig(id1, AGAINST, holders[3], signature);
+        vm.expectRevert(abi.encodeWithSelector(IGovernor.GovernorInvalidSignature.selector, holders[2]));
+        governor.castVoteBySig(id1, FOR, holders[2], signature);
+    }
+
+    /// @dev The relay's case: a member signs ballots for two open proposals before either lands (both with the
+    /// nonce `nonces(voter)` reads then). With OpenZeppelin's consumed nonce only the first could count.
+    function test_castVoteBySig_twoBallotsWithTheSameNonceForTwoProposalsBothCount() public {
+        uint256 id1 = _propose(_publishProposal(DIGEST_1, 0, "v1"));
+        uint256 id2 = _propose(_publishProposal(DIGEST_2, 0, "v2"));
+        vm.warp(governor.proposalSnapshot(id2) + 1);
+        bytes memory ballot1 = _sig(HOLDER_KEYS[3], _ballotDigest(id1, FOR, holders[3], 0));
+        bytes memory ballot2 = _sig(HOLDER_KEYS[3], _ballotDigest(id2, AGAINST, holders[3], 0));
+        vm.prank(outsider);
+        governor.castVoteBySig(id2, AGAINST, holders[3], ballot2);
+        vm.prank(outsider);
+        governor.castVoteBySig(id1, FOR, holders[3], ballot1);
+        assertTrue(governor.hasVoted(id1, holders[3]));
+        assertTrue(governor.hasVoted(id2, holders[3]));
+        (uint256 against1, uint256 for1,) = governor.proposalVotes(id1);
+        (uint256 against2, uint256 for2,) = governor.proposalVotes(id2);
+        assertEq(for1, 100_000e18);
+        assertEq(against1, 0);
+        assertEq(against2, 100_000e18);
+        assertEq(for2, 0);
+        assertEq(governor.nonces(holders[3]), 0);
+    }
+
+    function test_castVoteWithReasonAndParamsBySig_countsWithReason() public {
+        uint256 id = _propose(_publishProposal(DIGEST_1, 0, "v1"));
+        vm.warp(governor.proposalSnapshot(id) + 1);
+        string memory reason = "Relayed: the evals regress on long context.";
+        bytes memory signature = _sig(HOLDER_KEYS[3], _extendedBallotDigest(id, AGAINST, holders[3], reason));
+        // a reason the voter did not sign is refused
+        vm.expectRevert(abi.encodeWithSelector(IGovernor.GovernorInvalidSignature.selector, holders[3]));
+        governor.castVoteWithReasonAndParamsBySig(id, AGAINST, holders[3], "something else", "", signature);
+
+        vm.expectEmit(address(governor));
+        emit IGovernor.VoteCast(holders[3], id, AGAINST, 100_000e18, reason);
+        vm.prank(outsider);
+        governor.castVoteWithReasonAndParamsBySig(id, AGAINST, holders[3], reason, "", signature);
+        assertEq(governor.nonces(holders[3]), 0);
+        vm.expectRevert(abi.encodeWithSelector(IGovernor.GovernorAlreadyCastVote.selector, holders[3]));
+        governor.castVoteWithReasonAndParamsBySig(id, AGAINST, holders[3], reason, "", signature);
+    }
+
+    function test_castVoteBySig_contractWalletVotesWithERC1271() public {
+        ERC1271Wallet wallet = new ERC1271Wallet(holders[3]);
+        vm.prank(holders[3]);
+        token.transfer(address(wallet), 50_000e18);
+        vm.prank(holders[3]);
+        wallet.delegate(token, address(wallet));
+        vm.warp(block.timestamp + 1);
+        uint256 id = _propose(_publishProposal(DIGEST_1, 0, "v1"));
+        vm.warp(governor.proposalSnapshot(id) + 1);
+
+        // signed by someone other than the wallet's owner: the wallet says no
+        bytes memory wrong = _sig(HOLDER_KEYS[2], _ballotDigest(id, FOR, address(wallet)));
+        vm.expectRevert(abi.encodeWithSelector(IGovernor.GovernorInvalidSignature.selector, address(wallet)));
+        governor.castVoteBySig(id, FOR, address(wallet), wrong);
+
+        bytes memory signature = _sig(HOLDER_KEYS[3], _ballotDigest(id, FOR, address(wallet)));
+        vm.prank(outsider);
+        governor.castVoteBySig(id, FOR, address(wallet), signature);
+        assertTrue(governor.hasVoted(id, address(wallet)));
+        (, uint256 forVotes,) = governor.proposalVotes(id);
+        assertEq(forVotes, 50_000e18);
+        vm.expectRevert(abi.encodeWithSelector(IGovernor.GovernorAlreadyCastVote.selector, address(wallet)));
+        governor.castVoteBySig(id, FOR, address(wallet), signature);
     }
 
     // ---- registry changes through governance -------------------------------------------------------

@@ -29,8 +29,8 @@ export interface RelayAttempt {
 /**
  * Every relayed vote or delegation, written (with its signed transaction) before anything is sent:
  * after a kill -9 the server rebroadcasts or reconciles it with the chain by nonce and hashes.
- * One row per (chain, contract, signer, signer nonce): the member's signature is single-use on
- * chain, so a retried request finds its row instead of submitting a second transaction.
+ * One row per (chain, contract, signer, replay key) while not failed: the member's signed message
+ * counts once on chain, so a retried request finds its row instead of submitting a second transaction.
  */
 export const relayRequest = pgTable(
   'relay_request',
@@ -43,8 +43,12 @@ export const relayRequest = pgTable(
     target: text('target').notNull(),
     /** the member who signed (lowercase) */
     signer: text('signer').notNull(),
-    /** the member's nonce on `target` the signature consumes */
-    signerNonce: text('signer_nonce').notNull(),
+    /**
+     * What makes the signed message single-use on chain, so one row stands for it: a delegation's token
+     * nonce (delegateBySig consumes it); a ballot's proposal id (ModelGovernor checks the ballot nonce but
+     * does not consume it: a voter is counted once per proposal). The column keeps its first name.
+     */
+    replayKey: text('signer_nonce').notNull(),
     proposalId: text('proposal_id'),
     /** the call's input and what it means (support, reason, delegatee…), for status pages */
     calldata: text('calldata').notNull(),
@@ -71,7 +75,7 @@ export const relayRequest = pgTable(
   },
   (t) => [
     uniqueIndex('relay_request_signature_uq')
-      .on(t.chainId, t.target, t.signer, t.signerNonce)
+      .on(t.chainId, t.target, t.signer, t.replayKey)
       .where(sql`status <> 'failed'`),
     uniqueIndex('relay_request_sender_nonce_uq').on(t.chainId, t.sender, t.nonce),
     index('relay_request_status_idx').on(t.status),

@@ -9,8 +9,12 @@
 //      the next nonce taken, the transaction signed and the request row written — one DB transaction;
 //   4. only then broadcast. A kill -9 after 3 leaves a row whose signed transaction the next start
 //      rebroadcasts (same hash, same nonce: it cannot land twice); a kill before 3 leaves nothing, and
-//      the member's retry is a fresh request. A retried request for a signature already recorded
-//      answers that row instead of sending again.
+//      the member's retry is a fresh request. A retried request for a message already recorded (a
+//      ballot: same voter and proposal; a delegation: same token nonce) answers that row instead of
+//      sending again.
+// Ballot nonces: ModelGovernor checks that a ballot is signed with nonces(voter) but does not consume
+// it (a voter is counted once per proposal), so a member's ballots for several open proposals, signed
+// with the same nonce, are all relayed and all count.
 // The monitor then follows each pending transaction to its receipt, releases the reservation for
 // what was really paid, and replaces a transaction stuck longer than RELAY_STUCK_SECONDS (same nonce,
 // fees +25%, never above the gas price ceiling or past the budget).
@@ -144,8 +148,19 @@ export class Relayer {
     const ballot = { proposalId, support: b.support, voter, nonce, reason: b.reason, params: b.params as Hex | undefined };
     await this.checkSignature(voter, ballotTypedData(domain, ballot), b.signature as Hex);
 
-    const existing = await this.findBySignature(this.governor, voter, nonce);
-    if (existing) return { created: false, status: toStatus(existing) };
+    // A ballot counts once per (voter, proposal): that, not the nonce (which ModelGovernor checks but does not
+    // consume), is what a recorded request is keyed by.
+    const replayKey = String(proposalId);
+    const signature = b.signature as Hex;
+    const data = isExtendedBallot(ballot)
+      ? encodeFunctionData({
+          abi: modelGovernorAbi,
+          functionName: 'castVoteWithReasonAndParamsBySig',
+          args: [proposalId, b.support, voter, b.reason ?? '', (b.params as Hex | undefined) ?? '0x', signature],
+        })
+      : encodeFunctionData({ abi: modelGovernorAbi, functionName: 'castVoteBySig', args: [proposalId, b.support, voter, signature] });
+    const existing = await this.findRecorded(this.governor, voter, replayKey);
+    if (existing) return { created: false, status: toStatus(sameBallot(existing, data)) };
 
     const [chainNonce, state, hasVoted] = await this.reads(
       Promise.all([
@@ -166,20 +181,11 @@ export class Relayer {
     if (weight === 0n)
       throw new RelayError('not_eligible', `${voter} had no voting power at the proposal's snapshot; the relayer pays only for votes that count`);
 
-    const signature = b.signature as Hex;
-    const data = isExtendedBallot(ballot)
-      ? encodeFunctionData({
-          abi: modelGovernorAbi,
-          functionName: 'castVoteWithReasonAndParamsBySig',
-          args: [proposalId, b.support, voter, b.reason ?? '', (b.params as Hex | undefined) ?? '0x', signature],
-        })
-      : encodeFunctionData({ abi: modelGovernorAbi, functionName: 'castVoteBySig', args: [proposalId, b.support, voter, signature] });
-
     return this.submit(sender, {
       kind: 'vote',
       target: this.governor,
       signer: voter,
-      signerNonce: nonce,
+      replayKey,
       proposalId,
       data,
       detail: { support: String(b.support), ...(b.reason ? { reason: b.reason.slice(0, 2000) } : {}) },
@@ -198,7 +204,8 @@ export class Relayer {
     // delegateBySig recovers the signer (ECDSA only): the delegator is whoever signed.
     await this.checkSignature(delegator, delegationTypedData(domain, { delegatee, nonce, expiry }), signature, false);
 
-    const existing = await this.findBySignature(this.token, delegator, nonce);
+    // delegateBySig consumes the token nonce: a delegation is single-use by it
+    const existing = await this.findRecorded(this.token, delegator, String(nonce));
     if (existing) return { created: false, status: toStatus(existing) };
 
     const [chainNonce, block, balance] = await this.reads(
@@ -220,7 +227,15 @@ export class Relayer {
       functionName: 'delegateBySig',
       args: [delegatee, nonce, expiry, Number(v ?? BigInt(yParity + 27)), r, s],
     });
-    return this.submit(sender, { kind: 'delegate', target: this.token, signer: delegator, signerNonce: nonce, proposalId: null, data, detail: { delegatee } });
+    return this.submit(sender, {
+      kind: 'delegate',
+      target: this.token,
+      signer: delegator,
+      replayKey: String(nonce),
+      proposalId: null,
+      data,
+      detail: { delegatee },
+    });
   }
 
   async status(id: string): Promise<RelayStatus> {
@@ -267,7 +282,8 @@ export class Relayer {
       kind: 'vote' | 'delegate';
       target: Address;
       signer: Address;
-      signerNonce: bigint;
+      /** what makes the signed message single-use on chain (see relay_request.replayKey) */
+      replayKey: string;
       proposalId: bigint | null;
       data: Hex;
       detail: Record<string, string>;
@@ -304,8 +320,8 @@ export class Relayer {
       const inserted = await this.db.transaction(async (tx) => {
         // the journal is the nonce's source of truth (synced with the chain at start, see reconcile)
         const nextNonce = await this.claimNonce(tx as unknown as Db, sender.address, chainPending);
-        const again = await this.findBySignature(r.target, r.signer, r.signerNonce, tx as unknown as Db);
-        if (again) return { row: again, created: false };
+        const again = await this.findRecorded(r.target, r.signer, r.replayKey, tx as unknown as Db);
+        if (again) return { row: r.kind === 'vote' ? sameBallot(again, r.data) : again, created: false };
 
         const [counts] = (
           await tx.execute(sql`
@@ -352,7 +368,7 @@ export class Relayer {
             kind: r.kind,
             target: r.target.toLowerCase(),
             signer: r.signer.toLowerCase(),
-            signerNonce: String(r.signerNonce),
+            replayKey: r.replayKey,
             proposalId: r.proposalId === null ? null : String(r.proposalId),
             calldata: r.data,
             detail: r.detail,
@@ -620,7 +636,8 @@ export class Relayer {
     throw new RelayError('invalid_signature', `the signature is not ${signer}'s over this message (chain ${this.chainId}, contract and nonce included)`);
   }
 
-  private findBySignature(target: Address, signer: Address, nonce: bigint, db: Db = this.db): Promise<Row | undefined> {
+  /** The request already recorded (and not failed) for this signer's message, by its replay key. */
+  private findRecorded(target: Address, signer: Address, replayKey: string, db: Db = this.db): Promise<Row | undefined> {
     return db
       .select()
       .from(relayRequest)
@@ -629,7 +646,7 @@ export class Relayer {
           eq(relayRequest.chainId, this.chainId),
           eq(relayRequest.target, target.toLowerCase()),
           eq(relayRequest.signer, signer.toLowerCase()),
-          eq(relayRequest.signerNonce, String(nonce)),
+          eq(relayRequest.replayKey, replayKey),
           ne(relayRequest.status, 'failed'),
         ),
       )
@@ -715,6 +732,18 @@ function refusalOf(err: unknown): RelayError {
 function firstLine(err: unknown): string {
   const m = err instanceof BaseError ? err.shortMessage : err instanceof Error ? err.message : String(err);
   return m.split('\n')[0]!.slice(0, 300);
+}
+
+/**
+ * The recorded request of a voter's ballot on a proposal, when `data` is that same ballot (a retry answers its
+ * request); another ballot of the same voter on the same proposal cannot count too (409 already_voted).
+ */
+function sameBallot(row: Row, data: Hex): Row {
+  if (row.calldata.toLowerCase() === data.toLowerCase()) return row;
+  throw new RelayError(
+    'already_voted',
+    `another ballot of ${getAddress(row.signer)} on proposal ${row.proposalId} is already relayed (request ${row.id}, ${row.status}); a voter is counted once`,
+  );
 }
 
 function toStatus(row: Row): RelayStatus {

@@ -1,6 +1,8 @@
 // EIP-712 messages the relayer accepts, exactly as the contracts define them (portable: browser,
-// server, tests). Each is bound to the chain and the contract by its domain and single-use by the
-// signer's nonce on that contract; a delegation also carries an expiry.
+// server, tests). Each is bound to the chain and the contract by its domain and signed with the
+// signer's current nonce on that contract. A delegation is single-use by that nonce (delegateBySig
+// consumes it) and carries an expiry; a ballot counts once because a voter is counted once per
+// proposal (ModelGovernor checks the ballot nonce but does not consume it, so nonces(voter) stays 0).
 //   OpenZeppelin Governor v5: Ballot / ExtendedBallot (castVoteBySig, castVoteWithReasonAndParamsBySig)
 //   OpenZeppelin Votes (ERC20Votes): Delegation (delegateBySig)
 import type { Address, Hex } from 'viem';

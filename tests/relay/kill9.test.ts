@@ -32,13 +32,15 @@ describe('kill -9 of the server mid-submission', () => {
   it('RELAY-KILL9: after a restart no relayed vote is lost or submitted twice', async () => {
     const chain = asUploadChain(dao);
     const env = { RELAY_POLL_MS: '100', INDEXER_POLL_MS: '200' };
+    // a loaded machine can take minutes to start a server (tsx, PGlite migrations)
+    const startTimeoutMs = 240_000;
     const startNonce = await dao.nonceOf(relayer);
     const bodies: RelayVoteBody[] = await Promise.all(dao.voters.map((v, i) => dao.ballot(v, { support: (i % 3) as 0 | 1 | 2 })));
     const answered = new Map<number, string>();
 
     // Two rounds: kill as soon as the first answer of a burst arrives (the rest are mid-flight).
     for (const round of [bodies.slice(0, 8), bodies.slice(8)]) {
-      const server = await startServerProcess({ chain, dataDir, env });
+      const server = await startServerProcess({ chain, dataDir, env, startTimeoutMs });
       let killed: Promise<void> | null = null;
       await Promise.all(
         round.map(async (body) => {
@@ -56,7 +58,7 @@ describe('kill -9 of the server mid-submission', () => {
     }
     expect(answered.size).toBeGreaterThan(0);
 
-    const server = await startServerProcess({ chain, dataDir, env });
+    const server = await startServerProcess({ chain, dataDir, env, startTimeoutMs });
     try {
       // The member's client retries every ballot that got no answer; answered ones are left alone.
       const ids = new Map(answered);

@@ -12,10 +12,13 @@ import { startServer, type RunningServer } from '../../lib/server/main.ts';
 import { modelGovernorAbi, modelTokenAbi } from '../../lib/contracts/generated.ts';
 import { ANVIL_RELAYER_KEY } from '../../lib/relay/secret.ts';
 import type { RelayPolicyView, RelayStatus } from '../../lib/relay/typed-data.ts';
+import { call } from '../../lib/devchain/governance.ts';
 import { DEV_ACCOUNTS, freePort, rpc } from '../helpers/anvil.ts';
 import { postRelay, setBalance, startRelayDao, waitForRelay, type RelayDao } from '../helpers/relay.ts';
 
 let dao: RelayDao;
+/** a second proposal open at the same time as dao.proposalId */
+let second: bigint;
 const servers: RunningServer[] = [];
 const dirs: string[] = [];
 const relayer = privateKeyToAccount(ANVIL_RELAYER_KEY);
@@ -40,16 +43,26 @@ async function start(env: Record<string, string> = {}): Promise<RunningServer> {
   return server;
 }
 
-const hasVoted = (voter: Address) =>
+const hasVoted = (voter: Address, proposalId = dao.proposalId) =>
   dao.client.readContract({
     address: dao.chain.deployment.contracts.ModelGovernor,
     abi: modelGovernorAbi,
     functionName: 'hasVoted',
-    args: [dao.proposalId, voter],
+    args: [proposalId, voter],
   });
 
+const governorNonce = (voter: Address) =>
+  dao.client.readContract({ address: dao.chain.deployment.contracts.ModelGovernor, abi: modelGovernorAbi, functionName: 'nonces', args: [voter] });
+
 beforeAll(async () => {
-  dao = await startRelayDao({ voters: 30 });
+  dao = await startRelayDao({ voters: 34 });
+  const { ModelToken } = dao.chain.deployment.contracts;
+  ({ proposalId: second } = await dao.gov.propose(
+    DEV_ACCOUNTS[0].privateKey,
+    [call(ModelToken, modelTokenAbi, 'transfer', [DEV_ACCOUNTS[0].address, 2n])],
+    `# Second relay test proposal ${Date.now()}`,
+  ));
+  await dao.gov.waitForVotingStart(second);
 });
 
 afterAll(async () => {
@@ -141,6 +154,31 @@ describe('relay on the dev chain (default policy, anvil account #8 pays)', () =>
     expect(await dao.nonceOf(relayer.address)).toBe(before + 20);
   });
 
+  it('RELAY-011: ballots for two open proposals signed with the same nonce are both relayed and both count; another ballot on the same proposal is refused', async () => {
+    const voter = dao.voters[9]!;
+    // signed before either is sent, as a member voting on two proposals in a row does
+    const nonce = await governorNonce(voter.address);
+    const [b1, b2] = await Promise.all([
+      dao.ballot(voter, { proposalId: dao.proposalId, support: 1, nonce }),
+      dao.ballot(voter, { proposalId: second, support: 0, reason: 'Against the second one.', nonce }),
+    ]);
+    const answers = await Promise.all([postRelay(server.url, 'vote', b1), postRelay(server.url, 'vote', b2)]);
+    expect(answers.map((a) => a.status)).toEqual([202, 202]);
+    const done = await Promise.all(answers.map((a) => waitForRelay(server.url, String(a.json.id))));
+    expect(done.map((d) => d.status)).toEqual(['mined', 'mined']);
+    expect([await hasVoted(voter.address, dao.proposalId), await hasVoted(voter.address, second)]).toEqual([true, true]);
+    // the governor checks the ballot nonce but does not consume it
+    expect(await governorNonce(voter.address)).toBe(nonce);
+
+    // the same ballot again answers its request; a different ballot on a proposal already voted sends nothing
+    const before = await dao.nonceOf(relayer.address);
+    const again = await postRelay(server.url, 'vote', b2);
+    expect([again.status, again.json.id]).toEqual([200, answers[1]!.json.id]);
+    const other = await postRelay(server.url, 'vote', await dao.ballot(voter, { proposalId: second, support: 1 }));
+    expect([other.status, other.json.error?.code]).toEqual([409, 'already_voted']);
+    expect(await dao.nonceOf(relayer.address)).toBe(before);
+  });
+
   it('RELAY-005: GET /api/relay/policy shows the policy and spending, never the key', async () => {
     const res = await fetch(`${server.url}/api/relay/policy`);
     const text = await res.text();
@@ -205,6 +243,43 @@ describe('the operator’s limits', () => {
     expect(printed).not.toContain(DEV_ACCOUNTS[5].privateKey.slice(2));
     fs.writeFileSync(file, 'not a key');
     expect(() => parseEnv({ CHAIN_ID: '10', RELAY_ENABLED: 'true', RELAY_PRIVATE_KEY_FILE: file })).toThrow(/must hold 0x/);
+  });
+
+  it('RELAY-012: gas above the operator’s price ceiling → 503 gas_price_too_high with Retry-After; nothing sent', async () => {
+    const key = DEV_ACCOUNTS[3];
+    // a ceiling of 1 wei per gas: anvil's fees are always above it
+    const server = await start({ RELAY_PRIVATE_KEY: key.privateKey, RELAY_MAX_GAS_PRICE_GWEI: '0.000000001' });
+    const voter = dao.voters[30]!;
+    const before = await dao.nonceOf(key.address);
+    const res = await fetch(`${server.url}/api/relay/vote`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(await dao.ballot(voter)),
+    });
+    const json = (await res.json()) as { error?: { code: string; message: string } };
+    expect([res.status, json.error?.code, res.headers.get('retry-after')]).toEqual([503, 'gas_price_too_high', '60']);
+    expect(json.error?.message).toMatch(/ceiling of 1 wei/);
+    expect(await dao.nonceOf(key.address)).toBe(before);
+    expect(await hasVoted(voter.address)).toBe(false);
+  });
+
+  it('RELAY-013: past the per-proposal limit → 429 proposal_limit and nothing sent; other proposals still relayed', async () => {
+    const key = DEV_ACCOUNTS[2];
+    const server = await start({ RELAY_PRIVATE_KEY: key.privateKey, RELAY_PROPOSAL_LIMIT: '1' });
+    const [a, b] = [dao.voters[31]!, dao.voters[32]!];
+    const first = await postRelay(server.url, 'vote', await dao.ballot(a, { proposalId: second }));
+    expect(first.status).toBe(202);
+    expect((await waitForRelay(server.url, String(first.json.id))).status).toBe('mined');
+    const before = await dao.nonceOf(key.address);
+    const over = await postRelay(server.url, 'vote', await dao.ballot(b, { proposalId: second }));
+    expect([over.status, over.json.error?.code]).toEqual([429, 'proposal_limit']);
+    expect(await dao.nonceOf(key.address)).toBe(before);
+    expect(await hasVoted(b.address, second)).toBe(false);
+    // the limit is per proposal: the same member's vote on the other proposal goes through
+    const elsewhere = await postRelay(server.url, 'vote', await dao.ballot(b, { proposalId: dao.proposalId }));
+    expect(elsewhere.status).toBe(202);
+    expect((await waitForRelay(server.url, String(elsewhere.json.id))).status).toBe('mined');
+    expect(await hasVoted(b.address, dao.proposalId)).toBe(true);
   });
 });
 
