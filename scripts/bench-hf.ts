@@ -155,7 +155,9 @@ async function main() {
   const ms: Record<Kind, number[]> = { pull: [], server: [], local: [], plain: [] };
   const cpu: Record<Kind, number[]> = { pull: [], server: [], local: [], plain: [] };
   // CPU of this process (the server and the plain static server run in it) during each timed method,
-  // and of the hf-endpoint process during its timed download.
+  // and of the hf-endpoint process during its timed download. This process also runs the server's
+  // indexer (polling every 200 ms): under load that background grows with wall time (~0.1 CPU s per
+  // wall second seen at load 29), so compare these figures only between runs of similar length.
   const serverCpu: Record<Kind, number[]> = { pull: [], server: [], local: [], plain: [] };
   const endpointCpu: number[] = [];
   const procCpu = (pid: number) => {
