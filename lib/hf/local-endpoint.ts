@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LocalAccount } from 'viem/accounts';
@@ -6,7 +7,12 @@ import { modelRegistryAbi } from '../contracts/generated.ts';
 import { tokenFromRequest } from '../access/service.ts';
 import { connectChain, type ChainConnection, type ChainOptions } from '../sdk/chain.ts';
 import { ModelDaoError } from '../sdk/errors.ts';
-import { pull, type PullResult } from '../sdk/pull.ts';
+import { approvedManifest, pull, type PullResult } from '../sdk/pull.ts';
+import { resolveApproved, type ApprovedVersion } from '../sdk/resolve.ts';
+import { isVerified, cacheLayout } from '../sdk/cache.ts';
+import { defaultCacheDir } from '../sdk/paths.ts';
+import type { Manifest } from '../sdk/manifest.ts';
+import { VerifiedDownload } from '../sdk/stream.ts';
 import { createRouter, HttpError, sendError } from '../server/http.ts';
 import { hfRoutes, type HfSource } from './routes.ts';
 import { commitOf, describeRevision, hfError, parseRevision, type HfVersion } from './protocol.ts';
@@ -38,6 +44,8 @@ export interface LocalEndpoint {
 
 interface LocalVersion extends HfVersion {
   blobPaths: Map<string, string>;
+  /** Files still downloading (public models): served as their bytes verify (lib/sdk/stream.ts). */
+  downloads: Map<string, VerifiedDownload>;
 }
 
 function toHfError(err: unknown, repoId: string, revision: string): unknown {
@@ -103,6 +111,61 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
     return run;
   }
 
+  const cacheDir = path.resolve(opts.cacheDir ?? defaultCacheDir());
+  // One download per blob in this process; a failed one is kept (and refused) for REFUSAL_MS.
+  const active = new Map<string, { dl: VerifiedDownload; failedAt?: number }>();
+
+  function downloadOf(f: Manifest['files'][number], gateways: string[]): VerifiedDownload {
+    const had = active.get(f.sha256);
+    if (had && !had.dl.error) return had.dl;
+    if (had?.dl.error && had.dl.error.kind === 'integrity' && Date.now() - (had.failedAt ?? 0) < REFUSAL_MS) throw had.dl.error;
+    const dl = new VerifiedDownload(f, { gateways, cacheDir, notice: opts.onNotice });
+    const entry: { dl: VerifiedDownload; failedAt?: number } = { dl };
+    active.set(f.sha256, entry);
+    dl.done.then(
+      () => {
+        if (active.get(f.sha256) === entry) active.delete(f.sha256);
+      },
+      () => (entry.failedAt = Date.now()),
+    );
+    return dl;
+  }
+
+  function streamingVersion(
+    repoId: string,
+    rev: NonNullable<ReturnType<typeof parseRevision>>,
+    a: ApprovedVersion,
+    m: { manifest: Manifest; gateways: string[] },
+  ): LocalVersion {
+    const blobs = cacheLayout(cacheDir).blobs;
+    const blobPaths = new Map<string, string>();
+    const downloads = new Map<string, VerifiedDownload>();
+    for (const f of m.manifest.files) {
+      if (blobPaths.has(f.sha256) || downloads.has(f.sha256)) continue;
+      if (!active.has(f.sha256) && isVerified(cacheDir, f.sha256, f.size)) blobPaths.set(f.sha256, `${blobs}/${f.sha256}`);
+      else downloads.set(f.sha256, downloadOf(f, m.gateways));
+    }
+    const commit = commitOf(a.manifestDigest);
+    if (rev.kind === 'commit' && commit !== rev.commit)
+      throw hfError(404, 'RevisionNotFound', 'unknown_revision', `${repoId} has no approved revision ${rev.commit}`);
+    return {
+      repoId,
+      modelId: a.modelId,
+      gated: false,
+      version: a.version,
+      status: a.status,
+      manifestDigest: a.manifestDigest,
+      commit,
+      lastModified: new Date(a.publishedAt * 1000).toISOString(),
+      files: m.manifest.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
+      metadata: m.manifest.metadata ?? {},
+      chainId: a.chainId,
+      registry: a.registry,
+      blobPaths,
+      downloads,
+    };
+  }
+
   const source: HfSource<LocalVersion> = {
     async resolve(repoId, revision, req) {
       if (!isSlug(repoId)) throw hfError(404, 'RepoNotFound', 'unknown_model', `${JSON.stringify(repoId.slice(0, 80))} is not a modeldao model slug`);
@@ -132,6 +195,22 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
         const key = `${repoId}:${version ?? 'main'}`;
         const memo = refused.get(key);
         if (memo && memo.until > Date.now()) throw memo.err;
+        const approved = await resolveApproved({ chain, slug: repoId, version });
+        if (approved.access.kind === 'public') {
+          // Public models: answer at once and serve each file's bytes as they verify (no waiting for
+          // the whole pull); a lying gateway breaks the body and is refused for REFUSAL_MS.
+          try {
+            return streamingVersion(
+              repoId,
+              rev,
+              approved,
+              await approvedManifest({ chain, slug: repoId, gateways: opts.gateways, cacheDir, onNotice: opts.onNotice }, approved),
+            );
+          } catch (err) {
+            if (err instanceof ModelDaoError && err.kind === 'integrity') refused.set(key, { err, until: Date.now() + REFUSAL_MS });
+            throw err;
+          }
+        }
         result = await locked(repoId, () =>
           pull({
             chain,
@@ -180,13 +259,16 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
         chainId: a.chainId,
         registry: a.registry,
         blobPaths: new Map(result.files.map((f) => [f.sha256, f.blobPath])),
+        downloads: new Map(),
       };
     },
     async authorize() {
       return true; // resolve() only returns what the gateway let this request's token (or key) pull
     },
     async open(v, file, range) {
-      const blob = v.blobPaths.get(file.sha256);
+      const dl = v.downloads.get(file.sha256);
+      if (dl && !dl.blob) return dl.read(range?.start ?? 0, range?.end ?? file.size - 1);
+      const blob = v.blobPaths.get(file.sha256) ?? dl?.blob;
       if (!blob) throw new HttpError(500, 'internal', `no verified blob for ${file.path}`);
       return fs.createReadStream(blob, { start: range?.start, end: range?.end, highWaterMark: 1024 * 1024 });
     },

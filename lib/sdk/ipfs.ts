@@ -177,7 +177,7 @@ interface Leaf {
 }
 
 /** The file's leaves in order, from its root (fetching and verifying the dag-pb nodes). */
-async function leavesOf(pool: IpfsGatewayPool, root: CID, size: number): Promise<Leaf[]> {
+export async function leavesOf(pool: IpfsGatewayPool, root: CID, size: number): Promise<Leaf[]> {
   const leaves: Leaf[] = [];
   const walk = async (cid: CID, offset: number, length: number): Promise<void> => {
     if (cid.code === RAW) {

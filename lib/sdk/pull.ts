@@ -571,6 +571,23 @@ async function materialize(out: string, approved: ApprovedVersion, manifestBytes
 }
 
 /**
+ * The approved version (from the chain) and its manifest (sha256 checked against the digest on chain,
+ * cached), without downloading any file: for callers that fetch the files themselves
+ * (lib/sdk/stream.ts, behind `modeldao hf-endpoint`). Gateways as `pull` picks them.
+ */
+export async function approvedManifest(
+  opts: PullOptions,
+  resolved?: ApprovedVersion,
+): Promise<{ approved: ApprovedVersion; manifest: Manifest; gateways: string[]; cacheDir: string }> {
+  const approved = resolved ?? (await resolveApproved({ ...opts, chain: opts.chain ?? (await connectChain(opts)) }));
+  const gateways = (opts.gateways && opts.gateways.length > 0 ? opts.gateways : defaultGateways()).map(trimSlash);
+  const cacheDir = path.resolve(opts.cacheDir ?? defaultCacheDir());
+  const auth = new GatewayAuth(approved, opts);
+  const { manifest } = await fetchManifest(approved, gateways, cacheDir, auth, opts.onNotice ?? (() => {}), null);
+  return { approved, manifest, gateways, cacheDir };
+}
+
+/**
  * Pulls the approved version of a model: version and manifest digest from the chain, manifest from a
  * gateway (sha256 checked against the chain), every file hashed while streaming and checked against
  * the manifest, resumable, failing over across gateways; only verified blobs enter the cache.

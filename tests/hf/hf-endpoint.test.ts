@@ -37,6 +37,7 @@ let python: string;
 let local: LocalEndpoint;
 let flipper: http.Server;
 let lyingEndpoint: ChildProcess | undefined;
+let bigBytes: Buffer;
 const dirs: string[] = [];
 const tmp = (name: string) => {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), `modeldao-hf-${name}-`));
@@ -94,6 +95,46 @@ async function startFlippingGateway(upstream: string): Promise<http.Server> {
   });
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
   return s;
+}
+
+/**
+ * A gateway in front of the server that passes blob bodies on as they arrive (no buffering) but flips
+ * the byte at `offset` of each: the bytes before it are the approved ones.
+ */
+async function startLateFlippingGateway(upstream: string, offset: number): Promise<http.Server> {
+  const s = http.createServer((req, res) => {
+    const up = http.request(`${upstream}${req.url}`, { method: req.method, headers: { ...req.headers, host: new URL(upstream).host } }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      if (!/^\/api\/blobs\//.test(req.url ?? '')) return r.pipe(res);
+      let at = 0;
+      r.on('data', (c: Buffer) => {
+        if (offset >= at && offset < at + c.length) c[offset - at]! ^= 0xff;
+        at += c.length;
+        res.write(c);
+      });
+      r.on('end', () => res.end());
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  return s;
+}
+
+/** GET with node:http: the body bytes that arrived, and whether the body completed. */
+function getBody(url: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer; complete: boolean }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        const done = () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), complete: res.complete });
+        res.on('end', done);
+        res.on('error', done);
+        res.on('aborted', done);
+      })
+      .on('error', reject);
+  });
 }
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -157,6 +198,11 @@ beforeAll(async () => {
   await asTimelock(chain, 'publishVersion', [recalledId, r1.manifestDigest, 0]);
   await asTimelock(chain, 'publishVersion', [recalledId, r2.manifestDigest, 1]);
   await asGuardian(chain, 'revokeVersion', [recalledId, 1]);
+  // A public model whose file spans several 1 MiB leaves (the local endpoint streams it leaf by leaf).
+  bigBytes = crypto.randomBytes(5 * 1024 * 1024 + 12_345);
+  const big = await upload('big-lm', [{ path: 'w.bin', bytes: bigBytes }]);
+  await asTimelock(chain, 'registerModel', ['big-lm', { kind: ACCESS.Public, token: '0x0000000000000000000000000000000000000000', minBalance: 0n }]);
+  await asTimelock(chain, 'publishVersion', [await modelIdOf(chain, 'big-lm'), big.manifestDigest, 0]);
   await server.waitForIndex();
 
   local = await startLocalEndpoint({ rpcUrl: chain.rpcUrl, deploymentFile: chain.deploymentFile, gateways: [server.url], cacheDir: tmp('local-cache') });
@@ -361,7 +407,9 @@ describe('errors the client understands', () => {
     );
     const [snap, file, exists] = results;
     expect(snap.ok).toBe(false);
-    expect(snap.message).toMatch(/wrong bytes|does not match|refused/);
+    // Files stream as their leaves verify: the refusal reaches the client at its HEAD (then as the cause
+    // of its "cannot find the requested files" error) or at its GET (a broken body, then a 502).
+    expect(`${snap.message} ${snap.cause_message}`).toMatch(/wrong bytes|does not match|refused/);
     // hf_hub_download: the HEAD was refused; the client says so with our message as the cause.
     expect(file.ok).toBe(false);
     expect(`${file.message} ${file.cause_message}`).toMatch(/wrong bytes|refused/);
@@ -437,4 +485,57 @@ describe('errors the client understands', () => {
     const hidden = await fetch(`${server.url}/hf/members-lm/resolve/main/no-such-file`, { method: 'HEAD' });
     expect([hidden.status, hidden.headers.get('x-error-code')]).toEqual([401, 'GatedRepo']);
   }, 120_000);
+
+  it('HF-006: the local endpoint streams a cold multi-leaf file as its 1 MiB leaves verify against the CID DAG: right bytes (whole and Range) from an honest gateway; from a gateway lying in leaf 3 the client gets only whole verified leaves, then a broken body, then a refusal', async () => {
+    const a = (await approved('big-lm', 1)).files[0]!;
+    expect(a.size).toBe(bigBytes.length);
+    expect(sha256(bigBytes)).toBe(a.sha256);
+    // Honest: a fresh endpoint (cold cache); a Range in the middle and the whole file, through the real client.
+    const honest = await startLocalEndpoint({
+      rpcUrl: chain.rpcUrl,
+      deploymentFile: chain.deploymentFile,
+      gateways: [server.url],
+      cacheDir: tmp('stream-cache'),
+    });
+    try {
+      const mid = await fetch(`${honest.url}/big-lm/resolve/main/w.bin`, { headers: { range: 'bytes=3000000-4200000' } });
+      expect(mid.status).toBe(206);
+      expect(Buffer.from(await mid.arrayBuffer()).equals(bigBytes.subarray(3_000_000, 4_200_001))).toBe(true);
+      const { results } = await runHfClient(python, [{ op: 'file', repo: 'big-lm', filename: 'w.bin' }], { HF_ENDPOINT: honest.url, HF_HOME: tmp('home') });
+      expect(ok(results[0]).sha256).toBe(a.sha256);
+    } finally {
+      await honest.close();
+    }
+
+    // Lying in leaf 3 (bytes 3 MiB … 4 MiB − 1): leaves 0–2 verify and may be sent, nothing from leaf 3 on.
+    const liar = await startLateFlippingGateway(server.url, 3 * 1024 * 1024 + 777);
+    const lying = await startLocalEndpoint({
+      rpcUrl: chain.rpcUrl,
+      deploymentFile: chain.deploymentFile,
+      gateways: [`http://127.0.0.1:${(liar.address() as AddressInfo).port}`],
+      cacheDir: tmp('stream-lying-cache'),
+    });
+    try {
+      const first = await getBody(`${lying.url}/big-lm/resolve/main/w.bin`);
+      expect(first.status).toBe(200);
+      expect(first.complete).toBe(false);
+      expect(first.body.length).toBeLessThanOrEqual(3 * 1024 * 1024);
+      expect(first.body.length % (1024 * 1024)).toBe(0);
+      expect(first.body.equals(bigBytes.subarray(0, first.body.length))).toBe(true);
+      // The client's retry (with or without Range) is refused, with the reason.
+      const again = await getBody(`${lying.url}/big-lm/resolve/main/w.bin`);
+      expect(again.status).toBe(502);
+      expect(String(again.headers['x-error-message'])).toMatch(/wrong bytes/);
+      // The real client: an error, no file under the snapshot path, no wrong blob in its cache.
+      const home = tmp('home');
+      const { results } = await runHfClient(python, [{ op: 'file', repo: 'big-lm', filename: 'w.bin' }], { HF_ENDPOINT: lying.url, HF_HOME: home });
+      expect(results[0].ok).toBe(false);
+      const blobs = path.join(home, 'hub', 'models--big-lm', 'blobs');
+      for (const name of fs.existsSync(blobs) ? fs.readdirSync(blobs) : []) expect(name).not.toBe(a.sha256);
+    } finally {
+      await lying.close();
+      await new Promise<void>((r) => liar.close(() => r()));
+      liar.closeAllConnections();
+    }
+  }, 180_000);
 });
