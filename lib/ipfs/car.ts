@@ -57,26 +57,42 @@ function writeTo(out: Writable, chunk: Uint8Array): Promise<void> | void {
   });
 }
 
-/** Exact-length pieces of a sequential byte stream. */
+/**
+ * Exact-length pieces of a byte stream read forward only: opened lazily at the first position asked
+ * for (a byte range starts mid-file), skipping forward past bytes not wanted.
+ */
 class Bytes {
   private it: AsyncIterator<Buffer> | null = null;
   private pending: Buffer | null = null;
-  constructor(private readonly open: () => Readable) {}
   private stream: Readable | null = null;
-  async *take(n: number): AsyncGenerator<Buffer> {
+  /** the position (relative to the start of the file) of the next unread byte */
+  private pos = 0;
+  constructor(private readonly open: (at: number) => Readable) {}
+  async *take(at: number, n: number): AsyncGenerator<Buffer> {
     if (!this.it) {
-      this.stream = this.open();
+      this.stream = this.open(at);
       this.it = this.stream[Symbol.asyncIterator]();
+      this.pos = at;
     }
-    while (n > 0) {
+    if (at < this.pos) throw new Error(`blob read went backwards (${at} < ${this.pos})`);
+    let skip = at - this.pos;
+    while (n > 0 || skip > 0) {
       if (!this.pending || this.pending.byteLength === 0) {
         const r = await this.it.next();
         if (r.done) throw new Error('blob is shorter than its DAG');
         this.pending = r.value as Buffer;
       }
+      if (skip > 0) {
+        const k = Math.min(skip, this.pending.byteLength);
+        this.pending = this.pending.subarray(k);
+        this.pos += k;
+        skip -= k;
+        continue;
+      }
       const k = Math.min(n, this.pending.byteLength);
       yield this.pending.subarray(0, k);
       this.pending = this.pending.subarray(k);
+      this.pos += k;
       n -= k;
     }
   }
@@ -85,11 +101,28 @@ class Bytes {
   }
 }
 
+/** A resolved `entity-bytes` range of a file: first and last byte, inclusive. */
+export interface ByteRange {
+  from: number;
+  to: number;
+}
+
 /**
  * Streams the CAR for `root` (found as `row`) to `out`: the header, then the blocks `scope` asks
- * for. For UnixFS files `entity` is the whole file, the same blocks as `all`.
+ * for. For UnixFS files `entity` is the whole file, the same blocks as `all`. With `range`
+ * (`entity-bytes`, scope entity) only the blocks needed to verify those bytes: the nodes on the
+ * paths from the root and the leaves overlapping the range, read from the blob starting at the
+ * first such leaf.
  */
-export async function writeCar(out: Writable, root: CID, row: BlockRow | null, scope: DagScope, dups: boolean, src: CarSource): Promise<void> {
+export async function writeCar(
+  out: Writable,
+  root: CID,
+  row: BlockRow | null,
+  scope: DagScope,
+  dups: boolean,
+  src: CarSource,
+  range: ByteRange | null = null,
+): Promise<void> {
   await writeTo(out, carHeader(root));
   // identity CIDs are never sent as blocks (the spec's MUST NOT): their data is in the CID
   if (root.multihash.code === IDENTITY_CODE || !row) return;
@@ -105,7 +138,7 @@ export async function writeCar(out: Writable, root: CID, row: BlockRow | null, s
     const bytes = new Bytes(() => src.read(row.offset, row.offset + row.length - 1));
     try {
       await writeTo(out, frame(root, row.length));
-      if (row.length > 0) for await (const piece of bytes.take(row.length)) await writeTo(out, piece);
+      if (row.length > 0) for await (const piece of bytes.take(0, row.length)) await writeTo(out, piece);
     } finally {
       bytes.close();
     }
@@ -121,7 +154,7 @@ export async function writeCar(out: Writable, root: CID, row: BlockRow | null, s
   const repeated = dups ? new Set<string>() : await src.repeated();
   const seen = new Set<string>();
   const fileSize = Number(UnixFS.unmarshal(dagPb.decode(rootNode).Data ?? new Uint8Array()).fileSize());
-  const bytes = new Bytes(() => src.read(row.offset, row.offset + Math.max(fileSize, 1) - 1));
+  const bytes = new Bytes((at) => src.read(row.offset + at, row.offset + Math.max(fileSize, 1) - 1));
   /** true when the block is sent; false when dups=n and it was sent before */
   const firstTime = (mh: string) => {
     if (dups || !repeated.has(mh)) return true;
@@ -129,30 +162,39 @@ export async function writeCar(out: Writable, root: CID, row: BlockRow | null, s
     seen.add(mh);
     return true;
   };
-  const skip = async (n: number) => {
-    for await (const _ of bytes.take(n));
-  };
-  const visit = async (cid: CID, size: number, nodeBytes?: Uint8Array): Promise<void> => {
+  const outside = (at: number, size: number) => range !== null && (at + size <= range.from || at > range.to);
+  const visit = async (cid: CID, at: number, size: number, nodeBytes?: Uint8Array): Promise<void> => {
     const mh = multihashHex(cid);
     if (cid.code === RAW_CODE) {
+      if (outside(at, size)) return;
       const send = firstTime(mh);
-      if (send) await writeTo(out, frame(cid, size));
-      for await (const piece of bytes.take(size)) if (send) await writeTo(out, piece);
+      if (!send) return; // the reader skips its bytes when the next leaf is taken
+      await writeTo(out, frame(cid, size));
+      for await (const piece of bytes.take(at, size)) await writeTo(out, piece);
       return;
     }
     if (cid.code !== DAG_PB_CODE) throw new Error(`unexpected codec in DAG: ${cid}`);
+    if (outside(at, size)) return;
     const send = firstTime(mh);
-    if (!send) return skip(size); // its whole subtree was sent already
+    // its whole subtree was sent already (with a range, only part of it may have been: walk it again)
+    if (!send && range === null) return;
     const node = nodeBytes ?? (await src.node(mh));
     if (!node) throw new Error(`dag-pb node ${cid} has no bytes in the index`);
-    await writeTo(out, frame(cid, node.byteLength));
-    await writeTo(out, node);
+    if (send) {
+      await writeTo(out, frame(cid, node.byteLength));
+      await writeTo(out, node);
+    }
     const decoded = dagPb.decode(node);
     const sizes = UnixFS.unmarshal(decoded.Data ?? new Uint8Array()).blockSizes;
-    for (let i = 0; i < decoded.Links.length; i++) await visit(decoded.Links[i]!.Hash, Number(sizes[i]));
+    let childAt = at;
+    for (let i = 0; i < decoded.Links.length; i++) {
+      const n = Number(sizes[i]);
+      await visit(decoded.Links[i]!.Hash, childAt, n);
+      childAt += n;
+    }
   };
   try {
-    await visit(root, fileSize, rootNode);
+    await visit(root, 0, fileSize, rootNode);
   } finally {
     bytes.close();
   }

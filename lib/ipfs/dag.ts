@@ -122,6 +122,41 @@ export async function findBlock(db: AnyDb, multihash: string): Promise<BlockRow[
   return r.map(toRow);
 }
 
+/**
+ * Where a block's copies are (findBlock), remembered for LOCATION_TTL_MS: a pull asks for a thousand
+ * leaves of one blob per GiB, one query each made parallel raw blocks slower than /api/blobs. A miss
+ * loads every copy of every block of the first blob holding this one (one query: the rest of that
+ * file's leaves are what comes next). Rows only appear (ingest) or go with their blob, and the
+ * caller still checks that the blob is in the store and may be served, so a stale entry can at
+ * worst miss, for LOCATION_TTL_MS, a copy added since.
+ */
+const LOCATION_TTL_MS = 10_000;
+const locations = new WeakMap<object, Map<string, { at: number; rows: BlockRow[] }>>();
+export async function findBlockCached(db: AnyDb, multihash: string): Promise<BlockRow[]> {
+  let m = locations.get(db);
+  if (!m) locations.set(db, (m = new Map()));
+  const now = Date.now();
+  const hit = m.get(multihash);
+  if (hit && now - hit.at < LOCATION_TTL_MS) return hit.rows;
+  const own = await findBlock(db, multihash);
+  if (own.length === 0) return own; // unknown blocks are not remembered: an upload may add them
+  if (m.size > 200_000) m.clear();
+  const r = await rows<Record<string, unknown>>(
+    db,
+    sql`select multihash, blob_sha256, codec, "offset", length, null as node, repeats from ipfs_block
+      where multihash in (select multihash from ipfs_block where blob_sha256 = ${own[0]!.blobSha256})`,
+  );
+  const byHash = new Map<string, BlockRow[]>();
+  for (const row of r.map(toRow)) {
+    const list = byHash.get(row.multihash);
+    if (list) list.push(row);
+    else byHash.set(row.multihash, [row]);
+  }
+  byHash.set(multihash, own);
+  for (const [k, v] of byHash) m.set(k, { at: now, rows: v });
+  return own;
+}
+
 /** One block of one blob, with the node bytes. */
 export async function getBlock(db: AnyDb, multihash: string, blobSha256: string): Promise<BlockRow | null> {
   const [r] = await rows<Record<string, unknown>>(

@@ -5,6 +5,7 @@ import * as dagPb from '@ipld/dag-pb';
 import { UnixFS } from 'ipfs-unixfs';
 import { CID } from 'multiformats/cid';
 import { manifestCid } from '../manifest/cid.ts';
+import { CarFormatError, CarReader, type CarBlock } from './car-reader.ts';
 import { httpError, readBody, request } from './net.ts';
 
 // Fetching from IPFS trustless gateways (specs.ipfs.tech/http-gateways/trustless-gateway): raw
@@ -95,12 +96,33 @@ export class IpfsGatewayPool {
   get size() {
     return this.alive.length;
   }
-  private drop(f: BlockFailure) {
+  /** Drops the gateway of `f` for the rest of the pull, naming it and why. */
+  drop(f: BlockFailure) {
     const i = this.alive.indexOf(f.gateway);
     if (i === -1) return;
     this.alive.splice(i, 1);
     this.dropped.push(f);
     this.opts.notice?.(`dropping IPFS gateway ${f.gateway}: ${f.message}`);
+  }
+  /** The next alive gateway in turn, or null when none is left. */
+  next(): string | null {
+    return this.alive.length === 0 ? null : this.alive[this.turn++ % this.alive.length]!;
+  }
+  private readonly rawOnly = new Set<string>();
+  /** Gateways that do not serve CAR byte ranges (entity-bytes) are asked for raw blocks only. */
+  carRefused(gw: string, why: string) {
+    if (this.rawOnly.has(gw)) return;
+    this.rawOnly.add(gw);
+    this.opts.notice?.(`IPFS gateway ${gw} does not serve CAR byte ranges (${why}); asking it for raw blocks`);
+  }
+  servesCar(gw: string): boolean {
+    return !this.rawOnly.has(gw);
+  }
+  get timeoutMs(): number {
+    return this.opts.blockTimeoutMs ?? 60_000;
+  }
+  headersFor(gw: string): Promise<Record<string, string>> {
+    return this.opts.headers?.(gw) ?? Promise.resolve({});
   }
 
   /** One block from one gateway, verified against `cid` (digest and size limit). */
@@ -272,11 +294,173 @@ export interface IpfsFileResult {
   resumedBytes: number;
 }
 
+/** The gateway answered a CAR byte-range request with something other than one (it does not serve them). */
+class CarRefused extends Error {}
+
+/** Most leaves (1 MiB each) one CAR request asks for. */
+const RANGE_LEAVES = 16;
+/** Raw block requests in flight per stream, for gateways without CAR byte ranges. */
+const RAW_PER_STREAM = 4;
+
+const mhKey = (cid: CID) => Buffer.from(cid.multihash.bytes).toString('hex');
+
 /**
- * Downloads one file by its root CID into `part` (created or resumed), `concurrency` blocks at a
- * time across the pool's gateways, writing each verified block at its offset, and hashing the file in
- * order as its blocks arrive; then checks that sha256 against the manifest. On success `part` is
- * complete and verified.
+ * Fetches `indexes` (consecutive leaves of the file whose root is `root`) from `gw` as one CAR stream
+ * (`dag-scope=entity&entity-bytes=from:to`, dfs, dups=y), every block checked against its CID as it
+ * arrives and handed to `deliver` (which writes it) before the next is read. Blocks the range does
+ * not need (the root and inner nodes) are checked and dropped. Throws a BlockFailure naming the
+ * gateway when it lies, truncates, stalls or fails; CarRefused when it does not serve CAR ranges.
+ * Leaves delivered before a failure stay delivered.
+ */
+async function fetchCarRange(
+  pool: IpfsGatewayPool,
+  gw: string,
+  root: CID,
+  leaves: Leaf[],
+  indexes: number[],
+  deliver: (i: number, bytes: Buffer) => Promise<void>,
+): Promise<void> {
+  const first = leaves[indexes[0]!]!;
+  const last = leaves[indexes[indexes.length - 1]!]!;
+  const from = first.offset;
+  const to = last.offset + last.size - 1;
+  const pending = new Map<string, number[]>();
+  let rangeBytes = 0;
+  for (const i of indexes) {
+    const k = mhKey(leaves[i]!.cid);
+    const at = pending.get(k);
+    if (at) at.push(i);
+    else pending.set(k, [i]);
+    rangeBytes += leaves[i]!.size;
+  }
+  // A gateway that ignores entity-bytes sends the whole file: past this many bytes of blocks the
+  // range does not need, it is asked for raw blocks instead.
+  const maxUnexpected = rangeBytes + 8 * 1024 * 1024;
+  let unexpected = 0;
+  const url = `${gw}/ipfs/${root}?format=car&dag-scope=entity&entity-bytes=${from}:${to}&car-version=1&car-order=dfs&car-dups=y`;
+  const what = `CAR of bytes ${from}-${to} of ${root}`;
+  const timeout = pool.timeoutMs;
+  const ac = new AbortController();
+  let stalled = false;
+  let res: import('node:http').IncomingMessage | undefined;
+  // a stall: no whole block for `timeout` (reset at every verified block)
+  const timer = setTimeout(() => {
+    stalled = true;
+    ac.abort();
+    res?.destroy(new Error('stalled'));
+  }, timeout);
+  const reader = new CarReader(MAX_BLOCK_BYTES);
+  try {
+    try {
+      res = await request(url, {
+        headers: { accept: 'application/vnd.ipld.car; version=1; order=dfs; dups=y', ...(await pool.headersFor(gw)) },
+        idleTimeoutMs: timeout + 1000, // the stall timer goes first
+        signal: ac.signal,
+      });
+      const status = res.statusCode ?? 0;
+      if (status !== 200) {
+        const e = await httpError(res, url);
+        if ([400, 406, 415, 422, 501].includes(status)) throw new CarRefused(e.message);
+        const kind = status === 401 || status === 403 ? 'access' : status === 404 || status === 410 ? 'missing' : 'network';
+        throw new BlockFailure(kind, gw, e.message, status);
+      }
+      const type = String(res.headers['content-type'] ?? '');
+      if (!/^application\/vnd\.ipld\.car\b/i.test(type)) {
+        res.destroy();
+        throw new CarRefused(`answered with ${type || 'no Content-Type'}`);
+      }
+      for await (const chunk of res) {
+        let blocks: CarBlock[];
+        try {
+          blocks = reader.push(chunk as Buffer);
+        } catch (err) {
+          if (err instanceof CarFormatError) throw new BlockFailure('integrity', gw, `${what}: malformed CAR (${err.message}) (lying gateway)`);
+          throw err;
+        }
+        for (const b of blocks) {
+          if (b.cid.multihash.code !== SHA2_256) {
+            unexpected += b.bytes.length; // cannot be one of ours: dropped unverified, never used
+          } else {
+            const d = crypto.createHash('sha256').update(b.bytes).digest();
+            if (!d.equals(Buffer.from(b.cid.multihash.digest))) {
+              throw new BlockFailure(
+                'integrity',
+                gw,
+                `served ${b.bytes.length} bytes for block ${b.cid} that do not hash to it (lying gateway; in the ${what})`,
+              );
+            }
+            const k = mhKey(b.cid);
+            const at = pending.get(k);
+            if (at) {
+              pending.delete(k);
+              try {
+                for (const i of at) await deliver(i, b.bytes);
+              } catch (err) {
+                throw new LocalFailure(err);
+              }
+              timer.refresh();
+            } else unexpected += b.bytes.length;
+          }
+          if (unexpected > maxUnexpected) {
+            res.destroy();
+            if (pending.size === 0) return; // all here; the rest is not needed
+            throw new CarRefused(`sent ${unexpected} bytes of blocks outside entity-bytes=${from}:${to}`);
+          }
+        }
+      }
+    } catch (err) {
+      if (err instanceof LocalFailure) throw err.cause;
+      if (pending.size === 0) return; // every leaf asked for arrived verified: a bad tail does not matter
+      if (err instanceof BlockFailure || err instanceof CarRefused) throw err;
+      const msg = stalled ? `stalled: no block of the ${what} for ${timeout / 1000} s` : `${what}: ${(err as Error).message}`;
+      throw new BlockFailure('network', gw, msg);
+    }
+    if (pending.size > 0) {
+      const p = reader.partial;
+      if (!res?.complete) throw new BlockFailure('network', gw, `${what}: connection closed with ${pending.size} of ${indexes.length} blocks missing`);
+      if (p && p.cid) throw new BlockFailure('integrity', gw, `${what} ended inside block ${p.cid} after ${p.got} of ${p.of} bytes (truncating gateway)`);
+      if (p || !reader.clean) throw new BlockFailure('integrity', gw, `${what} ended inside a CAR section header (truncating gateway)`);
+      throw new BlockFailure('missing', gw, `${what} ended without ${pending.size} of its ${indexes.length} leaves (the gateway does not have them)`);
+    }
+  } finally {
+    clearTimeout(timer);
+    if (res && !res.complete) res.destroy();
+  }
+}
+
+/** A failure of this side (writing a verified block), not of the gateway: passed on as it is. */
+class LocalFailure {
+  constructor(readonly cause: unknown) {}
+}
+
+/** Fetches `indexes` from `gw` as raw blocks, RAW_PER_STREAM at a time; throws the first failure once all settled. */
+async function fetchRawRange(pool: IpfsGatewayPool, gw: string, leaves: Leaf[], indexes: number[], deliver: (i: number, bytes: Buffer) => Promise<void>) {
+  let next = 0;
+  let failure: unknown = null;
+  const worker = async () => {
+    while (failure === null && next < indexes.length) {
+      const i = indexes[next++]!;
+      try {
+        const bytes = await pool.fetchOnce(gw, leaves[i]!.cid, MAX_BLOCK_BYTES);
+        await deliver(i, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(RAW_PER_STREAM, indexes.length) }, worker));
+  if (failure !== null) throw failure;
+}
+
+/**
+ * Downloads one file by its root CID into `part` (created or resumed) and checks its sha256 against
+ * the manifest; on success `part` is complete and verified.
+ * The leaves still missing are cut into ranges of consecutive leaves (up to RANGE_LEAVES, small
+ * enough that every stream gets some), fetched `concurrency / RAW_PER_STREAM` ranges at a time across
+ * the pool's gateways in turn: each as one CAR stream (entity-bytes), or as raw blocks from a
+ * gateway that does not serve CAR ranges, and single leaves as raw blocks. Every block is checked
+ * against its CID before it is written at its offset; the file is hashed in order as blocks arrive.
+ * A gateway that fails a range is dropped and the range's undelivered leaves go to the next one.
  * Resume: blocks already in `part` are kept when their bytes hash to their CID.
  */
 export async function fetchFileByCid(
@@ -311,24 +495,64 @@ export async function fetchFileByCid(
       }
       todo.push(i);
     }
-    let next = 0;
+    const streams = Math.max(1, Math.ceil((o.concurrency ?? 16) / RAW_PER_STREAM));
+    // ranges: runs of consecutive missing leaves, cut so that every stream gets work
+    const perRange = Math.max(2, Math.min(RANGE_LEAVES, Math.ceil(todo.length / (2 * streams))));
+    const queue: number[][] = [];
+    for (const i of todo) {
+      const last = queue[queue.length - 1];
+      if (last && last[last.length - 1] === i - 1 && last.length < perRange) last.push(i);
+      else queue.push([i]);
+    }
+    const delivered = new Uint8Array(leaves.length);
+    const deliver = async (i: number, bytes: Buffer) => {
+      const leaf = leaves[i]!;
+      if (delivered[i]) return;
+      if (bytes.byteLength !== leaf.size) throw new Error(`block ${leaf.cid} is ${bytes.byteLength} bytes, the DAG says ${leaf.size}`);
+      await writeAt(fd, bytes, leaf.offset);
+      delivered[i] = 1;
+      fileHash.add(i, bytes, true);
+      o.progress?.(leaf.size);
+    };
     let failed: unknown = null;
+    let inflight = 0;
+    let waiters: (() => void)[] = [];
+    const wake = () => {
+      const w = waiters;
+      waiters = [];
+      for (const f of w) f();
+    };
     const worker = async () => {
-      while (failed === null && next < todo.length) {
-        const i = todo[next++]!;
-        const leaf = leaves[i]!;
+      while (failed === null) {
+        const range = queue.shift();
+        if (!range) {
+          if (inflight === 0) return;
+          await new Promise<void>((r) => waiters.push(r)); // a range in flight may come back
+          continue;
+        }
+        const gw = pool.next();
+        if (gw === null) {
+          failed ??= new IpfsFetchError(leaves[range[0]!]!.cid, [...pool.dropped]);
+          break;
+        }
+        inflight++;
         try {
-          const bytes = await pool.fetchBlock(leaf.cid);
-          if (bytes.byteLength !== leaf.size) throw new Error(`block ${leaf.cid} is ${bytes.byteLength} bytes, the DAG says ${leaf.size}`);
-          await writeAt(fd, bytes, leaf.offset);
-          fileHash.add(i, bytes, true);
-          o.progress?.(leaf.size);
+          if (range.length > 1 && pool.servesCar(gw)) await fetchCarRange(pool, gw, root, leaves, range, deliver);
+          else await fetchRawRange(pool, gw, leaves, range, deliver);
         } catch (err) {
-          failed ??= err;
+          if (err instanceof BlockFailure) pool.drop(err);
+          else if (err instanceof CarRefused) pool.carRefused(gw, err.message);
+          else failed ??= err;
+          const rest = range.filter((i) => !delivered[i]);
+          if (rest.length > 0) queue.unshift(rest);
+        } finally {
+          inflight--;
+          wake();
         }
       }
+      wake();
     };
-    await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 16, Math.max(1, todo.length)) }, worker));
+    await Promise.all(Array.from({ length: Math.min(streams, Math.max(1, queue.length)) }, worker));
     if (failed !== null) throw failed;
     got = fileHash.digest();
     if (process.env.MODELDAO_FSYNC === '1') fs.fsyncSync(fd);

@@ -20,10 +20,13 @@ export interface GatewayProxy {
 }
 
 /**
- * `rewrite` gets the upstream's whole answer and returns what to send (or `null` to never answer:
+ * `rewrite` gets the upstream's whole answer (and the request path) and returns what to send (or `null` to never answer:
  * a stall). The default forwards it unchanged.
  */
-export async function startGatewayProxy(upstream: string, rewrite: (answer: UpstreamAnswer) => UpstreamAnswer | null = (a) => a): Promise<GatewayProxy> {
+export async function startGatewayProxy(
+  upstream: string,
+  rewrite: (answer: UpstreamAnswer, url: string) => UpstreamAnswer | null = (a) => a,
+): Promise<GatewayProxy> {
   const requests: string[] = [];
   const problems: string[] = [];
   const inflight = new Set<AbortController>();
@@ -37,7 +40,7 @@ export async function startGatewayProxy(upstream: string, rewrite: (answer: Upst
         const up = await fetch(`${upstream}${req.url}`, { headers: { accept: String(req.headers.accept ?? '') }, signal: ac.signal });
         const body = Buffer.from(await up.arrayBuffer());
         if (up.status !== 200) problems.push(`${up.status} ${req.url} ${body.toString().slice(0, 200)}`);
-        const out = rewrite({ status: up.status, contentType: up.headers.get('content-type') ?? 'application/octet-stream', body });
+        const out = rewrite({ status: up.status, contentType: up.headers.get('content-type') ?? 'application/octet-stream', body }, req.url ?? '');
         if (out === null) return; // stall: never answer
         res.writeHead(out.status, { 'content-type': out.contentType, 'content-length': String(out.body.length) });
         res.end(out.body);

@@ -245,6 +245,44 @@ describe('GET /ipfs/{cid}: CAR', () => {
     expect(Buffer.from(blocks[0]!.bytes).equals(small)).toBe(true);
   });
 
+  it('entity-bytes: only the root and the leaves overlapping the range (negative from the end, * for the end), an ETag per range, 400 past the end', async () => {
+    const bytes = crypto.randomBytes(5 * MiB + 77);
+    const f = await published(bytes);
+    const leavesOf = async (q: string) => {
+      const res = await car(f.cid, q);
+      expect(res.status, q).toBe(200);
+      const { blocks } = await readCar(res);
+      expect(blocks[0]!.cid.toString(), q).toBe(f.cid); // the root first: the client verifies the path
+      return { res, leaves: blocks.slice(1) };
+    };
+    // bytes 1.5 MiB .. 3 MiB: leaves 1 and 2 (each whole: a leaf is verified as a block)
+    const mid = await leavesOf(`&dag-scope=entity&entity-bytes=${1.5 * MiB}:${3 * MiB - 1}`);
+    expect(Buffer.concat(mid.leaves.map((b) => b.bytes)).equals(bytes.subarray(MiB, 3 * MiB))).toBe(true);
+    expect(mid.res.headers.get('etag')).toBe(`"${f.cid}.car.v1.dfs.dups-n.entity.bytes-${1.5 * MiB}:${3 * MiB - 1}"`);
+    // implied dag-scope; one byte into the last leaf; the whole file
+    const last = await leavesOf(`&entity-bytes=-1:*`);
+    expect(Buffer.concat(last.leaves.map((b) => b.bytes)).equals(bytes.subarray(5 * MiB))).toBe(true);
+    const all = await leavesOf(`&entity-bytes=0:*`);
+    expect(Buffer.concat(all.leaves.map((b) => b.bytes)).equals(bytes)).toBe(true);
+    // `to` past the end is cut at the end; to before from: the root alone (dag-scope=block)
+    const tail = await leavesOf(`&entity-bytes=${4 * MiB}:${100 * MiB}`);
+    expect(Buffer.concat(tail.leaves.map((b) => b.bytes)).equals(bytes.subarray(4 * MiB))).toBe(true);
+    expect((await leavesOf(`&entity-bytes=${2 * MiB}:${MiB}`)).leaves).toHaveLength(0);
+    // refused: past the end, malformed, with raw, with another dag-scope
+    for (const q of [`&entity-bytes=${6 * MiB}:*`, '&entity-bytes=1-2', '&entity-bytes=a:*', '&dag-scope=all&entity-bytes=0:*']) {
+      expect((await car(f.cid, q)).status, q).toBe(400);
+    }
+    expect((await fetch(`${h.url}/ipfs/${f.cid}?format=raw&entity-bytes=0:*`)).status).toBe(400);
+    // a repeated chunk inside the range comes once with dups=n, at each place with dups=y
+    const zero = Buffer.alloc(MiB);
+    const rep = Buffer.concat([crypto.randomBytes(MiB), zero, zero, zero, crypto.randomBytes(9)]);
+    const g = await published(rep);
+    const n = await readCar(await car(g.cid, `&entity-bytes=${MiB}:${4 * MiB - 1}`));
+    expect(n.blocks.length).toBe(1 + 1);
+    const y = await readCar(await car(g.cid, `&entity-bytes=${MiB}:${4 * MiB - 1}&car-dups=y`));
+    expect(Buffer.concat(y.blocks.slice(1).map((b) => b.bytes)).equals(rep.subarray(MiB, 4 * MiB))).toBe(true);
+  });
+
   it('dups=n sends a repeated chunk once, dups=y every time (Accept parameter or car-dups query)', async () => {
     const zero = Buffer.alloc(MiB);
     const bytes = Buffer.concat([zero, crypto.randomBytes(MiB), zero, zero, crypto.randomBytes(10)]);

@@ -22,7 +22,7 @@ const files = new Map<string, Buffer>();
 const dirs: string[] = [];
 const closers: (() => Promise<void>)[] = [];
 
-type Mode = 'honest' | 'flip' | 'truncate' | 'stall';
+type Mode = 'honest' | 'flip' | 'truncate' | 'stall' | 'no-car';
 
 /**
  * A gateway in front of ours that misbehaves on file blocks (> 64 KiB), so the manifest (small)
@@ -30,9 +30,11 @@ type Mode = 'honest' | 'flip' | 'truncate' | 'stall';
  */
 async function proxy(mode: Mode): Promise<GatewayProxy> {
   const flip = flipBigBlocks();
-  const p = await startGatewayProxy(h.url, (a) => {
+  const p = await startGatewayProxy(h.url, (a, url) => {
+    // a gateway without CAR byte ranges (a 400, as the spec allows for unsupported parameters)
+    if (mode === 'no-car' && url.includes('entity-bytes=')) return { status: 400, contentType: 'text/plain', body: Buffer.from('entity-bytes not supported') };
     const bigBlock = a.status === 200 && a.body.length > 64 * 1024;
-    if (!bigBlock || mode === 'honest') return a;
+    if (!bigBlock || mode === 'honest' || mode === 'no-car') return a;
     if (mode === 'stall') return null; // never answers
     if (mode === 'flip') return flip(a);
     return { ...a, body: a.body.subarray(0, a.body.length >> 1) };
@@ -83,13 +85,57 @@ function expectFiles(r: Awaited<ReturnType<typeof pull>>) {
 }
 
 describe('pull --ipfs-gateway', () => {
-  it('through our gateway alone: manifest by its CID, every file by its blocks, nothing from /api', async () => {
+  it('through our gateway alone: manifest by its CID, the file in CAR byte ranges, nothing from /api', async () => {
     const direct = await proxy('honest');
     const r = await pull({ ...base(), ipfsGateways: [direct.url], cacheDir: dir() });
     expectFiles(r);
-    expect(direct.requests.every((u) => u.startsWith('/ipfs/') && u.endsWith('?format=raw'))).toBe(true);
-    // manifest + root node + 7 leaves + the single-block config
-    expect(direct.requests.length).toBe(1 + 1 + 7 + 1);
+    expect(direct.requests.every((u) => u.startsWith('/ipfs/'))).toBe(true);
+    const cars = direct.requests.filter((u) => u.includes('format=car'));
+    const raws = direct.requests.filter((u) => u.endsWith('?format=raw'));
+    // 7 leaves in 4 parallel streams: ranges of 2 leaves as CAR (entity-bytes), the odd one raw;
+    // raw: the manifest, the root node, the last leaf, the single-block config
+    expect(cars.length).toBe(3);
+    expect(cars.every((u) => /dag-scope=entity&entity-bytes=\d+:\d+/.test(u))).toBe(true);
+    expect(raws.length).toBe(4);
+    expect(direct.requests.length).toBe(cars.length + raws.length);
+  });
+
+  it('a gateway without CAR byte ranges is asked for raw blocks instead (named in a notice, not dropped)', async () => {
+    const noCar = await proxy('no-car');
+    const notices: string[] = [];
+    const r = await pull({ ...base(), ipfsGateways: [noCar.url], cacheDir: dir(), onNotice: (m) => notices.push(m) });
+    expectFiles(r);
+    expect(notices.some((n) => n.includes(noCar.url) && /does not serve CAR byte ranges/.test(n))).toBe(true);
+    expect(notices.some((n) => n.includes('dropping'))).toBe(false);
+    // manifest, root, config, 7 leaves raw; the CAR requests already in flight when the first 400 came
+    expect(noCar.requests.filter((u) => u.endsWith('?format=raw')).length).toBe(3 + 7);
+    const cars = noCar.requests.filter((u) => u.includes('format=car')).length;
+    expect(cars).toBeGreaterThanOrEqual(1);
+    expect(cars).toBeLessThanOrEqual(3);
+  });
+
+  it('a bad block inside a CAR: the gateway is named and dropped, nothing unverified reaches the partial file or the cache', async () => {
+    const flip = await proxy('flip');
+    const cache = dir();
+    const notices: string[] = [];
+    const err = (await pull({ ...base(), ipfsGateways: [flip.url], cacheDir: cache, onNotice: (m) => notices.push(m) }).catch((e) => e)) as ModelDaoError;
+    expect(err).toBeInstanceOf(ModelDaoError);
+    expect(err.kind).toBe('integrity');
+    expect(notices.some((n) => n.includes(`dropping IPFS gateway ${flip.url}`) && /CAR of bytes/.test(n) && /do not hash to it/.test(n))).toBe(true);
+    expect(flip.requests.some((u) => u.includes('entity-bytes='))).toBe(true);
+    const model = files.get('model.safetensors')!;
+    const sha = crypto.createHash('sha256').update(model).digest('hex');
+    expect(fs.existsSync(path.join(cache, 'blobs', sha))).toBe(false);
+    // the partial file (kept for a resume) holds verified leaves or nothing (zeros), never the flipped bytes
+    const part = path.join(cache, 'blobs', `${sha}.ipfs-incomplete`);
+    if (fs.existsSync(part)) {
+      const got = fs.readFileSync(part);
+      for (let off = 0; off < model.length; off += MiB) {
+        const a = got.subarray(off, Math.min(off + MiB, model.length));
+        const want = model.subarray(off, off + a.length);
+        expect(a.equals(want) || a.every((b) => b === 0), `leaf at ${off}`).toBe(true);
+      }
+    }
   });
 
   for (const mode of ['flip', 'truncate'] as const) {
@@ -100,7 +146,7 @@ describe('pull --ipfs-gateway', () => {
       expect(err).toBeInstanceOf(ModelDaoError);
       expect(err.kind).toBe('integrity');
       expect(err.message).toContain(bad.url);
-      expect(err.message).toMatch(/do not hash to it/);
+      expect(err.message).toMatch(mode === 'flip' ? /do not hash to it/ : /do not hash to it|truncating gateway/);
       expect(fs.existsSync(path.join(cache, 'blobs', crypto.createHash('sha256').update(files.get('model.safetensors')!).digest('hex')))).toBe(false);
       expect(listFiles(path.join(cache, 'snapshots')).length).toBe(0);
     });
@@ -122,7 +168,9 @@ describe('pull --ipfs-gateway', () => {
       ...base(),
       ipfsGateways: [flip.url, trunc.url, stall.url, honest.url],
       cacheDir: dir(),
-      ipfsBlockTimeoutMs: 1500,
+      // the test proxies buffer a whole answer (a 2 MiB CAR) before sending it: on a loaded machine
+      // an honest one can take more than 1.5 s for its first block
+      ipfsBlockTimeoutMs: 6000,
       onNotice: (m) => notices.push(m),
     });
     expectFiles(r);
@@ -166,8 +214,12 @@ describe('pull --ipfs-gateway', () => {
     const r = await pull({ ...base(), ipfsGateways: [gw.url], cacheDir: cache, onNotice: (m) => notices.push(m) });
     expectFiles(r);
     expect(notices.some((n) => /resumed model\.safetensors over IPFS: 2097152 bytes/.test(n))).toBe(true);
-    // manifest + root + 5 of 7 leaves + config
-    expect(gw.requests.length).toBe(1 + 1 + 5 + 1);
+    // manifest + root + config; the 5 missing leaves: leaf 1 alone (raw), leaves 3-6 in two CAR ranges
+    expect(gw.requests.filter((u) => u.endsWith('?format=raw')).length).toBe(1 + 1 + 1 + 1);
+    expect(gw.requests.filter((u) => u.includes('format=car')).map((u) => /entity-bytes=([^&]+)/.exec(u)![1])).toEqual(
+      expect.arrayContaining([`${3 * MiB}:${5 * MiB - 1}`, `${5 * MiB}:${6 * MiB + 4321 - 1}`]),
+    );
+    expect(gw.requests.length).toBe(6);
     expect(fs.existsSync(part)).toBe(false);
   });
 

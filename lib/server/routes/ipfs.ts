@@ -3,9 +3,11 @@ import { pipeline } from 'node:stream/promises';
 import { CID } from 'multiformats/cid';
 import { HttpError, type Route } from '../http.ts';
 import type { ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
-import { DAG_PB_CODE, IDENTITY_CODE, RAW_CODE, SHA2_256_CODE, findBlock, getBlock, multihashHex, repeatedBlocks, type BlockRow } from '../../ipfs/dag.ts';
+import { DAG_PB_CODE, IDENTITY_CODE, RAW_CODE, SHA2_256_CODE, findBlockCached, getBlock, multihashHex, repeatedBlocks, type BlockRow } from '../../ipfs/dag.ts';
 import { CACHE_PUBLIC_IMMUTABLE, authorizeBlock } from '../ipfs-access.ts';
-import { writeCar, type DagScope } from '../../ipfs/car.ts';
+import { writeCar, type ByteRange, type DagScope } from '../../ipfs/car.ts';
+import * as dagPb from '@ipld/dag-pb';
+import { UnixFS } from 'ipfs-unixfs';
 
 // GET/HEAD /ipfs/{cid} — an IPFS Trustless Gateway (specs.ipfs.tech/http-gateways/trustless-gateway,
 // 2026-03-05) for the blocks of the store's files and manifests (lib/ipfs/dag.ts):
@@ -18,8 +20,11 @@ import { writeCar, type DagScope } from '../../ipfs/car.ts';
 //   identity CIDs (the probe `bafkqaaa`) answer from the CID itself;
 // - ETag `"<cid>.raw"` / `"<cid>.car.<params>"` (both byte-for-byte deterministic, so strong),
 //   If-None-Match → 304; Content-Disposition attachment `<cid>.bin|.car`; nosniff; Vary: Accept.
+// - `entity-bytes=from:to` (CAR only; implies dag-scope=entity): the root, the nodes on the way and the
+//   leaves overlapping the range (negative offsets count from the end, `*` is the end; a range
+//   entirely past the end → 400, an empty one → the root block only); the ETag names the range.
 // Access: the /api/blobs rules (lib/server/ipfs-access.ts). Not supported: paths below the CID (our DAGs are
-// single files: 404 for CAR, 400 for raw), `entity-bytes` (400), CARv2.
+// single files: 404 for CAR, 400 for raw), CARv2.
 
 const RAW_TYPE = 'application/vnd.ipld.raw';
 const CAR_TYPE = 'application/vnd.ipld.car';
@@ -115,6 +120,28 @@ export function negotiate(query: URLSearchParams, accept: string | undefined): W
   );
 }
 
+interface EntityBytes {
+  from: number;
+  /** null: `*`, the end of the file */
+  to: number | null;
+  text: string;
+}
+
+/** `entity-bytes=from:to` (trustless gateway spec): integers, negative from the end, `*` for the end. */
+function parseEntityBytes(v: string): EntityBytes {
+  const m = /^(-?\d{1,16}):(-?\d{1,16}|\*)$/.exec(v);
+  if (!m) throw badRequest('invalid_entity_bytes', `entity-bytes=${v.slice(0, 80)} must be from:to (byte offsets; negative from the end; to may be *)`);
+  return { from: Number(m[1]), to: m[2] === '*' ? null : Number(m[2]), text: `${m[1]}:${m[2]}` };
+}
+
+/** The range in file offsets, or null when it is empty (the CAR is then the root block alone); 400 when entirely past the end. */
+function resolveEntityBytes(e: EntityBytes, size: number): ByteRange | null {
+  const from = e.from < 0 ? Math.max(0, size + e.from) : e.from;
+  const to = e.to === null ? size - 1 : e.to < 0 ? size + e.to : Math.min(e.to, size - 1);
+  if (size > 0 && from >= size) throw badRequest('range_not_satisfiable', `entity-bytes=${e.text} starts past the end of the ${size}-byte file`);
+  return to < from ? null : { from, to };
+}
+
 function parseCid(s: string): CID {
   let text = s;
   try {
@@ -147,9 +174,14 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
   if (scopeParam !== null && !['block', 'entity', 'all'].includes(scopeParam)) {
     throw badRequest('invalid_dag_scope', `dag-scope=${scopeParam} must be block, entity or all`);
   }
-  if (url.searchParams.has('entity-bytes'))
-    throw badRequest('unsupported_entity_bytes', 'entity-bytes is not supported by this gateway; use dag-scope=all or raw blocks');
-  const scope = (scopeParam ?? 'all') as DagScope;
+  const entityBytesParam = url.searchParams.get('entity-bytes');
+  let entityBytes: EntityBytes | null = null;
+  if (entityBytesParam !== null) {
+    if (wanted.format !== 'car') throw badRequest('entity_bytes_not_allowed', 'entity-bytes is only for CAR requests (format=car)');
+    if (scopeParam !== null && scopeParam !== 'entity') throw badRequest('invalid_dag_scope', `entity-bytes implies dag-scope=entity, not ${scopeParam}`);
+    entityBytes = parseEntityBytes(entityBytesParam);
+  }
+  let scope = (entityBytes ? 'entity' : (scopeParam ?? 'all')) as DagScope;
   const subpath = params.path ?? '';
   if (subpath !== '' && subpath !== '/') {
     if (wanted.format === 'raw') throw badRequest('path_not_allowed', 'raw block requests take no path: GET /ipfs/{cid}');
@@ -168,7 +200,7 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
         ? new HttpError(412, 'not_cached', `${cidText} is not in this gateway's store`)
         : new HttpError(404, 'block_not_found', `${cidText} is not available on this gateway`);
     if (cid.multihash.code !== SHA2_256_CODE || (cid.code !== RAW_CODE && cid.code !== DAG_PB_CODE)) throw missing();
-    const copies = (await findBlock(ctx.db, multihashHex(cid))).filter((b) => (cid.code === DAG_PB_CODE ? b.codec === DAG_PB_CODE : true));
+    const copies = (await findBlockCached(ctx.db, multihashHex(cid))).filter((b) => (cid.code === DAG_PB_CODE ? b.codec === DAG_PB_CODE : true));
     const present: BlockRow[] = [];
     for (const b of copies) if (await ctx.store.has(b.blobSha256)) present.push(b);
     if (present.length === 0) throw missing();
@@ -226,8 +258,22 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
     return;
   }
 
+  // entity-bytes of a UnixFS file (a dag-pb root, or a single raw leaf): resolved against its size
+  // before the 200 (a range past the end is a 400); on anything else it is ignored (spec).
+  let range: ByteRange | null = null;
+  let rootNode: Uint8Array | null = null;
+  if (entityBytes && row && cid.code === row.codec) {
+    let size = row.length;
+    if (row.codec === DAG_PB_CODE) {
+      rootNode = (await getBlock(ctx.db, row.multihash, row.blobSha256))?.node ?? null;
+      if (!rootNode) throw new HttpError(500, 'index_broken', `dag-pb node ${cidText} has no bytes in the index`);
+      size = Number(UnixFS.unmarshal(dagPb.decode(rootNode).Data ?? new Uint8Array()).fileSize());
+    }
+    range = resolveEntityBytes(entityBytes, size);
+    if (range === null) scope = 'block';
+  }
   const dupsParam = wanted.dups ? 'y' : 'n';
-  const etag = `"${cidText}.car.v1.dfs.dups-${dupsParam}.${scope}"`;
+  const etag = `"${cidText}.car.v1.dfs.dups-${dupsParam}.${scope}${entityBytes ? `.bytes-${entityBytes.text}` : ''}"`;
   const headers: Record<string, string> = {
     ...common,
     'content-type': `${CAR_TYPE}; version=1; order=dfs; dups=${dupsParam}`,
@@ -236,7 +282,8 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
     'accept-ranges': 'none',
   };
   if (!url.searchParams.has('format')) {
-    headers['content-location'] = `/ipfs/${cidText}?format=car&dag-scope=${scope}&car-dups=${dupsParam}&car-order=dfs&car-version=1`;
+    headers['content-location'] =
+      `/ipfs/${cidText}?format=car&dag-scope=${entityBytes ? 'entity' : scope}${entityBytes ? `&entity-bytes=${entityBytes.text}` : ''}&car-dups=${dupsParam}&car-order=dfs&car-version=1`;
   }
   if (etagMatches(req.headers['if-none-match'], etag)) {
     res.writeHead(304, headers);
@@ -250,11 +297,20 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
   }
   const blob = row?.blobSha256 ?? '';
   try {
-    await writeCar(res, cid, row, scope, wanted.dups, {
-      node: async (mh) => (await getBlock(ctx.db, mh, blob))?.node ?? null,
-      repeated: () => repeatedBlocks(ctx.db, blob),
-      read: (start, end) => ctx.store.createReadStream(blob, { start, end }),
-    });
+    const rootRow = row && rootNode ? { ...row, node: rootNode } : row;
+    await writeCar(
+      res,
+      cid,
+      rootRow,
+      scope,
+      wanted.dups,
+      {
+        node: async (mh) => (await getBlock(ctx.db, mh, blob))?.node ?? null,
+        repeated: () => repeatedBlocks(ctx.db, blob),
+        read: (start, end) => ctx.store.createReadStream(blob, { start, end }),
+      },
+      range,
+    );
     res.end();
   } catch (err) {
     // Committed to 200 already: an incomplete CAR is how the spec says a failure mid-stream shows.

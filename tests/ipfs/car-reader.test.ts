@@ -1,0 +1,60 @@
+// The pull's incremental CAR reader: whatever way a gateway's body is cut into chunks (section
+// headers and CIDs split across chunks, several blocks in one chunk, empty blocks, CIDv0), the same
+// blocks come out, byte for byte; a body that ends inside a block or a header is not "clean".
+import crypto from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { CarBufferWriter } from '@ipld/car';
+import { CID } from 'multiformats/cid';
+import * as Digest from 'multiformats/hashes/digest';
+import { CarFormatError, CarReader } from '../../lib/sdk/car-reader.ts';
+
+const rawCid = (bytes: Uint8Array, code = 0x55) => CID.createV1(code, Digest.create(0x12, crypto.createHash('sha256').update(bytes).digest()));
+
+function makeCar(blocks: { cid: CID; bytes: Uint8Array }[]): Buffer {
+  const size = CarBufferWriter.estimateHeaderLength(1) + blocks.reduce((n, b) => n + CarBufferWriter.blockLength(b), 0);
+  const w = CarBufferWriter.createWriter(new ArrayBuffer(size), { roots: [blocks[0]!.cid] });
+  for (const b of blocks) w.write(b);
+  return Buffer.from(w.close({ resize: true }));
+}
+
+describe('CarReader', () => {
+  const datas = [Buffer.alloc(0), Buffer.from('x'), crypto.randomBytes(100), crypto.randomBytes(70_000), crypto.randomBytes(300)];
+  const blocks = datas.map((bytes, i) => ({
+    cid: i === 4 ? CID.createV0(Digest.create(0x12, crypto.createHash('sha256').update(bytes).digest())) : rawCid(bytes),
+    bytes,
+  }));
+  const car = makeCar(blocks);
+
+  it('gives the same blocks however the body is chunked', () => {
+    for (const step of [1, 2, 3, 7, 37, 64, 1000, 65_536, car.length]) {
+      const r = new CarReader(2 * 1024 * 1024);
+      const got: { cid: string; bytes: Buffer }[] = [];
+      for (let off = 0; off < car.length; off += step)
+        for (const b of r.push(car.subarray(off, off + step))) got.push({ cid: b.cid.toString(), bytes: b.bytes });
+      expect(r.clean, `step ${step}`).toBe(true);
+      expect(
+        got.map((g) => g.cid),
+        `step ${step}`,
+      ).toEqual(blocks.map((b) => b.cid.toString()));
+      got.forEach((g, i) => expect(g.bytes.equals(datas[i]!), `step ${step} block ${i}`).toBe(true));
+    }
+  });
+
+  it('a body cut inside a block or a section header is not clean, and says how far the block got', () => {
+    const r = new CarReader(2 * 1024 * 1024);
+    const cut = car.length - 150; // inside the last (300-byte) block
+    r.push(car.subarray(0, cut));
+    expect(r.clean).toBe(false);
+    expect(r.partial).toMatchObject({ got: 150, of: 300 });
+    expect(r.partial!.cid!.toString()).toBe(blocks[4]!.cid.toString());
+    const h = new CarReader(2 * 1024 * 1024);
+    h.push(car.subarray(0, car.length - 300 - 20)); // inside the last section's CID
+    expect(h.clean).toBe(false);
+  });
+
+  it('refuses a block over the size limit and a malformed header before buffering it', () => {
+    const r = new CarReader(50_000);
+    expect(() => r.push(car)).toThrow(CarFormatError);
+    expect(() => new CarReader(1024).push(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]))).toThrow(CarFormatError);
+  });
+});
