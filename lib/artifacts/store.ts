@@ -218,15 +218,21 @@ export class LocalArtifactStore implements ArtifactStore {
       while (writes.size > 0) await Promise.all(writes);
       if (writeError) throw writeError;
       if (pendingSync) await pendingSync;
-      if (direct) {
-        await direct.close();
-        // the alignment probe wrote one block at offset 0, past the end of a smaller upload
-        await fh.truncate(position);
-      }
-      await fh.datasync();
-      await fh.close();
-      closed = true;
-      const hashes = await hasher.digest();
+      // the file is made durable while the workers finish hashing its last slots
+      const durable = (async () => {
+        if (direct) {
+          await direct.close();
+          // the alignment probe wrote one block at offset 0, past the end of a smaller upload
+          await fh.truncate(position);
+        }
+        await fh.datasync();
+        await fh.close();
+        closed = true;
+      })();
+      const [synced, digested] = await Promise.allSettled([durable, hasher.digest()]);
+      if (synced.status === 'rejected') throw synced.reason;
+      if (digested.status === 'rejected') throw digested.reason;
+      const hashes = digested.value;
       const result = await this.commit(tmp, hashes, expected, opts);
       committed = true;
       return result;
@@ -258,9 +264,13 @@ export class LocalArtifactStore implements ArtifactStore {
       await fs.promises.rm(file, { force: true });
       return { ...hashes, created: false };
     }
-    // a new fan-out directory must itself be durable in blobs/ before a blob is renamed into it
-    if (await fs.promises.mkdir(path.dirname(dest), { recursive: true })) await fsyncDir(path.dirname(path.dirname(dest)));
-    await writeFileDurable(this.cidPath(hashes.sha256), hashes.cid, this.tmpDir);
+    await Promise.all([
+      // a new fan-out directory must itself be durable in blobs/ before a blob is renamed into it
+      (async () => {
+        if (await fs.promises.mkdir(path.dirname(dest), { recursive: true })) await fsyncDir(path.dirname(path.dirname(dest)));
+      })(),
+      writeFileDurable(this.cidPath(hashes.sha256), hashes.cid, this.tmpDir),
+    ]);
     await fs.promises.rename(file, dest);
     await fsyncDir(path.dirname(dest));
     return { ...hashes, created: true };

@@ -102,6 +102,10 @@ export function createUploadAuthVerifier(deps: UploadAuthDeps) {
         // exactly the string that was signed (the check above compared its normal form)
         ...uploadTypedData(deps.chainId, deps.registry, auth.account, auth.audience, auth.expiry),
         signature: auth.signature,
+        // An account's own ECDSA signature is checked locally; only when that does not recover the
+        // account (a contract wallet: ERC-1271 / ERC-6492) does viem ask the chain. Saves one eth_call
+        // (30–200 ms under load) on every upload request.
+        mode: 'eoa',
       });
     } catch {
       valid = false;

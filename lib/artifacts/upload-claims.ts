@@ -34,6 +34,12 @@ export interface ClaimCheck {
   held: number;
 }
 
+export interface ClaimSpec<T extends { bytes: number }> {
+  kind: ClaimKind;
+  /** gets the live claims of `kind` (bytes for quota, count for slots); throws (the refusal) or returns the bytes to claim */
+  decide: (tx: AnyDb, held: number) => Promise<T> | T;
+}
+
 /**
  * Under the account's lock: `decide` gets the live claims of `kind` (bytes, or count for slots) and
  * either throws (the refusal) or returns the bytes to claim (slots: ignored, one slot). Returns the
@@ -45,24 +51,41 @@ export async function claim<T extends { bytes: number }>(
   kind: ClaimKind,
   decide: (tx: AnyDb, held: number) => Promise<T> | T,
 ): Promise<{ claim: Claim; decided: T }> {
+  const { claim: c, decided } = await claimAll(db, accountAddress, [{ kind, decide }]);
+  return { claim: c, decided: decided[0]! };
+}
+
+/**
+ * Several claims of one account (an upload's slot and its quota reservation) in one transaction
+ * under the account's lock, decided in the order given, released together: one database round of
+ * statements per upload instead of one per kind (each transaction costs 40–100 ms of PGlite under
+ * load). All or nothing: when one `decide` refuses, nothing is claimed.
+ */
+export async function claimAll<T extends { bytes: number }>(db: AnyDb, accountAddress: string, specs: ClaimSpec<T>[]): Promise<{ claim: Claim; decided: T[] }> {
   const account = accountAddress.toLowerCase();
-  const id = crypto.randomUUID();
+  const ids = specs.map(() => crypto.randomUUID());
   const decided = await underAccountLock(db, account, async (tx) => {
     await tx.execute(sql`delete from upload_claim where account = ${account} and expires_at < now()`);
-    const [r] = await rows<{ held: string | number }>(
+    const held = await rows<{ kind: string; bytes: string | number; n: string | number }>(
       tx,
-      kind === 'quota'
-        ? sql`select coalesce(sum(bytes), 0) as held from upload_claim where account = ${account} and kind = 'quota'`
-        : sql`select count(*) as held from upload_claim where account = ${account} and kind = 'slot'`,
+      sql`select kind, coalesce(sum(bytes), 0) as bytes, count(*) as n from upload_claim where account = ${account} group by kind`,
     );
-    const d = await decide(tx, Number(r?.held ?? 0));
-    await tx.execute(
-      sql`insert into upload_claim (id, account, kind, bytes, expires_at) values (${id}, ${account}, ${kind}, ${d.bytes}, now() + make_interval(secs => ${LEASE_SECONDS}))`,
-    );
-    return d;
+    const heldOf = (kind: ClaimKind) => {
+      const r = held.find((h) => h.kind === kind);
+      return Number((kind === 'quota' ? r?.bytes : r?.n) ?? 0);
+    };
+    const out: T[] = [];
+    for (const spec of specs) out.push(await spec.decide(tx, heldOf(spec.kind)));
+    const values = specs.map((spec, i) => sql`(${ids[i]}, ${account}, ${spec.kind}, ${out[i]!.bytes}, now() + make_interval(secs => ${LEASE_SECONDS}))`);
+    await tx.execute(sql`insert into upload_claim (id, account, kind, bytes, expires_at) values ${sql.join(values, sql`, `)}`);
+    return out;
   });
+  const idList = sql.join(
+    ids.map((id) => sql`${id}`),
+    sql`, `,
+  );
   const renew = setInterval(() => {
-    db.execute(sql`update upload_claim set expires_at = now() + make_interval(secs => ${LEASE_SECONDS}) where id = ${id}`).catch(() => {});
+    db.execute(sql`update upload_claim set expires_at = now() + make_interval(secs => ${LEASE_SECONDS}) where id in (${idList})`).catch(() => {});
   }, RENEW_MS);
   renew.unref();
   let released: Promise<void> | null = null;
@@ -72,7 +95,7 @@ export async function claim<T extends { bytes: number }>(
       release() {
         clearInterval(renew);
         released ??= underAccountLock(db, account, async (tx) => {
-          await tx.execute(sql`delete from upload_claim where id = ${id}`);
+          await tx.execute(sql`delete from upload_claim where id in (${idList})`);
         }).catch(() => {
           // the database is unreachable: the lease lapses by itself after LEASE_SECONDS
         });

@@ -73,12 +73,13 @@ export function indexDag(sha256: string, rootCid: string, size: number, nodes: D
   return [...out.values()];
 }
 
-const INSERT_BATCH = 500;
-
 /**
  * Records a blob's block index (idempotent). `wholeBlobBlock`: the blob is also one raw block named
  * by its sha256 — a manifest, so `CIDv1(raw, sha2-256, on-chain digest)` resolves even when the
  * manifest is larger than one 1 MiB chunk.
+ * The rows (one per MiB of blob) go in as one JSON parameter expanded by json_to_recordset: with a
+ * bind parameter per column and row (7 per MiB) the insert cost 0.2–0.4 s per 256 MiB upload, mostly
+ * building and binding parameters; this way it is one statement with two parameters.
  */
 export async function recordDag(db: AnyDb, hashes: ContentHashes, opts: { wholeBlobBlock?: boolean } = {}): Promise<void> {
   const blocks = indexDag(hashes.sha256, hashes.cid, hashes.size, hashes.dagNodes ?? []);
@@ -88,14 +89,14 @@ export async function recordDag(db: AnyDb, hashes: ContentHashes, opts: { wholeB
       blocks.push({ multihash: whole, blobSha256: hashes.sha256, codec: RAW_CODE, offset: 0, length: hashes.size, node: null, repeats: false });
     }
   }
+  const json = JSON.stringify(
+    blocks.map((b) => ({ m: b.multihash, c: b.codec, o: b.offset, l: b.length, n: b.node ? Buffer.from(b.node).toString('hex') : null, r: b.repeats })),
+  );
   await db.transaction(async (tx) => {
-    for (let i = 0; i < blocks.length; i += INSERT_BATCH) {
-      const values = blocks
-        .slice(i, i + INSERT_BATCH)
-        .map((b) => sql`(${b.multihash}, ${b.blobSha256}, ${b.codec}, ${b.offset}, ${b.length}, ${b.node ? Buffer.from(b.node) : null}::bytea, ${b.repeats})`);
-      await tx.execute(sql`insert into ipfs_block (multihash, blob_sha256, codec, "offset", length, node, repeats)
-        values ${sql.join(values, sql`, `)} on conflict do nothing`);
-    }
+    await tx.execute(sql`insert into ipfs_block (multihash, blob_sha256, codec, "offset", length, node, repeats)
+      select r.m, ${hashes.sha256}, r.c, r.o, r.l, decode(r.n, 'hex'), r.r
+        from json_to_recordset(${json}::json) as r(m text, c integer, o bigint, l integer, n text, r boolean)
+      on conflict do nothing`);
     await tx.execute(sql`insert into ipfs_dag (blob_sha256, root_cid, blocks) values (${hashes.sha256}, ${hashes.cid}, ${blocks.length})
       on conflict (blob_sha256) do nothing`);
   });

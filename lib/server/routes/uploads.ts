@@ -3,7 +3,7 @@ import { asHttpError, HttpError, sendJson, type Route } from '../http.ts';
 import { recordUpload, unpinnedBytes } from '../../artifacts/catalog.ts';
 import { recordDag } from '../../ipfs/dag.ts';
 import { openSessionBytes } from '../../artifacts/sessions.ts';
-import { claim } from '../../artifacts/upload-claims.ts';
+import { claimAll, type ClaimSpec } from '../../artifacts/upload-claims.ts';
 import { SafetensorsError, SafetensorsSniffer, type SafetensorsSummary } from '../../artifacts/safetensors.ts';
 import { SHA256_HEX, StoreError, type PutOptions, type PutResult } from '../../artifacts/store.ts';
 import { uploadVerifier, type ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
@@ -46,6 +46,48 @@ export function uploadHeaders(req: IncomingMessage): { expected?: string; fileNa
   return { expected, fileName: headerValue(req, 'x-file-name') };
 }
 
+/** The concurrent-upload slot's claim: refuses with 429 when the account holds all of its slots. */
+function slotSpec(ctx: ArtifactRoutesContext, account: string): ClaimSpec<{ bytes: number; room: number }> {
+  const max = ctx.env.UPLOAD_MAX_CONCURRENT_PER_ACCOUNT ?? 4;
+  return {
+    kind: 'slot',
+    decide: (_tx, n) => {
+      if (n >= max) {
+        throw closing(
+          new HttpError(429, 'too_many_uploads', `${account} already has ${n} uploads in progress (at most ${max} at once); wait for one to finish`, {
+            'retry-after': '5',
+          }),
+        );
+      }
+      return { bytes: 0, room: 0 };
+    },
+  };
+}
+
+/** The quota reservation's claim (`length` bytes, 0 when unknown): refuses with 413 when there is no room. */
+function quotaSpec(ctx: ArtifactRoutesContext, account: string, length: number | undefined): ClaimSpec<{ bytes: number; room: number }> {
+  const key = account.toLowerCase();
+  const quota = ctx.env.UPLOAD_QUOTA_BYTES;
+  return {
+    kind: 'quota',
+    decide: async (tx, reserved) => {
+      const stored = (await unpinnedBytes(tx, key)) + (await openSessionBytes(tx, key));
+      const used = stored + reserved;
+      const room = quota - used;
+      if (room <= 0 || (length !== undefined && length > room)) {
+        throw closing(
+          new HttpError(
+            413,
+            'quota_exceeded',
+            `${account} has ${used} bytes of unpinned uploads, open upload sessions and uploads in progress; the quota is ${quota} bytes (uploads count until a published version pins them or they expire)`,
+          ),
+        );
+      }
+      return { bytes: length ?? 0, room };
+    },
+  };
+}
+
 /**
  * Takes one of the account's UPLOAD_MAX_CONCURRENT_PER_ACCOUNT upload slots for the duration of a
  * body, or refuses with 429 (and closes, so the client stops sending): a few slow clients of one
@@ -54,17 +96,7 @@ export function uploadHeaders(req: IncomingMessage): { expected?: string; fileNa
  * release exactly once.
  */
 export async function uploadSlot(ctx: ArtifactRoutesContext, account: string): Promise<() => Promise<void>> {
-  const max = ctx.env.UPLOAD_MAX_CONCURRENT_PER_ACCOUNT ?? 4;
-  const { claim: slot } = await claim(ctx.db, account, 'slot', (_tx, n) => {
-    if (n >= max) {
-      throw closing(
-        new HttpError(429, 'too_many_uploads', `${account} already has ${n} uploads in progress (at most ${max} at once); wait for one to finish`, {
-          'retry-after': '5',
-        }),
-      );
-    }
-    return { bytes: 0 };
-  });
+  const { claim: slot } = await claimAll(ctx.db, account, [slotSpec(ctx, account)]);
   return () => slot.release();
 }
 
@@ -78,24 +110,21 @@ export async function quotaRoom(
   account: string,
   length: number | undefined,
 ): Promise<{ room: number; release: () => Promise<void> }> {
-  const key = account.toLowerCase();
-  const quota = ctx.env.UPLOAD_QUOTA_BYTES;
-  const { claim: reservation, decided } = await claim(ctx.db, key, 'quota', async (tx, reserved) => {
-    const stored = (await unpinnedBytes(tx, key)) + (await openSessionBytes(tx, key));
-    const used = stored + reserved;
-    const room = quota - used;
-    if (room <= 0 || (length !== undefined && length > room)) {
-      throw closing(
-        new HttpError(
-          413,
-          'quota_exceeded',
-          `${account} has ${used} bytes of unpinned uploads, open upload sessions and uploads in progress; the quota is ${quota} bytes (uploads count until a published version pins them or they expire)`,
-        ),
-      );
-    }
-    return { bytes: length ?? 0, room };
-  });
-  return { room: decided.room, release: () => reservation.release() };
+  const { claim: reservation, decided } = await claimAll(ctx.db, account, [quotaSpec(ctx, account, length)]);
+  return { room: decided[0]!.room, release: () => reservation.release() };
+}
+
+/**
+ * An upload slot (429 when none) and the quota reservation (413 when no room) in one database
+ * transaction, released together by `release()` (after the upload's own row is committed).
+ */
+export async function uploadClaims(
+  ctx: ArtifactRoutesContext,
+  account: string,
+  length: number | undefined,
+): Promise<{ room: number; release: () => Promise<void> }> {
+  const { claim: both, decided } = await claimAll(ctx.db, account, [slotSpec(ctx, account), quotaSpec(ctx, account, length)]);
+  return { room: decided[1]!.room, release: () => both.release() };
 }
 
 /**
@@ -186,18 +215,12 @@ async function handleUpload(req: IncomingMessage, res: ServerResponse, _p: unkno
   if (length !== undefined && length > maxBytes) {
     throw closing(new HttpError(413, 'upload_too_large', `upload of ${length} bytes exceeds the limit of ${maxBytes} bytes`));
   }
-  const releaseSlot = await uploadSlot(ctx, account);
+  const { room, release } = await uploadClaims(ctx, account, length);
   try {
-    const { room, release } = await quotaRoom(ctx, account, length);
-    try {
-      // released before the answer goes out, so the client's next upload (to any server) sees the blob row alone
-      const committed = async () => void (await Promise.all([release(), releaseSlot()]));
-      await commitUpload(req, res, ctx, { account, expected, fileName, maxBytes, room, put: (opts) => ctx.store.put(req, opts), committed });
-    } finally {
-      await release(); // recorded by now (or failed): the blob row counts instead
-    }
+    // released before the answer goes out, so the client's next upload (to any server) sees the blob row alone
+    await commitUpload(req, res, ctx, { account, expected, fileName, maxBytes, room, put: (opts) => ctx.store.put(req, opts), committed: release });
   } finally {
-    await releaseSlot();
+    await release(); // recorded by now (or failed): the blob row counts instead
   }
 }
 
