@@ -6,8 +6,11 @@
 //  - GET /ipfs/{cid}?format=car&dag-scope=all from our trustless gateway, every block checked;
 //  - bitswap: a second Helia node (fresh each run: nothing cached; TCP, noise, yamux, no routing)
 //    dials the server's node by the multiaddr /api/health announces and reads the file by CID
-//    (@helia/unixfs cat: every block verified against its CID), hashed into the file's sha256.
-// Medians. Last line: JSON (scripts/bench/harness.ts).
+//    (@helia/unixfs cat: every block verified against its CID), hashed into the file's sha256;
+//  - libp2p: the transport's ceiling, one raw stream of `size` bytes over TCP, noise, yamux from a
+//    second process (scripts/bench/libp2p-ceiling.ts), no bitswap: what bitswap could reach at most.
+// Medians. Last line: JSON (scripts/bench/harness.ts). BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof
+// --cpu-prof-dir=/tmp/prof") goes to the server's node command line, to profile it.
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -25,6 +28,7 @@ import { makeVersion, publish } from '../tests/helpers/consumer.ts';
 import { median, runBench } from './bench/harness.ts';
 import { parseSize, writeRandomFile } from './bench/tools.ts';
 import { viaBlobs, viaCar } from './bench/gateway-reads.ts';
+import { readCeiling, startCeilingSender } from './bench/libp2p-ceiling.ts';
 
 installNode20Polyfills();
 const { values } = parseArgs({ options: { size: { type: 'string', default: '256MiB' }, runs: { type: 'string', default: '3' } } });
@@ -83,11 +87,15 @@ async function main() {
     UPLOAD_QUOTA_BYTES: String(2 * size + MiB),
   };
   delete serverEnv.DATABASE_URL; // embedded PGlite, like a fresh clone
-  const server = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'lib', 'server', 'start.ts')], {
-    cwd: repoRoot,
-    env: serverEnv,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const server = spawn(
+    process.execPath,
+    [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', path.join(repoRoot, 'lib', 'server', 'start.ts')],
+    {
+      cwd: repoRoot,
+      env: serverEnv,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   cleanups.push(
     () =>
       new Promise<void>((r) => {
@@ -137,6 +145,8 @@ async function main() {
   if (!health.ipfs.enabled) throw new Error('the server started without its IPFS node');
   const peer = health.ipfs.announce[0]!;
   log(`server's IPFS node: ${peer}`);
+  const ceiling = await startCeilingSender(size);
+  cleanups.push(() => ceiling.stop());
   const methods: Record<string, () => Promise<number>> = {
     blobs: async () => {
       const t0 = performance.now();
@@ -149,6 +159,7 @@ async function main() {
       return performance.now() - t0;
     },
     bitswap: () => viaBitswap(peer, up.cid, sha256),
+    libp2p: () => readCeiling(ceiling.addr, size),
   };
   // warm-up (page cache, JIT, CLI start), then the RSS baseline
   for (const m of Object.values(methods)) await m();
@@ -174,6 +185,7 @@ async function main() {
   const med = Object.fromEntries(names.map((k) => [k, median(times[k]!)])) as Record<string, number>;
   const carRatio = med.blobs! / med.car!;
   const bitswapRatio = med.blobs! / med.bitswap!;
+  const ceilingRatio = med.blobs! / med.libp2p!;
   const rssGrowth = (peak - baseline) / MiB;
   return {
     size_bytes: size,
@@ -184,6 +196,11 @@ async function main() {
     // ratios: throughput of the IPFS path over /api/blobs (the reference); >1 would mean faster than /api/blobs
     bitswap_over_api_blobs_ratio: +bitswapRatio.toFixed(3),
     gateway_car_over_api_blobs_ratio: +carRatio.toFixed(3),
+    // the transport's own limit, same run: one raw libp2p stream (TCP, noise, yamux) between two processes
+    libp2p_ceiling_mib_per_s: mibps(med.libp2p!),
+    libp2p_ceiling_over_api_blobs_ratio: +ceilingRatio.toFixed(3),
+    bitswap_over_libp2p_ceiling_ratio: +(med.libp2p! / med.bitswap!).toFixed(3),
+    goal_reachable_by_transport: ceilingRatio >= 0.25,
     server_rss_baseline_mib: +(baseline / MiB).toFixed(1),
     server_rss_growth_mib: +rssGrowth.toFixed(1),
     all_runs_s: Object.fromEntries(names.map((k) => [k, times[k]!.map((t) => +(t / 1000).toFixed(3))])),
