@@ -11,8 +11,12 @@ import { PinningClient, PinningServiceError, type PinStatus } from './pinning-cl
 //   turns its rows to want = 'unpinned'. Idempotent: any number of app servers may run it.
 // - RemotePinWorker: claims due rows with `FOR UPDATE SKIP LOCKED` and a lease, so each row has one
 //   writer at a time across app servers sharing a PostgreSQL, and a killed server's rows are taken
-//   over when its lease ends. Before a POST /pins the row is marked 'sending' (committed): after a
-//   crash the next attempt first looks the request up by cid + name, so none is ever duplicated.
+//   over when its lease ends. The lease of a row in work is renewed (every third of PINNING_LEASE_MS)
+//   until its calls return: a call slower than the lease (a loaded service, PINNING_TIMEOUT_MS above
+//   the lease) does not hand the row to another server, which would send the POST a second time.
+//   Before a POST /pins the row is marked 'sending' (committed, and only while this worker still
+//   holds it; otherwise nothing is sent): after a crash the next attempt first looks the request up
+//   by cid + name, so none is ever duplicated.
 // - Calls that fail (unreachable, 401, 409, 5xx, timeout) are retried with exponential backoff and
 //   jitter; after PINNING_MAX_FAILURES in a row the row is 'failed' with the reason. Queued/pinning
 //   requests are polled with backoff until the service says pinned or failed.
@@ -144,6 +148,9 @@ export class RemotePinWorker {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
+  /** ids of the rows this worker is working on (their leases are renewed) */
+  private readonly held = new Set<number>();
+  private renewTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: RemotePinWorkerOptions) {
     this.clients = new Map(o.services.map((s) => [s.name, new PinningClient(s, o.timeoutMs)]));
@@ -151,6 +158,23 @@ export class RemotePinWorker {
 
   start(): void {
     this.schedule(0);
+    this.renewTimer = setInterval(() => void this.renew(), Math.max(50, Math.floor(this.o.leaseMs / 3)));
+    this.renewTimer.unref();
+  }
+
+  /** Extends the leases of the rows in work, so no other server takes them while a call is slow. */
+  private async renew(): Promise<void> {
+    if (this.held.size === 0) return;
+    const ids = sql.join(
+      [...this.held].map((id) => sql`${id}`),
+      sql`, `,
+    );
+    await this.o.db
+      .execute(
+        sql`update remote_pin set lease_until = now() + ${this.o.leaseMs} * interval '1 millisecond'
+            where lease_owner = ${this.owner} and id in (${ids})`,
+      )
+      .catch((err: Error) => this.o.log?.(`remote pins: renewing leases: ${err.message}`));
   }
 
   /** Run a pass now (after the index moved). */
@@ -162,6 +186,7 @@ export class RemotePinWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.renewTimer) clearInterval(this.renewTimer);
     await this.running;
   }
 
@@ -206,14 +231,19 @@ export class RemotePinWorker {
     return r.map(toRow);
   }
 
-  private async save(id: number, set: Record<string, unknown>, release = true): Promise<void> {
+  /** Updates the row if this worker still holds its lease; false when it no longer does. */
+  private async save(id: number, set: Record<string, unknown>, release = true): Promise<boolean> {
     const parts = Object.entries(set).map(([k, v]) =>
       k === 'next_attempt_in_ms' ? sql`next_attempt_at = now() + ${v} * interval '1 millisecond'` : sql`${sql.identifier(k)} = ${v}`,
     );
     if (release) parts.push(sql`lease_owner = null`, sql`lease_until = null`);
     parts.push(sql`updated_at = now()`);
     // fenced by the lease: a worker whose lease ran out (and was taken over) changes nothing
-    await this.o.db.execute(sql`update remote_pin set ${sql.join(parts, sql`, `)} where id = ${id} and lease_owner = ${this.owner}`);
+    const updated = await rows<{ id: number }>(
+      this.o.db,
+      sql`update remote_pin set ${sql.join(parts, sql`, `)} where id = ${id} and lease_owner = ${this.owner} returning id`,
+    );
+    return updated.length > 0;
   }
 
   private async pass(): Promise<void> {
@@ -255,7 +285,8 @@ export class RemotePinWorker {
     const reason = `the service reported failed${ps.info ? `: ${JSON.stringify(ps.info).slice(0, 200)}` : ''}`;
     const failures = row.failures + 1;
     if (failures >= this.o.maxFailures) {
-      return this.save(row.id, { request_id: ps.requestid, state: 'failed', failures, last_error: `${failures} attempts failed; last: ${reason}` });
+      await this.save(row.id, { request_id: ps.requestid, state: 'failed', failures, last_error: `${failures} attempts failed; last: ${reason}` });
+      return;
     }
     await client.remove(ps.requestid);
     await this.save(row.id, {
@@ -269,6 +300,15 @@ export class RemotePinWorker {
   }
 
   private async work(row: RemotePinRow): Promise<void> {
+    this.held.add(row.id);
+    try {
+      await this.workHeld(row);
+    } finally {
+      this.held.delete(row.id);
+    }
+  }
+
+  private async workHeld(row: RemotePinRow): Promise<void> {
     const client = this.clients.get(row.service)!;
     try {
       if (row.want === 'pinned') {
@@ -276,29 +316,33 @@ export class RemotePinWorker {
         if (!row.requestId) {
           if (row.state === 'sending') ps = await client.find(row.cid, row.name);
           if (!ps) {
-            await this.save(row.id, { state: 'sending' }, false);
+            // another server took the row over (this one stalled past its lease): it sends, not we
+            if (!(await this.save(row.id, { state: 'sending' }, false))) return;
             ps = await client.add({ cid: row.cid, name: row.name, origins: this.o.origins(), meta: this.meta(row) });
             row = { ...row, polls: 0 };
           }
         } else {
           ps = await client.get(row.requestId);
-          if (!ps)
-            return await this.save(row.id, {
+          if (!ps) {
+            await this.save(row.id, {
               request_id: null,
               state: 'new',
               polls: 0,
               next_attempt_in_ms: 0,
               last_error: 'the service forgot the request; sending it again',
             });
+            return;
+          }
         }
         if (ps.status === 'failed') return await this.remoteFailed(row, client, ps);
         // a success resets the failure count only once the service has the pin
-        return await this.save(row.id, { ...this.adopt(row, ps), failures: ps.status === 'pinned' ? 0 : row.failures });
+        await this.save(row.id, { ...this.adopt(row, ps), failures: ps.status === 'pinned' ? 0 : row.failures });
+        return;
       }
       let requestId = row.requestId;
       if (!requestId && (row.state === 'sending' || row.state === 'failed')) requestId = (await client.find(row.cid, row.name))?.requestid ?? null;
       if (requestId) {
-        await this.save(row.id, { state: 'unpinning' }, false);
+        if (!(await this.save(row.id, { state: 'unpinning' }, false))) return;
         await client.remove(requestId);
       }
       await this.save(row.id, { state: 'unpinned', failures: 0, last_error: null });

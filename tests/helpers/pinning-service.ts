@@ -4,7 +4,8 @@
 // that would. It reports `pinned` only after its own Helia node (TCP, noise, yamux, bitswap; no
 // routing) dialled the pin's `origins` and fetched every block of the DAG (helia.pins.add walks it;
 // bitswap checks every block against its CID). Faults can be injected: down (connection reset),
-// 401, 409, 500, slow (answers after `slowMs`), and `hold` keeps new pins in `pinning`.
+// 401, 409, 500, slow (handles the request at once, answers after `slowMs`), late (handles it only
+// after `slowMs`, as a loaded service would), and `hold` keeps new pins in `pinning`.
 import crypto from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
@@ -15,7 +16,7 @@ import { offlineHeliaOptions, offlineLibp2pOptions } from '../../lib/ipfs/node.t
 import { installNode20Polyfills } from '../../lib/ipfs/polyfills.ts';
 import { repoRoot } from '../../lib/repo-root.ts';
 
-export type Fault = 'down' | '401' | '409' | '500' | 'slow';
+export type Fault = 'down' | '401' | '409' | '500' | 'slow' | 'late';
 
 export interface StoredPin {
   requestid: string;
@@ -127,10 +128,13 @@ export async function startPinningService(opts: { token?: string; slowMs?: numbe
       if (kind === '401') return failure(401, 'UNAUTHORIZED', 'Access token is missing or invalid');
       if (kind === '409') return failure(409, 'INSUFFICIENT_FUNDS', 'Unable to process request due to the lack of funds');
       if (kind === '500') return failure(500, 'INTERNAL_SERVER_ERROR', 'Explanation for humans with more details');
+      if (kind === 'late') await new Promise((r) => setTimeout(r, opts.slowMs ?? 3000));
       // handles the request now, answers late: the client has given up by then
-      const slowMs = opts.slowMs ?? 3000;
-      const end = res.end.bind(res);
-      res.end = ((...a: unknown[]) => (setTimeout(() => (end as (...x: unknown[]) => void)(...a), slowMs), res)) as typeof res.end;
+      else {
+        const slowMs = opts.slowMs ?? 3000;
+        const end = res.end.bind(res);
+        res.end = ((...a: unknown[]) => (setTimeout(() => (end as (...x: unknown[]) => void)(...a), slowMs), res)) as typeof res.end;
+      }
     }
     const problems = spec.validateRequest(req.method!, url, req.headers, body);
     if (problems.length > 0) {
