@@ -48,6 +48,36 @@ interface LocalVersion extends HfVersion {
   downloads: Map<string, VerifiedDownload>;
 }
 
+/** The version as both paths serve it (streamed or pulled first): a commit revision must be this version's. */
+function localVersion(
+  repoId: string,
+  rev: NonNullable<ReturnType<typeof parseRevision>>,
+  a: ApprovedVersion,
+  manifest: Manifest,
+  blobPaths: Map<string, string>,
+  downloads: Map<string, VerifiedDownload>,
+): LocalVersion {
+  const commit = commitOf(a.manifestDigest);
+  if (rev.kind === 'commit' && commit !== rev.commit)
+    throw hfError(404, 'RevisionNotFound', 'unknown_revision', `${repoId} has no approved revision ${describeRevision(rev.commit)}`);
+  return {
+    repoId,
+    modelId: a.modelId,
+    gated: a.access.kind !== 'public',
+    version: a.version,
+    status: a.status,
+    manifestDigest: a.manifestDigest,
+    commit,
+    lastModified: new Date(a.publishedAt * 1000).toISOString(),
+    files: manifest.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
+    metadata: manifest.metadata ?? {},
+    chainId: a.chainId,
+    registry: a.registry,
+    blobPaths,
+    downloads,
+  };
+}
+
 function toHfError(err: unknown, repoId: string, revision: string): unknown {
   if (!(err instanceof ModelDaoError)) return err;
   switch (err.kind) {
@@ -145,25 +175,7 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
       if (!active.has(f.sha256) && isVerified(cacheDir, f.sha256, f.size)) blobPaths.set(f.sha256, `${blobs}/${f.sha256}`);
       else downloads.set(f.sha256, downloadOf(f, m.gateways));
     }
-    const commit = commitOf(a.manifestDigest);
-    if (rev.kind === 'commit' && commit !== rev.commit)
-      throw hfError(404, 'RevisionNotFound', 'unknown_revision', `${repoId} has no approved revision ${rev.commit}`);
-    return {
-      repoId,
-      modelId: a.modelId,
-      gated: false,
-      version: a.version,
-      status: a.status,
-      manifestDigest: a.manifestDigest,
-      commit,
-      lastModified: new Date(a.publishedAt * 1000).toISOString(),
-      files: m.manifest.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
-      metadata: m.manifest.metadata ?? {},
-      chainId: a.chainId,
-      registry: a.registry,
-      blobPaths,
-      downloads,
-    };
+    return localVersion(repoId, rev, a, m.manifest, blobPaths, downloads);
   }
 
   const source: HfSource<LocalVersion> = {
@@ -242,25 +254,7 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
           `${repoId} is gated: set HF_TOKEN to a modeldao access token (modeldao access ${repoId}) or start the endpoint with --key`,
         );
       }
-      const commit = commitOf(a.manifestDigest);
-      if (rev.kind === 'commit' && commit !== rev.commit)
-        throw hfError(404, 'RevisionNotFound', 'unknown_revision', `${repoId} has no approved revision ${describeRevision(revision)}`);
-      return {
-        repoId,
-        modelId: a.modelId,
-        gated: a.access.kind !== 'public',
-        version: a.version,
-        status: a.status,
-        manifestDigest: a.manifestDigest,
-        commit,
-        lastModified: new Date(a.publishedAt * 1000).toISOString(),
-        files: result.manifest.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
-        metadata: result.manifest.metadata ?? {},
-        chainId: a.chainId,
-        registry: a.registry,
-        blobPaths: new Map(result.files.map((f) => [f.sha256, f.blobPath])),
-        downloads: new Map(),
-      };
+      return localVersion(repoId, rev, a, result.manifest, new Map(result.files.map((f) => [f.sha256, f.blobPath])), new Map());
     },
     async authorize() {
       return true; // resolve() only returns what the gateway let this request's token (or key) pull
