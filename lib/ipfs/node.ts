@@ -145,6 +145,10 @@ export class ApprovedBlockstore implements Blockstore {
   }
 }
 
+/** At most this many delegates of one pin status are dialled, each for at most DELEGATE_DIAL_MS. */
+const MAX_DELEGATES = 8;
+const DELEGATE_DIAL_MS = 10_000;
+
 export interface IpfsNodeConfig {
   listen: string[];
   announce: string[];
@@ -171,6 +175,12 @@ export interface IpfsNode {
   peerDiscovery(): number;
   /** Remote multiaddrs of the open connections. */
   connections(): string[];
+  /**
+   * Best-effort dial of a pinning service's `delegates` (Pinning Service API, "Provider hints":
+   * a client that holds the data should connect to them). Never throws; peers already connected and
+   * dials in flight are skipped.
+   */
+  connect(addrs: string[]): void;
   stop(): Promise<void>;
 }
 
@@ -237,6 +247,8 @@ export async function startIpfsNode(cfg: IpfsNodeConfig, src: ApprovedBlockSourc
   if (!installStreamingLedger(helia)) log('ipfs: @helia/bitswap internals moved; bitswap answers are not streamed (slow for large files)');
   const libp2p = helia.libp2p;
   const peerId = libp2p.peerId.toString();
+  const { multiaddr } = await import('@multiformats/multiaddr');
+  const dialing = new Set<string>();
   const withPeer = (a: string) => (a.includes('/p2p/') ? a : `${a}/p2p/${peerId}`);
   const info = (): IpfsNodeInfo => {
     const listen = libp2p.getMultiaddrs().map((m) => m.toString().replace(`/p2p/${peerId}`, ''));
@@ -252,6 +264,28 @@ export async function startIpfsNode(cfg: IpfsNodeConfig, src: ApprovedBlockSourc
     services: () => Object.keys((libp2p as unknown as { services: Record<string, unknown> }).services),
     peerDiscovery: () => libp2pOptions.peerDiscovery.length,
     connections: () => libp2p.getConnections().map((c) => c.remoteAddr.toString()),
+    connect(addrs) {
+      for (const a of addrs.slice(0, MAX_DELEGATES)) {
+        if (typeof a !== 'string' || a.length > 512 || dialing.has(a)) continue;
+        let ma;
+        try {
+          ma = multiaddr(a);
+        } catch {
+          continue;
+        }
+        const peer = ma.getComponents().find((c) => c.name === 'p2p')?.value;
+        // a delegate names its peer (the spec's examples do); without it there is nothing to check
+        if (!peer || peer === peerId || libp2p.getConnections().some((c) => c.remotePeer.toString() === peer)) continue;
+        dialing.add(a);
+        libp2p
+          .dial(ma, { signal: AbortSignal.timeout(DELEGATE_DIAL_MS) })
+          .then(
+            () => log(`ipfs: connected to pinning delegate ${peer}`),
+            (err: Error) => log(`ipfs: pinning delegate ${peer} not reachable: ${String(err.message).slice(0, 120)}`),
+          )
+          .finally(() => dialing.delete(a));
+      }
+    },
     async stop() {
       await helia.stop();
     },

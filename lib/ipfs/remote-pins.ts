@@ -19,7 +19,8 @@ import { PinningClient, PinningServiceError, type PinStatus } from './pinning-cl
 //   by cid + name, so none is ever duplicated.
 // - Calls that fail (unreachable, 401, 409, 5xx, timeout) are retried with exponential backoff and
 //   jitter; after PINNING_MAX_FAILURES in a row the row is 'failed' with the reason. Queued/pinning
-//   requests are polled with backoff until the service says pinned or failed.
+//   requests are polled with backoff until the service says pinned or failed; meanwhile the embedded
+//   node dials the service's `delegates` (the spec's provider hints), best effort.
 
 export interface RemotePinRow {
   id: number;
@@ -129,6 +130,8 @@ export interface RemotePinWorkerOptions {
   services: PinningServiceConfig[];
   /** the embedded node's announce multiaddrs (pin `origins`) */
   origins: () => string[];
+  /** dial a service's `delegates` while it fetches (best effort; absent without an embedded node) */
+  connect?: (delegates: string[]) => void;
   timeoutMs: number;
   retryBaseMs: number;
   retryMaxMs: number;
@@ -267,6 +270,10 @@ export class RemotePinWorker {
 
   private adopt(row: RemotePinRow, ps: PinStatus): Record<string, unknown> {
     const done = ps.status === 'pinned' || ps.status === 'failed';
+    // Provider hints: while the service fetches, our node connects to its delegates, so the transfer
+    // does not depend on the service reaching our origins. After a restart this is what resumes a
+    // fetch the service started from our previous process (its want list goes to the new connection).
+    if (!done && Array.isArray(ps.delegates) && ps.delegates.length > 0) this.o.connect?.(ps.delegates);
     return {
       request_id: ps.requestid,
       state: ps.status,

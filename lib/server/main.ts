@@ -228,6 +228,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       registry: deployment.contracts.ModelRegistry,
       services: pinningServices,
       origins: () => ipfs?.origins() ?? [],
+      connect: (delegates) => ipfs?.connect(delegates),
       timeoutMs: env.PINNING_TIMEOUT_MS,
       retryBaseMs: env.PINNING_RETRY_BASE_MS,
       retryMaxMs: env.PINNING_RETRY_MAX_MS,

@@ -1,7 +1,9 @@
 // kill -9 of the server while a pin request is on its way (the service has the POST /pins, the
 // server never saw the answer): after a restart on the same data dir the pins finish, and the service
 // received each (cid, name) exactly once. The server is its own process (lib/server/start.ts, PGlite,
-// embedded IPFS node on a fixed loopback port, peer key kept in the data dir).
+// embedded IPFS node on a fixed loopback port, peer key kept in the data dir). The service's fetch
+// from the killed process stalls (its peer is gone, no routing): the restarted server resumes it by
+// dialling the status's `delegates`, as the spec's provider hints ask.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -57,7 +59,10 @@ async function waitFor<T>(what: string, f: () => Promise<T | null | undefined | 
   for (;;) {
     const v = await f();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const at = [...svc.pins.values()].map((x) => [x.pin.name, x.status, x.blocks, x.info]);
+      throw new Error(`timed out waiting for ${what}; the service holds ${JSON.stringify(at)}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -151,6 +151,26 @@ describe('remote pinning of approved versions', () => {
     expect(svc.violations).toEqual([]);
   }, 180_000);
 
+  it("a service that cannot dial our origins still gets every block: our node dials the status's delegates (provider hints)", async () => {
+    await svc.refuseOrigins(true);
+    try {
+      const health = (await (await fetch(`${server.url}/api/health`)).json()) as { ipfs: { peerId: string } };
+      expect(svc.connectedPeers()).not.toContain(health.ipfs.peerId);
+      const id = await register('nat-lm');
+      await publish('nat-lm', id, [{ path: 'w.bin', bytes: crypto.randomBytes(MiB + 5) }]);
+      const pins = await until('nat-lm', 1, (ps) => ps.every((x) => x.state === 'pinned'), 60_000);
+      expect(pins).toHaveLength(2);
+      const stored = [...svc.pins.values()].find((x) => x.pin.name === 'modeldao:nat-lm@v1/w.bin')!;
+      // 2 leaves (1 MiB chunks) + the root, all over the connection our node opened
+      expect(stored.blocks).toBe(3);
+      expect(svc.connectedPeers()).toContain(health.ipfs.peerId);
+      expect(serverLog.some((m) => m.includes('connected to pinning delegate'))).toBe(true);
+      expect(svc.violations).toEqual([]);
+    } finally {
+      await svc.refuseOrigins(false);
+    }
+  }, 120_000);
+
   it('`modeldao status <slug> --gateway` prints where the version is pinned', async () => {
     const cli = path.join(repoRoot, 'lib', 'cli', 'modeldao.mjs');
     const args = [cli, 'status', 'pin-lm', '--rpc', chain.rpcUrl, '--deployment', chain.deploymentFile, '--gateway', server.url];
