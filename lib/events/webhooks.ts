@@ -24,6 +24,7 @@ import { EVENT_TYPES, matches, readRawEvents, type Correction, type EventFilter,
 import type { EventHub } from './hub.ts';
 import { signWebhook } from '../sdk/webhooks.ts';
 import { isSlug } from '../slug.ts';
+import type { Env } from '../env.ts';
 
 const subscriptionSchema = z.object({
   id: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'id: letters, digits, _ and -, at most 64'),
@@ -54,7 +55,7 @@ export interface WebhookOptions {
   hub: EventHub;
   chainId: number;
   subscriptions: WebhookSubscriptionConfig[];
-  /** Whether this process may send (the indexer writer; a standby leaves it to the writer). */
+  /** Whether this process may send: the holder of the senders lock (Leadership in lib/indexer/lock.ts). */
   isLeader: () => boolean;
   timeoutMs: number;
   maxFailures: number;
@@ -90,6 +91,25 @@ type DueDelivery = {
 
 function parseJson<T>(v: unknown): T {
   return (typeof v === 'string' ? JSON.parse(v) : v) as T;
+}
+
+/**
+ * The dispatcher a process runs when WEBHOOKS_FILE is set: every app server, and the standalone
+ * indexer (`npm run indexer`) — whichever of them holds the senders lock sends.
+ */
+export function webhooksFromEnv(
+  env: Pick<Env, 'WEBHOOKS_FILE' | 'WEBHOOK_TIMEOUT_MS' | 'WEBHOOK_MAX_FAILURES' | 'WEBHOOK_RETRY_BASE_MS' | 'WEBHOOK_RETRY_MAX_MS'>,
+  o: Pick<WebhookOptions, 'db' | 'hub' | 'chainId' | 'isLeader' | 'log'>,
+): WebhookDispatcher | null {
+  if (!env.WEBHOOKS_FILE) return null;
+  return new WebhookDispatcher({
+    ...o,
+    subscriptions: loadWebhookConfig(env.WEBHOOKS_FILE),
+    timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+    maxFailures: env.WEBHOOK_MAX_FAILURES,
+    baseDelayMs: env.WEBHOOK_RETRY_BASE_MS,
+    maxDelayMs: env.WEBHOOK_RETRY_MAX_MS,
+  });
 }
 
 export class WebhookDispatcher {

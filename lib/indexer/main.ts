@@ -7,6 +7,10 @@ import { createChainClient } from '../chain/client.ts';
 import { openDatabase } from '../../db/client.ts';
 import { startIndexer } from './index.ts';
 import { keepPinsInSync } from '../artifacts/catalog.ts';
+import { EventHub } from '../events/hub.ts';
+import { webhooksFromEnv } from '../events/webhooks.ts';
+import { DEFAULT_REORG_WINDOW } from './index.ts';
+import { Leadership } from './lock.ts';
 
 const env = getEnv();
 const deployment = loadDeployment(env.deploymentFile);
@@ -29,6 +33,29 @@ log(
 // is: with a standalone indexer the app servers stand by and never see an advance. Also once at start,
 // for a version indexed just before a crash.
 await keepPinsInSync(database.db, deployment.chainId, indexer);
+
+// Webhooks (WEBHOOKS_FILE): delivered by whichever process holds the senders lock — this indexer or
+// an app server (lib/indexer/lock.ts). With the indexer as the only process given WEBHOOKS_FILE, it
+// is the one that sends.
+const senders = new Leadership(database, deployment.chainId, { log, onChange: (leader) => leader && webhooks?.poke() });
+let hub: EventHub | null = null;
+let webhooks: ReturnType<typeof webhooksFromEnv> = null;
+if (env.WEBHOOKS_FILE) {
+  const h = new EventHub({
+    db: database.db,
+    chainId: deployment.chainId,
+    registry: deployment.contracts.ModelRegistry,
+    reorgWindow: env.INDEXER_REORG_WINDOW ?? DEFAULT_REORG_WINDOW,
+    log,
+  });
+  hub = h;
+  await h.start();
+  indexer.onAdvance(() => void h.poke());
+  await senders.start();
+  webhooks = webhooksFromEnv(env, { db: database.db, hub: h, chainId: deployment.chainId, isLeader: () => senders.isLeader(), log });
+  await webhooks?.start();
+  log(`webhooks: ${env.WEBHOOKS_FILE}`);
+}
 
 let lastLogged = -1;
 const verbose = process.env.INDEXER_VERBOSE === '1';
@@ -57,6 +84,9 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   log(`${signal}: stopping`);
+  hub?.stop();
+  await webhooks?.stop();
+  await senders.stop();
   await indexer.stop();
   await database.close();
   process.exit(0);
@@ -67,6 +97,9 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 await indexer.done;
 if (!stopping) {
   const s = indexer.status();
+  hub?.stop();
+  await webhooks?.stop();
+  await senders.stop();
   await database.close();
   if (s.fatalError) {
     console.error(`indexer stopped: ${s.fatalError}`);

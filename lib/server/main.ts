@@ -29,7 +29,8 @@ import { routes as feedRoutes } from './routes/feeds.ts';
 import { routes as delegateRoutes } from './routes/delegates.ts';
 import { EventHub } from '../events/hub.ts';
 import { EventStreamService } from './event-stream.ts';
-import { WebhookDispatcher, loadWebhookConfig } from '../events/webhooks.ts';
+import { webhooksFromEnv, type WebhookDispatcher } from '../events/webhooks.ts';
+import { Leadership } from '../indexer/lock.ts';
 import { DEFAULT_REORG_WINDOW } from '../indexer/index.ts';
 
 /**
@@ -157,23 +158,21 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     reorgWindow,
     deployBlock: deployment.deployBlock,
   });
+  // One process per database sends webhooks and follows relayed transactions: the holder of the
+  // senders lock (an app server, or a standalone indexer); see Leadership in lib/indexer/lock.ts.
   let webhooks: WebhookDispatcher | null = null;
-  if (env.WEBHOOKS_FILE) {
-    webhooks = new WebhookDispatcher({
-      db: database.db,
-      hub,
-      chainId: deployment.chainId,
-      subscriptions: loadWebhookConfig(env.WEBHOOKS_FILE),
-      // one sender per database: the indexer's writer (a standby app server leaves it to the writer)
-      isLeader: () => indexer.status().role === 'writer',
-      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
-      maxFailures: env.WEBHOOK_MAX_FAILURES,
-      baseDelayMs: env.WEBHOOK_RETRY_BASE_MS,
-      maxDelayMs: env.WEBHOOK_RETRY_MAX_MS,
-      log: (m) => log(m),
-    });
-    await webhooks.start();
-  }
+  let relayerRef: Relayer | null = null;
+  const senders = new Leadership(database, deployment.chainId, {
+    log,
+    onChange: (leader) => {
+      if (!leader) return;
+      webhooks?.poke();
+      void relayerRef?.tick();
+    },
+  });
+  await senders.start();
+  webhooks = webhooksFromEnv(env, { db: database.db, hub, chainId: deployment.chainId, isLeader: () => senders.isLeader(), log: (m) => log(m) });
+  await webhooks?.start();
   // Blobs stored before the IPFS block index (or cut off by a crash) get it in the background: one
   // hashing pass each; until then /ipfs/ answers 404 for their blocks. See lib/ipfs/dag.ts.
   const stopBackfill = new AbortController();
@@ -185,9 +184,10 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     db: database.db,
     publicClient,
     deployment,
-    isLeader: () => indexer.status().role === 'writer',
+    isLeader: () => senders.isLeader(),
     log: (m) => log(m),
   });
+  relayerRef = relayer;
   await relayer.start();
   // The embedded IPFS node (opt-in): provides the public, approved blocks over bitswap; see lib/ipfs/node.ts.
   let ipfs: IpfsNode | null = null;
@@ -208,6 +208,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       events.close();
       await webhooks?.stop();
       await relayer.stop();
+      await senders.stop();
       stopBackfill.abort();
       await backfill;
       await indexer.stop();
@@ -351,6 +352,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       events.close();
       await relayer.stop();
       await webhooks?.stop();
+      await senders.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       stopBackfill.abort();

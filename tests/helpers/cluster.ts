@@ -41,6 +41,8 @@ export interface ClusterOptions {
   anvilPort?: number;
   /** extra environment for the app servers (e.g. upload limits) */
   serverEnv?: Record<string, string>;
+  /** extra environment for every process: the indexer and both app servers (e.g. WEBHOOKS_FILE) */
+  sharedEnv?: Record<string, string>;
   /** serve the web pages from the production build (needs `npm run build`); default API only */
   pages?: boolean;
   log?: (msg: string) => void;
@@ -119,6 +121,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       // PUBLIC_BASE_URL, the same on every server)
       ACCESS_AUDIENCES: ports.map((p) => `http://127.0.0.1:${p}`).join(','),
       INDEXER_CONFIRMATIONS: '0',
+      ...o.sharedEnv,
       ...(swift
         ? {
             STORE: 's3',

@@ -2,10 +2,13 @@
 // one indexer writer, two app servers A and B sharing the database and the artifact store. A
 // maintainer uploads through A and the version goes through governance; a consumer pulls through B;
 // a resumable upload moves from A to B; 100 concurrent downloads spread over both; A is killed
-// mid-download and the CLI, given both servers, finishes from B.
+// mid-download and the CLI, given both servers, finishes from B. Webhooks are configured on every
+// process: each event reaches the receiver once, from whichever process holds the senders lock, also
+// after the standalone indexer goes away and B takes over the index and the sending.
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -18,7 +21,8 @@ import { seedDemoDao, type SeedResult } from '../../lib/devchain/seed.ts';
 import { signUploadAuthorization } from '../../lib/artifacts/upload-auth-format.ts';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
 import { tempDir } from '../helpers/server-process.ts';
-import { makeVersion, publish, type ModelVersionFiles } from '../helpers/consumer.ts';
+import { asTimelock, makeVersion, modelIdOf, publish, type ModelVersionFiles } from '../helpers/consumer.ts';
+import { verifyWebhookSignature } from '../../lib/sdk/webhooks.ts';
 
 const MiB = 1024 * 1024;
 let cluster: Cluster;
@@ -26,6 +30,34 @@ let seed: SeedResult;
 const tmp = tempDir('modeldao-cluster-story-');
 const maintainer = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey as Hex);
 let big: ModelVersionFiles;
+const HOOK_SECRET = 'whsec_cluster_0123456789abcdef';
+/** every POST the webhook receiver got */
+const hooks: { webhookId: string; verified: boolean; slug: string; version: number }[] = [];
+let receiver: http.Server;
+
+async function startReceiver(): Promise<string> {
+  receiver = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const body = JSON.parse(raw.toString('utf8')) as { data: { slug: string; version: number } };
+      const verified = verifyWebhookSignature(HOOK_SECRET, raw, req.headers['modeldao-signature'] as string).ok;
+      hooks.push({ webhookId: String(req.headers['modeldao-webhook-id']), verified, slug: body.data.slug, version: body.data.version });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  return `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+}
+
+async function waitForHook(slug: string, version: number): Promise<void> {
+  const end = Date.now() + 60_000;
+  while (!hooks.some((h) => h.slug === slug && h.version === version)) {
+    if (Date.now() > end) throw new Error(`no webhook for ${slug} v${version}; got ${JSON.stringify(hooks)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 const auth = () =>
   signUploadAuthorization(maintainer, {
@@ -45,7 +77,7 @@ async function headBlock(): Promise<number> {
   return Number(((await res.json()) as { result: string }).result);
 }
 
-async function serversCaughtUp(servers = cluster.servers) {
+async function serversCaughtUp(servers: { url: string }[] = cluster.servers) {
   const head = await headBlock();
   const end = Date.now() + 60_000;
   for (const s of servers) {
@@ -117,7 +149,9 @@ async function slowRelay(target: string, bytesPerSecond: number) {
 }
 
 beforeAll(async () => {
-  cluster = await startCluster({ dataDir: path.join(tmp, 'data') });
+  const hooksFile = path.join(tmp, 'webhooks.json');
+  fs.writeFileSync(hooksFile, JSON.stringify([{ id: 'ops', url: await startReceiver(), secret: HOOK_SECRET, kinds: ['version.published'] }]));
+  cluster = await startCluster({ dataDir: path.join(tmp, 'data'), sharedEnv: { WEBHOOKS_FILE: hooksFile, WEBHOOK_RETRY_BASE_MS: '100' } });
   // The maintainer uploads through A; the version is proposed, voted, queued and executed.
   seed = await seedDemoDao({ rpcUrl: cluster.anvil.rpcUrl, deployment: cluster.deployment, baseUrl: cluster.servers[0].url });
   await serversCaughtUp();
@@ -125,6 +159,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
+  if (receiver) await new Promise<void>((r) => (receiver.closeAllConnections(), receiver.close(() => r())));
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -259,4 +294,27 @@ describe('cluster story: two app servers, one database, one store, one indexer w
       await relay.close();
     }
   });
+
+  it(
+    'webhooks on every process: each published version reaches the receiver once, also after the indexer goes away and B takes over',
+    { timeout: 180_000 },
+    async () => {
+      const [, b] = cluster.servers;
+      await waitForHook('tiny-lm', 1);
+      await waitForHook('cluster-big', 1);
+      // the standalone indexer (the writer, and here the sender) stops; A was killed above: B is alone
+      await cluster.indexer.stop();
+      const testChain = { ...cluster.anvil, deployment: cluster.deployment, deploymentFile: cluster.deploymentFile };
+      await asTimelock(testChain, 'registerModel', ['handover-lm', { kind: 0, token: '0x0000000000000000000000000000000000000000', minBalance: 0n }]);
+      const id = await modelIdOf(testChain, 'handover-lm');
+      await asTimelock(testChain, 'publishVersion', [id, `0x${sha256(Buffer.from('handover-lm v1'))}`, 0]);
+      await serversCaughtUp([b]);
+      await waitForHook('handover-lm', 1);
+      // once each: no event sent by two processes, and every signature verifies
+      const keys = hooks.map((h) => `${h.slug}@${h.version}`);
+      expect(new Set(keys).size, keys.join(', ')).toBe(keys.length);
+      expect(new Set(hooks.map((h) => h.webhookId)).size).toBe(hooks.length);
+      expect(hooks.every((h) => h.verified)).toBe(true);
+    },
+  );
 });
