@@ -6,6 +6,7 @@ import { useConnection, useSignTypedData } from 'wagmi';
 import type { Address } from 'viem';
 import { useAppConfig } from '@/lib/web/app-config-context';
 import { describeWalletError } from '@/lib/web/wallet-errors';
+import { walletNotReady } from '@/lib/web/hooks/use-dao-tx';
 import { STATEMENT_LIMITS, type DelegateStatementJson, newStatement, parseStatement, statementToJson, statementTypedData } from '@/lib/delegates/statement';
 
 /** Shown on a delegate's own page when that delegate is connected: write, sign (EIP-712) and publish the statement. */
@@ -34,7 +35,8 @@ export function StatementForm({ address, current }: { address: string; current: 
   const submit = async () => {
     setError(null);
     setDone(false);
-    if (chainId !== app.chainId) return setError(`Your wallet is on the wrong network: switch to ${app.chainName} (chain id ${app.chainId}).`);
+    const notReady = walletNotReady(me, chainId, app);
+    if (notReady) return setError(notReady);
     const split = (s: string) =>
       s
         .split(/[\n,]/)

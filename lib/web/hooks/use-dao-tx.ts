@@ -43,6 +43,13 @@ export async function waitForIndex(block: bigint) {
  * wallet prompt), sign, wait for the receipt, wait for the index, refresh server-rendered data and
  * live queries.
  */
+/** Why the connected wallet cannot act yet (none connected, or on another chain), or null. */
+export function walletNotReady(address: Address | undefined, chainId: number | undefined, app: { chainId: number; chainName: string }): string | null {
+  if (!address) return 'Connect a wallet first.';
+  if (chainId !== app.chainId) return `Your wallet is on the wrong network: switch to ${app.chainName} (chain id ${app.chainId}).`;
+  return null;
+}
+
 export function useDaoTx() {
   const app = useAppConfig();
   const { address, chainId } = useConnection();
@@ -66,13 +73,9 @@ export function useDaoTx() {
     async <const abi extends Abi, functionName extends ContractFunctionName<abi, 'nonpayable' | 'payable'>>(req: DaoWrite<abi, functionName>) => {
       setError(null);
       setHash(null);
-      if (!address) {
-        setError('Connect a wallet first.');
-        setPhase('error');
-        return false;
-      }
-      if (chainId !== app.chainId) {
-        setError(`Your wallet is on the wrong network: switch to ${app.chainName} (chain id ${app.chainId}).`);
+      const notReady = walletNotReady(address, chainId, app);
+      if (notReady) {
+        setError(notReady);
         setPhase('error');
         return false;
       }

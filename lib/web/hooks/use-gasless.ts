@@ -8,7 +8,7 @@ import type { Address, Hash } from 'viem';
 import { modelGovernorAbi, modelTokenAbi } from '@/lib/contracts/generated';
 import { useAppConfig } from '@/lib/web/app-config-context';
 import { describeWalletError } from '@/lib/web/wallet-errors';
-import { phaseText as txPhaseText, useDaoTx, waitForIndex, type TxPhase } from '@/lib/web/hooks/use-dao-tx';
+import { phaseText as txPhaseText, useDaoTx, waitForIndex, walletNotReady, type TxPhase } from '@/lib/web/hooks/use-dao-tx';
 import { domainFromTuple, signBallot, signDelegation, type RelayStatus, type TypedDataSigner } from '@/lib/relay/typed-data';
 
 // Gasless votes and delegations: the member signs an EIP-712 message in the wallet and the server's
@@ -102,13 +102,9 @@ function useGaslessCore() {
       setNotice(null);
       setRelayed(null);
       setVia(null);
-      if (!address) {
-        setError('Connect a wallet first.');
-        setPhase('error');
-        return false;
-      }
-      if (chainId !== app.chainId) {
-        setError(`Your wallet is on the wrong network: switch to ${app.chainName} (chain id ${app.chainId}).`);
+      const notReady = walletNotReady(address, chainId, app);
+      if (notReady) {
+        setError(notReady);
         setPhase('error');
         return false;
       }
