@@ -4,6 +4,8 @@
 // runs 256 MiB and 1.5 GiB to show the serving process's memory does not grow with the file size.
 // Ingest time = request sent → response received: sha256 + CID + write + fsync + rename included.
 // BENCH_THREADS=1 also prints the server's CPU per thread (tid:name) for each run.
+// BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to the
+// server's node command line, to profile it.
 // --store s3: the server stores into a throwaway OpenStack Swift (s3api) bucket (STORE=s3); the
 // Swift processes' CPU is reported beside the server's (no throughput goal for S3 yet).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -111,6 +113,7 @@ await runBench('ingest', async ({ defer, log }) => {
     const server = await startServerProcess({
       chain,
       dataDir,
+      nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean),
       env: swift
         ? {
             STORE: 's3',
