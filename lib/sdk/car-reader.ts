@@ -84,7 +84,8 @@ export class CarReader {
     if (end > buf.length) return null;
     let cid: CID;
     try {
-      cid = CID.decode(buf.subarray(at, end));
+      // a copy: the CID keeps views of the bytes it is decoded from, and chunks may be reused
+      cid = CID.decode(Uint8Array.prototype.slice.call(buf, at, end));
     } catch (err) {
       throw new CarFormatError(`unreadable CID in a CAR section: ${(err as Error).message}`);
     }

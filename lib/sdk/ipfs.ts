@@ -6,7 +6,8 @@ import { UnixFS } from 'ipfs-unixfs';
 import { CID } from 'multiformats/cid';
 import { manifestCid } from '../manifest/cid.ts';
 import { CarFormatError, CarReader } from './car-reader.ts';
-import { httpError, readBody, request } from './net.ts';
+import { GatewayHttpError, httpError, readBody, request } from './net.ts';
+import { rawGet, RawGetUnsupported, type RawHead } from './rawget.ts';
 
 // Fetching from IPFS trustless gateways (specs.ipfs.tech/http-gateways/trustless-gateway): raw
 // blocks by CID, each checked against its CID as it arrives, fetched in parallel across gateways.
@@ -344,59 +345,67 @@ async function fetchCarRange(pool: IpfsGatewayPool, gw: string, root: CID, leave
     res?.destroy(new Error('stalled'));
   }, timeout);
   const reader = new CarReader(MAX_BLOCK_BYTES);
+  const onBlock = (cid: CID, bytes: Buffer) => {
+    if (cid.multihash.code !== SHA2_256) {
+      unexpected += bytes.length; // cannot be one of ours: dropped unverified, never used
+      return;
+    }
+    if (!isBlockOf(cid, bytes)) {
+      throw new BlockFailure('integrity', gw, `served ${bytes.length} bytes for block ${cid} that do not hash to it (lying gateway; in the ${what})`);
+    }
+    const k = mhKey(cid);
+    const at = pending.get(k);
+    if (!at) {
+      unexpected += bytes.length;
+      return;
+    }
+    pending.delete(k);
+    try {
+      for (const i of at) deliver(i, bytes);
+    } catch (err) {
+      throw new LocalFailure(err);
+    }
+    timer.refresh();
+  };
+  const checkType = (type: string) => {
+    if (!/^application\/vnd\.ipld\.car\b/i.test(type)) throw new CarRefused(`answered with ${type || 'no Content-Type'}`);
+  };
+  // Synchronous, like every block handed to onBlock: whatever it throws ends the request.
+  const onData = (chunk: Buffer) => {
+    try {
+      reader.push(chunk, onBlock);
+    } catch (err) {
+      if (err instanceof CarFormatError) throw new BlockFailure('integrity', gw, `${what}: malformed CAR (${err.message}) (lying gateway)`);
+      throw err;
+    }
+    // with every leaf here, this ends the request and the range is done (see the catch below)
+    if (unexpected > maxUnexpected) throw new CarRefused(`sent ${unexpected} bytes of blocks outside entity-bytes=${from}:${to}`);
+  };
+  const failureOf = (status: number, message: string) => {
+    if ([400, 406, 415, 422, 501].includes(status)) return new CarRefused(message);
+    const kind = status === 401 || status === 403 ? 'access' : status === 404 || status === 410 ? 'missing' : 'network';
+    return new BlockFailure(kind, gw, message, status);
+  };
   try {
     try {
-      res = await request(url, {
-        headers: { accept: 'application/vnd.ipld.car; version=1; order=dfs; dups=y', ...(await pool.headersFor(gw)) },
-        idleTimeoutMs: timeout + 1000, // the stall timer goes first
-        signal: ac.signal,
-      });
-      const status = res.statusCode ?? 0;
-      if (status !== 200) {
-        const e = await httpError(res, url);
-        if ([400, 406, 415, 422, 501].includes(status)) throw new CarRefused(e.message);
-        const kind = status === 401 || status === 403 ? 'access' : status === 404 || status === 410 ? 'missing' : 'network';
-        throw new BlockFailure(kind, gw, e.message, status);
-      }
-      const type = String(res.headers['content-type'] ?? '');
-      if (!/^application\/vnd\.ipld\.car\b/i.test(type)) {
-        res.destroy();
-        throw new CarRefused(`answered with ${type || 'no Content-Type'}`);
-      }
-      const onBlock = (cid: CID, bytes: Buffer) => {
-        if (cid.multihash.code !== SHA2_256) {
-          unexpected += bytes.length; // cannot be one of ours: dropped unverified, never used
-          return;
-        }
-        if (!isBlockOf(cid, bytes)) {
-          throw new BlockFailure('integrity', gw, `served ${bytes.length} bytes for block ${cid} that do not hash to it (lying gateway; in the ${what})`);
-        }
-        const k = mhKey(cid);
-        const at = pending.get(k);
-        if (!at) {
-          unexpected += bytes.length;
-          return;
-        }
-        pending.delete(k);
-        try {
-          for (const i of at) deliver(i, bytes);
-        } catch (err) {
-          throw new LocalFailure(err);
-        }
-        timer.refresh();
-      };
-      for await (const chunk of res) {
-        try {
-          reader.push(chunk as Buffer, onBlock);
-        } catch (err) {
-          if (err instanceof CarFormatError) throw new BlockFailure('integrity', gw, `${what}: malformed CAR (${err.message}) (lying gateway)`);
-          throw err;
-        }
-        if (unexpected > maxUnexpected) {
-          res.destroy();
-          if (pending.size === 0) return; // all here; the rest is not needed
-          throw new CarRefused(`sent ${unexpected} bytes of blocks outside entity-bytes=${from}:${to}`);
-        }
+      const headers = { accept: 'application/vnd.ipld.car; version=1; order=dfs; dups=y', ...(await pool.headersFor(gw)) };
+      const idleTimeoutMs = timeout + 1000; // the stall timer goes first
+      try {
+        // the socket reads into one reused 1 MiB buffer: no stream machinery per 64 KiB chunk
+        const onHead = (h: RawHead) => {
+          if (h.status !== 200) throw failureOf(h.status, `${url} → ${h.status}`);
+          checkType(h.headers['content-type'] ?? '');
+        };
+        await rawGet(new URL(url), headers, { onHead, onData }, idleTimeoutMs, ac.signal);
+      } catch (err) {
+        if (err instanceof GatewayHttpError) throw failureOf(err.status, err.message);
+        if (!(err instanceof RawGetUnsupported)) throw err;
+        res = await request(url, { headers, idleTimeoutMs, signal: ac.signal });
+        const status = res.statusCode ?? 0;
+        if (status !== 200) throw failureOf(status, (await httpError(res, url)).message);
+        checkType(String(res.headers['content-type'] ?? ''));
+        for await (const chunk of res) onData(chunk as Buffer);
+        if (!res.complete) throw new Error('connection closed before the end of the body');
       }
     } catch (err) {
       if (err instanceof LocalFailure) throw err.cause;
@@ -405,9 +414,9 @@ async function fetchCarRange(pool: IpfsGatewayPool, gw: string, root: CID, leave
       const msg = stalled ? `stalled: no block of the ${what} for ${timeout / 1000} s` : `${what}: ${(err as Error).message}`;
       throw new BlockFailure('network', gw, msg);
     }
+    // the whole body arrived
     if (pending.size > 0) {
       const p = reader.partial;
-      if (!res?.complete) throw new BlockFailure('network', gw, `${what}: connection closed with ${pending.size} of ${indexes.length} blocks missing`);
       if (p && p.cid) throw new BlockFailure('integrity', gw, `${what} ended inside block ${p.cid} after ${p.got} of ${p.of} bytes (truncating gateway)`);
       if (p || !reader.clean) throw new BlockFailure('integrity', gw, `${what} ended inside a CAR section header (truncating gateway)`);
       throw new BlockFailure('missing', gw, `${what} ended without ${pending.size} of its ${indexes.length} leaves (the gateway does not have them)`);

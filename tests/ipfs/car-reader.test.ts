@@ -1,6 +1,7 @@
 // The pull's incremental CAR reader: whatever way a gateway's body is cut into chunks (section
 // headers and CIDs split across chunks, several blocks in one chunk, empty blocks, CIDv0), the same
-// blocks come out, byte for byte; a body that ends inside a block or a header is not "clean".
+// blocks come out, byte for byte, also when the caller reuses a chunk's memory after push; a body
+// that ends inside a block or a header is not "clean".
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CarBufferWriter } from '@ipld/car';
@@ -35,6 +36,24 @@ describe('CarReader', () => {
       expect(r.clean, `step ${step}`).toBe(true);
       expect(
         got.map((g) => g.cid),
+        `step ${step}`,
+      ).toEqual(blocks.map((b) => b.cid.toString()));
+      got.forEach((g, i) => expect(g.bytes.equals(datas[i]!), `step ${step} block ${i}`).toBe(true));
+    }
+  });
+
+  it("the caller may reuse a chunk's memory once push returns (as a socket read buffer is): blocks and CIDs stay right", () => {
+    for (const step of [3, 37, 65_536]) {
+      const r = new CarReader(2 * 1024 * 1024);
+      const readBuffer = Buffer.alloc(step);
+      const got: { cid: CID; bytes: Buffer }[] = [];
+      for (let off = 0; off < car.length; off += step) {
+        const n = car.copy(readBuffer, 0, off, off + step);
+        r.push(readBuffer.subarray(0, n), (cid, bytes) => got.push({ cid, bytes: Buffer.from(bytes) }));
+        readBuffer.fill(0xaa);
+      }
+      expect(
+        got.map((g) => g.cid.toString()),
         `step ${step}`,
       ).toEqual(blocks.map((b) => b.cid.toString()));
       got.forEach((g, i) => expect(g.bytes.equals(datas[i]!), `step ${step} block ${i}`).toBe(true));

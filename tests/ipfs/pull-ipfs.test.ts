@@ -102,6 +102,13 @@ describe('pull --ipfs-gateway', () => {
     expect(direct.requests.length).toBe(cars.length + raws.length);
   });
 
+  it('straight from our gateway, whose CARs stream with chunked transfer coding (no proxy in between)', async () => {
+    const notices: string[] = [];
+    const r = await pull({ ...base(), ipfsGateways: [h.url], cacheDir: dir(), onNotice: (m) => notices.push(m) });
+    expectFiles(r);
+    expect(notices.filter((n) => /IPFS gateway/.test(n))).toEqual([]);
+  });
+
   it('a gateway without CAR byte ranges is asked for raw blocks instead (named in a notice, not dropped)', async () => {
     const noCar = await proxy('no-car');
     const notices: string[] = [];
