@@ -3,9 +3,11 @@ import { CID } from 'multiformats/cid';
 
 // An incremental CARv1 reader (ipld.io/specs/transport/car/carv1) for the pull over IPFS: chunks of
 // an HTTP body go in, whole blocks come out, each block's bytes in one buffer of its length (copied
-// into once as chunks arrive: no concatenation of the body, no per-chunk objects). Verifying the
-// blocks is the caller's job; this only frames them. A section header that straddles two chunks is
-// joined from at most MAX_HEAD bytes of the next one.
+// into once as chunks arrive: no concatenation of the body, no per-chunk objects). That buffer is
+// the reader's own and is reused for the next block: a block is only valid during the callback that
+// gets it, so a pull allocates no buffer per block (garbage collection of 1 MiB buffers was a large
+// part of the pull's CPU). Verifying the blocks is the caller's job; this only frames them. A
+// section header that straddles two chunks is joined from at most MAX_HEAD bytes of the next one.
 
 /** A section header (varint length + CID) is far smaller than this; more without one is malformed. */
 const MAX_HEAD = 512;
@@ -14,10 +16,8 @@ const MAX_CAR_HEADER = 64 * 1024;
 
 export class CarFormatError extends Error {}
 
-export interface CarBlock {
-  cid: CID;
-  bytes: Buffer;
-}
+/** Gets each block in stream order; `bytes` is only valid during the call (the reader reuses it). */
+export type OnCarBlock = (cid: CID, bytes: Buffer) => void;
 
 /** A varint at `pos`: [value, next position], or null when `buf` ends inside it. */
 function readVarint(buf: Uint8Array, pos: number): [number, number] | null {
@@ -44,6 +44,8 @@ interface Head {
 export class CarReader {
   private carry: Buffer | null = null;
   private block: Buffer | null = null;
+  /** the memory `block` lives in, reused from block to block (grown to the largest block so far) */
+  private scratch: Buffer | null = null;
   private blockCid: CID | null = null;
   private fill = 0;
   private sawHeader = false;
@@ -82,7 +84,8 @@ export class CarReader {
     if (end > buf.length) return null;
     let cid: CID;
     try {
-      cid = CID.decode(buf.subarray(at, end));
+      // a copy: the CID keeps views of the bytes it is decoded from, and chunks may be reused
+      cid = CID.decode(Uint8Array.prototype.slice.call(buf, at, end));
     } catch (err) {
       throw new CarFormatError(`unreadable CID in a CAR section: ${(err as Error).message}`);
     }
@@ -92,14 +95,19 @@ export class CarReader {
     return { used: end - pos, cid, dataLength };
   }
 
-  private start(h: Head, out: CarBlock[]) {
-    this.block = Buffer.allocUnsafe(h.dataLength);
+  private start(h: Head, out: OnCarBlock) {
+    // the CAR header is decoded into an object that may keep views of its bytes: its own buffer
+    if (h.cid === null) this.block = Buffer.allocUnsafe(h.dataLength);
+    else {
+      if (!this.scratch || this.scratch.length < h.dataLength) this.scratch = Buffer.allocUnsafe(h.dataLength);
+      this.block = this.scratch.subarray(0, h.dataLength);
+    }
     this.blockCid = h.cid;
     this.fill = 0;
     if (h.dataLength === 0) this.finish(out);
   }
 
-  private finish(out: CarBlock[]) {
+  private finish(out: OnCarBlock) {
     const bytes = this.block!;
     const cid = this.blockCid;
     this.block = null;
@@ -113,12 +121,11 @@ export class CarReader {
       }
       if (header?.version !== 1) throw new CarFormatError(`CAR version ${String(header?.version)}, not 1`);
       this.sawHeader = true;
-    } else out.push({ cid, bytes });
+    } else out(cid, bytes);
   }
 
-  /** The blocks that `chunk` completes, in stream order. */
-  push(chunk: Buffer): CarBlock[] {
-    const out: CarBlock[] = [];
+  /** Hands the blocks that `chunk` completes to `out`, in stream order; what `out` throws ends the push. */
+  push(chunk: Buffer, out: OnCarBlock): void {
     let off = 0;
     if (this.carry) {
       const joined = Buffer.concat([this.carry, chunk.subarray(0, MAX_HEAD)]);
@@ -126,7 +133,7 @@ export class CarReader {
       if (!h) {
         if (joined.length >= MAX_HEAD) throw new CarFormatError('malformed CAR section header');
         this.carry = joined;
-        return out;
+        return;
       }
       off = h.used - this.carry.length;
       this.carry = null;
@@ -149,7 +156,6 @@ export class CarReader {
       off += h.used;
       this.start(h, out);
     }
-    return out;
   }
 
   /** The stream ended: true when it ended between blocks (after the CAR header). */

@@ -5,8 +5,9 @@ import * as dagPb from '@ipld/dag-pb';
 import { UnixFS } from 'ipfs-unixfs';
 import { CID } from 'multiformats/cid';
 import { manifestCid } from '../manifest/cid.ts';
-import { CarFormatError, CarReader, type CarBlock } from './car-reader.ts';
-import { httpError, readBody, request } from './net.ts';
+import { CarFormatError, CarReader } from './car-reader.ts';
+import { GatewayHttpError, httpError, readBody, request } from './net.ts';
+import { rawGet, RawGetUnsupported, type RawHead } from './rawget.ts';
 
 // Fetching from IPFS trustless gateways (specs.ipfs.tech/http-gateways/trustless-gateway): raw
 // blocks by CID, each checked against its CID as it arrives, fetched in parallel across gateways.
@@ -15,14 +16,16 @@ import { httpError, readBody, request } from './net.ts';
 // (bytes that do not hash to the CID), truncates, stalls or fails is named and dropped for the rest
 // of the pull; its block goes to the next gateway.
 //
-// CPU (profiled with --cpu-prof on a 256 MiB pull): hashing is the small part (sha256 runs at
-// ~1.5 GB/s here; every byte is hashed twice, and must be: each 1 MiB leaf against its CID, the
-// whole file against the manifest's sha256, neither follows from the other); garbage collection and
-// copies of the 64 KiB response chunks were most of it. So a block's body is read into one buffer
-// of its Content-Length (no async iteration, no concat), the file hash is fed in file order as
-// blocks arrive (no second pass over the file after the download), and writes go through the
-// thread pool. WebCrypto's digest was tried for the block check and is slower here: on Node 20 it
-// cost 2.5x the CPU of createHash and still ran mostly on the main thread.
+// CPU (profiled with --cpu-prof on the CLI): hashing is the small part (sha256 runs at ~1.9 GB/s
+// here; every byte is hashed twice, and must be: each 1 MiB leaf against its CID, the whole file
+// against the manifest's sha256, neither follows from the other); garbage collection of per-block
+// buffers, copies of response chunks and thread-pool writes were most of it. So a CAR's blocks are
+// framed into one reused buffer (car-reader.ts), each is verified, written synchronously and fed to
+// the file hash in file order before the next is read (no second pass over the file after the
+// download; a leaf that comes early is read back from the page cache when its turn comes), and a
+// raw block's body is read into one buffer of its Content-Length. WebCrypto's digest was tried for
+// the block check and is slower here: on Node 20 it cost 2.5x the CPU of createHash and still ran
+// mostly on the main thread.
 
 const RAW = 0x55;
 const DAG_PB = 0x70;
@@ -33,6 +36,11 @@ export const MAX_BLOCK_BYTES = 2 * 1024 * 1024;
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 export { manifestCid };
+
+/** True when `bytes` hash to the sha2-256 multihash of `cid`. */
+function isBlockOf(cid: CID, bytes: Uint8Array): boolean {
+  return crypto.createHash('sha256').update(bytes).digest().equals(cid.multihash.digest);
+}
 
 /**
  * A block's body in one buffer: sized by Content-Length when the gateway sends one (copied into
@@ -145,8 +153,7 @@ export class IpfsGatewayPool {
       const msg = signal.aborted ? `stalled: block ${cid} not complete after ${timeout / 1000} s` : `block ${cid}: ${(err as Error).message}`;
       throw new BlockFailure('network', gw, msg);
     }
-    const digest = crypto.createHash('sha256').update(bytes).digest();
-    if (!digest.equals(Buffer.from(cid.multihash.digest))) {
+    if (!isBlockOf(cid, bytes)) {
       throw new BlockFailure('integrity', gw, `served ${bytes.length} bytes for block ${cid} that do not hash to it (lying or truncating gateway)`);
     }
     return bytes;
@@ -226,44 +233,40 @@ export async function leavesOf(pool: IpfsGatewayPool, root: CID, size: number): 
 }
 
 /**
- * The file's sha256, fed leaf by leaf in file order while blocks arrive in any order. A leaf that
- * comes early is kept in memory (up to `maxHeldBytes`, then read back from the file when its turn
- * comes: the page cache has it), so memory stays bounded whatever a slow block holds up.
+ * The file's sha256, fed leaf by leaf in file order while blocks arrive in any order. The leaf the
+ * hash waits for is hashed from the bytes in hand; a leaf that comes early is only marked, and read
+ * back from the file when its turn comes (the page cache has it). Keeping early leaves in memory
+ * instead cost a buffer per block and its garbage collection, more CPU than the read back, and up
+ * to 64 MiB of memory.
  */
 class InOrderFileHash {
   private readonly hash = crypto.createHash('sha256');
   private cursor = 0;
-  private readonly early = new Map<number, Buffer | null>(); // leaf index → bytes, or null: read from the file
-  private held = 0;
+  private readonly early = new Set<number>(); // leaves in the file, waiting for their turn
+  private readBack: Buffer | null = null;
 
+  /** `fd` must be open for reading: early leaves are read back from it. */
   constructor(
     private readonly leaves: Leaf[],
     private readonly fd: number,
-    private readonly maxHeldBytes = 64 * 1024 * 1024,
   ) {}
 
-  /** Leaf `i` is verified and in the file; `bytes` are its bytes when still in hand (kept only if `owned`). */
-  add(i: number, bytes: Uint8Array | null, owned: boolean): void {
-    if (i === this.cursor && bytes) {
-      this.hash.update(bytes);
-      this.cursor++;
-    } else if (bytes && this.held + bytes.byteLength <= this.maxHeldBytes) {
-      const kept = owned ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : Buffer.from(bytes);
-      this.early.set(i, kept);
-      this.held += kept.byteLength;
-    } else this.early.set(i, null);
-    while (this.early.has(this.cursor)) {
-      let b = this.early.get(this.cursor)!;
-      this.early.delete(this.cursor);
-      if (b) this.held -= b.byteLength;
-      else {
-        const leaf = this.leaves[this.cursor]!;
-        b = Buffer.allocUnsafe(leaf.size);
-        for (let off = 0; off < leaf.size;) {
-          const n = fs.readSync(this.fd, b, off, leaf.size - off, leaf.offset + off);
-          if (n === 0) throw new Error(`short read at ${leaf.offset + off}`);
-          off += n;
-        }
+  /** Leaf `i` is verified and in the file; `bytes` are its bytes, only used during the call. */
+  add(i: number, bytes: Uint8Array): void {
+    if (i !== this.cursor) {
+      this.early.add(i);
+      return;
+    }
+    this.hash.update(bytes);
+    this.cursor++;
+    while (this.early.delete(this.cursor)) {
+      const leaf = this.leaves[this.cursor]!;
+      if (!this.readBack || this.readBack.length < leaf.size) this.readBack = Buffer.allocUnsafe(Math.max(leaf.size, MAX_BLOCK_BYTES));
+      const b = this.readBack.subarray(0, leaf.size);
+      for (let off = 0; off < leaf.size;) {
+        const n = fs.readSync(this.fd, b, off, leaf.size - off, leaf.offset + off);
+        if (n === 0) throw new Error(`short read at ${leaf.offset + off}`);
+        off += n;
       }
       this.hash.update(b);
       this.cursor++;
@@ -277,22 +280,21 @@ class InOrderFileHash {
   }
 }
 
-function writeAt(fd: number, bytes: Uint8Array, position: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const step = (off: number) =>
-      fs.write(fd, bytes, off, bytes.byteLength - off, position + off, (err, n) => {
-        if (err) return reject(err);
-        if (off + n < bytes.byteLength) step(off + n);
-        else resolve();
-      });
-    step(0);
-  });
+/** Writes all of `bytes` at `position`. */
+function writeAllAt(fd: number, bytes: Uint8Array, position: number): void {
+  for (let off = 0; off < bytes.byteLength;) off += fs.writeSync(fd, bytes, off, bytes.byteLength - off, position + off);
 }
 
 export interface IpfsFileResult {
   /** bytes already in the partial file from an earlier attempt (verified block by block) */
   resumedBytes: number;
 }
+
+/**
+ * Writes verified leaf `i` into the partial file and feeds the file hash, synchronously (like the
+ * /api pull: no thread-pool round trip per block); `bytes` may be reused by the caller afterwards.
+ */
+type Deliver = (i: number, bytes: Uint8Array) => void;
 
 /** The gateway answered a CAR byte-range request with something other than one (it does not serve them). */
 class CarRefused extends Error {}
@@ -312,14 +314,7 @@ const mhKey = (cid: CID) => Buffer.from(cid.multihash.bytes).toString('hex');
  * gateway when it lies, truncates, stalls or fails; CarRefused when it does not serve CAR ranges.
  * Leaves delivered before a failure stay delivered.
  */
-async function fetchCarRange(
-  pool: IpfsGatewayPool,
-  gw: string,
-  root: CID,
-  leaves: Leaf[],
-  indexes: number[],
-  deliver: (i: number, bytes: Buffer) => Promise<void>,
-): Promise<void> {
+async function fetchCarRange(pool: IpfsGatewayPool, gw: string, root: CID, leaves: Leaf[], indexes: number[], deliver: Deliver): Promise<void> {
   const first = leaves[indexes[0]!]!;
   const last = leaves[indexes[indexes.length - 1]!]!;
   const from = first.offset;
@@ -350,63 +345,67 @@ async function fetchCarRange(
     res?.destroy(new Error('stalled'));
   }, timeout);
   const reader = new CarReader(MAX_BLOCK_BYTES);
+  const onBlock = (cid: CID, bytes: Buffer) => {
+    if (cid.multihash.code !== SHA2_256) {
+      unexpected += bytes.length; // cannot be one of ours: dropped unverified, never used
+      return;
+    }
+    if (!isBlockOf(cid, bytes)) {
+      throw new BlockFailure('integrity', gw, `served ${bytes.length} bytes for block ${cid} that do not hash to it (lying gateway; in the ${what})`);
+    }
+    const k = mhKey(cid);
+    const at = pending.get(k);
+    if (!at) {
+      unexpected += bytes.length;
+      return;
+    }
+    pending.delete(k);
+    try {
+      for (const i of at) deliver(i, bytes);
+    } catch (err) {
+      throw new LocalFailure(err);
+    }
+    timer.refresh();
+  };
+  const checkType = (type: string) => {
+    if (!/^application\/vnd\.ipld\.car\b/i.test(type)) throw new CarRefused(`answered with ${type || 'no Content-Type'}`);
+  };
+  // Synchronous, like every block handed to onBlock: whatever it throws ends the request.
+  const onData = (chunk: Buffer) => {
+    try {
+      reader.push(chunk, onBlock);
+    } catch (err) {
+      if (err instanceof CarFormatError) throw new BlockFailure('integrity', gw, `${what}: malformed CAR (${err.message}) (lying gateway)`);
+      throw err;
+    }
+    // with every leaf here, this ends the request and the range is done (see the catch below)
+    if (unexpected > maxUnexpected) throw new CarRefused(`sent ${unexpected} bytes of blocks outside entity-bytes=${from}:${to}`);
+  };
+  const failureOf = (status: number, message: string) => {
+    if ([400, 406, 415, 422, 501].includes(status)) return new CarRefused(message);
+    const kind = status === 401 || status === 403 ? 'access' : status === 404 || status === 410 ? 'missing' : 'network';
+    return new BlockFailure(kind, gw, message, status);
+  };
   try {
     try {
-      res = await request(url, {
-        headers: { accept: 'application/vnd.ipld.car; version=1; order=dfs; dups=y', ...(await pool.headersFor(gw)) },
-        idleTimeoutMs: timeout + 1000, // the stall timer goes first
-        signal: ac.signal,
-      });
-      const status = res.statusCode ?? 0;
-      if (status !== 200) {
-        const e = await httpError(res, url);
-        if ([400, 406, 415, 422, 501].includes(status)) throw new CarRefused(e.message);
-        const kind = status === 401 || status === 403 ? 'access' : status === 404 || status === 410 ? 'missing' : 'network';
-        throw new BlockFailure(kind, gw, e.message, status);
-      }
-      const type = String(res.headers['content-type'] ?? '');
-      if (!/^application\/vnd\.ipld\.car\b/i.test(type)) {
-        res.destroy();
-        throw new CarRefused(`answered with ${type || 'no Content-Type'}`);
-      }
-      for await (const chunk of res) {
-        let blocks: CarBlock[];
-        try {
-          blocks = reader.push(chunk as Buffer);
-        } catch (err) {
-          if (err instanceof CarFormatError) throw new BlockFailure('integrity', gw, `${what}: malformed CAR (${err.message}) (lying gateway)`);
-          throw err;
-        }
-        for (const b of blocks) {
-          if (b.cid.multihash.code !== SHA2_256) {
-            unexpected += b.bytes.length; // cannot be one of ours: dropped unverified, never used
-          } else {
-            const d = crypto.createHash('sha256').update(b.bytes).digest();
-            if (!d.equals(Buffer.from(b.cid.multihash.digest))) {
-              throw new BlockFailure(
-                'integrity',
-                gw,
-                `served ${b.bytes.length} bytes for block ${b.cid} that do not hash to it (lying gateway; in the ${what})`,
-              );
-            }
-            const k = mhKey(b.cid);
-            const at = pending.get(k);
-            if (at) {
-              pending.delete(k);
-              try {
-                for (const i of at) await deliver(i, b.bytes);
-              } catch (err) {
-                throw new LocalFailure(err);
-              }
-              timer.refresh();
-            } else unexpected += b.bytes.length;
-          }
-          if (unexpected > maxUnexpected) {
-            res.destroy();
-            if (pending.size === 0) return; // all here; the rest is not needed
-            throw new CarRefused(`sent ${unexpected} bytes of blocks outside entity-bytes=${from}:${to}`);
-          }
-        }
+      const headers = { accept: 'application/vnd.ipld.car; version=1; order=dfs; dups=y', ...(await pool.headersFor(gw)) };
+      const idleTimeoutMs = timeout + 1000; // the stall timer goes first
+      try {
+        // the socket reads into one reused 1 MiB buffer: no stream machinery per 64 KiB chunk
+        const onHead = (h: RawHead) => {
+          if (h.status !== 200) throw failureOf(h.status, `${url} → ${h.status}`);
+          checkType(h.headers['content-type'] ?? '');
+        };
+        await rawGet(new URL(url), headers, { onHead, onData }, idleTimeoutMs, ac.signal);
+      } catch (err) {
+        if (err instanceof GatewayHttpError) throw failureOf(err.status, err.message);
+        if (!(err instanceof RawGetUnsupported)) throw err;
+        res = await request(url, { headers, idleTimeoutMs, signal: ac.signal });
+        const status = res.statusCode ?? 0;
+        if (status !== 200) throw failureOf(status, (await httpError(res, url)).message);
+        checkType(String(res.headers['content-type'] ?? ''));
+        for await (const chunk of res) onData(chunk as Buffer);
+        if (!res.complete) throw new Error('connection closed before the end of the body');
       }
     } catch (err) {
       if (err instanceof LocalFailure) throw err.cause;
@@ -415,9 +414,9 @@ async function fetchCarRange(
       const msg = stalled ? `stalled: no block of the ${what} for ${timeout / 1000} s` : `${what}: ${(err as Error).message}`;
       throw new BlockFailure('network', gw, msg);
     }
+    // the whole body arrived
     if (pending.size > 0) {
       const p = reader.partial;
-      if (!res?.complete) throw new BlockFailure('network', gw, `${what}: connection closed with ${pending.size} of ${indexes.length} blocks missing`);
       if (p && p.cid) throw new BlockFailure('integrity', gw, `${what} ended inside block ${p.cid} after ${p.got} of ${p.of} bytes (truncating gateway)`);
       if (p || !reader.clean) throw new BlockFailure('integrity', gw, `${what} ended inside a CAR section header (truncating gateway)`);
       throw new BlockFailure('missing', gw, `${what} ended without ${pending.size} of its ${indexes.length} leaves (the gateway does not have them)`);
@@ -434,7 +433,7 @@ class LocalFailure {
 }
 
 /** Fetches `indexes` from `gw` as raw blocks, RAW_PER_STREAM at a time; throws the first failure once all settled. */
-async function fetchRawRange(pool: IpfsGatewayPool, gw: string, leaves: Leaf[], indexes: number[], deliver: (i: number, bytes: Buffer) => Promise<void>) {
+async function fetchRawRange(pool: IpfsGatewayPool, gw: string, leaves: Leaf[], indexes: number[], deliver: Deliver) {
   let next = 0;
   let failure: unknown = null;
   const worker = async () => {
@@ -442,7 +441,7 @@ async function fetchRawRange(pool: IpfsGatewayPool, gw: string, leaves: Leaf[], 
       const i = indexes[next++]!;
       try {
         const bytes = await pool.fetchOnce(gw, leaves[i]!.cid, MAX_BLOCK_BYTES);
-        await deliver(i, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        deliver(i, bytes);
       } catch (err) {
         failure ??= err;
       }
@@ -475,7 +474,7 @@ export async function fetchFileByCid(
     (s) => s.size,
     () => -1,
   );
-  const fd = fs.openSync(part, existing >= 0 ? 'r+' : 'w');
+  const fd = fs.openSync(part, existing >= 0 ? 'r+' : 'w+');
   let resumedBytes = 0;
   let got: string;
   try {
@@ -486,10 +485,9 @@ export async function fetchFileByCid(
     for (const [i, leaf] of leaves.entries()) {
       if (existing > 0 && leaf.offset + leaf.size <= existing && leaf.size > 0) {
         const n = fs.readSync(fd, buf, 0, leaf.size, leaf.offset);
-        const d = crypto.createHash('sha256').update(buf.subarray(0, n)).digest();
-        if (n === leaf.size && d.equals(Buffer.from(leaf.cid.multihash.digest))) {
+        if (n === leaf.size && isBlockOf(leaf.cid, buf.subarray(0, n))) {
           resumedBytes += leaf.size;
-          fileHash.add(i, buf.subarray(0, n), false);
+          fileHash.add(i, buf.subarray(0, n));
           continue;
         }
       }
@@ -505,13 +503,13 @@ export async function fetchFileByCid(
       else queue.push([i]);
     }
     const delivered = new Uint8Array(leaves.length);
-    const deliver = async (i: number, bytes: Buffer) => {
+    const deliver: Deliver = (i, bytes) => {
       const leaf = leaves[i]!;
       if (delivered[i]) return;
       if (bytes.byteLength !== leaf.size) throw new Error(`block ${leaf.cid} is ${bytes.byteLength} bytes, the DAG says ${leaf.size}`);
-      await writeAt(fd, bytes, leaf.offset);
+      writeAllAt(fd, bytes, leaf.offset);
       delivered[i] = 1;
-      fileHash.add(i, bytes, true);
+      fileHash.add(i, bytes);
       o.progress?.(leaf.size);
     };
     let failed: unknown = null;

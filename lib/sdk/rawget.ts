@@ -3,8 +3,9 @@ import { GatewayHttpError } from './net.ts';
 
 // A minimal HTTP/1.1 GET for blob bodies over plain TCP: the socket reads straight into one reusable
 // 1 MiB buffer (net.Socket `onread`) and the body is handed to a synchronous consumer (hash + write)
-// — no per-chunk allocations or stream machinery. Anything unusual (chunked encoding, no
-// Content-Length) is reported as `unsupported` and the caller uses node:http instead.
+// — no per-chunk allocations or stream machinery. The body is framed by Content-Length or by
+// chunked transfer coding (streamed answers: CARs from IPFS gateways); anything else (no length,
+// another transfer coding) is reported as `unsupported` and the caller uses node:http instead.
 
 export class RawGetUnsupported extends Error {}
 
@@ -16,8 +17,64 @@ export interface RawHead {
 export interface RawGetHandlers {
   /** Called once with the response head for 2xx answers; throw to abort. */
   onHead(head: RawHead): void;
-  /** Body bytes; `chunk` is only valid during the call. */
+  /** Body bytes; `chunk` is only valid during the call; throw to abort. */
   onData(chunk: Buffer): void;
+}
+
+/** Longest chunk-size line (with extensions) or trailer line accepted in a chunked body. */
+const MAX_CHUNK_LINE = 4096;
+
+/**
+ * Decodes a chunked body (RFC 9112 §7.1) as it arrives: `data` gets the chunks' bytes (views of the
+ * input), `end` is called after the last chunk and its trailers. Malformed framing throws.
+ */
+class ChunkedDecoder {
+  private state: 'size' | 'data' | 'data-crlf' | 'trailer' | 'done' = 'size';
+  private line = '';
+  private left = 0;
+  constructor(
+    private readonly data: (bytes: Buffer) => void,
+    private readonly end: () => void,
+  ) {}
+
+  get done(): boolean {
+    return this.state === 'done';
+  }
+
+  push(buf: Buffer): void {
+    let off = 0;
+    while (off < buf.length && this.state !== 'done') {
+      if (this.state === 'data') {
+        const k = Math.min(this.left, buf.length - off);
+        this.left -= k;
+        const piece = buf.subarray(off, off + k);
+        off += k;
+        if (this.left === 0) this.state = 'data-crlf';
+        this.data(piece);
+        continue;
+      }
+      const nl = buf.indexOf(0x0a, off);
+      const upto = nl === -1 ? buf.length : nl + 1;
+      this.line += buf.toString('latin1', off, upto);
+      off = upto;
+      if (this.line.length > MAX_CHUNK_LINE) throw new Error('malformed chunked body: line too long');
+      if (nl === -1) break;
+      const line = this.line.replace(/\r?\n$/, '');
+      this.line = '';
+      if (this.state === 'data-crlf') {
+        if (line !== '') throw new Error('malformed chunked body: no CRLF after a chunk');
+        this.state = 'size';
+      } else if (this.state === 'size') {
+        const m = /^([0-9a-fA-F]{1,12})(?:[ \t]*;.*)?$/.exec(line);
+        if (!m) throw new Error(`malformed chunked body: chunk size line ${JSON.stringify(line.slice(0, 40))}`);
+        this.left = parseInt(m[1]!, 16);
+        this.state = this.left === 0 ? 'trailer' : 'data';
+      } else if (line === '') {
+        this.state = 'done'; // the empty line after the trailers
+        this.end();
+      }
+    }
+  }
 }
 
 const READ_BUFFER = 1024 * 1024;
@@ -27,9 +84,11 @@ export function rawGet(
   headers: Record<string, string>,
   h: RawGetHandlers,
   idleTimeoutMs = 30_000,
+  signal?: AbortSignal,
 ): Promise<{ received: number; contentLength: number }> {
   if (url.protocol !== 'http:') return Promise.reject(new RawGetUnsupported('only http:'));
   return new Promise((resolve, reject) => {
+    let chunked: ChunkedDecoder | null = null;
     let headBuf: Buffer | null = Buffer.alloc(0);
     let head: RawHead | null = null;
     let contentLength = -1;
@@ -40,15 +99,21 @@ export function rawGet(
       if (settled) return;
       settled = true;
       socket.destroy();
+      signal?.removeEventListener('abort', onAbort);
       if (err) reject(err);
       else resolve({ received, contentLength });
     };
+    const data = (chunk: Buffer) => {
+      if (errorBody) {
+        if (received + chunk.length <= 64 * 1024) errorBody.push(Buffer.from(chunk));
+      } else h.onData(chunk);
+      received += chunk.length;
+    };
     const body = (chunk: Buffer) => {
       if (chunk.length === 0) return;
+      if (chunked) return chunked.push(chunk);
       const take = Math.min(chunk.length, contentLength - received);
-      if (errorBody) errorBody.push(Buffer.from(chunk.subarray(0, take)));
-      else h.onData(take === chunk.length ? chunk : chunk.subarray(0, take));
-      received += take;
+      data(take === chunk.length ? chunk : chunk.subarray(0, take));
       if (received >= contentLength) done();
     };
     const done = () => {
@@ -97,11 +162,12 @@ export function rawGet(
             head = { status: Number(m[1]), headers: hs };
             const rest = Buffer.from(headBuf.subarray(end + 4));
             headBuf = null;
-            if (hs['transfer-encoding'] || hs['content-length'] === undefined || !/^\d+$/.test(hs['content-length'])) {
+            const te = hs['transfer-encoding']?.toLowerCase();
+            if (te === 'chunked') chunked = new ChunkedDecoder(data, done);
+            else if (te || hs['content-length'] === undefined || !/^\d+$/.test(hs['content-length'])) {
               if (head.status >= 200 && head.status < 300) return finish(new RawGetUnsupported('no Content-Length'));
               return finish(new GatewayHttpError(head.status, undefined, `${url.href} → ${head.status}`));
-            }
-            contentLength = Number(hs['content-length']);
+            } else contentLength = Number(hs['content-length']);
             if (head.status < 200 || head.status >= 300) errorBody = [];
             else h.onHead(head);
             if (contentLength === 0) return done();
@@ -116,8 +182,19 @@ export function rawGet(
     socket.setTimeout(idleTimeoutMs, () => finish(new Error(`no data for ${idleTimeoutMs / 1000} s`)));
     socket.on('error', (e) => finish(head ? new Error(`connection lost after ${received} body bytes (${e.message})`) : e));
     socket.on('close', () => {
-      if (!settled) finish(new Error(head ? `connection closed after ${received} of ${contentLength} bytes` : 'connection closed before a response'));
+      if (settled) return;
+      if (!head) return finish(new Error('connection closed before a response'));
+      finish(
+        new Error(
+          chunked
+            ? `connection closed after ${received} body bytes, before the end of the chunked body`
+            : `connection closed after ${received} of ${contentLength} bytes`,
+        ),
+      );
     });
+    const onAbort = () => finish(signal!.reason instanceof Error ? signal!.reason : new Error('aborted'));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     const path = url.pathname + url.search;
     const lines = [`GET ${path} HTTP/1.1`, `Host: ${url.host}`, 'User-Agent: modeldao-cli', 'Accept-Encoding: identity', 'Connection: close'];
     for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);

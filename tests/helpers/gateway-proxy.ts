@@ -21,11 +21,11 @@ export interface GatewayProxy {
 
 /**
  * `rewrite` gets the upstream's whole answer (and the request path) and returns what to send (or `null` to never answer:
- * a stall). The default forwards it unchanged.
+ * a stall), or a promise of it (a slow gateway). The default forwards it unchanged.
  */
 export async function startGatewayProxy(
   upstream: string,
-  rewrite: (answer: UpstreamAnswer, url: string) => UpstreamAnswer | null = (a) => a,
+  rewrite: (answer: UpstreamAnswer, url: string) => UpstreamAnswer | null | Promise<UpstreamAnswer | null> = (a) => a,
 ): Promise<GatewayProxy> {
   const requests: string[] = [];
   const problems: string[] = [];
@@ -40,7 +40,7 @@ export async function startGatewayProxy(
         const up = await fetch(`${upstream}${req.url}`, { headers: { accept: String(req.headers.accept ?? '') }, signal: ac.signal });
         const body = Buffer.from(await up.arrayBuffer());
         if (up.status !== 200) problems.push(`${up.status} ${req.url} ${body.toString().slice(0, 200)}`);
-        const out = rewrite({ status: up.status, contentType: up.headers.get('content-type') ?? 'application/octet-stream', body }, req.url ?? '');
+        const out = await rewrite({ status: up.status, contentType: up.headers.get('content-type') ?? 'application/octet-stream', body }, req.url ?? '');
         if (out === null) return; // stall: never answer
         res.writeHead(out.status, { 'content-type': out.contentType, 'content-length': String(out.body.length) });
         res.end(out.body);

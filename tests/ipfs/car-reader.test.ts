@@ -1,6 +1,7 @@
 // The pull's incremental CAR reader: whatever way a gateway's body is cut into chunks (section
 // headers and CIDs split across chunks, several blocks in one chunk, empty blocks, CIDv0), the same
-// blocks come out, byte for byte; a body that ends inside a block or a header is not "clean".
+// blocks come out, byte for byte, also when the caller reuses a chunk's memory after push; a body
+// that ends inside a block or a header is not "clean".
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CarBufferWriter } from '@ipld/car';
@@ -29,8 +30,9 @@ describe('CarReader', () => {
     for (const step of [1, 2, 3, 7, 37, 64, 1000, 65_536, car.length]) {
       const r = new CarReader(2 * 1024 * 1024);
       const got: { cid: string; bytes: Buffer }[] = [];
+      // a block is only valid during the callback (the reader reuses its memory): copied here
       for (let off = 0; off < car.length; off += step)
-        for (const b of r.push(car.subarray(off, off + step))) got.push({ cid: b.cid.toString(), bytes: b.bytes });
+        r.push(car.subarray(off, off + step), (cid, bytes) => got.push({ cid: cid.toString(), bytes: Buffer.from(bytes) }));
       expect(r.clean, `step ${step}`).toBe(true);
       expect(
         got.map((g) => g.cid),
@@ -40,21 +42,39 @@ describe('CarReader', () => {
     }
   });
 
+  it("the caller may reuse a chunk's memory once push returns (as a socket read buffer is): blocks and CIDs stay right", () => {
+    for (const step of [3, 37, 65_536]) {
+      const r = new CarReader(2 * 1024 * 1024);
+      const readBuffer = Buffer.alloc(step);
+      const got: { cid: CID; bytes: Buffer }[] = [];
+      for (let off = 0; off < car.length; off += step) {
+        const n = car.copy(readBuffer, 0, off, off + step);
+        r.push(readBuffer.subarray(0, n), (cid, bytes) => got.push({ cid, bytes: Buffer.from(bytes) }));
+        readBuffer.fill(0xaa);
+      }
+      expect(
+        got.map((g) => g.cid.toString()),
+        `step ${step}`,
+      ).toEqual(blocks.map((b) => b.cid.toString()));
+      got.forEach((g, i) => expect(g.bytes.equals(datas[i]!), `step ${step} block ${i}`).toBe(true));
+    }
+  });
+
   it('a body cut inside a block or a section header is not clean, and says how far the block got', () => {
     const r = new CarReader(2 * 1024 * 1024);
     const cut = car.length - 150; // inside the last (300-byte) block
-    r.push(car.subarray(0, cut));
+    r.push(car.subarray(0, cut), () => {});
     expect(r.clean).toBe(false);
     expect(r.partial).toMatchObject({ got: 150, of: 300 });
     expect(r.partial!.cid!.toString()).toBe(blocks[4]!.cid.toString());
     const h = new CarReader(2 * 1024 * 1024);
-    h.push(car.subarray(0, car.length - 300 - 20)); // inside the last section's CID
+    h.push(car.subarray(0, car.length - 300 - 20), () => {}); // inside the last section's CID
     expect(h.clean).toBe(false);
   });
 
   it('refuses a block over the size limit and a malformed header before buffering it', () => {
     const r = new CarReader(50_000);
-    expect(() => r.push(car)).toThrow(CarFormatError);
-    expect(() => new CarReader(1024).push(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]))).toThrow(CarFormatError);
+    expect(() => r.push(car, () => {})).toThrow(CarFormatError);
+    expect(() => new CarReader(1024).push(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), () => {})).toThrow(CarFormatError);
   });
 });

@@ -22,7 +22,7 @@ const files = new Map<string, Buffer>();
 const dirs: string[] = [];
 const closers: (() => Promise<void>)[] = [];
 
-type Mode = 'honest' | 'flip' | 'truncate' | 'stall' | 'no-car';
+type Mode = 'honest' | 'flip' | 'truncate' | 'stall' | 'no-car' | 'slow-start';
 
 /**
  * A gateway in front of ours that misbehaves on file blocks (> 64 KiB), so the manifest (small)
@@ -34,6 +34,8 @@ async function proxy(mode: Mode): Promise<GatewayProxy> {
     // a gateway without CAR byte ranges (a 400, as the spec allows for unsupported parameters)
     if (mode === 'no-car' && url.includes('entity-bytes=')) return { status: 400, contentType: 'text/plain', body: Buffer.from('entity-bytes not supported') };
     const bigBlock = a.status === 200 && a.body.length > 64 * 1024;
+    // the file's first bytes come last, after every later leaf
+    if (mode === 'slow-start') return url.includes('entity-bytes=0:') ? new Promise((r) => setTimeout(() => r(a), 1500)) : a;
     if (!bigBlock || mode === 'honest' || mode === 'no-car') return a;
     if (mode === 'stall') return null; // never answers
     if (mode === 'flip') return flip(a);
@@ -98,6 +100,13 @@ describe('pull --ipfs-gateway', () => {
     expect(cars.every((u) => /dag-scope=entity&entity-bytes=\d+:\d+/.test(u))).toBe(true);
     expect(raws.length).toBe(4);
     expect(direct.requests.length).toBe(cars.length + raws.length);
+  });
+
+  it('straight from our gateway, whose CARs stream with chunked transfer coding (no proxy in between)', async () => {
+    const notices: string[] = [];
+    const r = await pull({ ...base(), ipfsGateways: [h.url], cacheDir: dir(), onNotice: (m) => notices.push(m) });
+    expectFiles(r);
+    expect(notices.filter((n) => /IPFS gateway/.test(n))).toEqual([]);
   });
 
   it('a gateway without CAR byte ranges is asked for raw blocks instead (named in a notice, not dropped)', async () => {
@@ -181,6 +190,13 @@ describe('pull --ipfs-gateway', () => {
       ).toBe(true);
     expect(notices.some((n) => n.includes(honest.url))).toBe(false);
     for (const g of [flip, trunc, stall, honest]) expect(g.requests.length).toBeGreaterThan(0);
+  });
+
+  it('leaves that arrive before the first ones are hashed into the file digest in file order (read back from the new partial file)', async () => {
+    const slow = await proxy('slow-start');
+    const r = await pull({ ...base(), ipfsGateways: [slow.url], cacheDir: dir() });
+    expectFiles(r);
+    expect(slow.requests.some((u) => u.includes('entity-bytes=0:'))).toBe(true);
   });
 
   it('two honest gateways share the blocks', async () => {
