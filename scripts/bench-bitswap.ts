@@ -9,7 +9,8 @@
 //    (@helia/unixfs cat: every block verified against its CID), hashed into the file's sha256;
 //  - libp2p: the transport's ceiling, one raw stream of `size` bytes over TCP, noise, yamux from a
 //    second process (scripts/bench/libp2p-ceiling.ts), no bitswap: what bitswap could reach at most.
-// Medians. Last line: JSON (scripts/bench/harness.ts). BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof
+// Medians; CPU seconds per GiB of the server (per method) and of the bitswap client (which also
+// hashes the whole file, as the other readers do). Last line: JSON (scripts/bench/harness.ts). BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof
 // --cpu-prof-dir=/tmp/prof") goes to the server's node command line, to profile it.
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
