@@ -9,7 +9,8 @@
 //    (@helia/unixfs cat: every block verified against its CID), hashed into the file's sha256;
 //  - libp2p: the transport's ceiling, one raw stream of `size` bytes over TCP, noise, yamux from a
 //    second process (scripts/bench/libp2p-ceiling.ts), no bitswap: what bitswap could reach at most.
-// Medians. Last line: JSON (scripts/bench/harness.ts). BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof
+// Medians; CPU seconds per GiB of the server (per method) and of the bitswap client (which also
+// hashes the whole file, as the other readers do). Last line: JSON (scripts/bench/harness.ts). BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof
 // --cpu-prof-dir=/tmp/prof") goes to the server's node command line, to profile it.
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -26,7 +27,7 @@ import { installNode20Polyfills } from '../lib/ipfs/polyfills.ts';
 import { offlineHeliaOptions, offlineLibp2pOptions } from '../lib/ipfs/node.ts';
 import { makeVersion, publish } from '../tests/helpers/consumer.ts';
 import { median, runBench } from './bench/harness.ts';
-import { parseSize, writeRandomFile } from './bench/tools.ts';
+import { parseSize, processCpuSeconds, writeRandomFile } from './bench/tools.ts';
 import { viaBlobs, viaCar } from './bench/gateway-reads.ts';
 import { readCeiling, startCeilingSender } from './bench/libp2p-ceiling.ts';
 
@@ -39,8 +40,17 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-bench-bitswap-'));
 const cleanups: (() => Promise<void> | void)[] = [() => fs.rmSync(work, { recursive: true, force: true })];
 const log = (s: string) => process.stderr.write(s + '\n');
 
-/** A fresh Helia node (empty memory blockstore) dials `peer` and cats the file over bitswap. */
-async function viaBitswap(peer: string, cid: string, sha256: string): Promise<number> {
+/** CPU seconds (user+sys) of this process so far: the bitswap client and the ceiling's reader run in it. */
+const ownCpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/**
+ * A fresh Helia node (empty memory blockstore) dials `peer` and cats the file over bitswap; ms and
+ * this process's CPU seconds, both from the dial on.
+ */
+async function viaBitswap(peer: string, cid: string, sha256: string, cpu: { client: number }): Promise<number> {
   const { createHelia } = await import('helia');
   const { unixfs } = await import('@helia/unixfs');
   const { multiaddr } = await import('@multiformats/multiaddr');
@@ -50,9 +60,11 @@ async function viaBitswap(peer: string, cid: string, sha256: string): Promise<nu
     await helia.libp2p.dial(multiaddr(peer));
     // timed from here: the transfer, not the client node's start and dial (≈ 0.1-0.5 s)
     const t0 = performance.now();
+    const c0 = ownCpuSeconds();
     const h = crypto.createHash('sha256');
     for await (const c of unixfs(helia).cat(CID.parse(cid), { signal: AbortSignal.timeout(30 * 60_000) })) h.update(c);
     if (h.digest('hex') !== sha256) throw new Error('bitswap: wrong bytes');
+    cpu.client = ownCpuSeconds() - c0;
     return performance.now() - t0;
   } finally {
     await helia.stop();
@@ -147,6 +159,7 @@ async function main() {
   log(`server's IPFS node: ${peer}`);
   const ceiling = await startCeilingSender(size);
   cleanups.push(() => ceiling.stop());
+  const bitswapCpu = { client: 0 };
   const methods: Record<string, () => Promise<number>> = {
     blobs: async () => {
       const t0 = performance.now();
@@ -158,7 +171,7 @@ async function main() {
       await viaCar(gw, up.cid, sha256);
       return performance.now() - t0;
     },
-    bitswap: () => viaBitswap(peer, up.cid, sha256),
+    bitswap: () => viaBitswap(peer, up.cid, sha256, bitswapCpu),
     libp2p: () => readCeiling(ceiling.addr, size),
   };
   // warm-up (page cache, JIT, CLI start), then the RSS baseline
@@ -175,10 +188,22 @@ async function main() {
   cleanups.push(() => clearInterval(sampler));
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(methods).map((k) => [k, []]));
   const names = Object.keys(methods);
+  // CPU seconds per GiB moved, the load-independent cost: the server process during each method
+  // (it also polls its indexer every 200 ms: a small share that grows with wall time), and the
+  // bitswap client (this process, from the dial to the last verified byte)
+  const gib = size / 1024 ** 3;
+  const serverCpu: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
+  const clientCpu: number[] = [];
   for (let i = 0; i < runs; i++) {
     const order = i % 2 === 0 ? names : [...names].reverse();
-    for (const k of order) times[k]!.push(await methods[k]!());
+    for (const k of order) {
+      const s0 = processCpuSeconds(server.pid!);
+      times[k]!.push(await methods[k]!());
+      serverCpu[k]!.push((processCpuSeconds(server.pid!) - s0) / gib);
+      if (k === 'bitswap') clientCpu.push(bitswapCpu.client / gib);
+    }
     log(`run ${i + 1}: ${names.map((k) => `${k} ${(times[k]![i]! / 1000).toFixed(2)} s`).join(' · ')}`);
+    log(`  CPU s/GiB: server ${names.map((k) => `${k} ${serverCpu[k]![i]!.toFixed(2)}`).join(' · ')}; bitswap client ${clientCpu[i]!.toFixed(2)}`);
   }
   clearInterval(sampler);
   const mibps = (ms: number) => +(size / MiB / (ms / 1000)).toFixed(1);
@@ -201,9 +226,14 @@ async function main() {
     libp2p_ceiling_over_api_blobs_ratio: +ceilingRatio.toFixed(3),
     bitswap_over_libp2p_ceiling_ratio: +(med.libp2p! / med.bitswap!).toFixed(3),
     goal_reachable_by_transport: ceilingRatio >= 0.25,
+    // CPU seconds (user+sys) per GiB, medians: the server process per method, the bitswap client
+    server_cpu_s_per_gib: Object.fromEntries(names.map((k) => [k, +median(serverCpu[k]!).toFixed(2)])),
+    bitswap_client_cpu_s_per_gib: +median(clientCpu).toFixed(2),
     server_rss_baseline_mib: +(baseline / MiB).toFixed(1),
     server_rss_growth_mib: +rssGrowth.toFixed(1),
     all_runs_s: Object.fromEntries(names.map((k) => [k, times[k]!.map((t) => +(t / 1000).toFixed(3))])),
+    all_runs_server_cpu_s_per_gib: Object.fromEntries(names.map((k) => [k, serverCpu[k]!.map((c) => +c.toFixed(2))])),
+    all_runs_bitswap_client_cpu_s_per_gib: clientCpu.map((c) => +c.toFixed(2)),
     goal: 'bitswap from the embedded node (second Helia node, loopback) >= 0.25x the /api/blobs throughput, same file, same run',
     goal_met: bitswapRatio >= 0.25,
     cores: os.cpus().length,

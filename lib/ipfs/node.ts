@@ -5,9 +5,9 @@ import { NotFoundError } from 'interface-store';
 import type { Blockstore, Pair } from 'interface-blockstore';
 import type { AbortOptions } from 'abort-error';
 import type { AnyDb } from '../artifacts/catalog.ts';
-import type { ArtifactStore } from '../artifacts/store.ts';
+import type { ArtifactStore, ByteRange } from '../artifacts/store.ts';
 import { publicBlob, statusGeneration } from './serving-status.ts';
-import { DAG_PB_CODE, RAW_CODE, SHA2_256_CODE, findBlock, getBlock, multihashHex } from './dag.ts';
+import { DAG_PB_CODE, RAW_CODE, SHA2_256_CODE, findBlockCached, getBlock, multihashHex } from './dag.ts';
 import { installNode20Polyfills } from './polyfills.ts';
 import { installStreamingLedger } from './streaming-ledger.ts';
 
@@ -29,7 +29,8 @@ export class ReadOnlyBlockstoreError extends Error {
 
 export interface ApprovedBlockSource {
   db: AnyDb;
-  store: Pick<ArtifactStore, 'has' | 'createReadStream'>;
+  /** readRange when the store has it (the local store): one read per leaf instead of a stream */
+  store: Pick<ArtifactStore, 'has' | 'createReadStream'> & { readRange?(sha256: string, range: ByteRange): Promise<Uint8Array> };
   chainId: number;
 }
 
@@ -58,6 +59,21 @@ export class ApprovedBlockstore implements Blockstore {
    */
   private readonly recent = new Map<string, { at: number; gen: number; p: Promise<Located | null> }>();
 
+  /** Whether a blob's file is in the store, remembered like `recent`: a file has a thousand leaves per GiB. */
+  private readonly stored = new Map<string, { at: number; gen: number; p: Promise<boolean> }>();
+
+  private blobStored(blob: string): Promise<boolean> {
+    const now = Date.now();
+    const gen = statusGeneration(this.src.db);
+    const hit = this.stored.get(blob);
+    if (hit && hit.gen === gen && now - hit.at < LOCATE_TTL_MS) return hit.p;
+    if (this.stored.size > 4096) this.stored.clear();
+    const p = this.src.store.has(blob);
+    this.stored.set(blob, { at: now, gen, p });
+    p.catch(() => this.stored.delete(blob));
+    return p;
+  }
+
   private locate(cid: CID): Promise<Located | null> {
     const key = cid.toString();
     const now = Date.now();
@@ -73,10 +89,10 @@ export class ApprovedBlockstore implements Blockstore {
 
   private async locateNow(cid: CID): Promise<Located | null> {
     if (cid.multihash.code !== SHA2_256_CODE || (cid.code !== RAW_CODE && cid.code !== DAG_PB_CODE)) return null;
-    const copies = (await findBlock(this.src.db, multihashHex(cid))).filter((b) => (cid.code === DAG_PB_CODE ? b.codec === DAG_PB_CODE : true));
+    const copies = (await findBlockCached(this.src.db, multihashHex(cid))).filter((b) => (cid.code === DAG_PB_CODE ? b.codec === DAG_PB_CODE : true));
     if (copies.length === 0) return null;
     const blob = await publicBlob(this.statusSource, [...new Set(copies.map((b) => b.blobSha256))]);
-    if (!blob || !(await this.src.store.has(blob))) return null;
+    if (!blob || !(await this.blobStored(blob))) return null;
     const row = copies.find((b) => b.blobSha256 === blob)!;
     return { blob, codec: row.codec, offset: row.offset, length: row.length, multihash: row.multihash };
   }
@@ -96,6 +112,15 @@ export class ApprovedBlockstore implements Blockstore {
     }
     if (at.length === 0) {
       yield new Uint8Array();
+      return;
+    }
+    if (this.src.store.readRange) {
+      options?.signal?.throwIfAborted();
+      const bytes = await this.src.store.readRange(at.blob, { start: at.offset, end: at.offset + at.length - 1 }).catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'ENOENT' ? new NotFoundError(`${cid}: the blob file is gone`) : err;
+      });
+      if (bytes.byteLength !== at.length) throw new NotFoundError(`${cid}: ${bytes.byteLength} of ${at.length} bytes in the blob file`);
+      yield bytes;
       return;
     }
     // One buffer per leaf, yielded once: bitswap's ledger gathers get() with it-to-buffer, which

@@ -12,6 +12,13 @@ import type { AbortOptions } from 'abort-error';
 // it reaches maxMessageBytes (each part its own message, under its own timeout), so the first block
 // leaves after one read and the node holds at most one message per peer.
 //
+// The blocks go out on one bitswap stream per answer, one length-prefixed message per
+// maxMessageBytes, encoded here (encodeMessageParts): @helia/bitswap's network encodes each message
+// through protons, which copies every block three times (a size probe per block, the message, the
+// length prefix) and opens a stream per message (a protocol negotiation, and a yamux window that
+// starts again at 256 KiB). Here each block's bytes go to the stream as they were read; noise's
+// encryption is their first copy.
+//
 // It replaces sendBlocksToPeer on each peer's Ledger (an internal class of @helia/bitswap, reached
 // through the bitswap block broker): same want states, same has/get calls on the read-only
 // blockstore (the access rules are the blockstore's), same HAVE/DONT_HAVE answers. When the
@@ -21,13 +28,21 @@ import type { AbortOptions } from 'abort-error';
 /** Blocks per message: the default outgoing message limit of @helia/bitswap is 4 MiB. */
 export const STREAMED_MESSAGE_BYTES = 3 * 1024 * 1024;
 
-const WANT_HAVE = 1; // WantType.WantHave
-const HAVE_BLOCK = 0; // BlockPresenceType.HaveBlock
-const DONT_HAVE_BLOCK = 1; // BlockPresenceType.DoNotHaveBlock
+// @helia/bitswap's enums are strings (pb/message.js WantType, BlockPresenceType); on the wire,
+// BlockPresenceType is HaveBlock = 0, DoNotHaveBlock = 1
+const WANT_HAVE = 'WantHave';
+const HAVE_BLOCK = 'HaveBlock';
+const DONT_HAVE_BLOCK = 'DoNotHaveBlock';
+type PresenceType = typeof HAVE_BLOCK | typeof DONT_HAVE_BLOCK;
+const PRESENCE_WIRE: Record<PresenceType, number> = { HaveBlock: 0, DoNotHaveBlock: 1 };
+
+/** @helia/bitswap's protocol and its send timeout per message (constants.js BITSWAP_120, DEFAULT_MESSAGE_SEND_TIMEOUT). */
+const BITSWAP_120 = '/ipfs/bitswap/1.2.0';
+const MESSAGE_SEND_TIMEOUT_MS = 10_000;
 
 interface WantEntry {
   cid: CID;
-  wantType: number;
+  wantType: string;
   sendDontHave: boolean;
   status: 'want' | 'sending' | 'sent';
   expires?: number;
@@ -40,14 +55,28 @@ interface OutMessage {
   pendingBytes: number;
   wantlist: Map<string, unknown>;
   blocks: Map<string, { data: Uint8Array; prefix: Uint8Array }>;
-  blockPresences: Map<string, { cid: Uint8Array; type: number }>;
+  blockPresences: Map<string, { cid: Uint8Array; type: PresenceType }>;
+}
+
+interface BitswapStream {
+  readonly writeBufferLength: number;
+  addEventListener(type: string, fn: () => void, o?: { once?: boolean }): void;
+  removeEventListener(type: string, fn: () => void): void;
+  send(data: Uint8Array): boolean;
+  close(o?: AbortOptions): Promise<void>;
+  closeRead?(o?: AbortOptions): Promise<void>;
+  abort(err: Error): void;
 }
 
 interface LedgerLike {
   peerId: unknown;
   wants: Map<string, WantEntry>;
   blockstore: { has(cid: CID, o?: AbortOptions): Promise<boolean>; get(cid: CID, o?: AbortOptions): AsyncIterable<Uint8Array> };
-  network: { sendMessage(peer: unknown, message: OutMessage, o?: AbortOptions): Promise<void> };
+  network: {
+    sendMessage(peer: unknown, message: OutMessage, o?: AbortOptions): Promise<void>;
+    libp2p?: { dialProtocol?(peer: unknown, protocol: string, o?: AbortOptions & { runOnLimitedConnection?: boolean }): Promise<BitswapStream> };
+    runOnLimitedConnections?: boolean;
+  };
   maxSizeReplaceHasWithBlock: number;
   doNotResendBlockWindow: number;
   removeExpiredWants(): void;
@@ -66,6 +95,52 @@ function cidPrefix(cid: CID): Uint8Array {
   return out;
 }
 
+/**
+ * One bitswap 1.2.0 message, length-prefixed (unsigned varint, as it-length-prefixed writes it), as
+ * the parts to send in order: small header parts and each block's bytes as they are. The fields
+ * (bitswap's message.proto): payload = 3 (Block: prefix = 1, data = 2), blockPresences = 4
+ * (BlockPresence: cid = 1, type = 2); no want list (this node wants nothing), no pendingBytes.
+ */
+export function encodeMessageParts(
+  blocks: Iterable<{ prefix: Uint8Array; data: Uint8Array }>,
+  presences: Iterable<{ cid: Uint8Array; type: PresenceType }>,
+): Uint8Array[] {
+  const len = varint.encodingLength;
+  const field = (inner: number) => 1 + len(inner) + inner; // tag, length, content
+  const blockList = [...blocks].map((b) => ({ ...b, inner: field(b.prefix.byteLength) + field(b.data.byteLength) }));
+  const presenceList = [...presences].map((p) => ({ ...p, wire: PRESENCE_WIRE[p.type], inner: 0 }));
+  for (const p of presenceList) p.inner = field(p.cid.byteLength) + 1 + len(p.wire);
+  const total = [...blockList, ...presenceList].reduce((n, x) => n + field(x.inner), 0);
+  const parts: Uint8Array[] = [];
+  let head: number[] = [];
+  const put = (n: number) => {
+    const b = new Uint8Array(len(n));
+    varint.encodeTo(n, b, 0);
+    head.push(...b);
+  };
+  put(total);
+  for (const p of presenceList) {
+    head.push(34);
+    put(p.inner);
+    head.push(10);
+    put(p.cid.byteLength);
+    head.push(...p.cid, 16);
+    put(p.wire);
+  }
+  for (const b of blockList) {
+    head.push(26);
+    put(b.inner);
+    head.push(10);
+    put(b.prefix.byteLength);
+    head.push(...b.prefix, 18);
+    put(b.data.byteLength);
+    parts.push(Uint8Array.from(head), b.data);
+    head = [];
+  }
+  if (head.length > 0) parts.push(Uint8Array.from(head));
+  return parts;
+}
+
 const emptyMessage = (): OutMessage => ({ full: false, pendingBytes: 0, wantlist: new Map(), blocks: new Map(), blockPresences: new Map() });
 
 async function readBlock(ledger: LedgerLike, cid: CID, options?: AbortOptions): Promise<Uint8Array> {
@@ -73,6 +148,26 @@ async function readBlock(ledger: LedgerLike, cid: CID, options?: AbortOptions): 
   const parts: Uint8Array[] = [];
   for await (const p of ledger.blockstore.get(cid, options)) parts.push(p);
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+/** Resolves at the stream's next drain or idle (buffer empty); rejects when it closes or `signal` aborts. */
+function nextWrite(stream: BitswapStream, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: Error) => {
+      for (const t of ['drain', 'idle', 'close']) stream.removeEventListener(t, t === 'close' ? onClose : onWrite);
+      signal.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onWrite = () => done();
+    const onClose = () => done(new Error('bitswap stream closed while sending'));
+    const onAbort = () => done(signal.reason as Error);
+    stream.addEventListener('drain', onWrite);
+    stream.addEventListener('idle', onWrite);
+    stream.addEventListener('close', onClose);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** Ledger.sendBlocksToPeer, sending every maxMessageBytes of blocks as its own message. */
@@ -83,39 +178,64 @@ async function sendBlocksStreamed(this: LedgerLike, maxMessageBytes: number, opt
   for (const [, w] of unsent) w.status = 'sending';
   let message = emptyMessage();
   let bytes = 0;
+  const libp2p = this.network.libp2p;
+  let stream: BitswapStream | undefined;
+  const send = async (m: OutMessage) => {
+    // @helia/bitswap's own path when its network is not shaped as expected
+    if (typeof libp2p?.dialProtocol !== 'function') return this.network.sendMessage(this.peerId, m, options);
+    const signal = options?.signal
+      ? AbortSignal.any([options.signal, AbortSignal.timeout(MESSAGE_SEND_TIMEOUT_MS)])
+      : AbortSignal.timeout(MESSAGE_SEND_TIMEOUT_MS);
+    if (!stream) {
+      stream = await libp2p.dialProtocol(this.peerId, BITSWAP_120, { signal, runOnLimitedConnection: this.network.runOnLimitedConnections });
+      await stream.closeRead?.({ signal });
+    }
+    // at most one message waits in the stream's buffer while the next is read: 'drain' (a yamux
+    // window update) says the muxer takes bytes again, not that the buffer is empty
+    while (stream.writeBufferLength > 0) await nextWrite(stream, signal);
+    for (const part of encodeMessageParts(m.blocks.values(), m.blockPresences.values())) stream.send(part);
+  };
   const flush = async () => {
     if (message.blocks.size === 0 && message.blockPresences.size === 0) return;
     const m = message;
     message = emptyMessage();
     bytes = 0;
-    await this.network.sendMessage(this.peerId, m, options);
+    await send(m);
     this.sentBytes([...m.blocks.values()].reduce((n, b) => n + b.data.byteLength, 0));
   };
-  for (const [key, entry] of unsent) {
-    // cancelled (or replaced) while earlier blocks were read and sent
-    if (this.wants.get(key) !== entry) continue;
-    try {
-      const block = await readBlock(this, entry.cid, options);
-      if (entry.status !== 'sending') continue;
-      if (entry.wantType === WANT_HAVE && block.byteLength >= this.maxSizeReplaceHasWithBlock) {
-        message.blockPresences.set(key, { cid: entry.cid.bytes, type: HAVE_BLOCK });
-      } else {
-        message.blocks.set(key, { data: block, prefix: cidPrefix(entry.cid) });
-        bytes += block.byteLength;
+  try {
+    for (const [key, entry] of unsent) {
+      // cancelled (or replaced) while earlier blocks were read and sent
+      if (this.wants.get(key) !== entry) continue;
+      try {
+        const block = await readBlock(this, entry.cid, options);
+        if (entry.status !== 'sending') continue;
+        if (entry.wantType === WANT_HAVE && block.byteLength >= this.maxSizeReplaceHasWithBlock) {
+          message.blockPresences.set(key, { cid: entry.cid.bytes, type: HAVE_BLOCK });
+        } else {
+          // a message stays under the peer's 4 MiB limit: blocks of at most 4 MiB each, at most maxMessageBytes together
+          if (bytes > 0 && bytes + block.byteLength > maxMessageBytes) await flush();
+          message.blocks.set(key, { data: block, prefix: cidPrefix(entry.cid) });
+          bytes += block.byteLength;
+        }
+        entry.status = 'sent';
+        entry.expires = Date.now() + this.doNotResendBlockWindow;
+      } catch (err) {
+        if ((err as Error).name !== 'NotFoundError') throw err;
+        entry.status = 'want';
+        entry.haveBlock = false;
+        if (!entry.sendDontHave || entry.sentDoNotHave === true) continue;
+        entry.sentDoNotHave = true;
+        message.blockPresences.set(key, { cid: entry.cid.bytes, type: DONT_HAVE_BLOCK });
       }
-      entry.status = 'sent';
-      entry.expires = Date.now() + this.doNotResendBlockWindow;
-    } catch (err) {
-      if ((err as Error).name !== 'NotFoundError') throw err;
-      entry.status = 'want';
-      entry.haveBlock = false;
-      if (!entry.sendDontHave || entry.sentDoNotHave === true) continue;
-      entry.sentDoNotHave = true;
-      message.blockPresences.set(key, { cid: entry.cid.bytes, type: DONT_HAVE_BLOCK });
+      if (bytes >= maxMessageBytes) await flush();
     }
-    if (bytes >= maxMessageBytes) await flush();
+    await flush();
+    await stream?.close({ signal: AbortSignal.timeout(MESSAGE_SEND_TIMEOUT_MS) });
+  } catch (err) {
+    stream?.abort(err as Error);
+    throw err;
   }
-  await flush();
 }
 
 /**

@@ -30,6 +30,13 @@ export function writeRandomFile(file: string, size: number): string {
   return hash.digest('hex');
 }
 
+/** CPU seconds (user+sys, all threads) process `pid` has used so far (/proc, USER_HZ = 100). */
+export function processCpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /**
  * A command runner that times each command, wall clock and user+sys CPU seconds (GNU time, written
  * to `cpuFile`): CPU is the load-independent cost.

@@ -266,6 +266,22 @@ describe('local store only', () => {
     expect(tmpFiles()).toEqual([]);
   });
 
+  it('reads a range whole with readRange, shorter at the end of the blob, and fails for a missing or invalid blob', async () => {
+    const bytes = randomBytes(3 * MiB + 5);
+    const { sha256 } = await store.put(pieces(bytes));
+    for (const [start, end] of [
+      [0, MiB - 1],
+      [MiB, 2 * MiB - 1],
+      [3 * MiB, 3 * MiB + 4],
+      [7, 7],
+    ] as const) {
+      expect(Buffer.from(await store.readRange(sha256, { start, end })).equals(bytes.subarray(start, end + 1)), `${start}-${end}`).toBe(true);
+    }
+    expect((await store.readRange(sha256, { start: 3 * MiB, end: 4 * MiB - 1 })).byteLength).toBe(5);
+    await expect(store.readRange('ef'.repeat(32), { start: 0, end: 9 })).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(store.readRange('../x', { start: 0, end: 9 })).rejects.toMatchObject({ code: 'invalid_digest' });
+  });
+
   it('removes temp files left by a dead process when opened, never an upload in flight', async () => {
     const dead = path.join(dir, 'tmp', `999999999-leftover.part`);
     fs.writeFileSync(dead, 'partial');

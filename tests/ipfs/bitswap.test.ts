@@ -167,6 +167,14 @@ describe('embedded IPFS node', () => {
 
   it('a gated (allowlist) or unpublished file is not provided: the fetch gets nothing and ends with the short signal', async () => {
     const c = await client();
+    const presences: { cid: string; has: boolean }[] = [];
+    const brokers = (c.helia as unknown as { blockBrokers: { name?: string; bitswap?: { wantList: EventTarget } }[] }).blockBrokers;
+    brokers
+      .find((b) => b.name === 'bitswap')!
+      .bitswap!.wantList.addEventListener('presence', (e) => {
+        const d = (e as CustomEvent<{ cid: CID; has: boolean }>).detail;
+        presences.push({ cid: d.cid.toString(), has: d.has });
+      });
     for (const cid of [gated.files[0]!.cid, unpublished.cid]) {
       const t0 = Date.now();
       const outcome = await c.cat(cid, 2500).then(
@@ -176,6 +184,12 @@ describe('embedded IPFS node', () => {
       expect(outcome).toMatch(/^failed: (Failed to load block|.*abort)/i);
       expect(Date.now() - t0).toBeLessThan(20_000);
     }
+    // the node said so with DONT_HAVE, never HAVE (the client's bitswap reports the presences it
+    // decoded; before the enum fix in lib/ipfs/streaming-ledger.ts a DONT_HAVE arrived as HAVE)
+    const refused = new Set([gated.files[0]!.cid, unpublished.cid].map((c) => CID.parse(c).toString()));
+    // (a want the client sent within its full want list on connect asks for no DONT_HAVE: at least one arrives)
+    for (const p of presences) if (refused.has(p.cid)) expect(p.has, p.cid).toBe(false);
+    expect(presences.filter((p) => refused.has(p.cid) && !p.has).length).toBeGreaterThan(0);
     // the same client, same connection, still gets public content: the refusal was about the CIDs
     expect((await c.cat(pub.files.find((f) => f.path === 'config.json')!.cid, 30_000)).toString()).toBe('{"hidden":64}');
   }, 60_000);
