@@ -10,9 +10,25 @@ import { BUNDLE_DIR_ENV, buildEntryBundles } from './helpers/entry-bundles.ts';
 
 let dir: string | undefined;
 
+/** true while process `pid` runs */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export async function setup(): Promise<void> {
   // inside the checkout, so the bundles' package imports resolve from its node_modules
-  dir = path.join(repoRoot, 'node_modules', '.cache', 'modeldao-test-bundles', `${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+  const parent = path.join(repoRoot, 'node_modules', '.cache', 'modeldao-test-bundles');
+  // what a killed run left behind (its teardown never ran)
+  for (const name of fs.existsSync(parent) ? fs.readdirSync(parent) : []) {
+    const pid = Number(name.split('-')[0]);
+    if (!alive(pid)) fs.rmSync(path.join(parent, name), { recursive: true, force: true });
+  }
+  dir = path.join(parent, `${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
   await buildEntryBundles(dir);
   process.env[BUNDLE_DIR_ENV] = dir;
 }
