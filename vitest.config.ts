@@ -10,6 +10,8 @@ export default defineConfig({
     exclude: ['tests/e2e/**', 'node_modules/**'],
     testTimeout: 180_000,
     hookTimeout: 180_000,
+    // bundles the server and indexer entry points that tests spawn (tests/helpers/entry-bundles.ts)
+    globalSetup: ['tests/global-setup.ts'],
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     reporters: ['default'],

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { openDatabase } from '../../db/client.ts';
 import { deployContracts, freePort, repoRoot, startAnvil, type Anvil } from '../../lib/devchain/anvil.ts';
 import type { Deployment } from '../../lib/contracts/deployment.ts';
+import { entryArgs } from './entry-bundles.ts';
 import { startPostgres, type TestPostgres } from './postgres.ts';
 import { startServerProcess, type ServerProcess, type UploadChain } from './server-process.ts';
 import { startSwift, swiftAvailable, type TestSwift } from './swift.ts';
@@ -49,7 +50,7 @@ export interface ClusterOptions {
 }
 
 function startIndexerProcess(env: Record<string, string>): Promise<Cluster['indexer']> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'lib/indexer/main.ts'], {
+  const child: ChildProcess = spawn(process.execPath, entryArgs('lib/indexer/main.ts'), {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,6 +11,7 @@ import { advanceTime, DEV_ACCOUNTS, deployContracts, freePort, repoRoot, startAn
 import { Governance } from '../../lib/devchain/governance.ts';
 import type { Deployment } from '../../lib/contracts/deployment.ts';
 import { signUploadAuthorization } from '../../lib/artifacts/upload-auth-format.ts';
+import { entryArgs } from './entry-bundles.ts';
 
 export interface UploadChain {
   anvil: Anvil;
@@ -72,7 +73,7 @@ export async function startServerProcess(o: {
   const port = o.port ?? (await freePort());
   const inherited = { ...process.env };
   delete inherited.DATABASE_URL; // embedded PGlite in the data dir
-  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'lib/server/start.ts'], {
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), ...entryArgs('lib/server/start.ts')], {
     cwd: repoRoot,
     env: {
       ...inherited,

@@ -8,6 +8,7 @@ import { openDatabase } from '../../db/client.ts';
 import { dumpIndex, indexOnce, startIndexer, type IndexDump } from '../../lib/indexer/index.ts';
 import { repoRoot } from '../../lib/devchain/anvil.ts';
 import { startTestChain, type TestChain } from '../helpers/anvil.ts';
+import { entryArgs } from '../helpers/entry-bundles.ts';
 import { delegations, gov, governance } from './scenario.ts';
 import { startFaultyRpc } from './faulty-rpc.ts';
 
@@ -82,8 +83,8 @@ describe('indexer faults', () => {
       };
       const head = Number(await pub.getBlockNumber({ cacheTime: 0 }));
       const spawnIndexer = () => {
-        // node --import tsx, not the tsx CLI: the CLI runs the script in a child process that a SIGKILL of the CLI would orphan
-        const child = spawn(process.execPath, ['--import', 'tsx', 'lib/indexer/main.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        // node itself (this run's bundle), not the tsx CLI: the CLI runs the script in a child process that a SIGKILL of the CLI would orphan
+        const child = spawn(process.execPath, entryArgs('lib/indexer/main.ts'), { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
         let out = '';
         child.stdout!.on('data', (d) => (out += d));
         child.stderr!.on('data', (d) => (out += d));

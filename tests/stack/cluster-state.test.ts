@@ -13,6 +13,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { openDatabase, type Database } from '../../db/client.ts';
 import { accessTypedData, randomNonce } from '../../lib/access/request.ts';
 import { DEV_ACCOUNTS, repoRoot } from '../../lib/devchain/anvil.ts';
+import { entryArgs } from '../helpers/entry-bundles.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { startServerProcess, startUploadChain, tempDir, type ServerProcess, type UploadChain } from '../helpers/server-process.ts';
 import { ACCESS, asGuardian, asTimelock, makeVersion, modelIdOf, publish, type ModelVersionFiles, type TestChain } from '../helpers/consumer.ts';
@@ -132,7 +133,7 @@ beforeAll(async () => {
     INDEXER_POLL_MS: '100',
   };
   // the one indexer writer, before the app servers: they stand by and follow it
-  indexer = spawn(process.execPath, ['--import', 'tsx', 'lib/indexer/main.ts'], {
+  indexer = spawn(process.execPath, entryArgs('lib/indexer/main.ts'), {
     cwd: repoRoot,
     env: { ...process.env, ...common },
     stdio: ['ignore', 'pipe', 'pipe'],
