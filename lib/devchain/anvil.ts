@@ -38,7 +38,47 @@ export const DEV_ACCOUNTS = [
 ] as const satisfies readonly { address: `0x${string}`; privateKey: `0x${string}` }[];
 export const GUARDIAN_ACCOUNT = DEV_ACCOUNTS[9];
 
+/**
+ * A free TCP port on 127.0.0.1 for a process we start next (anvil, a server, PostgreSQL, Swift).
+ * Chosen below the kernel's ephemeral range (/proc/sys/net/ipv4/ip_local_port_range, 32768–60999 by
+ * default): a port from that range (what `listen(0)` returns) can be taken by any outgoing
+ * connection's local end in the second between this check and the new process's listen — with
+ * tests opening thousands of loopback connections that happened (EADDRINUSE). A random port in
+ * 20000 up to the range's start is checked by binding it, and another is tried if it is busy.
+ */
 export async function freePort(): Promise<number> {
+  const low = ephemeralLow();
+  for (let i = 0; i < 50; i++) {
+    const port = 20_000 + Math.floor(Math.random() * Math.max(1, low - 20_000));
+    // never the same port twice from one process (calls in parallel would both find it free)
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (await canListen(port)) return port;
+  }
+  return listenZero();
+}
+
+const handedOut = new Set<number>();
+
+function ephemeralLow(): number {
+  try {
+    const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 21_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.unref();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+function listenZero(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.unref();

@@ -70,7 +70,20 @@ export async function startServerProcess(o: {
   /** how long the server may take to answer /api/health (default 120 s) */
   startTimeoutMs?: number;
 }): Promise<ServerProcess> {
-  const port = o.port ?? (await freePort());
+  // a port chosen here can still be taken by another process before the server listens: then, unless
+  // the caller named the port, start again on another one
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerProcessOn(o, o.port ?? (await freePort()));
+    } catch (err) {
+      if (o.port !== undefined || attempt >= 3 || !(err instanceof PortTaken)) throw err;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startServerProcessOn(o: Parameters<typeof startServerProcess>[0], port: number): Promise<ServerProcess> {
   const inherited = { ...process.env };
   delete inherited.DATABASE_URL; // embedded PGlite in the data dir
   const child = spawn(process.execPath, [...(o.nodeArgs ?? []), ...entryArgs('lib/server/start.ts')], {
@@ -96,7 +109,10 @@ export async function startServerProcess(o: {
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (o.startTimeoutMs ?? 120_000);
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${out}`);
+    if (child.exitCode !== null) {
+      if (/EADDRINUSE[^\n]*:${port}\b/.test(out)) throw new PortTaken(`port ${port} was taken before the server listened:\n${out}`);
+      throw new Error(`server exited (${child.exitCode}):\n${out}`);
+    }
     try {
       const res = await fetch(`${url}/api/health`);
       await res.arrayBuffer();

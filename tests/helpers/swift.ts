@@ -9,8 +9,8 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { freePort } from '../../lib/devchain/anvil.ts';
 
 export interface TestSwift {
   /** http://127.0.0.1:<port> of the proxy (path-style S3 endpoint). */
@@ -55,17 +55,6 @@ function findBinary(name: string): string | null {
 /** True when the Swift and memcached binaries are installed. */
 export function swiftAvailable(): boolean {
   return BINARIES.every((b) => findBinary(b) !== null);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function serverConf(kind: 'account' | 'container' | 'object', port: number, dir: string, user: string): string {
