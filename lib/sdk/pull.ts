@@ -236,8 +236,8 @@ async function nodeHttpGet(url: string, headers: Record<string, string>, sink: B
 
 /**
  * One attempt at one file from one gateway: resumes `part` with a Range request, hashes while
- * receiving (each socket read is hashed and written synchronously from one reusable buffer), and on
- * success leaves `part` complete and verified (the caller renames it).
+ * receiving (each socket read is written from one reusable buffer and queued for the sha256 worker
+ * thread), and on success leaves `part` complete and verified (the caller renames it).
  */
 async function fetchBlobOnce(
   gw: string,

@@ -6,6 +6,9 @@ import { Worker } from 'node:worker_threads';
 // hands the space back through a shared counter; a producer that finds the ring full waits for it
 // (Atomics.wait), which is the back-pressure: the socket is not read while the hasher lags behind.
 // Chunks are hashed in the order they were given, per stream.
+// Not lib/artifacts/hash.ts's StreamingHasher: that one always computes the CID too (a second
+// worker's worth of CPU) and loads its worker from a file next to the module, which the CLI's
+// esbuild bundle does not carry.
 
 // The worker is a script string (eval) rather than a file: the CLI runs as one esbuild bundle.
 const WORKER_SOURCE = `
