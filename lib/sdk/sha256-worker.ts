@@ -68,10 +68,12 @@ export class Sha256Worker {
     this.ring = new Uint8Array(ring);
     this.consumed = new Int32Array(control);
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ring, control } });
-    this.worker.unref(); // never what keeps a process alive
+    // Keeps the process alive only while a digest is awaited (nothing else may be left by then).
+    this.worker.unref();
     this.worker.on('message', (m: { id: number; hex: string }) => {
       const w = this.waiting.get(m.id);
       this.waiting.delete(m.id);
+      if (this.waiting.size === 0) this.worker.unref();
       w?.resolve(m.hex);
     });
     const fail = (err: Error) => {
@@ -102,6 +104,7 @@ export class Sha256Worker {
         open = false;
         return new Promise<string>((resolve, reject) => {
           this.waiting.set(id, { resolve, reject });
+          this.worker.ref();
           this.worker.postMessage({ op: 'end', id });
         });
       },
