@@ -44,6 +44,8 @@ export interface ArtifactStore {
   has(sha256: string): Promise<boolean>;
   stat(sha256: string): Promise<BlobStat | null>;
   createReadStream(sha256: string, range?: ByteRange): Readable;
+  /** Stores on local disk: the blob opened for positional reads (GET /api/blobs reads it into reused buffers). */
+  openBlob?(sha256: string): Promise<fs.promises.FileHandle>;
   delete(sha256: string): Promise<boolean>;
   list(): AsyncIterable<string>;
 }
@@ -74,7 +76,7 @@ export interface StoreOptions {
   directIo?: boolean;
 }
 /** 256 KiB reads measured best for serving (64 KiB: more syscalls; 1–4 MiB: worse socket interplay). */
-const READ_HIGH_WATER_MARK = 256 * 1024;
+export const READ_HIGH_WATER_MARK = 256 * 1024;
 
 /**
  * Blobs on local disk: `<root>/blobs/<aa>/<sha256>`, CIDs beside them in `<root>/meta/<aa>/<sha256>.cid`,
@@ -332,6 +334,11 @@ export class LocalArtifactStore implements ArtifactStore {
       end: range?.end,
       highWaterMark: READ_HIGH_WATER_MARK,
     });
+  }
+
+  openBlob(sha256: string): Promise<fs.promises.FileHandle> {
+    if (!SHA256_HEX.test(sha256)) throw new StoreError('invalid_digest', 'not a sha256 digest');
+    return fs.promises.open(this.blobPath(sha256), 'r');
   }
 
   /**

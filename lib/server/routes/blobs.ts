@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { HttpError, type Route } from '../http.ts';
+import { sendFileRange } from '../send-file.ts';
 import { isUploader, servingStatus } from '../../artifacts/catalog.ts';
 import { readUploadAuthorization } from '../../artifacts/upload-auth.ts';
 import { accessChecker, uploadVerifier, type ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
@@ -102,7 +103,14 @@ async function handleBlob(req: IncomingMessage, res: ServerResponse, params: Rec
     return;
   }
   try {
-    await pipeline(ctx.store.createReadStream(sha256, range ?? undefined), res);
+    if (ctx.store.openBlob) {
+      const fh = await ctx.store.openBlob(sha256);
+      try {
+        await sendFileRange(res, fh, range?.start ?? 0, range ? range.end : stat.size - 1);
+      } finally {
+        await fh.close();
+      }
+    } else await pipeline(ctx.store.createReadStream(sha256, range ?? undefined), res);
   } catch (err) {
     // Client went away mid-download: nothing to report to it.
     if (!res.destroyed) res.destroy(err as Error);
