@@ -12,7 +12,10 @@ import { READ_HIGH_WATER_MARK } from '../artifacts/store.ts';
 const BUFFERS = 4;
 
 export async function sendFileRange(res: ServerResponse, fh: FileHandle, start: number, end: number): Promise<void> {
-  const free: Buffer[] = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafeSlow(READ_HIGH_WATER_MARK));
+  // A small file gets one buffer of its own size, not a megabyte of them.
+  const length = end + 1 - start;
+  const size = Math.min(READ_HIGH_WATER_MARK, length);
+  const free: Buffer[] = Array.from({ length: Math.min(BUFFERS, Math.ceil(length / size)) }, () => Buffer.allocUnsafeSlow(size));
   let wake: (() => void) | null = null;
   let failure: Error | null = null;
   // A client that goes away fails the writes in flight (their callbacks get the error).
@@ -21,7 +24,7 @@ export async function sendFileRange(res: ServerResponse, fh: FileHandle, start: 
     wake = null;
     if (failure) throw failure;
     const buf = free.pop()!; // free is not empty
-    const { bytesRead } = await fh.read(buf, 0, Math.min(READ_HIGH_WATER_MARK, end + 1 - pos), pos);
+    const { bytesRead } = await fh.read(buf, 0, Math.min(size, end + 1 - pos), pos);
     if (bytesRead === 0) throw new Error(`file ended at ${pos}, before byte ${end}`);
     pos += bytesRead;
     res.write(buf.subarray(0, bytesRead), (err) => {
