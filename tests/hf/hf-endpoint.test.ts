@@ -538,4 +538,34 @@ describe('errors the client understands', () => {
       liar.closeAllConnections();
     }
   }, 180_000);
+
+  it('HF-007: the local endpoint refuses a version at the first request after the guardian revokes it (it shares chain reads between requests only within one block)', async () => {
+    const bytes = crypto.randomBytes(1000);
+    const published = await publishFiles({
+      baseUrl: server.url,
+      privateKey: maintainer.privateKey,
+      deployment: chain.deployment,
+      model: 'revoked-later-lm',
+      parent: null,
+      files: [{ path: 'w.bin', bytes }],
+      metadata: { license: 'mit' },
+    });
+    await asTimelock(chain, 'registerModel', [
+      'revoked-later-lm',
+      { kind: ACCESS.Public, token: '0x0000000000000000000000000000000000000000', minBalance: 0n },
+    ]);
+    const id = await modelIdOf(chain, 'revoked-later-lm');
+    await asTimelock(chain, 'publishVersion', [id, published.manifestDigest, 0]);
+    await server.waitForIndex();
+    const url = `${local.url}/revoked-later-lm/resolve/main/w.bin`;
+    const before = await fetch(url);
+    expect(before.status).toBe(200);
+    expect(Buffer.from(await before.arrayBuffer()).equals(bytes)).toBe(true);
+    expect((await fetch(url, { method: 'HEAD' })).status).toBe(200);
+    await asGuardian(chain, 'revokeVersion', [id, 1]);
+    for (const u of [url, `${local.url}/revoked-later-lm/resolve/v1/w.bin`]) {
+      const after = await fetch(u, { method: 'HEAD' });
+      expect([after.status, after.headers.get('x-error-code')]).toEqual([404, 'RevisionNotFound']);
+    }
+  }, 60_000);
 });
