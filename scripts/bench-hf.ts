@@ -5,7 +5,8 @@
 //   - `modeldao pull` (the reference: verifies every byte against the chain),
 //   - huggingface_hub's snapshot_download through the server's Hub endpoint (HF_ENDPOINT=…/hf),
 //   - snapshot_download through `modeldao hf-endpoint` (the local verifying endpoint, its cache cold:
-//     it pulls and verifies, serving each 1 MiB leaf as it verifies against the file's CID DAG).
+//     it pulls and verifies, serving each 1 MiB leaf as it verifies against the file's CID DAG;
+//     a HEAD from here every 250 ms shows how long a request waits for its answer meanwhile).
 // Control, not a goal (the brief of issue #13 asked for it): snapshot_download against a plain
 // node:http static server in the same process as the real server, serving the same blob files with
 // the minimum of Hub headers — what the Python client itself costs, whatever our routes do.
@@ -88,6 +89,8 @@ async function main() {
     if (i > 100) throw new Error(`file not served after publication: ${r.status}`);
     await new Promise((res) => setTimeout(res, 100));
   }
+  // The commit id the client asks for files at (the diagnostic HEADs below use it too).
+  const approvedCommit = ((await (await fetch(`${gw}/hf/api/models/bench-lm`)).json()) as { sha: string }).sha;
   // Source files are no longer needed (the store has them): keep the page cache for what is measured.
   fs.rmSync(srcDir, { recursive: true, force: true });
 
@@ -160,6 +163,7 @@ async function main() {
   // wall second seen at load 29), so compare these figures only between runs of similar length.
   const serverCpu: Record<Kind, number[]> = { pull: [], server: [], local: [], plain: [] };
   const endpointCpu: number[] = [];
+  const headMs: { median: number; max: number }[] = [];
   const procCpu = (pid: number) => {
     const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100)
@@ -212,7 +216,25 @@ async function main() {
       try {
         execFileSync('sync');
         const before = procCpu(endpoint.child.pid!);
-        const r = await exec(python, ['-c', snapshot], hfEnv(endpoint.url, home));
+        let running = true;
+        const client = exec(python, ['-c', snapshot], hfEnv(endpoint.url, home)).finally(() => (running = false));
+        // Diagnostic: how long a Hub request waits for its answer while the endpoint downloads and
+        // verifies (each request resolves its revision on chain before its status line goes out):
+        // a HEAD from here (at the commit id, as the client asks) every 250 ms while the client runs.
+        const probes: number[] = [];
+        while (running) {
+          await new Promise((res) => setTimeout(res, 250));
+          if (!running) break;
+          const t0 = performance.now();
+          const probe = await fetch(`${endpoint.url}/bench-lm/resolve/${approvedCommit}/${shards[1]!.name}`, { method: 'HEAD' });
+          if (!probe.ok) {
+            await client.catch(() => {});
+            throw new Error(`HEAD during the cold download: ${probe.status}`);
+          }
+          probes.push(performance.now() - t0);
+        }
+        headMs.push({ median: probes.length ? median(probes) : NaN, max: probes.length ? Math.max(...probes) : NaN });
+        const r = await client;
         check(r.stdout.trim());
         ms.local.push(r.ms);
         cpu.local.push(r.cpu);
@@ -238,7 +260,7 @@ async function main() {
     }
     await timeCurl(i);
     const f = (k: Kind) =>
-      `${(ms[k][i]! / 1000).toFixed(2)} s (CPU s: client ${cpu[k][i]!.toFixed(2)}, server ${serverCpu[k][i]!.toFixed(2)}${k === 'local' ? `, endpoint ${endpointCpu[i]!.toFixed(2)}` : ''})`;
+      `${(ms[k][i]! / 1000).toFixed(2)} s (CPU s: client ${cpu[k][i]!.toFixed(2)}, server ${serverCpu[k][i]!.toFixed(2)}${k === 'local' ? `, endpoint ${endpointCpu[i]!.toFixed(2)}; HEADs meanwhile answered in ${headMs[i]!.median.toFixed(0)} ms median, ${headMs[i]!.max.toFixed(0)} max` : ''})`;
     log(
       `run ${i + 1} (load ${os.loadavg()[0]!.toFixed(2)}): modeldao pull ${f('pull')} · snapshot_download via server ${f('server')} · via local verifying endpoint (cold) ${f('local')} · (control: via a plain node:http static server ${f('plain')}; curl of the /hf URLs ${(curlMs[i]! / 1000).toFixed(2)} s)`,
     );
@@ -268,6 +290,7 @@ async function main() {
     hf_local_cold_client_cpu_s: cpu.local.map((x) => +x.toFixed(2)),
     server_process_cpu_s: Object.fromEntries(Object.entries(serverCpu).map(([k, v]) => [k, v.map((x) => +x.toFixed(2))])),
     hf_local_endpoint_process_cpu_s: endpointCpu.map((x) => +x.toFixed(2)),
+    diagnostic_hf_local_head_during_cold_download_ms: headMs.map((x) => ({ median: Math.round(x.median), max: Math.round(x.max) })),
     control_plain_static_runs_s: ms.plain.map((x) => +(x / 1000).toFixed(3)),
     control_plain_static_cpu_s: cpu.plain.map((x) => +x.toFixed(2)),
     control_plain_static_median_s: +(median(ms.plain) / 1000).toFixed(3),

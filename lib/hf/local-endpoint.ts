@@ -8,7 +8,7 @@ import { tokenFromRequest } from '../access/service.ts';
 import { connectChain, type ChainConnection, type ChainOptions } from '../sdk/chain.ts';
 import { ModelDaoError } from '../sdk/errors.ts';
 import { approvedManifest, pull, type PullResult } from '../sdk/pull.ts';
-import { resolveApproved, type ApprovedVersion } from '../sdk/resolve.ts';
+import { latestBlock, resolveApproved, type ApprovedVersion } from '../sdk/resolve.ts';
 import { isVerified, cacheLayout } from '../sdk/cache.ts';
 import { defaultCacheDir } from '../sdk/paths.ts';
 import type { Manifest } from '../sdk/manifest.ts';
@@ -24,6 +24,9 @@ import { isSlug } from '../slug.ts';
 // (manifest sha256 = digest on chain, every file's sha256 = the manifest's, through the configured
 // gateways, into the verified cache) and serves the cached blob. The client never receives a byte
 // that did not verify: a gateway that lies makes `pull` fail, and the client gets an HTTP error.
+// A request asks the chain for its latest block, and reads the registry at that block once: the
+// client's requests for one snapshot (info, tree, a HEAD and a GET per file) mostly fall in one block
+// and share those reads, each still seeing the state of the chain's latest block.
 
 export interface LocalEndpointOptions extends ChainOptions {
   gateways?: string[];
@@ -107,10 +110,24 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
   const refused = new Map<string, { err: ModelDaoError; until: number }>();
   const REFUSAL_MS = 30_000;
 
-  async function versionOfDigest(slug: string, prefix: string): Promise<number | null> {
+  // Registry reads by key, each valid for the block it was read at (concurrent requests share one).
+  const readsAt = new Map<string, { block: bigint; value: Promise<unknown> }>();
+  function atBlock<T>(key: string, block: bigint, fn: () => Promise<T>): Promise<T> {
+    const hit = readsAt.get(key);
+    if (hit && hit.block === block) return hit.value as Promise<T>;
+    const value = fn();
+    if (readsAt.size > 1000) readsAt.clear();
+    readsAt.set(key, { block, value });
+    value.catch(() => {
+      if (readsAt.get(key)?.value === value) readsAt.delete(key);
+    });
+    return value;
+  }
+
+  async function versionOfDigest(slug: string, prefix: string, blockNumber: bigint): Promise<number | null> {
     const call = <R>(functionName: string, args: unknown[]) =>
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      chain.client.readContract({ address: chain.registry, abi: modelRegistryAbi, functionName, args } as any) as Promise<R>;
+      chain.client.readContract({ address: chain.registry, abi: modelRegistryAbi, functionName, args, blockNumber } as any) as Promise<R>;
     let modelId: bigint;
     try {
       modelId = await call<bigint>('modelIdOf', [slug]);
@@ -192,10 +209,12 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
       const token = tokenFromRequest(req);
       let result: PullResult;
       try {
+        const block = await latestBlock(chain);
         let version: number | undefined;
         if (rev.kind === 'version') version = rev.version;
         else if (rev.kind === 'commit' || rev.kind === 'digest') {
-          const found = await versionOfDigest(repoId, rev.kind === 'commit' ? rev.commit : rev.digestHex);
+          const prefix = rev.kind === 'commit' ? rev.commit : rev.digestHex;
+          const found = await atBlock(`${repoId}@${prefix}`, block, () => versionOfDigest(repoId, prefix, block));
           if (found === null)
             throw new ModelDaoError(
               'not_found',
@@ -207,7 +226,7 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
         const key = `${repoId}:${version ?? 'main'}`;
         const memo = refused.get(key);
         if (memo && memo.until > Date.now()) throw memo.err;
-        const approved = await resolveApproved({ chain, slug: repoId, version });
+        const approved = await atBlock(key, block, () => resolveApproved({ chain, slug: repoId, version, blockNumber: block }));
         if (approved.access.kind === 'public') {
           // Public models: answer at once and serve each file's bytes as they verify (no waiting for
           // the whole pull); a lying gateway breaks the body and is refused for REFUSAL_MS.

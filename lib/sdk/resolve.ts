@@ -41,6 +41,8 @@ export interface ResolveOptions extends ChainOptions {
   version?: number;
   /** Reuse a connection (otherwise one is opened from the options). */
   chain?: ChainConnection;
+  /** Read at this block (from latestBlock); default the latest one. */
+  blockNumber?: bigint;
 }
 
 export function isRevert(err: unknown): string | null {
@@ -62,6 +64,11 @@ async function read<T>(chain: ChainConnection, what: string, fn: () => Promise<T
   }
 }
 
+/** The chain's latest block number (one RPC), for reads that must all see one state. */
+export function latestBlock(chain: ChainConnection): Promise<bigint> {
+  return read(chain, 'block number', () => chain.client.getBlockNumber());
+}
+
 /**
  * Reads from the registry on chain which version of `slug` is approved (the current one, or the
  * requested one) and its manifest digest. This is the only source of trust for pull/verify.
@@ -73,7 +80,7 @@ export async function resolveApproved(opts: ResolveOptions): Promise<ApprovedVer
   }
   const chain = opts.chain ?? (await connectChain(opts));
   const { client, registry } = chain;
-  const blockNumber = await read(chain, 'block number', () => client.getBlockNumber());
+  const blockNumber = opts.blockNumber ?? (await latestBlock(chain));
   const call = <R>(functionName: string, args: unknown[]) =>
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- functionName is a runtime string here; typed reads come with the typed contract calls (#17)
     client.readContract({ address: registry, abi: modelRegistryAbi, functionName, args, blockNumber } as any) as Promise<R>;

@@ -23,8 +23,8 @@ import { rawGet } from './rawget.ts';
 // only when a whole leaf hashed to its CID. Readers see only that prefix; a leaf that does not match
 // stops the download and every reader with an error (the HTTP client sees a broken body, then a
 // 502), so a lying gateway costs at most one leaf of unsent bytes. The whole file's sha256 is checked
-// as well before the blob enters the cache under its name (a manifest whose cid and sha256 disagree
-// is refused then).
+// as well before the last leaf is readable and before the blob enters the cache under its name (a
+// manifest whose cid and sha256 disagree is refused then, and no reader gets a complete body).
 
 export class VerifiedDownload {
   /** Bytes from offset 0 that verified (whole leaves); readers never see more. */
@@ -160,8 +160,12 @@ export class VerifiedDownload {
                 leafHash = crypto.createHash('sha256');
                 inLeaf = 0;
                 leafIndex++;
-                this.verified = pos;
-                this.wake();
+                // The last leaf waits for the whole file's sha256 (below): no body completes unless
+                // the file is the manifest's by both its CID and its sha256.
+                if (pos < this.file.size) {
+                  this.verified = pos;
+                  this.wake();
+                }
               }
             }
           },

@@ -21,6 +21,7 @@ import { publishFiles } from '../../lib/devchain/publish.ts';
 import { demoModelV1, demoModelV2 } from '../../lib/devchain/demo-weights.ts';
 import { signAccessToken } from '../../lib/access/token.ts';
 import { startLocalEndpoint, type LocalEndpoint } from '../../lib/hf/local-endpoint.ts';
+import { VerifiedDownload } from '../../lib/sdk/stream.ts';
 import { chainClient, DEV_ACCOUNTS, freePort, startTestChain, type TestChain } from '../helpers/anvil.ts';
 import { hfPython, runHfClient, type PyResult } from '../helpers/python.ts';
 import { ACCESS, asGuardian, asTimelock, modelIdOf } from '../helpers/consumer.ts';
@@ -538,4 +539,67 @@ describe('errors the client understands', () => {
       liar.closeAllConnections();
     }
   }, 180_000);
+
+  it('HF-008: a streamed file whose leaves all match its CID but not its sha256 (a manifest whose cid and sha256 disagree) never completes a body: the last leaf waits for the whole-file check, which fails', async () => {
+    const real = (await approved('big-lm', 1)).files[0] as { path: string; size: number; sha256: string; cid: string };
+    expect(real.cid).toMatch(/^baf/);
+    const claimed = sha256(Buffer.from('a sha256 that is not the one of these bytes'));
+    // A gateway that answers /api/blobs/<claimed> with the real file (every leaf hashes to the CID).
+    const gateway = http.createServer((req, res) => {
+      const url = (req.url ?? '').replace(`/api/blobs/${claimed}`, `/api/blobs/${real.sha256}`);
+      const up = http.request(`${server.url}${url}`, { method: req.method, headers: { ...req.headers, host: new URL(server.url).host } }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => gateway.listen(0, '127.0.0.1', () => r()));
+    try {
+      const cacheDir = tmp('inconsistent-cache');
+      const dl = new VerifiedDownload({ ...real, sha256: claimed }, { gateways: [`http://127.0.0.1:${(gateway.address() as AddressInfo).port}`], cacheDir });
+      const got: Buffer[] = [];
+      const reading = (async () => {
+        for await (const c of dl.read(0, real.size - 1)) got.push(c as Buffer);
+      })();
+      await expect(reading).rejects.toThrow(/sha256 [0-9a-f]{64}, expected/);
+      const body = Buffer.concat(got);
+      expect(body.length).toBeLessThan(real.size);
+      expect(body.equals(bigBytes.subarray(0, body.length))).toBe(true);
+      expect(fs.existsSync(path.join(cacheDir, 'blobs', claimed))).toBe(false);
+    } finally {
+      await new Promise<void>((r) => gateway.close(() => r()));
+      gateway.closeAllConnections();
+    }
+  }, 60_000);
+
+  it('HF-007: the local endpoint refuses a version at the first request after the guardian revokes it (it shares chain reads between requests only within one block)', async () => {
+    const bytes = crypto.randomBytes(1000);
+    const published = await publishFiles({
+      baseUrl: server.url,
+      privateKey: maintainer.privateKey,
+      deployment: chain.deployment,
+      model: 'revoked-later-lm',
+      parent: null,
+      files: [{ path: 'w.bin', bytes }],
+      metadata: { license: 'mit' },
+    });
+    await asTimelock(chain, 'registerModel', [
+      'revoked-later-lm',
+      { kind: ACCESS.Public, token: '0x0000000000000000000000000000000000000000', minBalance: 0n },
+    ]);
+    const id = await modelIdOf(chain, 'revoked-later-lm');
+    await asTimelock(chain, 'publishVersion', [id, published.manifestDigest, 0]);
+    await server.waitForIndex();
+    const url = `${local.url}/revoked-later-lm/resolve/main/w.bin`;
+    const before = await fetch(url);
+    expect(before.status).toBe(200);
+    expect(Buffer.from(await before.arrayBuffer()).equals(bytes)).toBe(true);
+    expect((await fetch(url, { method: 'HEAD' })).status).toBe(200);
+    await asGuardian(chain, 'revokeVersion', [id, 1]);
+    for (const u of [url, `${local.url}/revoked-later-lm/resolve/v1/w.bin`]) {
+      const after = await fetch(u, { method: 'HEAD' });
+      expect([after.status, after.headers.get('x-error-code')]).toEqual([404, 'RevisionNotFound']);
+    }
+  }, 60_000);
 });
