@@ -5,7 +5,7 @@ import { HttpError, type Route } from '../http.ts';
 import type { ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
 import { DAG_PB_CODE, IDENTITY_CODE, RAW_CODE, SHA2_256_CODE, findBlockCached, getBlock, multihashHex, repeatedBlocks, type BlockRow } from '../../ipfs/dag.ts';
 import { CACHE_PUBLIC_IMMUTABLE, authorizeBlock } from '../ipfs-access.ts';
-import { writeCar, type ByteRange, type DagScope } from '../../ipfs/car.ts';
+import { carLength, writeCar, type ByteRange, type CarSource, type DagScope } from '../../ipfs/car.ts';
 import * as dagPb from '@ipld/dag-pb';
 import { UnixFS } from 'ipfs-unixfs';
 
@@ -290,27 +290,26 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
     res.end();
     return;
   }
+  const blob = row?.blobSha256 ?? '';
+  const src: CarSource = {
+    node: async (mh) => (await getBlock(ctx.db, mh, blob))?.node ?? null,
+    repeated: () => repeatedBlocks(ctx.db, blob),
+    read: (start, end) => ctx.store.createReadStream(blob, { start, end }),
+  };
+  if (row?.codec === DAG_PB_CODE && !rootNode) {
+    rootNode = (await getBlock(ctx.db, row.multihash, row.blobSha256))?.node ?? null;
+    if (!rootNode) throw new HttpError(500, 'index_broken', `dag-pb node ${cidText} has no bytes in the index`);
+  }
+  const rootRow = row && rootNode ? { ...row, node: rootNode } : row;
+  // the length is known from the index before the first byte: no chunked framing for the client
+  headers['content-length'] = String(await carLength(cid, rootRow, scope, wanted.dups, src, range));
   res.writeHead(200, headers);
   if (req.method === 'HEAD') {
     res.end();
     return;
   }
-  const blob = row?.blobSha256 ?? '';
   try {
-    const rootRow = row && rootNode ? { ...row, node: rootNode } : row;
-    await writeCar(
-      res,
-      cid,
-      rootRow,
-      scope,
-      wanted.dups,
-      {
-        node: async (mh) => (await getBlock(ctx.db, mh, blob))?.node ?? null,
-        repeated: () => repeatedBlocks(ctx.db, blob),
-        read: (start, end) => ctx.store.createReadStream(blob, { start, end }),
-      },
-      range,
-    );
+    await writeCar(res, cid, rootRow, scope, wanted.dups, src, range);
     res.end();
   } catch (err) {
     // Committed to 200 already: an incomplete CAR is how the spec says a failure mid-stream shows.
