@@ -137,34 +137,33 @@ async function* sections(root: CID, row: BlockRow | null, scope: DagScope, dups:
   const repeated = dups ? new Set<string>() : await src.repeated();
   const seen = new Set<string>();
   /** true when the block is sent; false when dups=n and it was sent before */
-  const firstTime = (mh: string) => {
-    if (dups || !repeated.has(mh)) return true;
+  const firstTime = (cid: CID) => {
+    if (repeated.size === 0) return true; // dups=y, or nothing repeats: no key needed
+    const mh = multihashHex(cid);
+    if (!repeated.has(mh)) return true;
     if (seen.has(mh)) return false;
     seen.add(mh);
     return true;
   };
   const outside = (at: number, size: number) => range !== null && (at + size <= range.from || at > range.to);
   async function* visit(cid: CID, at: number, size: number, nodeBytes?: Uint8Array): AsyncGenerator<Section> {
-    const mh = multihashHex(cid);
-    if (cid.code === RAW_CODE) {
-      if (outside(at, size) || !firstTime(mh)) return;
-      yield { cid, at, size };
-      return;
-    }
     if (cid.code !== DAG_PB_CODE) throw new Error(`unexpected codec in DAG: ${cid}`);
     if (outside(at, size)) return;
-    const send = firstTime(mh);
+    const send = firstTime(cid);
     // its whole subtree was sent already (with a range, only part of it may have been: walk it again)
     if (!send && range === null) return;
-    const node = nodeBytes ?? (await src.node(mh));
+    const node = nodeBytes ?? (await src.node(multihashHex(cid)));
     if (!node) throw new Error(`dag-pb node ${cid} has no bytes in the index`);
     if (send) yield { cid, bytes: node };
     const decoded = dagPb.decode(node);
     const sizes = UnixFS.unmarshal(decoded.Data ?? new Uint8Array()).blockSizes;
     let childAt = at;
     for (let i = 0; i < decoded.Links.length; i++) {
+      const child = decoded.Links[i]!.Hash;
       const n = Number(sizes[i]);
-      yield* visit(decoded.Links[i]!.Hash, childAt, n);
+      // leaves inline: no generator per link (a byte range skips most of a node's 1024)
+      if (child.code !== RAW_CODE) yield* visit(child, childAt, n);
+      else if (!outside(childAt, n) && firstTime(child)) yield { cid: child, at: childAt, size: n };
       childAt += n;
     }
   }
