@@ -174,7 +174,10 @@ async function main() {
   fs.rmSync(src);
 
   const cli = path.join(repoRoot, 'lib', 'cli', 'modeldao.mjs');
+  // BENCH_PULL_CPU_PROF=<dir>: every pull writes a V8 CPU profile there
+  const pullProf = process.env.BENCH_PULL_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_PULL_CPU_PROF)] : [];
   const pullArgs = (cache: string, how: string[]) => [
+    ...pullProf,
     cli,
     'pull',
     'bench-ipfs',
