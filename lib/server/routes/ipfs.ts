@@ -302,9 +302,10 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
     return;
   }
   const blob = row?.blobSha256 ?? '';
+  let repeated: Promise<Set<string>> | null = null; // one query for both walks (length, then bytes)
   const src: CarSource = {
     node: async (mh) => (await getBlock(ctx.db, mh, blob))?.node ?? null,
-    repeated: () => repeatedBlocks(ctx.db, blob),
+    repeated: () => (repeated ??= repeatedBlocks(ctx.db, blob)),
     read: (start, end) => ctx.store.createReadStream(blob, { start, end }),
   };
   if (row?.codec === DAG_PB_CODE && !rootNode) {
