@@ -110,6 +110,31 @@ export interface ByteRange {
   to: number;
 }
 
+interface FileNode {
+  links: CID[];
+  /** the bytes under each link (UnixFS blocksizes) */
+  sizes: number[];
+  fileSize: number;
+}
+
+/**
+ * Decoded UnixFS file nodes by multihash (content-addressed: an entry never goes stale). A pull asks
+ * for a 1 GiB file as 64 byte ranges, each walked twice (length, bytes): decoding the root's 1024
+ * links every time cost more server CPU than chunked framing saved. A few entries of ~200 KB each.
+ */
+const fileNodes = new Map<string, FileNode>();
+const FILE_NODES_KEPT = 16;
+function fileNode(mh: string, bytes: Uint8Array): FileNode {
+  const hit = fileNodes.get(mh);
+  if (hit) return hit;
+  const decoded = dagPb.decode(bytes);
+  const unixfs = UnixFS.unmarshal(decoded.Data ?? new Uint8Array());
+  const n: FileNode = { links: decoded.Links.map((l) => l.Hash), sizes: unixfs.blockSizes.map(Number), fileSize: Number(unixfs.fileSize()) };
+  if (fileNodes.size >= FILE_NODES_KEPT) fileNodes.delete(fileNodes.keys().next().value!);
+  fileNodes.set(mh, n);
+  return n;
+}
+
 /** One CAR section: a block whose bytes are in hand (a dag-pb node), or a leaf at `at` in the file. */
 type Section = { cid: CID; bytes: Uint8Array } | { cid: CID; at: number; size: number };
 
@@ -152,22 +177,22 @@ async function* sections(root: CID, row: BlockRow | null, scope: DagScope, dups:
     const send = firstTime(cid);
     // its whole subtree was sent already (with a range, only part of it may have been: walk it again)
     if (!send && range === null) return;
-    const node = nodeBytes ?? (await src.node(multihashHex(cid)));
+    const mh = multihashHex(cid);
+    const node = nodeBytes ?? (await src.node(mh));
     if (!node) throw new Error(`dag-pb node ${cid} has no bytes in the index`);
     if (send) yield { cid, bytes: node };
-    const decoded = dagPb.decode(node);
-    const sizes = UnixFS.unmarshal(decoded.Data ?? new Uint8Array()).blockSizes;
+    const { links, sizes } = fileNode(mh, node);
     let childAt = at;
-    for (let i = 0; i < decoded.Links.length; i++) {
-      const child = decoded.Links[i]!.Hash;
-      const n = Number(sizes[i]);
+    for (let i = 0; i < links.length; i++) {
+      const child = links[i]!;
+      const n = sizes[i]!;
       // leaves inline: no generator per link (a byte range skips most of a node's 1024)
       if (child.code !== RAW_CODE) yield* visit(child, childAt, n);
       else if (!outside(childAt, n) && firstTime(child)) yield { cid: child, at: childAt, size: n };
       childAt += n;
     }
   }
-  yield* visit(root, 0, Number(UnixFS.unmarshal(dagPb.decode(rootNode).Data ?? new Uint8Array()).fileSize()), rootNode);
+  yield* visit(root, 0, fileNode(row.multihash, rootNode).fileSize, rootNode);
 }
 
 const sectionLength = (s: Section) => {
@@ -214,7 +239,7 @@ export async function writeCar(
     const node = row.node ?? (await src.node(row.multihash));
     if (!node) throw new Error(`dag-pb node ${root} has no bytes in the index`);
     row = { ...row, node };
-    fileSize = Number(UnixFS.unmarshal(dagPb.decode(node).Data ?? new Uint8Array()).fileSize());
+    fileSize = fileNode(row.multihash, node).fileSize;
   }
   const blob = row;
   const bytes = new Bytes((at) => src.read(blob.offset + at, blob.offset + Math.max(fileSize, 1) - 1));
