@@ -3,7 +3,17 @@ import { pipeline } from 'node:stream/promises';
 import { CID } from 'multiformats/cid';
 import { HttpError, type Route } from '../http.ts';
 import type { ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
-import { DAG_PB_CODE, IDENTITY_CODE, RAW_CODE, SHA2_256_CODE, findBlockCached, getBlock, multihashHex, repeatedBlocks, type BlockRow } from '../../ipfs/dag.ts';
+import {
+  DAG_PB_CODE,
+  IDENTITY_CODE,
+  RAW_CODE,
+  SHA2_256_CODE,
+  findBlockCached,
+  getNodeCached,
+  multihashHex,
+  repeatedBlocks,
+  type BlockRow,
+} from '../../ipfs/dag.ts';
 import { CACHE_PUBLIC_IMMUTABLE, authorizeBlock } from '../ipfs-access.ts';
 import { carLength, writeCar, type ByteRange, type CarSource, type DagScope } from '../../ipfs/car.ts';
 import * as dagPb from '@ipld/dag-pb';
@@ -257,8 +267,7 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
       return;
     }
     if (row.codec === DAG_PB_CODE) {
-      const full = await getBlock(ctx.db, row.multihash, row.blobSha256);
-      res.end(full?.node ?? new Uint8Array());
+      res.end((await getNodeCached(ctx.db, row.multihash, row.blobSha256)) ?? new Uint8Array());
       return;
     }
     try {
@@ -276,7 +285,7 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
   if (entityBytes && row && cid.code === row.codec) {
     let size = row.length;
     if (row.codec === DAG_PB_CODE) {
-      rootNode = (await getBlock(ctx.db, row.multihash, row.blobSha256))?.node ?? null;
+      rootNode = await getNodeCached(ctx.db, row.multihash, row.blobSha256);
       if (!rootNode) throw new HttpError(500, 'index_broken', `dag-pb node ${cidText} has no bytes in the index`);
       size = Number(UnixFS.unmarshal(dagPb.decode(rootNode).Data ?? new Uint8Array()).fileSize());
     }
@@ -304,12 +313,12 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
   const blob = row?.blobSha256 ?? '';
   let repeated: Promise<Set<string>> | null = null; // one query for both walks (length, then bytes)
   const src: CarSource = {
-    node: async (mh) => (await getBlock(ctx.db, mh, blob))?.node ?? null,
+    node: (mh) => getNodeCached(ctx.db, mh, blob),
     repeated: () => (repeated ??= repeatedBlocks(ctx.db, blob)),
     read: (start, end) => ctx.store.createReadStream(blob, { start, end }),
   };
   if (row?.codec === DAG_PB_CODE && !rootNode) {
-    rootNode = (await getBlock(ctx.db, row.multihash, row.blobSha256))?.node ?? null;
+    rootNode = await getNodeCached(ctx.db, row.multihash, row.blobSha256);
     if (!rootNode) throw new HttpError(500, 'index_broken', `dag-pb node ${cidText} has no bytes in the index`);
   }
   const rootRow = row && rootNode ? { ...row, node: rootNode } : row;
