@@ -33,6 +33,7 @@ import { UnixFS } from 'ipfs-unixfs';
 // - `entity-bytes=from:to` (CAR only; implies dag-scope=entity): the root, the nodes on the way and the
 //   leaves overlapping the range (negative offsets count from the end, `*` is the end; a range
 //   entirely past the end → 400, an empty one → the root block only); the ETag names the range.
+// - CARs carry a Content-Length (computed from the index before the first byte), not chunked framing.
 // Access: the /api/blobs rules (lib/server/ipfs-access.ts). Not supported: paths below the CID (our DAGs are
 // single files: 404 for CAR, 400 for raw), CARv2.
 
