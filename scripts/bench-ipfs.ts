@@ -1,4 +1,4 @@
-// npm run bench:ipfs [-- --size 1GiB --runs 3]
+// npm run bench:ipfs [-- --size 1GiB --runs 3 [--only blobs,car,raw,pull_gateway,pull_ipfs]]
 // One approved file of `size` bytes on the real server (its own process: `npm start` with
 // SERVE_PAGES=0, so its RSS is measured alone), uploaded through POST /api/uploads, published on a
 // local anvil, indexed. In the same run, alternating order, each measured `runs` times:
@@ -9,6 +9,9 @@
 //    IpfsGatewayPool) — the root node first;
 //  - `modeldao pull --ipfs-gateway` against `modeldao pull --gateway` (the CLI, cold cache each).
 // Server RSS is sampled every 50 ms; growth = peak − RSS after the warm-up. Medians. Last line: JSON.
+// CPU seconds per GiB of each method, server and client apart (the machine is shared: CPU time is
+// steadier than wall time): the server's from /proc/<pid>/stat, the in-process clients' from
+// process.cpuUsage(), the pulls' from this process's reaped children.
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -25,7 +28,7 @@ import { median, runBench } from './bench/harness.ts';
 import { parseSize, writeRandomFile } from './bench/tools.ts';
 import { viaBlobs, viaCar } from './bench/gateway-reads.ts';
 
-const { values } = parseArgs({ options: { size: { type: 'string', default: '1GiB' }, runs: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { size: { type: 'string', default: '1GiB' }, runs: { type: 'string', default: '3' }, only: { type: 'string' } } });
 const size = parseSize(values.size!);
 const runs = Math.max(1, Number(values.runs));
 const MiB = 1024 * 1024;
@@ -68,6 +71,19 @@ function childCpuSeconds(): number {
   const stat = fs.readFileSync('/proc/self/stat', 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
   return (Number(f[13]) + Number(f[14])) / 100; // cutime, cstime in clock ticks (USER_HZ = 100)
+}
+
+/** CPU seconds (user + system) of process `pid` so far (Linux: /proc/<pid>/stat utime, stime). */
+function processCpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** CPU seconds of this process (user + system). */
+function ownCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 /** CPU seconds of each pull (the machine is shared: CPU time is steadier than wall time). */
@@ -116,7 +132,9 @@ async function main() {
     UPLOAD_QUOTA_BYTES: String(2 * size + MiB),
   };
   delete serverEnv.DATABASE_URL; // embedded PGlite, like a fresh clone
-  const server = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'lib', 'server', 'start.ts')], {
+  // BENCH_SERVER_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops
+  const prof = process.env.BENCH_SERVER_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_SERVER_CPU_PROF)] : [];
+  const server = spawn(process.execPath, [...prof, '--import', 'tsx', path.join(repoRoot, 'lib', 'server', 'start.ts')], {
     cwd: repoRoot,
     env: serverEnv,
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -156,7 +174,10 @@ async function main() {
   fs.rmSync(src);
 
   const cli = path.join(repoRoot, 'lib', 'cli', 'modeldao.mjs');
+  // BENCH_PULL_CPU_PROF=<dir>: every pull writes a V8 CPU profile there
+  const pullProf = process.env.BENCH_PULL_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_PULL_CPU_PROF)] : [];
   const pullArgs = (cache: string, how: string[]) => [
+    ...pullProf,
     cli,
     'pull',
     'bench-ipfs',
@@ -198,6 +219,11 @@ async function main() {
       return ms;
     },
   };
+  // --only car,raw: just those methods (to profile one; the ratios then come out null)
+  if (values.only) {
+    const only = new Set(values.only.split(','));
+    for (const k of Object.keys(methods)) if (!only.has(k)) delete methods[k];
+  }
   // warm-up (page cache, JIT, CLI start), then the RSS baseline
   for (const m of Object.values(methods)) await m();
   for (const k of Object.keys(pullCpu)) pullCpu[k]!.length = 0; // the warm-up does not count
@@ -213,10 +239,20 @@ async function main() {
   cleanups.push(() => clearInterval(sampler));
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(methods).map((k) => [k, []]));
   const names = Object.keys(methods);
+  const serverCpu: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
+  const clientCpu: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
+  const gib = size / 1024 ** 3;
   for (let i = 0; i < runs; i++) {
     const order = i % 2 === 0 ? names : [...names].reverse();
-    for (const k of order) times[k]!.push(await methods[k]!());
+    for (const k of order) {
+      const s0 = processCpuSeconds(server.pid!);
+      const c0 = k in pullCpu ? 0 : ownCpuSeconds();
+      times[k]!.push(await methods[k]!());
+      serverCpu[k]!.push((processCpuSeconds(server.pid!) - s0) / gib);
+      clientCpu[k]!.push(k in pullCpu ? pullCpu[k]!.at(-1)! / gib : (ownCpuSeconds() - c0) / gib);
+    }
     log(`run ${i + 1}: ${names.map((k) => `${k} ${(times[k]![i]! / 1000).toFixed(2)} s`).join(' · ')}`);
+    log(`  CPU s/GiB server/client: ${names.map((k) => `${k} ${serverCpu[k]![i]!.toFixed(2)}/${clientCpu[k]![i]!.toFixed(2)}`).join(' · ')}`);
   }
   clearInterval(sampler);
   const mibps = (ms: number) => +(size / MiB / (ms / 1000)).toFixed(1);
@@ -234,8 +270,8 @@ async function main() {
     raw_blocks_parallel16_mib_per_s: mibps(med.raw!),
     pull_gateway_median_s: +(med.pull_gateway! / 1000).toFixed(3),
     pull_ipfs_gateway_median_s: +(med.pull_ipfs! / 1000).toFixed(3),
-    pull_gateway_cpu_median_s: +median(pullCpu.pull_gateway!).toFixed(2),
-    pull_ipfs_gateway_cpu_median_s: +median(pullCpu.pull_ipfs!).toFixed(2),
+    pull_gateway_cpu_median_s: pullCpu.pull_gateway!.length ? +median(pullCpu.pull_gateway!).toFixed(2) : null,
+    pull_ipfs_gateway_cpu_median_s: pullCpu.pull_ipfs!.length ? +median(pullCpu.pull_ipfs!).toFixed(2) : null,
     car_over_api_blobs_ratio: +carRatio.toFixed(3),
     raw_blocks_over_api_blobs_ratio: +rawRatio.toFixed(3),
     pull_ipfs_over_pull_gateway_ratio: +pullRatio.toFixed(3),
@@ -243,6 +279,8 @@ async function main() {
     server_rss_growth_mib: +rssGrowth.toFixed(1),
     all_runs_s: Object.fromEntries(names.map((k) => [k, times[k]!.map((t) => +(t / 1000).toFixed(3))])),
     pull_cpu_all_runs_s: Object.fromEntries(Object.entries(pullCpu).map(([k, v]) => [k, v.map((c) => +c.toFixed(2))])),
+    server_cpu_s_per_gib_median: Object.fromEntries(names.map((k) => [k, +median(serverCpu[k]!).toFixed(2)])),
+    client_cpu_s_per_gib_median: Object.fromEntries(names.map((k) => [k, +median(clientCpu[k]!).toFixed(2)])),
     goal: 'CAR (dag-scope=all) >= 0.7x and parallel raw blocks >= 0.5x the /api/blobs throughput; pull --ipfs-gateway >= 0.7x pull --gateway (ratios: modeldao IPFS path over reference, >1 = IPFS faster); server RSS growth <= 128 MiB',
     goal_met: carRatio >= 0.7 && rawRatio >= 0.5 && pullRatio >= 0.7 && rssGrowth <= 128,
     cores: os.cpus().length,

@@ -39,10 +39,13 @@ export function carHeader(root: CID): Uint8Array {
   return out;
 }
 
-/** Writes with backpressure; rejects when the client goes away. */
-function writeTo(out: Writable, chunk: Uint8Array): Promise<void> | void {
+/** Writes `pieces` corked (one writev), then waits for the drain if the stream asks for one; rejects when the client goes away. */
+function writeAll(out: Writable, pieces: Uint8Array[]): Promise<void> | void {
   if (out.destroyed) throw new Error('client closed the connection');
-  if (out.write(chunk)) return;
+  out.cork();
+  for (const p of pieces) out.write(p);
+  out.uncork();
+  if (!out.writableNeedDrain) return;
   return new Promise<void>((resolve, reject) => {
     const done = (err?: Error) => {
       out.off('drain', onDrain);
@@ -107,12 +110,118 @@ export interface ByteRange {
   to: number;
 }
 
+interface FileNode {
+  links: CID[];
+  /** the bytes under each link (UnixFS blocksizes) */
+  sizes: number[];
+  fileSize: number;
+}
+
 /**
- * Streams the CAR for `root` (found as `row`) to `out`: the header, then the blocks `scope` asks
- * for. For UnixFS files `entity` is the whole file, the same blocks as `all`. With `range`
- * (`entity-bytes`, scope entity) only the blocks needed to verify those bytes: the nodes on the
- * paths from the root and the leaves overlapping the range, read from the blob starting at the
- * first such leaf.
+ * Decoded UnixFS file nodes by multihash (content-addressed: an entry never goes stale). A pull asks
+ * for a 1 GiB file as 64 byte ranges, each walked twice (length, bytes): decoding the root's 1024
+ * links every time cost more server CPU than chunked framing saved. A few entries of ~200 KB each.
+ */
+const fileNodes = new Map<string, FileNode>();
+const FILE_NODES_KEPT = 16;
+function fileNode(mh: string, bytes: Uint8Array): FileNode {
+  const hit = fileNodes.get(mh);
+  if (hit) return hit;
+  const decoded = dagPb.decode(bytes);
+  const unixfs = UnixFS.unmarshal(decoded.Data ?? new Uint8Array());
+  const n: FileNode = { links: decoded.Links.map((l) => l.Hash), sizes: unixfs.blockSizes.map(Number), fileSize: Number(unixfs.fileSize()) };
+  if (fileNodes.size >= FILE_NODES_KEPT) fileNodes.delete(fileNodes.keys().next().value!);
+  fileNodes.set(mh, n);
+  return n;
+}
+
+/** One CAR section: a block whose bytes are in hand (a dag-pb node), or a leaf at `at` in the file. */
+type Section = { cid: CID; bytes: Uint8Array } | { cid: CID; at: number; size: number };
+
+/**
+ * The sections of the CAR for `root` (found as `row`) in DFS order, without reading any leaf: the
+ * blocks `scope` asks for. For UnixFS files `entity` is the whole file, the same blocks as `all`.
+ * With `range` (`entity-bytes`, scope entity) only the blocks needed to verify those bytes: the
+ * nodes on the paths from the root and the leaves overlapping the range. Walked twice per response
+ * (once for Content-Length, once to write), so it holds nothing but the dups=n set.
+ */
+async function* sections(root: CID, row: BlockRow | null, scope: DagScope, dups: boolean, src: CarSource, range: ByteRange | null): AsyncGenerator<Section> {
+  // identity CIDs are never sent as blocks (the spec's MUST NOT): their data is in the CID
+  if (root.multihash.code === IDENTITY_CODE || !row) return;
+  if (row.codec === RAW_CODE) {
+    yield { cid: root, at: 0, size: row.length };
+    return;
+  }
+  const rootNode = row.node ?? (await src.node(row.multihash));
+  if (!rootNode) throw new Error(`dag-pb node ${root} has no bytes in the index`);
+  // a raw CID naming a node's bytes: the block is those bytes, no traversal
+  if (root.code === RAW_CODE || scope === 'block') {
+    yield { cid: root, bytes: rootNode };
+    return;
+  }
+  const repeated = dups ? new Set<string>() : await src.repeated();
+  const seen = new Set<string>();
+  /** true when the block is sent; false when dups=n and it was sent before */
+  const firstTime = (cid: CID) => {
+    if (repeated.size === 0) return true; // dups=y, or nothing repeats: no key needed
+    const mh = multihashHex(cid);
+    if (!repeated.has(mh)) return true;
+    if (seen.has(mh)) return false;
+    seen.add(mh);
+    return true;
+  };
+  const outside = (at: number, size: number) => range !== null && (at + size <= range.from || at > range.to);
+  async function* visit(cid: CID, at: number, size: number, nodeBytes?: Uint8Array): AsyncGenerator<Section> {
+    if (cid.code !== DAG_PB_CODE) throw new Error(`unexpected codec in DAG: ${cid}`);
+    if (outside(at, size)) return;
+    const send = firstTime(cid);
+    // its whole subtree was sent already (with a range, only part of it may have been: walk it again)
+    if (!send && range === null) return;
+    const mh = multihashHex(cid);
+    const node = nodeBytes ?? (await src.node(mh));
+    if (!node) throw new Error(`dag-pb node ${cid} has no bytes in the index`);
+    if (send) yield { cid, bytes: node };
+    const { links, sizes } = fileNode(mh, node);
+    let childAt = at;
+    for (let i = 0; i < links.length; i++) {
+      const child = links[i]!;
+      const n = sizes[i]!;
+      // leaves inline: no generator per link (a byte range skips most of a node's 1024)
+      if (child.code !== RAW_CODE) yield* visit(child, childAt, n);
+      else if (!outside(childAt, n) && firstTime(child)) yield { cid: child, at: childAt, size: n };
+      childAt += n;
+    }
+  }
+  yield* visit(root, 0, fileNode(row.multihash, rootNode).fileSize, rootNode);
+}
+
+const sectionLength = (s: Section) => {
+  const n = s.cid.bytes.byteLength + ('bytes' in s ? s.bytes.byteLength : s.size);
+  return varint.encodingLength(n) + n;
+};
+
+/**
+ * The byte length of the CAR writeCar sends for these arguments, known before the first byte (the
+ * DAG's nodes are in the index, the leaves' sizes in the nodes): the response carries a
+ * Content-Length instead of chunked framing.
+ */
+export async function carLength(
+  root: CID,
+  row: BlockRow | null,
+  scope: DagScope,
+  dups: boolean,
+  src: CarSource,
+  range: ByteRange | null = null,
+): Promise<number> {
+  let n = carHeader(root).byteLength;
+  for await (const s of sections(root, row, scope, dups, src, range)) n += sectionLength(s);
+  return n;
+}
+
+/**
+ * Streams the CAR for `root` (found as `row`) to `out`: the header, then the blocks `scope` (and
+ * `range`) ask for (see sections). Leaves come from one forward read of the blob, starting at the
+ * first leaf sent; each section (frame + bytes) goes out corked, in one writev.
  */
 export async function writeCar(
   out: Writable,
@@ -123,78 +232,24 @@ export async function writeCar(
   src: CarSource,
   range: ByteRange | null = null,
 ): Promise<void> {
-  await writeTo(out, carHeader(root));
-  // identity CIDs are never sent as blocks (the spec's MUST NOT): their data is in the CID
-  if (root.multihash.code === IDENTITY_CODE || !row) return;
-  if (root.code === RAW_CODE && row.codec === DAG_PB_CODE) {
-    // a raw CID naming a node's bytes: the block is those bytes, no traversal
+  await writeAll(out, [carHeader(root)]);
+  if (!row || root.multihash.code === IDENTITY_CODE) return;
+  let fileSize = row.length;
+  if (row.codec === DAG_PB_CODE) {
     const node = row.node ?? (await src.node(row.multihash));
     if (!node) throw new Error(`dag-pb node ${root} has no bytes in the index`);
-    await writeTo(out, frame(root, node.byteLength));
-    await writeTo(out, node);
-    return;
+    row = { ...row, node };
+    fileSize = fileNode(row.multihash, node).fileSize;
   }
-  if (row.codec === RAW_CODE) {
-    const bytes = new Bytes(() => src.read(row.offset, row.offset + row.length - 1));
-    try {
-      await writeTo(out, frame(root, row.length));
-      if (row.length > 0) for await (const piece of bytes.take(0, row.length)) await writeTo(out, piece);
-    } finally {
-      bytes.close();
-    }
-    return;
-  }
-  const rootNode = row.node ?? (await src.node(row.multihash));
-  if (!rootNode) throw new Error(`dag-pb node ${root} has no bytes in the index`);
-  if (scope === 'block') {
-    await writeTo(out, frame(root, rootNode.byteLength));
-    await writeTo(out, rootNode);
-    return;
-  }
-  const repeated = dups ? new Set<string>() : await src.repeated();
-  const seen = new Set<string>();
-  const fileSize = Number(UnixFS.unmarshal(dagPb.decode(rootNode).Data ?? new Uint8Array()).fileSize());
-  const bytes = new Bytes((at) => src.read(row.offset + at, row.offset + Math.max(fileSize, 1) - 1));
-  /** true when the block is sent; false when dups=n and it was sent before */
-  const firstTime = (mh: string) => {
-    if (dups || !repeated.has(mh)) return true;
-    if (seen.has(mh)) return false;
-    seen.add(mh);
-    return true;
-  };
-  const outside = (at: number, size: number) => range !== null && (at + size <= range.from || at > range.to);
-  const visit = async (cid: CID, at: number, size: number, nodeBytes?: Uint8Array): Promise<void> => {
-    const mh = multihashHex(cid);
-    if (cid.code === RAW_CODE) {
-      if (outside(at, size)) return;
-      const send = firstTime(mh);
-      if (!send) return; // the reader skips its bytes when the next leaf is taken
-      await writeTo(out, frame(cid, size));
-      for await (const piece of bytes.take(at, size)) await writeTo(out, piece);
-      return;
-    }
-    if (cid.code !== DAG_PB_CODE) throw new Error(`unexpected codec in DAG: ${cid}`);
-    if (outside(at, size)) return;
-    const send = firstTime(mh);
-    // its whole subtree was sent already (with a range, only part of it may have been: walk it again)
-    if (!send && range === null) return;
-    const node = nodeBytes ?? (await src.node(mh));
-    if (!node) throw new Error(`dag-pb node ${cid} has no bytes in the index`);
-    if (send) {
-      await writeTo(out, frame(cid, node.byteLength));
-      await writeTo(out, node);
-    }
-    const decoded = dagPb.decode(node);
-    const sizes = UnixFS.unmarshal(decoded.Data ?? new Uint8Array()).blockSizes;
-    let childAt = at;
-    for (let i = 0; i < decoded.Links.length; i++) {
-      const n = Number(sizes[i]);
-      await visit(decoded.Links[i]!.Hash, childAt, n);
-      childAt += n;
-    }
-  };
+  const blob = row;
+  const bytes = new Bytes((at) => src.read(blob.offset + at, blob.offset + Math.max(fileSize, 1) - 1));
   try {
-    await visit(root, 0, fileSize, rootNode);
+    for await (const s of sections(root, row, scope, dups, src, range)) {
+      const pieces: Uint8Array[] = [frame(s.cid, 'bytes' in s ? s.bytes.byteLength : s.size)];
+      if ('bytes' in s) pieces.push(s.bytes);
+      else if (s.size > 0) for await (const piece of bytes.take(s.at, s.size)) pieces.push(piece);
+      await writeAll(out, pieces);
+    }
   } finally {
     bytes.close();
   }

@@ -305,6 +305,34 @@ describe('GET /ipfs/{cid}: CAR', () => {
     expect(count((await readCar(q)).blocks)).toBe(3);
   });
 
+  it('every CAR declares its exact length up front (Content-Length on GET and HEAD, no chunked framing)', async () => {
+    const zero = Buffer.alloc(MiB);
+    const bytes = Buffer.concat([zero, crypto.randomBytes(MiB), zero, zero, crypto.randomBytes(10)]);
+    const f = await published(bytes);
+    const leaf = await published(crypto.randomBytes(1000));
+    const cases: [string, string][] = [
+      [f.cid, ''],
+      [f.cid, '&car-dups=y'],
+      [f.cid, '&dag-scope=block'],
+      [f.cid, `&entity-bytes=${MiB}:${3 * MiB - 1}`],
+      [f.cid, `&entity-bytes=${MiB}:${3 * MiB - 1}&car-dups=y`],
+      [f.cid, `&entity-bytes=${2 * MiB}:${MiB}`],
+      [leaf.cid, ''],
+      ['bafkqaaa', ''],
+    ];
+    for (const [cid, q] of cases) {
+      const res = await car(cid, q);
+      expect(res.status, q).toBe(200);
+      expect(res.headers.get('transfer-encoding'), q).toBeNull();
+      const declared = Number(res.headers.get('content-length'));
+      const body = Buffer.from(await res.arrayBuffer());
+      expect(body.length, `${cid}${q}`).toBe(declared);
+      // the declared bytes are a whole CAR whose blocks all verify (nothing cut, nothing left over)
+      await readCar(new Response(body));
+      expect(Number((await car(cid, q, { method: 'HEAD' })).headers.get('content-length')), q).toBe(declared);
+    }
+  });
+
   it('the probe CID bafkqaaa: raw → 200 empty; CAR → roots [bafkqaaa], no blocks; HEAD → 200', async () => {
     const r = await raw('bafkqaaa');
     expect(r.status).toBe(200);

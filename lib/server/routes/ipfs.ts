@@ -3,9 +3,19 @@ import { pipeline } from 'node:stream/promises';
 import { CID } from 'multiformats/cid';
 import { HttpError, type Route } from '../http.ts';
 import type { ArtifactRoutesContext } from '../../artifacts/routes-context.ts';
-import { DAG_PB_CODE, IDENTITY_CODE, RAW_CODE, SHA2_256_CODE, findBlockCached, getBlock, multihashHex, repeatedBlocks, type BlockRow } from '../../ipfs/dag.ts';
+import {
+  DAG_PB_CODE,
+  IDENTITY_CODE,
+  RAW_CODE,
+  SHA2_256_CODE,
+  findBlockCached,
+  getNodeCached,
+  multihashHex,
+  repeatedBlocks,
+  type BlockRow,
+} from '../../ipfs/dag.ts';
 import { CACHE_PUBLIC_IMMUTABLE, authorizeBlock } from '../ipfs-access.ts';
-import { writeCar, type ByteRange, type DagScope } from '../../ipfs/car.ts';
+import { carLength, writeCar, type ByteRange, type CarSource, type DagScope } from '../../ipfs/car.ts';
 import * as dagPb from '@ipld/dag-pb';
 import { UnixFS } from 'ipfs-unixfs';
 
@@ -23,6 +33,7 @@ import { UnixFS } from 'ipfs-unixfs';
 // - `entity-bytes=from:to` (CAR only; implies dag-scope=entity): the root, the nodes on the way and the
 //   leaves overlapping the range (negative offsets count from the end, `*` is the end; a range
 //   entirely past the end → 400, an empty one → the root block only); the ETag names the range.
+// - CARs carry a Content-Length (computed from the index before the first byte), not chunked framing.
 // Access: the /api/blobs rules (lib/server/ipfs-access.ts). Not supported: paths below the CID (our DAGs are
 // single files: 404 for CAR, 400 for raw), CARv2.
 
@@ -236,6 +247,17 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
       return;
     }
     headers['content-length'] = String(blockLength);
+    // A leaf (≤ 2 MiB) in one positional read, before the 200 (a blob gone short is a clean error):
+    // a read stream per block (open, four 256 KiB chunks, close) made the GC and the stream
+    // machinery most of the raw path's server CPU.
+    const store = ctx.store as ArtifactRoutesContext['store'] & { readRange?(sha256: string, range: { start: number; end: number }): Promise<Uint8Array> };
+    if (req.method !== 'HEAD' && row?.codec === RAW_CODE && blockLength > 0 && store.readRange) {
+      const bytes = await store.readRange(row.blobSha256, { start: row.offset, end: row.offset + row.length - 1 });
+      if (bytes.byteLength !== row.length) throw new HttpError(500, 'blob_short', `${cidText}: ${bytes.byteLength} of ${row.length} bytes in the blob file`);
+      res.writeHead(200, headers);
+      res.end(bytes);
+      return;
+    }
     res.writeHead(200, headers);
     if (req.method === 'HEAD' || blockLength === 0) {
       res.end();
@@ -246,8 +268,7 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
       return;
     }
     if (row.codec === DAG_PB_CODE) {
-      const full = await getBlock(ctx.db, row.multihash, row.blobSha256);
-      res.end(full?.node ?? new Uint8Array());
+      res.end((await getNodeCached(ctx.db, row.multihash, row.blobSha256)) ?? new Uint8Array());
       return;
     }
     try {
@@ -265,7 +286,7 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
   if (entityBytes && row && cid.code === row.codec) {
     let size = row.length;
     if (row.codec === DAG_PB_CODE) {
-      rootNode = (await getBlock(ctx.db, row.multihash, row.blobSha256))?.node ?? null;
+      rootNode = await getNodeCached(ctx.db, row.multihash, row.blobSha256);
       if (!rootNode) throw new HttpError(500, 'index_broken', `dag-pb node ${cidText} has no bytes in the index`);
       size = Number(UnixFS.unmarshal(dagPb.decode(rootNode).Data ?? new Uint8Array()).fileSize());
     }
@@ -290,27 +311,27 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
     res.end();
     return;
   }
+  const blob = row?.blobSha256 ?? '';
+  let repeated: Promise<Set<string>> | null = null; // one query for both walks (length, then bytes)
+  const src: CarSource = {
+    node: (mh) => getNodeCached(ctx.db, mh, blob),
+    repeated: () => (repeated ??= repeatedBlocks(ctx.db, blob)),
+    read: (start, end) => ctx.store.createReadStream(blob, { start, end }),
+  };
+  if (row?.codec === DAG_PB_CODE && !rootNode) {
+    rootNode = await getNodeCached(ctx.db, row.multihash, row.blobSha256);
+    if (!rootNode) throw new HttpError(500, 'index_broken', `dag-pb node ${cidText} has no bytes in the index`);
+  }
+  const rootRow = row && rootNode ? { ...row, node: rootNode } : row;
+  // the length is known from the index before the first byte: no chunked framing for the client
+  headers['content-length'] = String(await carLength(cid, rootRow, scope, wanted.dups, src, range));
   res.writeHead(200, headers);
   if (req.method === 'HEAD') {
     res.end();
     return;
   }
-  const blob = row?.blobSha256 ?? '';
   try {
-    const rootRow = row && rootNode ? { ...row, node: rootNode } : row;
-    await writeCar(
-      res,
-      cid,
-      rootRow,
-      scope,
-      wanted.dups,
-      {
-        node: async (mh) => (await getBlock(ctx.db, mh, blob))?.node ?? null,
-        repeated: () => repeatedBlocks(ctx.db, blob),
-        read: (start, end) => ctx.store.createReadStream(blob, { start, end }),
-      },
-      range,
-    );
+    await writeCar(res, cid, rootRow, scope, wanted.dups, src, range);
     res.end();
   } catch (err) {
     // Committed to 200 already: an incomplete CAR is how the spec says a failure mid-stream shows.
