@@ -8,6 +8,7 @@ import { manifestCid } from '../manifest/cid.ts';
 import { CarFormatError, CarReader } from './car-reader.ts';
 import { GatewayHttpError, httpError, readBody, request } from './net.ts';
 import { rawGet, RawGetUnsupported, type RawHead } from './rawget.ts';
+import type { OffThreadHash } from './sha256-worker.ts';
 
 // Fetching from IPFS trustless gateways (specs.ipfs.tech/http-gateways/trustless-gateway): raw
 // blocks by CID, each checked against its CID as it arrives, fetched in parallel across gateways.
@@ -240,15 +241,18 @@ export async function leavesOf(pool: IpfsGatewayPool, root: CID, size: number): 
  * to 64 MiB of memory.
  */
 class InOrderFileHash {
-  private readonly hash = crypto.createHash('sha256');
   private cursor = 0;
   private readonly early = new Set<number>(); // leaves in the file, waiting for their turn
   private readBack: Buffer | null = null;
 
-  /** `fd` must be open for reading: early leaves are read back from it. */
+  /**
+   * `fd` must be open for reading: early leaves are read back from it. `hash` is the pull's sha256
+   * worker thread when there is one (the blocks' own CID checks stay on this thread), else in-line.
+   */
   constructor(
     private readonly leaves: Leaf[],
     private readonly fd: number,
+    private readonly hash: OffThreadHash = inlineSha256(),
   ) {}
 
   /** Leaf `i` is verified and in the file; `bytes` are its bytes, only used during the call. */
@@ -274,10 +278,21 @@ class InOrderFileHash {
   }
 
   /** The sha256 (hex) of the whole file; every leaf must have been added. */
-  digest(): string {
+  digest(): Promise<string> {
     if (this.cursor !== this.leaves.length) throw new Error(`file hash incomplete: ${this.cursor} of ${this.leaves.length} leaves`);
-    return this.hash.digest('hex');
+    return this.hash.digest();
   }
+
+  /** Forgets the hash (a failed attempt). */
+  discard(): void {
+    this.hash.discard();
+  }
+}
+
+/** A sha256 on this thread, with the worker's interface. */
+function inlineSha256(): OffThreadHash {
+  const h = crypto.createHash('sha256');
+  return { update: (b) => void h.update(b), digest: async () => h.digest('hex'), discard: () => {} };
 }
 
 /** Writes all of `bytes` at `position`. */
@@ -466,7 +481,7 @@ export async function fetchFileByCid(
   pool: IpfsGatewayPool,
   file: { path: string; size: number; sha256: string; cid: string },
   part: string,
-  o: { concurrency?: number; progress?: (delta: number) => void },
+  o: { concurrency?: number; progress?: (delta: number) => void; sha256?: () => OffThreadHash },
 ): Promise<IpfsFileResult> {
   const root = CID.parse(file.cid);
   const leaves = await leavesOf(pool, root, file.size);
@@ -479,7 +494,7 @@ export async function fetchFileByCid(
   let got: string;
   try {
     if (existing !== file.size) fs.ftruncateSync(fd, file.size);
-    const fileHash = new InOrderFileHash(leaves, fd);
+    const fileHash = new InOrderFileHash(leaves, fd, o.sha256?.());
     const todo: number[] = [];
     const buf = Buffer.allocUnsafe(MAX_BLOCK_BYTES);
     for (const [i, leaf] of leaves.entries()) {
@@ -551,8 +566,11 @@ export async function fetchFileByCid(
       wake();
     };
     await Promise.all(Array.from({ length: Math.min(streams, Math.max(1, queue.length)) }, worker));
-    if (failed !== null) throw failed;
-    got = fileHash.digest();
+    if (failed !== null) {
+      fileHash.discard();
+      throw failed;
+    }
+    got = await fileHash.digest();
     if (process.env.MODELDAO_FSYNC === '1') fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);

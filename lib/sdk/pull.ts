@@ -361,7 +361,7 @@ async function downloadFile(
         let blob: string;
         if (ipfs) {
           // Over IPFS first; a file the IPFS gateways could not deliver falls back to /api/blobs.
-          const r = await downloadFileIpfs(file, ipfs.pool, blobs, ipfs.concurrency, progress, notice);
+          const r = await downloadFileIpfs(file, ipfs.pool, blobs, ipfs.concurrency, progress, notice, hasher);
           if (typeof r === 'string') blob = r;
           else {
             if (gateways.length === 0) throw giveUp(`${file.path} (sha256 ${file.sha256}, CID ${file.cid ?? 'none'})`, r);
@@ -391,6 +391,7 @@ async function downloadFileIpfs(
   concurrency: number,
   progress: (delta: number) => void,
   notice: (m: string) => void,
+  hasher: Sha256Worker,
 ): Promise<string | Failure[]> {
   const blob = path.join(blobsDir, file.sha256);
   if (!file.cid) return [new Failure('missing', `the manifest lists no CID for ${file.path}: it cannot be fetched over IPFS`)];
@@ -399,6 +400,7 @@ async function downloadFileIpfs(
   try {
     const r = await fetchFileByCid(ipfs, { path: file.path, size: file.size, sha256: file.sha256, cid: file.cid }, part, {
       concurrency,
+      sha256: () => hasher.hash(), // the file's sha256 on the worker thread; the blocks' CID checks stay here
       progress: (d) => {
         counted += d;
         progress(d);
