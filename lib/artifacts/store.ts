@@ -344,12 +344,13 @@ export class LocalArtifactStore implements ArtifactStore {
   /**
    * The bytes of `range` in one buffer, read by position (shorter when the blob ends first): for
    * small ranges wanted whole, such as the IPFS node's leaves, where a stream's chunks, copies and
-   * events cost more CPU than the read (lib/ipfs/node.ts).
+   * events cost more CPU than the read (lib/ipfs/node.ts). Read into `into` (its start) when given and
+   * large enough, such as a reused buffer of a BufferPool (lib/artifacts/buffer-pool.ts).
    */
-  async readRange(sha256: string, range: ByteRange): Promise<Buffer> {
+  async readRange(sha256: string, range: ByteRange, into?: Buffer): Promise<Buffer> {
     if (!SHA256_HEX.test(sha256)) throw new StoreError('invalid_digest', 'not a sha256 digest');
     const length = range.end - range.start + 1;
-    const out = Buffer.allocUnsafe(length);
+    const out = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
     const fh = await fs.promises.open(this.blobPath(sha256), 'r');
     try {
       let filled = 0;

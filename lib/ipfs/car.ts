@@ -4,6 +4,7 @@ import * as dagPb from '@ipld/dag-pb';
 import { UnixFS } from 'ipfs-unixfs';
 import { varint } from 'multiformats';
 import type { CID } from 'multiformats/cid';
+import { blockBuffers } from '../artifacts/buffer-pool.ts';
 import { DAG_PB_CODE, IDENTITY_CODE, RAW_CODE, multihashHex, type BlockRow } from './dag.ts';
 
 // CARv1 (ipld.io/specs/transport/car/carv1) streamed in DFS order (IPIP-412 `order=dfs`): a varint
@@ -21,6 +22,11 @@ export interface CarSource {
   repeated(): Promise<Set<string>>;
   /** the blob's bytes from `start` (inclusive) to `end` (inclusive) */
   read(start: number, end: number): Readable;
+  /**
+   * The same bytes in one positional read into `into` (shorter when the blob ends first), when the
+   * store can (the local store): leaves then go out in reused buffers instead of a stream's fresh ones.
+   */
+  readInto?(into: Buffer, start: number, end: number): Promise<Buffer>;
 }
 
 function frame(cid: CID, dataLength: number): Uint8Array {
@@ -39,11 +45,15 @@ export function carHeader(root: CID): Uint8Array {
   return out;
 }
 
-/** Writes `pieces` corked (one writev), then waits for the drain if the stream asks for one; rejects when the client goes away. */
-function writeAll(out: Writable, pieces: Uint8Array[]): Promise<void> | void {
+/**
+ * Writes `pieces` corked (one writev), then waits for the drain if the stream asks for one; rejects
+ * when the client goes away. `written` runs once the stream is done with the pieces (it may not run
+ * at all when the client went away).
+ */
+function writeAll(out: Writable, pieces: Uint8Array[], written?: () => void): Promise<void> | void {
   if (out.destroyed) throw new Error('client closed the connection');
   out.cork();
-  for (const p of pieces) out.write(p);
+  for (const [i, p] of pieces.entries()) out.write(p, i === pieces.length - 1 ? written : undefined);
   out.uncork();
   if (!out.writableNeedDrain) return;
   return new Promise<void>((resolve, reject) => {
@@ -245,6 +255,14 @@ export async function writeCar(
   const bytes = new Bytes((at) => src.read(blob.offset + at, blob.offset + Math.max(fileSize, 1) - 1));
   try {
     for await (const s of sections(root, row, scope, dups, src, range)) {
+      if (src.readInto && !('bytes' in s) && s.size > 0) {
+        // a leaf in one positional read into a reused buffer, given back once the socket has it
+        const buf = blockBuffers.take(s.size);
+        const leaf = await src.readInto(buf, blob.offset + s.at, blob.offset + s.at + s.size - 1);
+        if (leaf.byteLength !== s.size) throw new Error('blob is shorter than its DAG');
+        await writeAll(out, [frame(s.cid, s.size), leaf], () => blockBuffers.give(buf));
+        continue;
+      }
       const pieces: Uint8Array[] = [frame(s.cid, 'bytes' in s ? s.bytes.byteLength : s.size)];
       if ('bytes' in s) pieces.push(s.bytes);
       else if (s.size > 0) for await (const piece of bytes.take(s.at, s.size)) pieces.push(piece);

@@ -107,6 +107,45 @@ describe('GET /ipfs/{cid}: raw blocks', () => {
     expect(Buffer.concat(parts).equals(bytes)).toBe(true);
   });
 
+  it('leaves and CARs sent from reused buffers stay right under concurrency, with clients that go away mid-body', async () => {
+    const node = dagPb.decode(new Uint8Array(await (await raw(file.cid)).arrayBuffer()));
+    const leaves = node.Links.map((l) => l.Hash);
+    const cut = async () => {
+      // read a little of a CAR, then go away: its buffers must not come back while still queued
+      const ac = new AbortController();
+      const res = await car(file.cid, '', { signal: ac.signal });
+      const r = res.body!.getReader();
+      await r.read();
+      ac.abort();
+      await r.read().catch(() => undefined);
+    };
+    for (let round = 0; round < 3; round++) {
+      const jobs: Promise<unknown>[] = [];
+      // raw blocks while the CARs' writes wait in their sockets: they must not get the CARs' buffers
+      const rawBlocks = async () => {
+        await new Promise((r) => setTimeout(r, 100));
+        const all = Array.from({ length: 4 }, () =>
+          leaves.map((cid) => raw(cid.toString()).then(async (res) => verifyBlock(cid, new Uint8Array(await res.arrayBuffer())))),
+        );
+        await Promise.all(all.flat());
+      };
+      jobs.push(rawBlocks());
+      for (let k = 0; k < 3; k++) {
+        jobs.push(
+          car(file.cid).then(async (res) => {
+            // a slow reader: the server's writes queue up behind a full socket meanwhile
+            await new Promise((r) => setTimeout(r, 300));
+            const { blocks } = await readCar(res);
+            const got = Buffer.concat(blocks.filter((b) => b.cid.code === 0x55).map((b) => b.bytes));
+            expect(got.equals(bytes)).toBe(true);
+          }),
+        );
+        jobs.push(cut());
+      }
+      await Promise.all(jobs);
+    }
+  });
+
   it('takes the format from Accept when ?format is absent (with Content-Location), and ?format wins over Accept', async () => {
     const byAccept = await fetch(`${h.url}/ipfs/${file.cid}`, { headers: { accept: 'application/vnd.ipld.raw' } });
     expect(byAccept.status).toBe(200);

@@ -16,6 +16,7 @@ import {
 } from '../../ipfs/dag.ts';
 import { CACHE_PUBLIC_IMMUTABLE, authorizeBlock } from '../ipfs-access.ts';
 import { carLength, writeCar, type ByteRange, type CarSource, type DagScope } from '../../ipfs/car.ts';
+import { blockBuffers } from '../../artifacts/buffer-pool.ts';
 import * as dagPb from '@ipld/dag-pb';
 import { UnixFS } from 'ipfs-unixfs';
 
@@ -250,12 +251,16 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
     // A leaf (≤ 2 MiB) in one positional read, before the 200 (a blob gone short is a clean error):
     // a read stream per block (open, four 256 KiB chunks, close) made the GC and the stream
     // machinery most of the raw path's server CPU.
-    const store = ctx.store as ArtifactRoutesContext['store'] & { readRange?(sha256: string, range: { start: number; end: number }): Promise<Uint8Array> };
+    // The buffer is a reused one (blockBuffers), given back once the response is sent.
+    const store = ctx.store as ArtifactRoutesContext['store'] & {
+      readRange?(sha256: string, range: { start: number; end: number }, into?: Buffer): Promise<Buffer>;
+    };
     if (req.method !== 'HEAD' && row?.codec === RAW_CODE && blockLength > 0 && store.readRange) {
-      const bytes = await store.readRange(row.blobSha256, { start: row.offset, end: row.offset + row.length - 1 });
+      const buf = blockBuffers.take(row.length);
+      const bytes = await store.readRange(row.blobSha256, { start: row.offset, end: row.offset + row.length - 1 }, buf);
       if (bytes.byteLength !== row.length) throw new HttpError(500, 'blob_short', `${cidText}: ${bytes.byteLength} of ${row.length} bytes in the blob file`);
       res.writeHead(200, headers);
-      res.end(bytes);
+      res.end(bytes, () => blockBuffers.give(buf));
       return;
     }
     res.writeHead(200, headers);
@@ -318,6 +323,10 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
     repeated: () => (repeated ??= repeatedBlocks(ctx.db, blob)),
     read: (start, end) => ctx.store.createReadStream(blob, { start, end }),
   };
+  const positional = ctx.store as ArtifactRoutesContext['store'] & {
+    readRange?(sha256: string, range: { start: number; end: number }, into?: Buffer): Promise<Buffer>;
+  };
+  if (positional.readRange) src.readInto = (into, start, end) => positional.readRange!(blob, { start, end }, into);
   if (row?.codec === DAG_PB_CODE && !rootNode) {
     rootNode = await getNodeCached(ctx.db, row.multihash, row.blobSha256);
     if (!rootNode) throw new HttpError(500, 'index_broken', `dag-pb node ${cidText} has no bytes in the index`);
