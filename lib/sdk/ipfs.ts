@@ -43,6 +43,48 @@ function isBlockOf(cid: CID, bytes: Uint8Array): boolean {
   return crypto.createHash('sha256').update(bytes).digest().equals(cid.multihash.digest);
 }
 
+/** What a gateway's HTTP status says about it: refused access, no such content, or broken. */
+function failureKind(status: number): 'access' | 'missing' | 'network' {
+  return status === 401 || status === 403 ? 'access' : status === 404 || status === 410 ? 'missing' : 'network';
+}
+
+/**
+ * A block over plain http with rawGet (no node:http parser or per-chunk buffers): the body copied
+ * once into a buffer of its Content-Length. null when rawGet cannot take the URL or the answer
+ * (https, no Content-Length): the caller uses node:http. Non-2xx answers throw GatewayHttpError.
+ */
+async function rawBlock(url: string, headers: Record<string, string>, maxBytes: number, idleTimeoutMs: number, signal: AbortSignal): Promise<Buffer | null> {
+  const u = new URL(url);
+  if (u.protocol !== 'http:') return null;
+  let out: Buffer | null = null;
+  let n = 0;
+  try {
+    await rawGet(
+      u,
+      headers,
+      {
+        onHead(head) {
+          if (head.status !== 200) throw new GatewayHttpError(head.status, undefined, `${url} → ${head.status}`);
+          const declared = Number(head.headers['content-length']);
+          if (declared > maxBytes) throw new Error(`response larger than ${maxBytes} bytes`);
+          out = Buffer.allocUnsafe(declared);
+        },
+        onData(chunk) {
+          chunk.copy(out!, n); // rawGet stops at Content-Length
+          n += chunk.length;
+        },
+      },
+      idleTimeoutMs,
+      signal,
+    );
+  } catch (err) {
+    if (err instanceof RawGetUnsupported) return null;
+    throw err;
+  }
+  if (!out) throw new Error('no response body');
+  return out;
+}
+
 /**
  * A block's body in one buffer: sized by Content-Length when the gateway sends one (copied into
  * once as chunks arrive), else collected as readBody does. More than `maxBytes`, or a body that
@@ -140,17 +182,18 @@ export class IpfsGatewayPool {
     const timeout = this.opts.blockTimeoutMs ?? 60_000;
     const signal = AbortSignal.timeout(timeout);
     let bytes: Buffer;
+    const headers = { accept: 'application/vnd.ipld.raw', ...(await this.opts.headers?.(gw)) };
     try {
-      const res = await request(url, { headers: { accept: 'application/vnd.ipld.raw', ...(await this.opts.headers?.(gw)) }, idleTimeoutMs: timeout, signal });
-      const status = res.statusCode ?? 0;
-      if (status !== 200) {
-        const e = await httpError(res, url);
-        const kind = status === 401 || status === 403 ? 'access' : status === 404 || status === 410 ? 'missing' : 'network';
-        throw new BlockFailure(kind, gw, e.message, status);
+      const raw = await rawBlock(url, headers, maxBytes, timeout, signal);
+      if (raw) bytes = raw;
+      else {
+        const res = await request(url, { headers, idleTimeoutMs: timeout, signal });
+        const status = res.statusCode ?? 0;
+        if (status !== 200) throw await httpError(res, url);
+        bytes = await readBlockBody(res, maxBytes);
       }
-      bytes = await readBlockBody(res, maxBytes);
     } catch (err) {
-      if (err instanceof BlockFailure) throw err;
+      if (err instanceof GatewayHttpError) throw new BlockFailure(failureKind(err.status), gw, err.message, err.status);
       const msg = signal.aborted ? `stalled: block ${cid} not complete after ${timeout / 1000} s` : `block ${cid}: ${(err as Error).message}`;
       throw new BlockFailure('network', gw, msg);
     }
@@ -398,8 +441,7 @@ async function fetchCarRange(pool: IpfsGatewayPool, gw: string, root: CID, leave
   };
   const failureOf = (status: number, message: string) => {
     if ([400, 406, 415, 422, 501].includes(status)) return new CarRefused(message);
-    const kind = status === 401 || status === 403 ? 'access' : status === 404 || status === 410 ? 'missing' : 'network';
-    return new BlockFailure(kind, gw, message, status);
+    return new BlockFailure(failureKind(status), gw, message, status);
   };
   try {
     try {

@@ -78,6 +78,13 @@ class ChunkedDecoder {
 }
 
 const READ_BUFFER = 1024 * 1024;
+/**
+ * Read buffers of finished requests, for the next ones: a fresh 1 MiB per request (one per block
+ * when raw blocks are fetched one by one) is external memory to V8, whose growth starts full GCs.
+ * A buffer is only written by its own socket's reads, which stop when the socket is destroyed.
+ */
+const spareReadBuffers: Buffer[] = [];
+const SPARE_READ_BUFFERS = 8;
 
 export function rawGet(
   url: URL,
@@ -95,10 +102,12 @@ export function rawGet(
     let received = 0;
     let errorBody: Buffer[] | null = null;
     let settled = false;
+    const readBuffer = spareReadBuffers.pop() ?? Buffer.allocUnsafeSlow(READ_BUFFER);
     const finish = (err: Error | null) => {
       if (settled) return;
       settled = true;
       socket.destroy();
+      if (spareReadBuffers.length < SPARE_READ_BUFFERS) spareReadBuffers.push(readBuffer);
       signal?.removeEventListener('abort', onAbort);
       if (err) reject(err);
       else resolve({ received, contentLength });
@@ -136,7 +145,7 @@ export function rawGet(
       host: url.hostname.replace(/^\[|\]$/g, ''),
       port: Number(url.port || 80),
       onread: {
-        buffer: Buffer.allocUnsafe(READ_BUFFER),
+        buffer: readBuffer,
         callback: (n: number, buf: Uint8Array) => {
           if (settled) return false;
           try {
