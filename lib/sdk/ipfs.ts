@@ -65,7 +65,10 @@ async function rawBlock(url: string, headers: Record<string, string>, maxBytes: 
       {
         onHead(head) {
           if (head.status !== 200) throw new GatewayHttpError(head.status, undefined, `${url} → ${head.status}`);
-          const declared = Number(head.headers['content-length']);
+          const length = head.headers['content-length'];
+          // chunked: rawGet could decode it, but the buffer is sized by the length; node:http takes it
+          if (length === undefined) throw new RawGetUnsupported('no Content-Length');
+          const declared = Number(length);
           if (declared > maxBytes) throw new Error(`response larger than ${maxBytes} bytes`);
           out = Buffer.allocUnsafe(declared);
         },
@@ -141,6 +144,8 @@ export class IpfsGatewayPool {
   private alive: string[];
   private turn = 0;
   readonly dropped: BlockFailure[] = [];
+  /** Gateways whose raw blocks rawBlock cannot take (https, no Content-Length): node:http from then on. */
+  private readonly viaNodeHttp = new Set<string>();
   constructor(private readonly opts: IpfsGatewayPoolOptions) {
     this.alive = [...opts.gateways];
   }
@@ -184,9 +189,10 @@ export class IpfsGatewayPool {
     let bytes: Buffer;
     const headers = { accept: 'application/vnd.ipld.raw', ...(await this.opts.headers?.(gw)) };
     try {
-      const raw = await rawBlock(url, headers, maxBytes, timeout, signal);
+      const raw = this.viaNodeHttp.has(gw) ? null : await rawBlock(url, headers, maxBytes, timeout, signal);
       if (raw) bytes = raw;
       else {
+        this.viaNodeHttp.add(gw);
         const res = await request(url, { headers, idleTimeoutMs: timeout, signal });
         const status = res.statusCode ?? 0;
         if (status !== 200) throw await httpError(res, url);

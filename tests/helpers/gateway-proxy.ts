@@ -26,6 +26,7 @@ export interface GatewayProxy {
 export async function startGatewayProxy(
   upstream: string,
   rewrite: (answer: UpstreamAnswer, url: string) => UpstreamAnswer | null | Promise<UpstreamAnswer | null> = (a) => a,
+  o: { chunked?: boolean } = {},
 ): Promise<GatewayProxy> {
   const requests: string[] = [];
   const problems: string[] = [];
@@ -42,7 +43,11 @@ export async function startGatewayProxy(
         if (up.status !== 200) problems.push(`${up.status} ${req.url} ${body.toString().slice(0, 200)}`);
         const out = await rewrite({ status: up.status, contentType: up.headers.get('content-type') ?? 'application/octet-stream', body }, req.url ?? '');
         if (out === null) return; // stall: never answer
-        res.writeHead(out.status, { 'content-type': out.contentType, 'content-length': String(out.body.length) });
+        // chunked: no Content-Length, the body in chunked transfer coding (as some gateways answer)
+        res.writeHead(
+          out.status,
+          o.chunked ? { 'content-type': out.contentType } : { 'content-type': out.contentType, 'content-length': String(out.body.length) },
+        );
         res.end(out.body);
       } catch (err) {
         if (!ac.signal.aborted) problems.push(`proxy error ${req.url}: ${(err as Error).message}`);

@@ -123,6 +123,21 @@ describe('pull --ipfs-gateway', () => {
     expect(cars).toBeLessThanOrEqual(3);
   });
 
+  it('a gateway that answers raw blocks in chunked transfer coding (no Content-Length) still serves them', async () => {
+    const chunked = await startGatewayProxy(
+      h.url,
+      (a, url) => (url.includes('entity-bytes=') ? { status: 400, contentType: 'text/plain', body: Buffer.from('entity-bytes not supported') } : a),
+      { chunked: true },
+    );
+    closers.push(() => chunked.close());
+    const notices: string[] = [];
+    const r = await pull({ ...base(), ipfsGateways: [chunked.url], cacheDir: dir(), onNotice: (m) => notices.push(m) });
+    expectFiles(r);
+    expect(notices.some((n) => n.includes('dropping'))).toBe(false);
+    // manifest, root, config, 7 leaves; the manifest twice (its first answer showed no Content-Length)
+    expect(chunked.requests.filter((u) => u.endsWith('?format=raw')).length).toBe(1 + 3 + 7);
+  });
+
   it('a bad block inside a CAR: the gateway is named and dropped, nothing unverified reaches the partial file or the cache', async () => {
     const flip = await proxy('flip');
     const cache = dir();
