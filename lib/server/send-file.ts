@@ -18,20 +18,30 @@ export async function sendFileRange(res: ServerResponse, fh: FileHandle, start: 
   const free: Buffer[] = Array.from({ length: Math.min(BUFFERS, Math.ceil(length / size)) }, () => Buffer.allocUnsafeSlow(size));
   let wake: (() => void) | null = null;
   let failure: Error | null = null;
-  // A client that goes away fails the writes in flight (their callbacks get the error).
-  for (let pos = start; pos <= end;) {
-    while (free.length === 0 && !failure) await new Promise<void>((r) => (wake = r));
-    wake = null;
-    if (failure) throw failure;
-    const buf = free.pop()!; // free is not empty
-    const { bytesRead } = await fh.read(buf, 0, Math.min(size, end + 1 - pos), pos);
-    if (bytesRead === 0) throw new Error(`file ended at ${pos}, before byte ${end}`);
-    pos += bytesRead;
-    res.write(buf.subarray(0, bytesRead), (err) => {
-      if (err) failure ??= err;
-      free.push(buf);
-      wake?.();
-    });
+  // A client that goes away fails the writes in flight (their callbacks get the error); a write made
+  // as its socket closes may get no callback at all, so the response's close ends the wait too.
+  const onClose = () => {
+    failure ??= new Error('client closed the connection');
+    wake?.();
+  };
+  res.once('close', onClose);
+  try {
+    for (let pos = start; pos <= end;) {
+      while (free.length === 0 && !failure) await new Promise<void>((r) => (wake = r));
+      wake = null;
+      if (failure) throw failure;
+      const buf = free.pop()!; // free is not empty
+      const { bytesRead } = await fh.read(buf, 0, Math.min(size, end + 1 - pos), pos);
+      if (bytesRead === 0) throw new Error(`file ended at ${pos}, before byte ${end}`);
+      pos += bytesRead;
+      res.write(buf.subarray(0, bytesRead), (err) => {
+        if (err) failure ??= err;
+        free.push(buf);
+        wake?.();
+      });
+    }
+  } finally {
+    res.off('close', onClose);
   }
   res.end();
 }

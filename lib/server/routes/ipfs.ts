@@ -178,6 +178,11 @@ function onlyIfCached(req: IncomingMessage): boolean {
   return /(^|,)\s*only-if-cached\s*(,|$)/i.test(String(req.headers['cache-control'] ?? ''));
 }
 
+/** A store that can read a range by position into a given buffer (the local store: LocalArtifactStore.readRange). */
+type PositionalStore = ArtifactRoutesContext['store'] & {
+  readRange?(sha256: string, range: { start: number; end: number }, into?: Buffer): Promise<Buffer>;
+};
+
 async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Record<string, string>, ctx: ArtifactRoutesContext) {
   const url = new URL(req.url ?? '/', 'http://gateway.invalid');
   const cid = parseCid(params.cid!);
@@ -252,9 +257,7 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
     // a read stream per block (open, four 256 KiB chunks, close) made the GC and the stream
     // machinery most of the raw path's server CPU.
     // The buffer is a reused one (blockBuffers), given back once the response is sent.
-    const store = ctx.store as ArtifactRoutesContext['store'] & {
-      readRange?(sha256: string, range: { start: number; end: number }, into?: Buffer): Promise<Buffer>;
-    };
+    const store = ctx.store as PositionalStore;
     if (req.method !== 'HEAD' && row?.codec === RAW_CODE && blockLength > 0 && store.readRange) {
       const buf = blockBuffers.take(row.length);
       const bytes = await store.readRange(row.blobSha256, { start: row.offset, end: row.offset + row.length - 1 }, buf);
@@ -323,9 +326,7 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
     repeated: () => (repeated ??= repeatedBlocks(ctx.db, blob)),
     read: (start, end) => ctx.store.createReadStream(blob, { start, end }),
   };
-  const positional = ctx.store as ArtifactRoutesContext['store'] & {
-    readRange?(sha256: string, range: { start: number; end: number }, into?: Buffer): Promise<Buffer>;
-  };
+  const positional = ctx.store as PositionalStore;
   if (positional.readRange) src.readInto = (into, start, end) => positional.readRange!(blob, { start, end }, into);
   if (row?.codec === DAG_PB_CODE && !rootNode) {
     rootNode = await getNodeCached(ctx.db, row.multihash, row.blobSha256);
