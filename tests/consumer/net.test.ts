@@ -124,3 +124,125 @@ describe('rawGet: chunked bodies (streamed answers such as CARs)', () => {
     await new Promise((r) => srv.close(r));
   });
 });
+
+describe('rawGet keepAlive (raw blocks: many small requests to one gateway)', () => {
+  /** Collects a GET's body through rawGet. */
+  async function get(u: URL, keepAlive: boolean): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    await rawGet(u, {}, { onHead: () => {}, onData: (c) => void parts.push(Buffer.from(c)) }, 5_000, undefined, { keepAlive });
+    return Buffer.concat(parts);
+  }
+  /** An http server whose answer to /n is n random bytes (recorded), counting its connections. */
+  async function blockServer(opts: { close?: boolean } = {}) {
+    const sent = new Map<string, Buffer>();
+    let connections = 0;
+    const srv = http.createServer((req, res) => {
+      const body = crypto.randomBytes(Number(req.url!.slice(1)));
+      sent.set(req.url!, body);
+      res.writeHead(200, { 'content-length': String(body.length), ...(opts.close ? { connection: 'close' } : {}) });
+      res.end(body);
+    });
+    srv.on('connection', () => connections++);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const base = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    return {
+      base,
+      sent,
+      connections: () => connections,
+      close: async () => {
+        srv.closeAllConnections();
+        await new Promise((r) => srv.close(r));
+      },
+    };
+  }
+
+  it('reuses one connection for sequential requests, each body exact (sizes around the 1 MiB read buffer)', async () => {
+    const s = await blockServer();
+    try {
+      for (const n of [1, 0, 1024 * 1024 - 1, 1024 * 1024, 1024 * 1024 + 1, 17, 2 * 1024 * 1024 + 3]) {
+        const path = `/${n}`;
+        expect((await get(new URL(s.base + path), true)).equals(s.sent.get(path)!)).toBe(true);
+      }
+      expect(s.connections()).toBe(1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('parallel requests each get their own connection, and the kept ones serve the next wave', async () => {
+    const s = await blockServer();
+    try {
+      for (let wave = 0; wave < 3; wave++) {
+        const paths = Array.from({ length: 8 }, (_, i) => `/${65_536 + wave * 8 + i}`);
+        const bodies = await Promise.all(paths.map((p) => get(new URL(s.base + p), true)));
+        paths.forEach((p, i) => expect(bodies[i]!.equals(s.sent.get(p)!)).toBe(true));
+      }
+      expect(s.connections()).toBe(8);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('without keepAlive, or when the server says Connection: close, every request has its own connection', async () => {
+    const a = await blockServer();
+    const b = await blockServer({ close: true });
+    try {
+      for (let i = 0; i < 3; i++) await get(new URL(`${a.base}/100`), false);
+      for (let i = 0; i < 3; i++) await get(new URL(`${b.base}/100`), true);
+      expect(a.connections()).toBe(3);
+      expect(b.connections()).toBe(3);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('a kept connection the server closes when the next request comes is retried once on a new one', async () => {
+    // Answers the first request of each connection with keep-alive, then closes the connection as
+    // soon as a second request arrives on it (a server's idle close racing the request).
+    let connections = 0;
+    const body = crypto.randomBytes(5000);
+    const socks = new Set<net.Socket>();
+    const srv = net.createServer((sock) => {
+      connections++;
+      socks.add(sock);
+      let requests = 0;
+      sock.on('data', () => {
+        if (++requests === 1) sock.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body]));
+        else sock.destroy();
+      });
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const u = new URL(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/b`);
+    try {
+      expect((await get(u, true)).equals(body)).toBe(true);
+      expect((await get(u, true)).equals(body)).toBe(true);
+      expect(connections).toBe(2);
+    } finally {
+      for (const sock of socks) sock.destroy(); // the client keeps the second one
+      await new Promise((r) => srv.close(r));
+    }
+  });
+
+  it('a kept connection that breaks off mid-body is an error, not retried (bytes were delivered)', async () => {
+    const body = crypto.randomBytes(5000);
+    const srv = net.createServer((sock) => {
+      let requests = 0;
+      sock.on('data', () => {
+        const head = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`);
+        if (++requests === 1) sock.write(Buffer.concat([head, body]));
+        else sock.end(Buffer.concat([head, body.subarray(0, 100)]));
+      });
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const u = new URL(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/b`);
+    try {
+      expect((await get(u, true)).equals(body)).toBe(true);
+      await expect(get(u, true)).rejects.toThrow(/connection closed after 100 of 5000 bytes/);
+    } finally {
+      await new Promise((r) => srv.close(r));
+    }
+  });
+});

@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncPins } from '../../lib/artifacts/catalog.ts';
 import { MANIFEST_SCHEMA } from '../../lib/manifest/index.ts';
+import { CID } from 'multiformats/cid';
 import { ModelDaoError, pull, status } from '../../lib/sdk/index.ts';
+import { IpfsGatewayPool, leavesOf } from '../../lib/sdk/ipfs.ts';
 import { indexVersion, startHarness, upload, type Harness } from '../artifacts/harness.ts';
 import { listFiles, publish, tmpDir } from '../consumer/fixtures.ts';
 import { flipBigBlocks, startGatewayProxy, type GatewayProxy } from '../helpers/gateway-proxy.ts';
@@ -293,5 +295,34 @@ describe('pull --ipfs-gateway', () => {
     const st = await run(['status', SLUG]);
     expect(st.code).toBe(0);
     expect(st.stdout).toMatch(/manifest CID bafkrei[a-z2-7]+/);
+  });
+});
+
+describe('raw blocks from the SDK pool (kept connections, reused buffers)', () => {
+  it('blocks fetched 7 at a time over 3 rounds, each buffer given back after use, are each the right bytes; a buffer given back twice is handed out once', async () => {
+    const bytes = files.get('model.safetensors')!;
+    const up = (await upload(h, bytes)).body as { cid: string };
+    const pool = new IpfsGatewayPool({ gateways: [h.url] });
+    const leaves = await leavesOf(pool, CID.parse(up.cid), bytes.length);
+    expect(leaves.length).toBe(7);
+    const seenBuffers = new Set<ArrayBufferLike>();
+    for (let round = 0; round < 3; round++) {
+      const blocks = await Promise.all(leaves.map((l) => pool.fetchBlock(l.cid)));
+      blocks.forEach((b, i) =>
+        expect(Buffer.from(b).equals(bytes.subarray(leaves[i]!.offset, leaves[i]!.offset + leaves[i]!.size)), `round ${round} leaf ${i}`).toBe(true),
+      );
+      expect(new Set(blocks.map((b) => b.buffer)).size).toBe(7); // no two blocks share memory
+      for (const b of blocks) seenBuffers.add(b.buffer);
+      for (const b of blocks) pool.release(b);
+    }
+    expect(seenBuffers.size).toBe(7); // rounds 2 and 3 reused round 1's buffers
+    const a = await pool.fetchBlock(leaves[0]!.cid);
+    pool.release(a);
+    pool.release(a); // a caller's mistake: must not put the buffer in the spares twice
+    const [b, c] = await Promise.all([pool.fetchBlock(leaves[1]!.cid), pool.fetchBlock(leaves[2]!.cid)]);
+    expect(b.buffer).not.toBe(c.buffer);
+    expect(Buffer.from(b).equals(bytes.subarray(leaves[1]!.offset, leaves[1]!.offset + leaves[1]!.size))).toBe(true);
+    expect(Buffer.from(c).equals(bytes.subarray(leaves[2]!.offset, leaves[2]!.offset + leaves[2]!.size))).toBe(true);
+    expect(pool.dropped).toEqual([]);
   });
 });
