@@ -349,17 +349,9 @@ export class LocalArtifactStore implements ArtifactStore {
    */
   async readRange(sha256: string, range: ByteRange, into?: Buffer): Promise<Buffer> {
     if (!SHA256_HEX.test(sha256)) throw new StoreError('invalid_digest', 'not a sha256 digest');
-    const length = range.end - range.start + 1;
-    const out = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
     const fh = await fs.promises.open(this.blobPath(sha256), 'r');
     try {
-      let filled = 0;
-      while (filled < length) {
-        const { bytesRead } = await fh.read(out, filled, length - filled, range.start + filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      return filled === length ? out : out.subarray(0, filled);
+      return await readRangeOf(fh, range, into);
     } finally {
       await fh.close();
     }
@@ -485,4 +477,21 @@ async function writeFileDurable(file: string, content: string, tmpDir: string) {
   await fh.close();
   await fs.promises.rename(tmp, file);
   await fsyncDir(path.dirname(file));
+}
+
+/**
+ * The bytes of `range` of an open file in one buffer, read by position (shorter when the file ends
+ * first); into `into` (its start) when given and large enough. For callers that read many ranges of
+ * one blob (a CAR's leaves) through one handle from openBlob.
+ */
+export async function readRangeOf(fh: fs.promises.FileHandle, range: ByteRange, into?: Buffer): Promise<Buffer> {
+  const length = range.end - range.start + 1;
+  const out = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await fh.read(out, filled, length - filled, range.start + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled === length ? out : out.subarray(0, filled);
 }
