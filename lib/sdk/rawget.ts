@@ -127,7 +127,10 @@ function takeIdle(key: string): Conn | null {
   const conn = list?.pop() ?? null;
   if (list && list.length === 0) idleConns.delete(key);
   if (conn?.idle) clearTimeout(conn.idle);
-  if (conn) conn.idle = null;
+  if (conn) {
+    conn.idle = null;
+    conn.socket.ref();
+  }
   return conn;
 }
 
@@ -152,6 +155,7 @@ function closeConn(conn: Conn): void {
 function parkConn(conn: Conn): void {
   conn.user = null;
   conn.socket.setTimeout(0);
+  conn.socket.unref(); // a kept connection does not keep the process alive
   const list = idleConns.get(conn.key) ?? [];
   if (list.length >= IDLE_PER_HOST) return closeConn(conn);
   list.push(conn);

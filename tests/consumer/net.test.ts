@@ -1,8 +1,10 @@
 // The SDK's HTTP layer (lib/sdk/net.ts, lib/sdk/rawget.ts) against real local sockets: one that
 // stalls, and one that answers with exact bytes (chunked bodies cut anywhere, truncated, malformed).
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBody, request } from '../../lib/sdk/net.ts';
 import { rawGet } from '../../lib/sdk/rawget.ts';
@@ -194,6 +196,23 @@ describe('rawGet keepAlive (raw blocks: many small requests to one gateway)', ()
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it('a kept connection does not keep the process alive (a CLI exits when its pull is done)', async () => {
+    const s = await blockServer();
+    try {
+      // After the request, an unref'd timer: it only fires (exit 3) if something else keeps the process alive.
+      const script = `import('${path.resolve('lib/sdk/rawget.ts')}').then(async (m) => {
+        await m.rawGet(new URL('${s.base}/1000'), {}, { onHead() {}, onData() {} }, 5000, undefined, { keepAlive: true });
+        setTimeout(() => process.exit(3), 2000).unref();
+      });`;
+      const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const code = await new Promise((r) => child.on('exit', r));
+      expect(code).toBe(0);
+      expect(s.connections()).toBe(1);
+    } finally {
+      await s.close();
     }
   });
 
