@@ -168,7 +168,7 @@ async function main() {
     },
     car: async () => {
       const t0 = performance.now();
-      await viaCar(gw, up.cid, sha256);
+      await viaCar(gw, up.cid, size);
       return performance.now() - t0;
     },
     bitswap: () => viaBitswap(peer, up.cid, sha256, bitswapCpu),
