@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { BlobHandles } from './blob-handles.ts';
 import { RING_SLACK, SLOT_BYTES, StreamingHasher, hashFile, sha256File, type ContentHashes, type Slot } from './hash.ts';
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -89,6 +90,9 @@ export const READ_HIGH_WATER_MARK = 256 * 1024;
 const writing = new Set<string>();
 
 export class LocalArtifactStore implements ArtifactStore {
+  /** Read handles shared by close reads of the same blob (readRange); `has` trusts an open one. */
+  private readonly handles = new BlobHandles((sha256) => fs.promises.open(this.blobPath(sha256), 'r'));
+
   private constructor(
     readonly root: string,
     private readonly directIo: boolean,
@@ -308,6 +312,8 @@ export class LocalArtifactStore implements ArtifactStore {
 
   async has(sha256: string): Promise<boolean> {
     if (!SHA256_HEX.test(sha256)) return false;
+    // a handle open right now: the blob is there (delete evicts the handle first)
+    if (this.handles.isOpen(sha256)) return true;
     return exists(this.blobPath(sha256));
   }
 
@@ -349,19 +355,16 @@ export class LocalArtifactStore implements ArtifactStore {
    */
   async readRange(sha256: string, range: ByteRange, into?: Buffer): Promise<Buffer> {
     if (!SHA256_HEX.test(sha256)) throw new StoreError('invalid_digest', 'not a sha256 digest');
-    const fh = await fs.promises.open(this.blobPath(sha256), 'r');
-    try {
-      return await readRangeOf(fh, range, into);
-    } finally {
-      await fh.close();
-    }
+    return this.handles.use(sha256, (fh) => readRangeOf(fh, range, into));
   }
 
   async delete(sha256: string): Promise<boolean> {
     if (!SHA256_HEX.test(sha256)) return false;
     const p = this.blobPath(sha256);
+    await this.handles.evict(sha256);
     const had = await exists(p);
     await fs.promises.rm(p, { force: true });
+    await this.handles.evict(sha256); // one a read opened meanwhile
     await fs.promises.rm(this.cidPath(sha256), { force: true });
     if (had) await fsyncDir(path.dirname(p));
     return had;

@@ -282,6 +282,34 @@ describe('local store only', () => {
     await expect(store.readRange('../x', { start: 0, end: 9 })).rejects.toMatchObject({ code: 'invalid_digest' });
   });
 
+  it('readRange shares open handles between close reads: right bytes under concurrency across many blobs, and a deleted blob is gone for has and readRange at once', async () => {
+    const blobs = await Promise.all(
+      Array.from({ length: 80 }, async (_, i) => {
+        const bytes = randomBytes(4096 + i);
+        return { bytes, sha256: (await store.put(pieces(bytes))).sha256 };
+      }),
+    );
+    // 80 blobs (more than the handles kept open), each read 3 times at once at different offsets
+    await Promise.all(
+      blobs.flatMap(({ bytes, sha256 }) =>
+        [0, 1000, 4000].map(async (start) => {
+          const got = await store.readRange(sha256, { start, end: start + 95 });
+          expect(Buffer.from(got).equals(bytes.subarray(start, start + 96))).toBe(true);
+        }),
+      ),
+    );
+    const { sha256 } = blobs[0]!;
+    await store.readRange(sha256, { start: 0, end: 9 }); // its handle is open now
+    expect(await store.has(sha256)).toBe(true);
+    // a read that has its handle while the blob is deleted still completes with the right bytes
+    const during = store.readRange(sha256, { start: 0, end: 4095 });
+    expect(await store.delete(sha256)).toBe(true);
+    expect(Buffer.from(await during).equals(blobs[0]!.bytes.subarray(0, 4096))).toBe(true);
+    expect(await store.has(sha256)).toBe(false);
+    await expect(store.readRange(sha256, { start: 0, end: 9 })).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await store.has(sha256)).toBe(false);
+  });
+
   it('removes temp files left by a dead process when opened, never an upload in flight', async () => {
     const dead = path.join(dir, 'tmp', `999999999-leftover.part`);
     fs.writeFileSync(dead, 'partial');
