@@ -11,7 +11,9 @@
 //    second process (scripts/bench/libp2p-ceiling.ts), no bitswap: what bitswap could reach at most.
 // Medians; CPU seconds per GiB of the server (per method) and of the bitswap client (which also
 // hashes the whole file, as the other readers do). Last line: JSON (scripts/bench/harness.ts). BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof
-// --cpu-prof-dir=/tmp/prof") goes to the server's node command line, to profile it.
+// --cpu-prof-dir=/tmp/prof") goes to the server's node command line, to profile it. BENCH_CLIENT_PROF=<dir>
+// writes a CPU profile of each bitswap fetch (client-<pid>-<n>.cpuprofile): this process from the
+// dial to the last verified byte only, without the other methods' readers that share the process.
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -56,9 +58,11 @@ async function viaBitswap(peer: string, cid: string, sha256: string, cpu: { clie
   const { multiaddr } = await import('@multiformats/multiaddr');
   const helia = await createHelia({ ...offlineHeliaOptions(), libp2p: await offlineLibp2pOptions({ listen: [] }) } as never);
   await helia.start();
+  let stopProfile: (() => Promise<void>) | undefined;
   try {
     await helia.libp2p.dial(multiaddr(peer));
     // timed from here: the transfer, not the client node's start and dial (≈ 0.1-0.5 s)
+    if (process.env.BENCH_CLIENT_PROF) stopProfile = await startClientProfile(process.env.BENCH_CLIENT_PROF);
     const t0 = performance.now();
     const c0 = ownCpuSeconds();
     const h = crypto.createHash('sha256');
@@ -67,8 +71,28 @@ async function viaBitswap(peer: string, cid: string, sha256: string, cpu: { clie
     cpu.client = ownCpuSeconds() - c0;
     return performance.now() - t0;
   } finally {
+    await stopProfile?.();
     await helia.stop();
   }
+}
+
+let clientProfiles = 0;
+
+/** Starts V8's sampling profiler in this process; the returned function writes the profile into `dir`. */
+async function startClientProfile(dir: string): Promise<() => Promise<void>> {
+  const { Session } = await import('node:inspector');
+  const session = new Session();
+  session.connect();
+  const post = <T = unknown>(method: string, params: object = {}) =>
+    new Promise<T>((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res as T))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = await post<{ profile: unknown }>('Profiler.stop');
+    session.disconnect();
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `client-${process.pid}-${clientProfiles++}.cpuprofile`), JSON.stringify(profile));
+  };
 }
 
 function rssOf(pid: number): number {

@@ -25,7 +25,13 @@ import type { AbortOptions } from 'abort-error';
 // internals are not where this expects them, it changes nothing and says so (installStreamingLedger
 // returns false; tests/ipfs/bitswap.test.ts fails then).
 
-/** Blocks per message: the default outgoing message limit of @helia/bitswap is 4 MiB. */
+/**
+ * Blocks per message: the default outgoing message limit of @helia/bitswap is 4 MiB. The size does
+ * not change what a Helia client spends per byte (#12, BENCH_CLIENT_PROF profiles; 1, 2 and 3 MiB
+ * measured the same within noise): it decrypts noise frames of at most 64 KiB, so every message of
+ * a 1 MiB leaf arrives in many chunks and its protobuf decode copies it once whatever its size; it
+ * then hashes each block twice (bitswap, then Helia's check) and copies it again in the exporter.
+ */
 export const STREAMED_MESSAGE_BYTES = 3 * 1024 * 1024;
 
 // @helia/bitswap's enums are strings (pb/message.js WantType, BlockPresenceType); on the wire,
