@@ -117,6 +117,8 @@ export class Sha256Worker {
   /** The first write error of each stream that had one, as the writer reported it (a few per pull at most). */
   private readonly writeErrors = new Map<number, Error>();
   private failure: Error | null = null;
+  /** Set once the writer has stopped: no write of it is pending any more. */
+  private writerGone: Error | null = null;
 
   constructor(ringBytes = DEFAULT_RING) {
     // A power of two: ring offsets stay right when the 32-bit byte counters wrap.
@@ -125,7 +127,7 @@ export class Sha256Worker {
     this.controlBuffer = new SharedArrayBuffer(8);
     this.ring = new Uint8Array(this.ringBuffer);
     this.consumed = new Int32Array(this.controlBuffer);
-    this.worker = this.start(WORKER_SOURCE, 'sha256 worker');
+    this.worker = this.start(WORKER_SOURCE, 'sha256 worker', this.waiting);
     this.worker.on('message', (m: { id: number; hex: string }) => {
       const w = this.waiting.get(m.id);
       this.waiting.delete(m.id);
@@ -159,9 +161,11 @@ export class Sha256Worker {
         queueAll(bytes, fd, position);
       },
       written: () => {
-        if (this.failure) return Promise.reject(this.failure);
+        // Waits for the writer even when the hasher has failed: the caller closes the fd next, and a
+        // write still queued would otherwise land in whatever file reuses that fd number.
         const writer = this.writer;
         if (!writer) return Promise.resolve();
+        if (this.writerGone) return Promise.reject(this.writerGone);
         return new Promise<void>((resolve, reject) => {
           this.flushing.set(id, { resolve, reject });
           writer.ref();
@@ -192,14 +196,14 @@ export class Sha256Worker {
   }
 
   /** A worker on the shared ring that keeps the process alive only while an answer is awaited. */
-  private start(source: string, name: string): Worker {
+  private start(source: string, name: string, answers: Map<number, { reject: (err: Error) => void }>): Worker {
     const worker = new Worker(source, { eval: true, workerData: { ring: this.ringBuffer, control: this.controlBuffer } });
     worker.unref();
     const fail = (err: Error) => {
       this.failure ??= err;
-      for (const w of [...this.waiting.values(), ...this.flushing.values()]) w.reject(this.failure);
-      this.waiting.clear();
-      this.flushing.clear();
+      if (answers === this.flushing) this.writerGone ??= err;
+      for (const w of answers.values()) w.reject(err);
+      answers.clear();
     };
     worker.on('error', (err) => fail(new Error(`${name} failed: ${err.message}`)));
     worker.on('exit', (code) => fail(new Error(`${name} exited (code ${code})`)));
@@ -209,7 +213,7 @@ export class Sha256Worker {
   private startWriter(): Worker {
     // Everything queued before the writer existed counts as released by it.
     Atomics.store(this.consumed, WRITTEN, this.produced);
-    const writer = this.start(WRITER_SOURCE, 'file writer worker');
+    const writer = this.start(WRITER_SOURCE, 'file writer worker', this.flushing);
     writer.on('message', (m: { id: number; error?: WriteErrorFields; flushed?: true }) => {
       if (m.error) {
         if (!this.writeErrors.has(m.id)) this.writeErrors.set(m.id, Object.assign(new Error(m.error.message), m.error));
