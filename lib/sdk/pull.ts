@@ -654,7 +654,7 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
   opts.onProgress?.(progress);
   // Biggest first, so the long poles start early.
   todo.sort((a, b) => b.size - a.size);
-  // The files' sha256 runs on a second thread while this one receives and writes.
+  // The files' sha256 runs on a second thread (and /api/blobs bodies are written by a third) while this one receives.
   const hasher = todo.length > 0 ? new Sha256Worker() : null;
   try {
     await pool(todo, opts.concurrency ?? 4, async (f) => {
