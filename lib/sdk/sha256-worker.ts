@@ -62,7 +62,7 @@ parentPort.on('message', (m) => {
     Atomics.add(consumed, WRITTEN, m.len);
     Atomics.notify(consumed, WRITTEN);
   } else if (m.op === 'flush') {
-    parentPort.postMessage({ id: m.id, flushed: true });
+    parentPort.postMessage({ id: m.id, flushed: m.flush });
   }
 });
 `;
@@ -113,7 +113,9 @@ export class Sha256Worker {
   private produced = 0;
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (hex: string) => void; reject: (err: Error) => void }>();
-  private readonly flushing = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  /** written() calls waiting for the writer, by their own number (the flush message's). */
+  private readonly flushing = new Map<number, { id: number; resolve: () => void; reject: (err: Error) => void }>();
+  private nextFlush = 1;
   /** The first write error of each stream that had one, as the writer reported it (a few per pull at most). */
   private readonly writeErrors = new Map<number, Error>();
   private failure: Error | null = null;
@@ -127,7 +129,10 @@ export class Sha256Worker {
     this.controlBuffer = new SharedArrayBuffer(8);
     this.ring = new Uint8Array(this.ringBuffer);
     this.consumed = new Int32Array(this.controlBuffer);
-    this.worker = this.start(WORKER_SOURCE, 'sha256 worker', this.waiting);
+    this.worker = this.start(WORKER_SOURCE, 'sha256 worker', (err) => {
+      for (const w of this.waiting.values()) w.reject(err);
+      this.waiting.clear();
+    });
     this.worker.on('message', (m: { id: number; hex: string }) => {
       const w = this.waiting.get(m.id);
       this.waiting.delete(m.id);
@@ -167,9 +172,10 @@ export class Sha256Worker {
         if (!writer) return Promise.resolve();
         if (this.writerGone) return Promise.reject(this.writerGone);
         return new Promise<void>((resolve, reject) => {
-          this.flushing.set(id, { resolve, reject });
+          const flush = this.nextFlush++;
+          this.flushing.set(flush, { id, resolve, reject });
           writer.ref();
-          writer.postMessage({ op: 'flush', id });
+          writer.postMessage({ op: 'flush', id, flush });
         });
       },
       digest: () => {
@@ -195,15 +201,16 @@ export class Sha256Worker {
     await Promise.all([this.worker.terminate(), this.writer?.terminate()]);
   }
 
-  /** A worker on the shared ring that keeps the process alive only while an answer is awaited. */
-  private start(source: string, name: string, answers: Map<number, { reject: (err: Error) => void }>): Worker {
+  /**
+   * A worker on the shared ring that keeps the process alive only while an answer is awaited.
+   * `gone` fails the answers still awaited from it when it stops.
+   */
+  private start(source: string, name: string, gone: (err: Error) => void): Worker {
     const worker = new Worker(source, { eval: true, workerData: { ring: this.ringBuffer, control: this.controlBuffer } });
     worker.unref();
     const fail = (err: Error) => {
       this.failure ??= err;
-      if (answers === this.flushing) this.writerGone ??= err;
-      for (const w of answers.values()) w.reject(err);
-      answers.clear();
+      gone(err);
     };
     worker.on('error', (err) => fail(new Error(`${name} failed: ${err.message}`)));
     worker.on('exit', (code) => fail(new Error(`${name} exited (code ${code})`)));
@@ -213,14 +220,18 @@ export class Sha256Worker {
   private startWriter(): Worker {
     // Everything queued before the writer existed counts as released by it.
     Atomics.store(this.consumed, WRITTEN, this.produced);
-    const writer = this.start(WRITER_SOURCE, 'file writer worker', this.flushing);
-    writer.on('message', (m: { id: number; error?: WriteErrorFields; flushed?: true }) => {
+    const writer = this.start(WRITER_SOURCE, 'file writer worker', (err) => {
+      this.writerGone ??= err;
+      for (const w of this.flushing.values()) w.reject(err);
+      this.flushing.clear();
+    });
+    writer.on('message', (m: { id: number; error?: WriteErrorFields; flushed?: number }) => {
       if (m.error) {
         if (!this.writeErrors.has(m.id)) this.writeErrors.set(m.id, Object.assign(new Error(m.error.message), m.error));
         return;
       }
-      const w = this.flushing.get(m.id);
-      this.flushing.delete(m.id);
+      const w = this.flushing.get(m.flushed!);
+      this.flushing.delete(m.flushed!);
       if (this.flushing.size === 0) writer.unref();
       const err = this.writeErrors.get(m.id);
       if (err) w?.reject(err);
@@ -247,7 +258,7 @@ export class Sha256Worker {
       Atomics.wait(this.consumed, slowest, seen, 1000);
       if (this.failure) throw this.failure;
       if (Atomics.load(this.consumed, slowest) !== seen) since = performance.now();
-      else if (performance.now() - since > STALL_MS) throw new Error(`sha256 worker made no progress for ${STALL_MS / 1000} s`);
+      else if (performance.now() - since > STALL_MS) throw new Error(`sha256 worker or file writer made no progress for ${STALL_MS / 1000} s`);
     }
     // Contiguous pieces: the tail of the ring, then its head.
     let done = 0;
