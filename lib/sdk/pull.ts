@@ -236,8 +236,9 @@ async function nodeHttpGet(url: string, headers: Record<string, string>, sink: B
 
 /**
  * One attempt at one file from one gateway: resumes `part` with a Range request, hashes while
- * receiving (each socket read is written from one reusable buffer and queued for the sha256 worker
- * thread), and on success leaves `part` complete and verified (the caller renames it).
+ * receiving (each socket read is copied into the sha256 worker's ring, from where one thread hashes it
+ * and another writes it at its position), and on success leaves `part` complete and verified (the
+ * caller renames it).
  */
 async function fetchBlobOnce(
   gw: string,
@@ -285,7 +286,8 @@ async function fetchBlobOnce(
             throw new Failure('network', `${gw} answered a Range request for ${file.path} with the wrong range (${h['content-range']})`);
         } else if (status === 200) {
           if (have > 0) {
-            // The server ignored Range: start over.
+            // The server ignored Range: start over. No write of this attempt is queued yet (the head
+            // comes before any body byte), so nothing stale can land after the cut.
             progress(-have);
             have = 0;
             pos = 0;
@@ -300,8 +302,7 @@ async function fetchBlobOnce(
       onData(chunk) {
         if (pos + chunk.length > file.size)
           throw new Failure('integrity', `gateway ${gw} served more than ${file.size} bytes for ${file.path} (sha256 ${file.sha256})`);
-        hash.update(chunk);
-        for (let off = 0; off < chunk.length;) off += fs.writeSync(fd, chunk, off, chunk.length - off, pos + off);
+        hash.updateAndWrite(chunk, fd, pos);
         pos += chunk.length;
         progress(chunk.length);
       },
@@ -314,9 +315,17 @@ async function fetchBlobOnce(
         await nodeHttpGet(url, headers, sink);
       }
       if (pos < file.size) throw new Failure('network', `${gw} ended ${file.path} after ${pos} of ${file.size} bytes (truncated)`);
+      await hash.written();
       // Durable before it gets its final name: opt in with MODELDAO_FSYNC=1 (see docs/consumers.md).
       if (process.env.MODELDAO_FSYNC === '1') fs.fsyncSync(fd);
     } catch (err) {
+      // Whatever went wrong, the queued writes finish before the fd closes (the part file must hold a
+      // prefix for the next attempt); a failed write is this disk's problem, reported as such.
+      const writeErr = await hash.written().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      if (isLocalIoError(writeErr)) throw writeErr;
       if (err instanceof Failure || err instanceof GatewayHttpError || isLocalIoError(err)) throw err;
       throw new Failure('network', `${gw} broke off ${file.path} after ${pos} of ${file.size} bytes (${err instanceof Error ? err.message : err})`);
     } finally {
@@ -645,7 +654,7 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
   opts.onProgress?.(progress);
   // Biggest first, so the long poles start early.
   todo.sort((a, b) => b.size - a.size);
-  // The files' sha256 runs on a second thread while this one receives and writes.
+  // The files' sha256 runs on a second thread (and /api/blobs bodies are written by a third) while this one receives.
   const hasher = todo.length > 0 ? new Sha256Worker() : null;
   try {
     await pool(todo, opts.concurrency ?? 4, async (f) => {

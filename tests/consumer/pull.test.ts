@@ -154,6 +154,39 @@ describe('pull', () => {
     expect(fs.existsSync(partial)).toBe(false);
   });
 
+  it('starts over when a gateway ignores Range, and caches exactly the served file (no stale bytes)', async () => {
+    const v = makeVersion('norange-lm', { 'w.bin': 3 * 1024 * 1024 + 5 });
+    await publish(chain, 'norange-lm', v);
+    const sha = [...v.files.keys()][0]!;
+    const gw = await gateway([v], { kind: 'die', afterBytes: 2 * 1024 * 1024 });
+    const cache = dir();
+    await expectError(pull({ ...base(), slug: 'norange-lm', gateways: [gw.url], cacheDir: cache }), 'all_gateways_failed', 'network');
+    const partial = path.join(cache, 'blobs', `${sha}.incomplete`);
+    expect(fs.statSync(partial).size).toBeGreaterThan(0);
+
+    gw.setHostility({ kind: 'ignore-range' });
+    const r = await pull({ ...base(), slug: 'norange-lm', gateways: [gw.url], cacheDir: cache });
+    expect(gw.requests.at(-1)).toMatch(/bytes=\d+-/);
+    expect(fs.statSync(r.files[0]!.localPath).size).toBe(3 * 1024 * 1024 + 5);
+    expect(sha256(fs.readFileSync(r.files[0]!.localPath))).toBe(sha);
+  });
+
+  it('reports a disk that refuses writes as a local I/O error and asks no other gateway', async () => {
+    const v = makeVersion('fulldisk-lm', { 'w.bin': 2 * 1024 * 1024 });
+    await publish(chain, 'fulldisk-lm', v);
+    const sha = [...v.files.keys()][0]!;
+    const first = await gateway([v]);
+    const second = await gateway([v]);
+    const cache = dir();
+    // The part file is /dev/full: every write of the download fails with ENOSPC, as on a full disk.
+    fs.mkdirSync(path.join(cache, 'blobs'), { recursive: true });
+    fs.symlinkSync('/dev/full', path.join(cache, 'blobs', `${sha}.incomplete`));
+    const err = await expectError(pull({ ...base(), slug: 'fulldisk-lm', gateways: [first.url, second.url], cacheDir: cache }), 'local_io', 'local');
+    expect(err.message).toContain('ENOSPC');
+    expect(err.message).toContain('w.bin');
+    expect(second.requests.filter((q) => q.includes('/api/blobs/'))).toEqual([]);
+  });
+
   it('fails over to the next gateway when one dies mid-transfer, continuing from the partial file', async () => {
     const v = makeVersion('failover-lm', { 'a.bin': 2 * 1024 * 1024, 'b.bin': 1024 * 1024 });
     await publish(chain, 'failover-lm', v);

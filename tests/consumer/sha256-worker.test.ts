@@ -1,5 +1,8 @@
 // Sha256Worker (lib/sdk/sha256-worker.ts): a pull's sha256 on a second thread, through a shared ring.
 import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Sha256Worker } from '../../lib/sdk/sha256-worker.ts';
 
@@ -40,6 +43,64 @@ describe('Sha256Worker', () => {
     a.update(Buffer.from('world'));
     expect(await a.digest()).toBe(createHash('sha256').update('hello world').digest('hex'));
     expect(() => a.update(Buffer.from('!'))).toThrow(/already finished/);
+  });
+
+  it("writes a stream's bytes at their positions on its own thread, beside a hash-only stream, and digests them all", async () => {
+    worker = new Sha256Worker(64 * 1024);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sha256-worker-'));
+    try {
+      const file = path.join(dir, 'part');
+      const head = randomBytes(70_001); // already on disk, as when a pull resumes: hashed, not written
+      const body = randomBytes(500_003);
+      fs.writeFileSync(file, head);
+      const fd = fs.openSync(file, 'r+');
+      const h = worker.hash();
+      const other = worker.hash();
+      h.update(head);
+      const scratch = Buffer.alloc(150_000);
+      let turn = 0;
+      for (let off = 0; off < body.length; turn++) {
+        const n = Math.min([4093, 149_999, 65_536][turn % 3]!, body.length - off);
+        body.copy(scratch, 0, off, off + n);
+        h.updateAndWrite(scratch.subarray(0, n), fd, head.length + off);
+        scratch.fill(0xee, 0, n);
+        other.update(Buffer.from('x'));
+        off += n;
+      }
+      await h.written();
+      fs.closeSync(fd);
+      expect(fs.readFileSync(file).equals(Buffer.concat([head, body]))).toBe(true);
+      expect(await h.digest()).toBe(createHash('sha256').update(head).update(body).digest('hex'));
+      expect(await other.digest()).toBe(createHash('sha256').update('x'.repeat(turn)).digest('hex'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('hands a failed write back as the errno error (ENOSPC), from written() and from the next updateAndWrite', async () => {
+    worker = new Sha256Worker(64 * 1024);
+    const fd = fs.openSync('/dev/full', 'w');
+    try {
+      const h = worker.hash();
+      h.updateAndWrite(randomBytes(10_000), fd, 0);
+      // Two waits at once (as after a failure that arrives while a wait is pending): both get the error.
+      const errs = await Promise.all(
+        [h.written(), h.written()].map((p) =>
+          p.then(
+            () => null,
+            (e: NodeJS.ErrnoException) => e,
+          ),
+        ),
+      );
+      for (const err of errs) expect(err).toMatchObject({ code: 'ENOSPC', syscall: 'write' });
+      expect(() => h.updateAndWrite(randomBytes(10), fd, 10_000)).toThrow(/ENOSPC/);
+      // The hash itself still works: the bytes were queued for it.
+      const ok = worker.hash();
+      ok.update(Buffer.from('still hashing'));
+      expect(await ok.digest()).toBe(createHash('sha256').update('still hashing').digest('hex'));
+    } finally {
+      fs.closeSync(fd);
+    }
   });
 
   it('refuses bytes once closed', async () => {

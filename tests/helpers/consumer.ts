@@ -149,6 +149,8 @@ export type Hostility =
   | { kind: 'flip' }
   /** sends only half of every blob, with a Content-Length that admits it, then ends */
   | { kind: 'truncate' }
+  /** answers every blob request with 200 and the whole blob, whatever Range asked for */
+  | { kind: 'ignore-range' }
   /** sends this many bytes of each blob, then destroys the socket */
   | { kind: 'die'; afterBytes: number }
   /** sends blobs in 64 KiB pieces, one every `intervalMs` */
@@ -215,7 +217,7 @@ export async function startGateway(initial: ModelVersionFiles[] = [], hostility:
         body[body.length >> 1]! ^= 0xff;
       }
       let start = 0;
-      const r = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ''));
+      const r = h.kind === 'ignore-range' ? null : /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ''));
       if (r) start = Number(r[1]);
       let slice = body.subarray(start);
       if (h.kind === 'truncate') slice = slice.subarray(0, slice.length >> 1);
