@@ -247,6 +247,7 @@ async function fetchBlobOnce(
   auth: GatewayAuth,
   progress: (delta: number) => void,
   hasher: Sha256Worker,
+  uncounted: { n: number } = { n: 0 },
 ): Promise<{ resumedFrom: number }> {
   let have = 0;
   try {
@@ -288,7 +289,8 @@ async function fetchBlobOnce(
           if (have > 0) {
             // The server ignored Range: start over. No write of this attempt is queued yet (the head
             // comes before any body byte), so nothing stale can land after the cut.
-            progress(-have);
+            progress(-(have - uncounted.n)); // what this pull had counted of them
+            uncounted.n = 0;
             have = 0;
             pos = 0;
             fs.ftruncateSync(fd, 0);
@@ -443,6 +445,14 @@ async function downloadLocked(
   const blob = path.join(blobsDir, file.sha256);
   const part = `${blob}.incomplete`;
   const failures: Failure[] = [];
+  // Progress counts the part file's bytes this pull brought; those an earlier process left at its
+  // start are not (until the part is cut or removed).
+  const uncounted = {
+    n: await fsp.stat(part).then(
+      (st) => st.size,
+      () => 0,
+    ),
+  };
   for (const gw of gateways) {
     for (let attempt = 0; attempt < 2; attempt++) {
       let before = 0;
@@ -451,6 +461,7 @@ async function downloadLocked(
       } catch {
         /* none */
       }
+      const countedBefore = before - uncounted.n; // what progress already holds for this file
       const counted = { n: 0 };
       const track = (d: number) => {
         counted.n += d;
@@ -458,7 +469,7 @@ async function downloadLocked(
       };
       try {
         if (before > 0) notice(`resuming ${file.path} at ${before} bytes from ${gw}`);
-        await fetchBlobOnce(gw, file, part, auth, track, hasher);
+        await fetchBlobOnce(gw, file, part, auth, track, hasher, uncounted);
         await fsp.rename(part, blob);
         return blob;
       } catch (err) {
@@ -466,7 +477,8 @@ async function downloadLocked(
         const f = classify(err, gw, auth);
         if (f.kind === 'integrity') {
           // Bad bytes never stay in the cache; retry once from zero if we had resumed someone's partial.
-          progress(-(counted.n + before));
+          progress(-(counted.n + countedBefore));
+          uncounted.n = 0;
           await fsp.rm(part, { force: true });
           if (before > 0 && attempt === 0) {
             notice(`${f.message}; retrying ${file.path} from the start`);
@@ -480,7 +492,7 @@ async function downloadLocked(
           } catch {
             /* none */
           }
-          progress(now - before - counted.n);
+          progress(now - uncounted.n - countedBefore - counted.n);
         }
         failures.push(f);
         if (gateways.length > 1 || f.kind === 'integrity') notice(f.message);

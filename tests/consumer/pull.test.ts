@@ -169,6 +169,8 @@ describe('pull', () => {
     expect(gw.requests.at(-1)).toMatch(/bytes=\d+-/);
     expect(fs.statSync(r.files[0]!.localPath).size).toBe(3 * 1024 * 1024 + 5);
     expect(sha256(fs.readFileSync(r.files[0]!.localPath))).toBe(sha);
+    // the whole file came again in this pull; the earlier pull's partial bytes were never this pull's
+    expect(r.bytesDownloaded).toBe(3 * 1024 * 1024 + 5);
   });
 
   it('reports a disk that refuses writes as a local I/O error and asks no other gateway', async () => {
