@@ -113,7 +113,7 @@ function sourceFor(ctx: HfRouteContext): HfSource {
     async open(_v, file, range) {
       const stat = await ctx.store.stat(file.sha256);
       if (!stat) throw new HttpError(503, 'blob_unavailable', `${file.path} (sha256 ${file.sha256}) is approved but not stored on this server`);
-      return ctx.store.createReadStream(file.sha256, range);
+      return { stream: ctx.store.createReadStream(file.sha256, range) };
     },
   };
 }
