@@ -28,6 +28,11 @@ import { isSlug } from '../slug.ts';
 // client's requests for one snapshot (info, tree, a HEAD and a GET per file) mostly fall in one block
 // and share those reads, each still seeing the state of the chain's latest block.
 
+// Bytes per read and socket write of a file: the import profile's leaf (bytes verify a leaf at a time).
+// Against 256 KiB (the server's): 4x fewer reads and writes; ~8% less CPU in this process, measured on cold
+// 512 MiB downloads (no gain with 256 KiB buffers over the fresh 1 MiB ones they replaced).
+const LEAF = 1024 * 1024;
+
 export interface LocalEndpointOptions extends ChainOptions {
   gateways?: string[];
   cacheDir?: string;
@@ -280,10 +285,16 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
     },
     async open(v, file, range) {
       const dl = v.downloads.get(file.sha256);
-      if (dl && !dl.blob) return dl.read(range?.start ?? 0, range?.end ?? file.size - 1);
+      if (dl && !dl.blob) {
+        // The status line waits for the first verified bytes to send: a download that fails before
+        // them is an HTTP error for the client, not a broken body.
+        const readableEnd = (pos: number) => dl.readableEnd(pos).catch((err: unknown) => Promise.reject(toHfError(err, v.repoId, v.commit)));
+        await readableEnd(range?.start ?? 0);
+        return { file: await dl.open(), readableEnd, bufferSize: LEAF };
+      }
       const blob = v.blobPaths.get(file.sha256) ?? dl?.blob;
       if (!blob) throw new HttpError(500, 'internal', `no verified blob for ${file.path}`);
-      return fs.createReadStream(blob, { start: range?.start, end: range?.end, highWaterMark: 1024 * 1024 });
+      return { file: await fs.promises.open(blob, 'r'), bufferSize: LEAF };
     },
   };
 

@@ -1,8 +1,10 @@
+import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HttpError, sendJson, type Route } from '../server/http.ts';
 import { parseRange } from '../server/routes/blobs.ts';
+import { sendFileRange, type SendFileOptions } from '../server/send-file.ts';
 import { headerSafe, hfError, modelInfoBody, parsePathsInfoBody, pathsInfoBody, resolveHeaders, treeBody, type HfFile, type HfVersion } from './protocol.ts';
 
 /**
@@ -19,8 +21,15 @@ export interface HfSource<V extends HfVersion = HfVersion> {
    */
   authorize(v: V, req: IncomingMessage): Promise<boolean>;
   /** The file's bytes (a byte range of them): only ever bytes whose sha256 is the manifest's. */
-  open(v: V, file: HfFile, range?: { start: number; end: number }): Promise<Readable>;
+  open(v: V, file: HfFile, range?: { start: number; end: number }): Promise<HfBody>;
 }
+
+/**
+ * A file's bytes as a source has them: an open file (sent with reused buffers, lib/server/send-file.ts;
+ * serveFile closes it), with `readableEnd` while it is still being written and verified; or a stream
+ * of exactly the requested range.
+ */
+export type HfBody = ({ file: FileHandle } & SendFileOptions) | { stream: Readable };
 
 /** A named group of the matched route pattern (each handler below reads only groups its pattern has). */
 function group(params: Record<string, string>, name: string): string {
@@ -105,18 +114,21 @@ async function serveFile<V extends HfVersion>(source: HfSource<V>, req: Incoming
   }
   const length = range ? range.end - range.start + 1 : file.size;
   // Open before the status line goes out, so a file we cannot serve is an error the client sees.
-  const stream = req.method === 'HEAD' || length === 0 ? null : await source.open(v, file, range ?? undefined);
+  const body = req.method === 'HEAD' || length === 0 ? null : await source.open(v, file, range ?? undefined);
   headers['content-length'] = String(length);
   if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${file.size}`;
   res.writeHead(range ? 206 : 200, headers);
-  if (!stream) {
+  if (!body) {
     res.end();
     return;
   }
   try {
-    await pipeline(stream, res);
+    if ('stream' in body) await pipeline(body.stream, res);
+    else await sendFileRange(res, body.file, range?.start ?? 0, range ? range.end : file.size - 1, body);
   } catch (err) {
     if (!res.destroyed) res.destroy(err as Error);
+  } finally {
+    if ('file' in body) await body.file.close();
   }
 }
 

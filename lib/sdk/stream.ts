@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { CID } from 'multiformats/cid';
 import { cacheLayout, isVerified, recordVerified, reverify } from './cache.ts';
 import { ModelDaoError } from './errors.ts';
@@ -71,7 +70,7 @@ export class VerifiedDownload {
     }
   }
 
-  /** Resolves once more than `offset` bytes verified (or the file is complete); rejects if the download fails. */
+  /** Resolves once more bytes verified (at once if more than `offset` did, or the file is complete); rejects if the download fails. */
   private until(offset: number): Promise<void> {
     if (this.error) return Promise.reject(this.error);
     if (this.verified > offset || this.blob) return Promise.resolve();
@@ -184,39 +183,27 @@ export class VerifiedDownload {
   }
 
   /**
-   * Bytes start..end (inclusive) of the file as a stream that only ever holds verified bytes: it
-   * waits for the verified prefix to pass each offset, and errors if the download fails.
+   * Resolves once the verified bytes pass `pos` (or the file is complete), with their end (exclusive):
+   * a reader reads no further than that. Rejects if the download fails.
    */
-  read(start: number, end: number): Readable {
-    return Readable.from(this.bytes(start, end), { objectMode: false });
+  async readableEnd(pos: number): Promise<number> {
+    for (;;) {
+      await this.until(pos); // wakes at each verified leaf, wherever it ends
+      const end = this.blob ? this.file.size : this.verified;
+      if (end > pos) return end;
+    }
   }
 
-  private async *bytes(start: number, end: number): AsyncGenerator<Buffer> {
-    let fh: fs.promises.FileHandle | null = null;
-    try {
-      let pos = start;
-      while (pos <= end) {
-        await this.until(pos);
-        if (!fh) {
-          // The part file until the blob is renamed into place; the open runs in the thread pool and
-          // may come just after the rename: then the blob is the same file under its final name.
-          const blob = path.join(path.dirname(this.part), this.file.sha256);
-          fh = await fs.promises.open(this.blob ?? this.part, 'r').catch((err: NodeJS.ErrnoException) => {
-            if (err.code === 'ENOENT') return fs.promises.open(blob, 'r');
-            throw err;
-          });
-        }
-        const upto = Math.min(this.verified, end + 1);
-        while (pos < upto) {
-          const buf = Buffer.allocUnsafe(Math.min(upto - pos, 1024 * 1024));
-          const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-          if (bytesRead === 0) throw new Error(`short read of ${this.file.path} at ${pos}`);
-          pos += bytesRead;
-          yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
-        }
-      }
-    } finally {
-      await fh?.close();
-    }
+  /**
+   * The file opened for reading: the part file until the blob is renamed into place. Call it once
+   * readableEnd() resolved (the part file exists by then). The open runs in the thread pool and may
+   * come just after the rename: then the blob is the same file under its final name.
+   */
+  async open(): Promise<fs.promises.FileHandle> {
+    const blob = path.join(path.dirname(this.part), this.file.sha256);
+    return fs.promises.open(this.blob ?? this.part, 'r').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return fs.promises.open(blob, 'r');
+      throw err;
+    });
   }
 }

@@ -78,3 +78,79 @@ describe('sendFileRange', () => {
     expect(await outcomes.get(`/${bytes.length - 10}-${bytes.length + 99}`)).toBe(`failed: file ended at ${bytes.length}, before byte ${bytes.length + 99}`);
   });
 });
+
+describe('sendFileRange with readableEnd (a file still being written and verified: hf-endpoint)', () => {
+  it('sends no byte past the readable end until it moves on; a readableEnd that rejects breaks the body after the readable bytes', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldao-send-file-growing-'));
+    const file = path.join(dir, 'part');
+    // All bytes are on disk from the start: only readableEnd holds the later ones back.
+    const bytes = randomBytes(5 * MiB + 3);
+    fs.writeFileSync(file, bytes);
+    let readable = 0;
+    let refusal: Error | null = null;
+    const moved: (() => void)[] = [];
+    const setReadable = (n: number, err: Error | null = null) => {
+      readable = n;
+      refusal = err;
+      for (const w of moved.splice(0)) w();
+    };
+    const readableEnd = async (pos: number) => {
+      while (pos >= readable && !refusal) await new Promise<void>((r) => moved.push(r));
+      if (refusal) throw refusal;
+      return readable;
+    };
+    let outcome: Promise<string> = Promise.resolve('no request');
+    const server = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-length': String(bytes.length) });
+      outcome = (async () => {
+        const fh = await fs.promises.open(file, 'r');
+        try {
+          await sendFileRange(res, fh, 0, bytes.length - 1, { readableEnd, bufferSize: MiB });
+          return 'sent';
+        } catch (err) {
+          res.destroy();
+          return `failed: ${(err as Error).message}`;
+        } finally {
+          await fh.close();
+        }
+      })();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const get = () => {
+      const got: Buffer[] = [];
+      const ended = new Promise<string>((resolve) => {
+        http
+          .get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, (res) => {
+            res.on('data', (c: Buffer) => got.push(c));
+            res.on('end', () => resolve('complete'));
+            res.on('error', () => resolve('broken'));
+          })
+          .on('error', () => resolve('broken'));
+      });
+      return { received: () => Buffer.concat(got), ended };
+    };
+    try {
+      setReadable(3 * MiB + 5);
+      const a = get();
+      await expect.poll(() => a.received().length).toBe(3 * MiB + 5);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(a.received().length).toBe(3 * MiB + 5);
+      setReadable(bytes.length);
+      expect(await a.ended).toBe('complete');
+      expect(a.received().equals(bytes)).toBe(true);
+      expect(await outcome).toBe('sent');
+
+      setReadable(MiB);
+      const b = get();
+      await expect.poll(() => b.received().length).toBe(MiB);
+      setReadable(MiB, new Error('leaf 1 does not hash to its CID'));
+      expect(await b.ended).toBe('broken');
+      expect(b.received().equals(bytes.subarray(0, MiB))).toBe(true);
+      expect(await outcome).toBe('failed: leaf 1 does not hash to its CID');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -113,7 +113,9 @@ function sourceFor(ctx: HfRouteContext): HfSource {
     async open(_v, file, range) {
       const stat = await ctx.store.stat(file.sha256);
       if (!stat) throw new HttpError(503, 'blob_unavailable', `${file.path} (sha256 ${file.sha256}) is approved but not stored on this server`);
-      return ctx.store.createReadStream(file.sha256, range);
+      // A store on local disk: the file itself, sent with reused buffers (no fresh buffer per read).
+      if (ctx.store.openBlob) return { file: await ctx.store.openBlob(file.sha256) };
+      return { stream: ctx.store.createReadStream(file.sha256, range) };
     },
   };
 }
