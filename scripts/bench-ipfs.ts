@@ -1,4 +1,4 @@
-// npm run bench:ipfs [-- --size 1GiB --runs 3 [--only blobs,car,raw,pull_gateway,pull_ipfs]]
+// npm run bench:ipfs [-- --size 1GiB --runs 3 [--only blobs,car,car_sha256,raw,pull_gateway,pull_ipfs]]
 // One approved file of `size` bytes on the real server (its own process: `npm start` with
 // SERVE_PAGES=0, so its RSS is measured alone), uploaded through POST /api/uploads, published on a
 // local anvil, indexed. In the same run, alternating order, each measured `runs` times, every path
@@ -7,6 +7,7 @@
 //  - GET /api/blobs/{sha256}, its sha256 while streaming (the reference);
 //  - GET /ipfs/{cid}?format=car&dag-scope=all, verified from the root CID: every block the next one
 //    of the DAG's walk and hashing to its CID, the leaves adding up to the file's size;
+//  - (diagnostic) the same CAR also hashed into the file's sha256, as `pull --ipfs-gateway` does;
 //  - parallel raw blocks (GET /ipfs/{leaf}?format=raw, 16 at a time, each verified; the SDK's
 //    IpfsGatewayPool) — the DAG's nodes first;
 //  - `modeldao pull --ipfs-gateway` against `modeldao pull --gateway` (the CLI, cold cache each; the
@@ -205,6 +206,13 @@ async function main() {
       await viaCar(gw, up.cid, size);
       return performance.now() - t0;
     },
+    // diagnostic, not in the goal: the CAR also hashed into the file's sha256 (on the worker thread), as
+    // `pull --ipfs-gateway` checks it on top of the CIDs
+    car_sha256: async () => {
+      const t0 = performance.now();
+      await viaCar(gw, up.cid, size, sha256);
+      return performance.now() - t0;
+    },
     raw: async () => {
       const t0 = performance.now();
       await viaRawBlocks(gw, up.cid, size);
@@ -277,6 +285,7 @@ async function main() {
     pull_gateway_cpu_median_s: pullCpu.pull_gateway!.length ? +median(pullCpu.pull_gateway!).toFixed(2) : null,
     pull_ipfs_gateway_cpu_median_s: pullCpu.pull_ipfs!.length ? +median(pullCpu.pull_ipfs!).toFixed(2) : null,
     car_over_api_blobs_ratio: +carRatio.toFixed(3),
+    diagnostic_car_with_file_sha256_over_api_blobs_ratio: med.car_sha256 ? +(med.blobs! / med.car_sha256).toFixed(3) : null,
     raw_blocks_over_api_blobs_ratio: +rawRatio.toFixed(3),
     pull_ipfs_over_pull_gateway_ratio: +pullRatio.toFixed(3),
     server_rss_baseline_mib: +(baseline / MiB).toFixed(1),
