@@ -333,14 +333,11 @@ export async function leavesOf(pool: IpfsGatewayPool, root: CID, size: number): 
  * Writes verified leaves into the partial file and feeds the file's sha256 leaf by leaf in file order,
  * while blocks arrive in any order. The leaf the hash waits for goes to the hash at once; with the
  * pull's sha256 worker (`updateAndWrite`) its write happens there too, on the writer thread, so this
- * thread only receives and checks blocks. A leaf that comes early is held as a copy (within a memory
- * budget, in buffers reused for the file's whole download: no garbage per block) and hashed
+ * thread only receives and checks blocks. A leaf that comes early is held as a copy (up to
+ * `maxHeldBytes`, in buffers reused for the file's whole download: no garbage per block) and hashed
  * and written at its turn; past that, or without a writer thread, it is written here and read back
  * from the file at its turn (the page cache has it).
  */
-/** Memory for early leaves, shared by the files a pull downloads at once (one process-wide budget). */
-const sharedHoldBudget = { left: 64 * 1024 * 1024 };
-
 class InOrderFileWriter {
   private cursor = 0;
   private readonly early = new Set<number>(); // leaves in the file, waiting for their turn
@@ -357,7 +354,7 @@ class InOrderFileWriter {
     private readonly leaves: Leaf[],
     private readonly fd: number,
     private readonly hash: OffThreadHash | OffThreadHashWriter = inlineSha256(),
-    private readonly budget: { left: number } = sharedHoldBudget,
+    private readonly maxHeldBytes = 64 * 1024 * 1024,
   ) {}
 
   private get writer(): OffThreadHashWriter | null {
@@ -371,12 +368,11 @@ class InOrderFileWriter {
   add(i: number, bytes: Uint8Array, inFile = false): void {
     const leaf = this.leaves[i]!;
     if (i !== this.cursor) {
-      if (!inFile && this.writer && leaf.size <= this.budget.left) {
+      if (!inFile && this.writer && leaf.size <= MAX_BLOCK_BYTES && this.heldBytes + leaf.size <= this.maxHeldBytes) {
         const copy = (this.spare.pop() ?? Buffer.allocUnsafeSlow(MAX_BLOCK_BYTES)).subarray(0, leaf.size);
         copy.set(bytes);
         this.held.set(i, copy);
         this.heldBytes += leaf.size;
-        this.budget.left -= leaf.size;
         return;
       }
       if (!inFile) writeAllAt(this.fd, bytes, leaf.offset);
@@ -391,7 +387,6 @@ class InOrderFileWriter {
       if (copy) {
         this.held.delete(this.cursor);
         this.heldBytes -= copy.length;
-        this.budget.left += copy.length;
         this.take(next, copy, false);
         this.spare.push(Buffer.from(copy.buffer, copy.byteOffset, MAX_BLOCK_BYTES)); // copied to the ring: reusable
         continue;
@@ -434,15 +429,8 @@ class InOrderFileWriter {
   /** Forgets the hash (a failed attempt); leaves held in memory are dropped (not in the file: fetched again on resume). */
   discard(): void {
     this.hash.discard();
-    this.release();
-  }
-
-  /** Gives the memory of held leaves back to the budget (after the file is done or failed). */
-  release(): void {
-    this.budget.left += this.heldBytes;
     this.held.clear();
     this.heldBytes = 0;
-    this.spare.length = 0;
   }
 }
 
@@ -645,10 +633,7 @@ export async function fetchFileByCid(
     concurrency?: number;
     progress?: (delta: number) => void;
     sha256?: () => OffThreadHash | OffThreadHashWriter;
-    /**
-     * Memory for leaves that arrive before their turn; past it they are written at once and read back.
-     * Default: 64 MiB shared by all the files being fetched in this process.
-     */
+    /** Memory for leaves that arrive before their turn (default 64 MiB); past it they are written at once and read back. */
     holdEarlyBytes?: number;
   },
 ): Promise<IpfsFileResult> {
@@ -664,7 +649,7 @@ export async function fetchFileByCid(
   let fileHash: InOrderFileWriter | null = null;
   try {
     if (existing !== file.size) fs.ftruncateSync(fd, file.size);
-    fileHash = new InOrderFileWriter(leaves, fd, o.sha256?.(), o.holdEarlyBytes === undefined ? undefined : { left: o.holdEarlyBytes });
+    fileHash = new InOrderFileWriter(leaves, fd, o.sha256?.(), o.holdEarlyBytes);
     const todo: number[] = [];
     const buf = Buffer.allocUnsafe(MAX_BLOCK_BYTES);
     for (const [i, leaf] of leaves.entries()) {
@@ -746,7 +731,6 @@ export async function fetchFileByCid(
   } finally {
     // No write of the writer thread may land after the close (the fd number gets reused).
     await fileHash?.written().catch(() => {});
-    fileHash?.release();
     fs.closeSync(fd);
   }
   if (got !== file.sha256) {
