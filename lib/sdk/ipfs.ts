@@ -8,7 +8,7 @@ import { manifestCid } from '../manifest/cid.ts';
 import { CarFormatError, CarReader } from './car-reader.ts';
 import { GatewayHttpError, httpError, readBody, request } from './net.ts';
 import { rawGet, RawGetUnsupported, type RawHead } from './rawget.ts';
-import type { OffThreadHash, OffThreadHashWriter } from './sha256-worker.ts';
+import type { OffThreadHash } from './sha256-worker.ts';
 
 // Fetching from IPFS trustless gateways (specs.ipfs.tech/http-gateways/trustless-gateway): raw
 // blocks by CID, each checked against its CID as it arrives, fetched in parallel across gateways.
@@ -330,94 +330,47 @@ export async function leavesOf(pool: IpfsGatewayPool, root: CID, size: number): 
 }
 
 /**
- * Writes verified leaves into the partial file and feeds the file's sha256 leaf by leaf in file order,
- * while blocks arrive in any order. The leaf the hash waits for goes to the hash at once; with the
- * pull's sha256 worker (`updateAndWrite`) its write happens there too, on the writer thread, so this
- * thread only receives and checks blocks. A leaf that comes early is held as a copy (up to
- * `maxHeldBytes`, in buffers reused for the file's whole download: no garbage per block) and hashed
- * and written at its turn; past that, or without a writer thread, it is written here and read back
- * from the file at its turn (the page cache has it).
+ * The file's sha256, fed leaf by leaf in file order while blocks arrive in any order. The leaf the
+ * hash waits for is hashed from the bytes in hand; a leaf that comes early is only marked, and read
+ * back from the file when its turn comes (the page cache has it). Keeping early leaves in memory
+ * instead cost a buffer per block and its garbage collection, more CPU than the read back, and up
+ * to 64 MiB of memory.
  */
-class InOrderFileWriter {
+class InOrderFileHash {
   private cursor = 0;
   private readonly early = new Set<number>(); // leaves in the file, waiting for their turn
-  private readonly held = new Map<number, Buffer>(); // copies of early leaves, not in the file yet
-  private heldBytes = 0;
-  private readonly spare: Buffer[] = [];
   private readBack: Buffer | null = null;
 
   /**
-   * `fd` must be open for reading and writing. `hash` is the pull's sha256 worker thread when there is
-   * one (the blocks' own CID checks stay on this thread), else in-line.
+   * `fd` must be open for reading: early leaves are read back from it. `hash` is the pull's sha256
+   * worker thread when there is one (the blocks' own CID checks stay on this thread), else in-line.
    */
   constructor(
     private readonly leaves: Leaf[],
     private readonly fd: number,
-    private readonly hash: OffThreadHash | OffThreadHashWriter = inlineSha256(),
-    private readonly maxHeldBytes = 64 * 1024 * 1024,
+    private readonly hash: OffThreadHash = inlineSha256(),
   ) {}
 
-  private get writer(): OffThreadHashWriter | null {
-    return 'updateAndWrite' in this.hash ? this.hash : null;
-  }
-
-  /**
-   * Leaf `i` is verified: written (now or at its turn) unless `inFile` (a resumed leaf already there),
-   * and hashed in order. `bytes` are only used during the call.
-   */
-  add(i: number, bytes: Uint8Array, inFile = false): void {
-    const leaf = this.leaves[i]!;
+  /** Leaf `i` is verified and in the file; `bytes` are its bytes, only used during the call. */
+  add(i: number, bytes: Uint8Array): void {
     if (i !== this.cursor) {
-      if (!inFile && this.writer && leaf.size <= MAX_BLOCK_BYTES && this.heldBytes + leaf.size <= this.maxHeldBytes) {
-        const copy = (this.spare.pop() ?? Buffer.allocUnsafeSlow(MAX_BLOCK_BYTES)).subarray(0, leaf.size);
-        copy.set(bytes);
-        this.held.set(i, copy);
-        this.heldBytes += leaf.size;
-        return;
-      }
-      if (!inFile) writeAllAt(this.fd, bytes, leaf.offset);
       this.early.add(i);
       return;
     }
-    this.take(leaf, bytes, inFile);
-    for (;;) {
-      const next = this.leaves[this.cursor];
-      if (!next) break;
-      const copy = this.held.get(this.cursor);
-      if (copy) {
-        this.held.delete(this.cursor);
-        this.heldBytes -= copy.length;
-        this.take(next, copy, false);
-        this.spare.push(Buffer.from(copy.buffer, copy.byteOffset, MAX_BLOCK_BYTES)); // copied to the ring: reusable
-        continue;
-      }
-      if (!this.early.delete(this.cursor)) break;
-      if (!this.readBack || this.readBack.length < next.size) this.readBack = Buffer.allocUnsafe(Math.max(next.size, MAX_BLOCK_BYTES));
-      const b = this.readBack.subarray(0, next.size);
-      for (let off = 0; off < next.size;) {
-        const n = fs.readSync(this.fd, b, off, next.size - off, next.offset + off);
-        if (n === 0) throw new Error(`short read at ${next.offset + off}`);
+    this.hash.update(bytes);
+    this.cursor++;
+    while (this.early.delete(this.cursor)) {
+      const leaf = this.leaves[this.cursor]!;
+      if (!this.readBack || this.readBack.length < leaf.size) this.readBack = Buffer.allocUnsafe(Math.max(leaf.size, MAX_BLOCK_BYTES));
+      const b = this.readBack.subarray(0, leaf.size);
+      for (let off = 0; off < leaf.size;) {
+        const n = fs.readSync(this.fd, b, off, leaf.size - off, leaf.offset + off);
+        if (n === 0) throw new Error(`short read at ${leaf.offset + off}`);
         off += n;
       }
-      this.take(next, b, true);
+      this.hash.update(b);
+      this.cursor++;
     }
-  }
-
-  /** The leaf at the cursor: hashed, and written unless it is in the file already. */
-  private take(leaf: Leaf, bytes: Uint8Array, inFile: boolean): void {
-    const w = this.writer;
-    if (inFile) this.hash.update(bytes);
-    else if (w) w.updateAndWrite(bytes, this.fd, leaf.offset);
-    else {
-      writeAllAt(this.fd, bytes, leaf.offset);
-      this.hash.update(bytes);
-    }
-    this.cursor++;
-  }
-
-  /** Resolves when every write handed to the writer thread is done (before the file is synced or closed). */
-  written(): Promise<void> {
-    return this.writer?.written() ?? Promise.resolve();
   }
 
   /** The sha256 (hex) of the whole file; every leaf must have been added. */
@@ -426,11 +379,9 @@ class InOrderFileWriter {
     return this.hash.digest();
   }
 
-  /** Forgets the hash (a failed attempt); leaves held in memory are dropped (not in the file: fetched again on resume). */
+  /** Forgets the hash (a failed attempt). */
   discard(): void {
     this.hash.discard();
-    this.held.clear();
-    this.heldBytes = 0;
   }
 }
 
@@ -451,8 +402,8 @@ export interface IpfsFileResult {
 }
 
 /**
- * Hands verified leaf `i` to the file's InOrderFileWriter (written and hashed now or at its turn),
- * synchronously; `bytes` may be reused by the caller afterwards.
+ * Writes verified leaf `i` into the partial file and feeds the file hash, synchronously (like the
+ * /api pull: no thread-pool round trip per block); `bytes` may be reused by the caller afterwards.
  */
 type Deliver = (i: number, bytes: Uint8Array) => void;
 
@@ -629,13 +580,7 @@ export async function fetchFileByCid(
   pool: IpfsGatewayPool,
   file: { path: string; size: number; sha256: string; cid: string },
   part: string,
-  o: {
-    concurrency?: number;
-    progress?: (delta: number) => void;
-    sha256?: () => OffThreadHash | OffThreadHashWriter;
-    /** Memory for leaves that arrive before their turn (default 64 MiB); past it they are written at once and read back. */
-    holdEarlyBytes?: number;
-  },
+  o: { concurrency?: number; progress?: (delta: number) => void; sha256?: () => OffThreadHash },
 ): Promise<IpfsFileResult> {
   const root = CID.parse(file.cid);
   const leaves = await leavesOf(pool, root, file.size);
@@ -646,10 +591,9 @@ export async function fetchFileByCid(
   const fd = fs.openSync(part, existing >= 0 ? 'r+' : 'w+');
   let resumedBytes = 0;
   let got: string;
-  let fileHash: InOrderFileWriter | null = null;
   try {
     if (existing !== file.size) fs.ftruncateSync(fd, file.size);
-    fileHash = new InOrderFileWriter(leaves, fd, o.sha256?.(), o.holdEarlyBytes);
+    const fileHash = new InOrderFileHash(leaves, fd, o.sha256?.());
     const todo: number[] = [];
     const buf = Buffer.allocUnsafe(MAX_BLOCK_BYTES);
     for (const [i, leaf] of leaves.entries()) {
@@ -657,7 +601,7 @@ export async function fetchFileByCid(
         const n = fs.readSync(fd, buf, 0, leaf.size, leaf.offset);
         if (n === leaf.size && isBlockOf(leaf.cid, buf.subarray(0, n))) {
           resumedBytes += leaf.size;
-          fileHash.add(i, buf.subarray(0, n), true);
+          fileHash.add(i, buf.subarray(0, n));
           continue;
         }
       }
@@ -673,13 +617,13 @@ export async function fetchFileByCid(
       else queue.push([i]);
     }
     const delivered = new Uint8Array(leaves.length);
-    const writer = fileHash;
     const deliver: Deliver = (i, bytes) => {
       const leaf = leaves[i]!;
       if (delivered[i]) return;
       if (bytes.byteLength !== leaf.size) throw new Error(`block ${leaf.cid} is ${bytes.byteLength} bytes, the DAG says ${leaf.size}`);
+      writeAllAt(fd, bytes, leaf.offset);
       delivered[i] = 1;
-      writer.add(i, bytes);
+      fileHash.add(i, bytes);
       o.progress?.(leaf.size);
     };
     let failed: unknown = null;
@@ -725,12 +669,9 @@ export async function fetchFileByCid(
       fileHash.discard();
       throw failed;
     }
-    await fileHash.written(); // a write error of the writer thread surfaces here (a local I/O error)
     got = await fileHash.digest();
     if (process.env.MODELDAO_FSYNC === '1') fs.fsyncSync(fd);
   } finally {
-    // No write of the writer thread may land after the close (the fd number gets reused).
-    await fileHash?.written().catch(() => {});
     fs.closeSync(fd);
   }
   if (got !== file.sha256) {

@@ -11,8 +11,7 @@ import { syncPins } from '../../lib/artifacts/catalog.ts';
 import { MANIFEST_SCHEMA } from '../../lib/manifest/index.ts';
 import { CID } from 'multiformats/cid';
 import { ModelDaoError, pull, status } from '../../lib/sdk/index.ts';
-import { IpfsGatewayPool, fetchFileByCid, leavesOf } from '../../lib/sdk/ipfs.ts';
-import { Sha256Worker } from '../../lib/sdk/sha256-worker.ts';
+import { IpfsGatewayPool, leavesOf } from '../../lib/sdk/ipfs.ts';
 import { indexVersion, startHarness, upload, type Harness } from '../artifacts/harness.ts';
 import { listFiles, publish, tmpDir } from '../consumer/fixtures.ts';
 import { flipBigBlocks, startGatewayProxy, type GatewayProxy } from '../helpers/gateway-proxy.ts';
@@ -325,27 +324,5 @@ describe('raw blocks from the SDK pool (kept connections, reused buffers)', () =
     expect(Buffer.from(b).equals(bytes.subarray(leaves[1]!.offset, leaves[1]!.offset + leaves[1]!.size))).toBe(true);
     expect(Buffer.from(c).equals(bytes.subarray(leaves[2]!.offset, leaves[2]!.offset + leaves[2]!.size))).toBe(true);
     expect(pool.dropped).toEqual([]);
-  });
-});
-
-describe('fetchFileByCid: leaves that come before their turn', () => {
-  it('are held in memory, or written at once and read back past the memory allowed, and the file is exact either way (writes on the writer thread)', async () => {
-    const bytes = files.get('model.safetensors')!;
-    const sha = crypto.createHash('sha256').update(bytes).digest('hex');
-    const up = (await upload(h, bytes)).body as { cid: string };
-    // the first range (leaves 0-1) comes last: leaves 2-6 all arrive early
-    const slow = await proxy('slow-start');
-    const worker = new Sha256Worker();
-    try {
-      for (const holdEarlyBytes of [undefined, 0, 2 * MiB]) {
-        const part = path.join(dir(), 'w.part');
-        const pool = new IpfsGatewayPool({ gateways: [slow.url] });
-        await fetchFileByCid(pool, { path: 'w', size: bytes.length, sha256: sha, cid: up.cid }, part, { sha256: () => worker.hash(), holdEarlyBytes });
-        expect(fs.readFileSync(part).equals(bytes), `holdEarlyBytes ${holdEarlyBytes}`).toBe(true);
-        expect(pool.dropped).toEqual([]);
-      }
-    } finally {
-      await worker.close();
-    }
   });
 });
