@@ -9,6 +9,7 @@ import { CarFormatError, CarReader } from './car-reader.ts';
 import { GatewayHttpError, httpError, readBody, request } from './net.ts';
 import { rawGet, RawGetUnsupported, type RawHead } from './rawget.ts';
 import type { OffThreadHash } from './sha256-worker.ts';
+import { Spares } from './spares.ts';
 
 // Fetching from IPFS trustless gateways (specs.ipfs.tech/http-gateways/trustless-gateway): raw
 // blocks by CID, each checked against its CID as it arrives, fetched in parallel across gateways.
@@ -55,34 +56,21 @@ function failureKind(status: number): 'access' | 'missing' | 'network' {
  * chunker (1 MiB) come from here; larger ones are allocated as before.
  */
 const BLOCK_BUFFER_BYTES = 1024 * 1024;
-const SPARE_BLOCK_BUFFERS = 32;
-const spareBlockBuffers: ArrayBuffer[] = [];
+const spareBlockBuffers = new Spares<ArrayBuffer>(32);
 /** Buffers handed out and not given back: only those are taken back, and each once. */
 const leasedBlockBuffers = new WeakSet<ArrayBuffer>();
 
 function blockBuffer(size: number): Buffer {
   if (size > BLOCK_BUFFER_BYTES) return Buffer.allocUnsafe(size);
-  const ab = spareBlockBuffers.pop() ?? new ArrayBuffer(BLOCK_BUFFER_BYTES);
+  const ab = spareBlockBuffers.take() ?? new ArrayBuffer(BLOCK_BUFFER_BYTES);
   leasedBlockBuffers.add(ab);
   return Buffer.from(ab, 0, size);
 }
 
-/** Spares unused this long are let go (a long-lived process does not keep 32 MiB for nothing). */
-const SPARES_IDLE_MS = 10_000;
-let trimTimer: NodeJS.Timeout | null = null;
-
 function releaseBlockBuffer(bytes: Uint8Array): void {
   const ab = bytes.buffer;
   if (!(ab instanceof ArrayBuffer) || !leasedBlockBuffers.delete(ab)) return;
-  if (spareBlockBuffers.length < SPARE_BLOCK_BUFFERS) spareBlockBuffers.push(ab);
-  if (trimTimer) trimTimer.refresh();
-  else {
-    trimTimer = setTimeout(() => {
-      trimTimer = null;
-      spareBlockBuffers.length = 0;
-    }, SPARES_IDLE_MS);
-    trimTimer.unref();
-  }
+  spareBlockBuffers.give(ab);
 }
 
 /**

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { GatewayHttpError } from './net.ts';
+import { Spares } from './spares.ts';
 
 // A minimal HTTP/1.1 GET for blob bodies over plain TCP: the socket reads straight into one reusable
 // 1 MiB buffer (net.Socket `onread`) and the body is handed to a synchronous consumer (hash + write)
@@ -79,27 +80,11 @@ class ChunkedDecoder {
 
 const READ_BUFFER = 1024 * 1024;
 /**
- * Read buffers of finished requests, for the next ones: a fresh 1 MiB per request (one per block
- * when raw blocks are fetched one by one) is external memory to V8, whose growth starts full GCs.
- * A buffer is only written by its own socket's reads, which stop when the socket is destroyed.
+ * Read buffers of closed connections, for the next ones: as many as the SDK has requests in flight
+ * (16 raw blocks at a time). A buffer is only written by its own socket's reads, which stop when the
+ * socket is destroyed.
  */
-const spareReadBuffers: Buffer[] = [];
-/** As many as the SDK has requests in flight (16 raw blocks at a time). */
-const SPARE_READ_BUFFERS = 16;
-/** Spares unused this long are let go: a long-lived process does not keep 16 MiB for nothing. */
-const SPARES_IDLE_MS = 10_000;
-let trimTimer: NodeJS.Timeout | null = null;
-function keepSpare(buf: Buffer): void {
-  if (spareReadBuffers.length < SPARE_READ_BUFFERS) spareReadBuffers.push(buf);
-  if (trimTimer) trimTimer.refresh();
-  else {
-    trimTimer = setTimeout(() => {
-      trimTimer = null;
-      spareReadBuffers.length = 0;
-    }, SPARES_IDLE_MS);
-    trimTimer.unref();
-  }
-}
+const spareReadBuffers = new Spares<Buffer>(16);
 
 /**
  * An open connection kept for the next request to the same host (`keepAlive`): its socket reads into
@@ -149,7 +134,7 @@ function closeConn(conn: Conn): void {
   dropIdle(conn);
   conn.user = null;
   if (!conn.socket.destroyed) conn.socket.destroy();
-  keepSpare(conn.buffer);
+  spareReadBuffers.give(conn.buffer);
 }
 
 function parkConn(conn: Conn): void {
@@ -168,7 +153,7 @@ function openConn(key: string, host: string, port: number): Conn {
   const conn: Conn = {
     key,
     socket: null as unknown as net.Socket,
-    buffer: spareReadBuffers.pop() ?? Buffer.allocUnsafeSlow(READ_BUFFER),
+    buffer: spareReadBuffers.take() ?? Buffer.allocUnsafeSlow(READ_BUFFER),
     user: null,
     idle: null,
     closed: false,

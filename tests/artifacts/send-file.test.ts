@@ -11,6 +11,20 @@ import { sendFileRange } from '../../lib/server/send-file.ts';
 
 const MiB = 1024 * 1024;
 
+/** Sends bytes `start`..`end` of `file` with sendFileRange; how it settled ('sent' or 'failed: …'). */
+async function send(res: http.ServerResponse, file: string, start: number, end: number, opts?: Parameters<typeof sendFileRange>[4]): Promise<string> {
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    await sendFileRange(res, fh, start, end, opts);
+    return 'sent';
+  } catch (err) {
+    res.destroy();
+    return `failed: ${(err as Error).message}`;
+  } finally {
+    await fh.close();
+  }
+}
+
 describe('sendFileRange', () => {
   let dir: string;
   let file: string;
@@ -28,18 +42,7 @@ describe('sendFileRange', () => {
     server = http.createServer((req, res) => {
       const [, start, end] = /^\/(\d+)-(\d+)/.exec(req.url ?? '') ?? [];
       res.writeHead(200, { 'content-length': String(Number(end) - Number(start) + 1) });
-      const done = (async () => {
-        const fh = await fs.promises.open(file, 'r');
-        try {
-          await sendFileRange(res, fh, Number(start), Number(end));
-          return 'sent';
-        } catch (err) {
-          res.destroy();
-          return `failed: ${(err as Error).message}`;
-        } finally {
-          await fh.close();
-        }
-      })();
+      const done = send(res, file, Number(start), Number(end));
       outcomes.set(req.url!, done);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -102,18 +105,7 @@ describe('sendFileRange with readableEnd (a file still being written and verifie
     let outcome: Promise<string> = Promise.resolve('no request');
     const server = http.createServer((req, res) => {
       res.writeHead(200, { 'content-length': String(bytes.length) });
-      outcome = (async () => {
-        const fh = await fs.promises.open(file, 'r');
-        try {
-          await sendFileRange(res, fh, 0, bytes.length - 1, { readableEnd, bufferSize: MiB });
-          return 'sent';
-        } catch (err) {
-          res.destroy();
-          return `failed: ${(err as Error).message}`;
-        } finally {
-          await fh.close();
-        }
-      })();
+      outcome = send(res, file, 0, bytes.length - 1, { readableEnd, bufferSize: MiB });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const get = () => {

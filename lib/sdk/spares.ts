@@ -1,0 +1,32 @@
+/**
+ * Buffers kept for reuse (read buffers, block buffers): a fresh one per request is external memory
+ * to V8, whose growth starts full GCs. At most `max` are kept, and all are let go after `idleMs`
+ * without a give-back, so a long-lived process does not hold them for nothing.
+ */
+export class Spares<T> {
+  private readonly items: T[] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly max: number,
+    private readonly idleMs = 10_000,
+  ) {}
+
+  /** A kept one (the last given back), or undefined. */
+  take(): T | undefined {
+    return this.items.pop();
+  }
+
+  /** Keeps `item` for a later `take` (dropped when `max` are kept already). */
+  give(item: T): void {
+    if (this.items.length < this.max) this.items.push(item);
+    if (this.timer) this.timer.refresh();
+    else {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.items.length = 0;
+      }, this.idleMs);
+      this.timer.unref();
+    }
+  }
+}
