@@ -19,7 +19,10 @@ interface Entry {
 export class BlobHandles {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly opener: (key: string) => Promise<FileHandle>) {}
+  constructor(
+    private readonly opener: (key: string) => Promise<FileHandle>,
+    private readonly limits: { maxOpen: number; idleMs: number } = { maxOpen: MAX_OPEN, idleMs: IDLE_MS },
+  ) {}
 
   /** True when a handle of `key` is open and not evicted: the blob existed when it was opened. */
   isOpen(key: string): boolean {
@@ -30,7 +33,7 @@ export class BlobHandles {
   async use<T>(key: string, fn: (fh: FileHandle) => Promise<T>): Promise<T> {
     let e = this.entries.get(key);
     if (!e) {
-      if (this.entries.size >= MAX_OPEN) {
+      if (this.entries.size >= this.limits.maxOpen) {
         const fh = await this.opener(key);
         try {
           return await fn(fh);
@@ -71,7 +74,7 @@ export class BlobHandles {
       if (e.users > 0 || this.entries.get(key) !== e) return;
       this.entries.delete(key);
       void close(e);
-    }, IDLE_MS);
+    }, this.limits.idleMs);
     e.idle.unref();
   }
 }

@@ -282,14 +282,14 @@ describe('local store only', () => {
     await expect(store.readRange('../x', { start: 0, end: 9 })).rejects.toMatchObject({ code: 'invalid_digest' });
   });
 
-  it('readRange shares open handles between close reads: right bytes under concurrency across many blobs, and a deleted blob is gone for has and readRange at once', async () => {
+  it('readRange shares open handles between close reads: right bytes under concurrency, and a deleted blob is gone for has and readRange at once', async () => {
     const blobs = await Promise.all(
-      Array.from({ length: 80 }, async (_, i) => {
+      Array.from({ length: 8 }, async (_, i) => {
         const bytes = randomBytes(4096 + i);
         return { bytes, sha256: (await store.put(pieces(bytes))).sha256 };
       }),
     );
-    // 80 blobs (more than the handles kept open), each read 3 times at once at different offsets
+    // 8 blobs, each read 3 times at once at different offsets (past the handles kept: blob-handles.test.ts)
     await Promise.all(
       blobs.flatMap(({ bytes, sha256 }) =>
         [0, 1000, 4000].map(async (start) => {
