@@ -484,10 +484,9 @@ async function writeFileDurable(file: string, content: string, tmpDir: string) {
 
 /**
  * The bytes of `range` of an open file in one buffer, read by position (shorter when the file ends
- * first); into `into` (its start) when given and large enough. For callers that read many ranges of
- * one blob (a CAR's leaves) through one handle from openBlob.
+ * first); into `into` (its start) when given and large enough.
  */
-export async function readRangeOf(fh: fs.promises.FileHandle, range: ByteRange, into?: Buffer): Promise<Buffer> {
+async function readRangeOf(fh: fs.promises.FileHandle, range: ByteRange, into?: Buffer): Promise<Buffer> {
   const length = range.end - range.start + 1;
   const out = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
   let filled = 0;

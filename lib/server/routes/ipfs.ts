@@ -1,4 +1,3 @@
-import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { CID } from 'multiformats/cid';
@@ -18,7 +17,6 @@ import {
 import { CACHE_PUBLIC_IMMUTABLE, authorizeBlock } from '../ipfs-access.ts';
 import { carLength, writeCar, type ByteRange, type CarSource, type DagScope } from '../../ipfs/car.ts';
 import { blockBuffers } from '../../artifacts/buffer-pool.ts';
-import { readRangeOf } from '../../artifacts/store.ts';
 import * as dagPb from '@ipld/dag-pb';
 import { UnixFS } from 'ipfs-unixfs';
 
@@ -329,11 +327,8 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
     read: (start, end) => ctx.store.createReadStream(blob, { start, end }),
   };
   const positional = ctx.store as PositionalStore;
-  // The leaves through one handle of the blob, opened at the first leaf and closed after the CAR
-  // (not an open and a close per leaf).
-  let handle: Promise<FileHandle> | null = null;
-  if (ctx.store.openBlob) src.readInto = async (into, start, end) => readRangeOf(await (handle ??= ctx.store.openBlob!(blob)), { start, end }, into);
-  else if (positional.readRange) src.readInto = (into, start, end) => positional.readRange!(blob, { start, end }, into);
+  // (the local store's readRange shares one open handle of the blob between close reads: BlobHandles)
+  if (positional.readRange) src.readInto = (into, start, end) => positional.readRange!(blob, { start, end }, into);
   if (row?.codec === DAG_PB_CODE && !rootNode) {
     rootNode = await getNodeCached(ctx.db, row.multihash, row.blobSha256);
     if (!rootNode) throw new HttpError(500, 'index_broken', `dag-pb node ${cidText} has no bytes in the index`);
@@ -352,8 +347,6 @@ async function handleIpfs(req: IncomingMessage, res: ServerResponse, params: Rec
   } catch (err) {
     // Committed to 200 already: an incomplete CAR is how the spec says a failure mid-stream shows.
     if (!res.destroyed) res.destroy(err as Error);
-  } finally {
-    if (handle) await (await (handle as Promise<FileHandle>).catch(() => null))?.close();
   }
 }
 
