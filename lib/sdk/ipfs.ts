@@ -1,5 +1,3 @@
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import * as dagPb from '@ipld/dag-pb';
 import { UnixFS } from 'ipfs-unixfs';
@@ -9,6 +7,7 @@ import { CarFormatError, CarReader } from './car-reader.ts';
 import { GatewayHttpError, httpError, readBody, request } from './net.ts';
 import { rawGet, RawGetUnsupported, type RawHead } from './rawget.ts';
 import type { OffThreadHash } from './sha256-worker.ts';
+import { isBlockOf, LeafFile, type Leaf } from './leaf-file.ts';
 import { Spares } from './spares.ts';
 
 // Fetching from IPFS trustless gateways (specs.ipfs.tech/http-gateways/trustless-gateway): raw
@@ -18,16 +17,16 @@ import { Spares } from './spares.ts';
 // (bytes that do not hash to the CID), truncates, stalls or fails is named and dropped for the rest
 // of the pull; its block goes to the next gateway.
 //
-// CPU (profiled with --cpu-prof on the CLI): hashing is the small part (sha256 runs at ~1.9 GB/s
-// here; every byte is hashed twice, and must be: each 1 MiB leaf against its CID, the whole file
-// against the manifest's sha256, neither follows from the other); garbage collection of per-block
-// buffers, copies of response chunks and thread-pool writes were most of it. So a CAR's blocks are
-// framed into one reused buffer (car-reader.ts), each is verified, written synchronously and fed to
-// the file hash in file order before the next is read (no second pass over the file after the
-// download; a leaf that comes early is read back from the page cache when its turn comes), and a
-// raw block's body is read into one buffer of its Content-Length. WebCrypto's digest was tried for
-// the block check and is slower here: on Node 20 it cost 2.5x the CPU of createHash and still ran
-// mostly on the main thread.
+// CPU (profiled with --cpu-prof, perf and strace on the CLI): every byte is hashed twice, and must
+// be: each 1 MiB leaf against its CID, the whole file against the manifest's sha256 (on the pull's
+// worker thread), neither follows from the other. Around that: garbage collection of per-block
+// buffers and copies of response chunks (so a CAR's blocks are framed into one reused buffer,
+// car-reader.ts, and a raw block's body is read into one buffer of its Content-Length), and writes
+// through the page cache, which cost this kernel 1.5-2 CPU s/GiB on the main thread: leaves are now
+// written with O_DIRECT from aligned slots (leaf-file.ts, about 0.1 s/GiB), and a leaf that comes
+// before its turn in the file hash waits in its slot instead of being read back. WebCrypto's digest
+// was tried for the block check and is slower here: on Node 20 it cost 2.5x the CPU of createHash
+// and still ran mostly on the main thread.
 
 const RAW = 0x55;
 const DAG_PB = 0x70;
@@ -38,11 +37,6 @@ export const MAX_BLOCK_BYTES = 2 * 1024 * 1024;
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 export { manifestCid };
-
-/** True when `bytes` hash to the sha2-256 multihash of `cid`. */
-function isBlockOf(cid: CID, bytes: Uint8Array): boolean {
-  return crypto.createHash('sha256').update(bytes).digest().equals(cid.multihash.digest);
-}
 
 /** What a gateway's HTTP status says about it: refused access, no such content, or broken. */
 function failureKind(status: number): 'access' | 'missing' | 'network' {
@@ -284,12 +278,6 @@ export class IpfsFetchError extends Error {
   }
 }
 
-interface Leaf {
-  cid: CID;
-  offset: number;
-  size: number;
-}
-
 /** The file's leaves in order, from its root (fetching and verifying the dag-pb nodes). */
 export async function leavesOf(pool: IpfsGatewayPool, root: CID, size: number): Promise<Leaf[]> {
   const leaves: Leaf[] = [];
@@ -317,81 +305,14 @@ export async function leavesOf(pool: IpfsGatewayPool, root: CID, size: number): 
   return leaves;
 }
 
-/**
- * The file's sha256, fed leaf by leaf in file order while blocks arrive in any order. The leaf the
- * hash waits for is hashed from the bytes in hand; a leaf that comes early is only marked, and read
- * back from the file when its turn comes (the page cache has it). Keeping early leaves in memory
- * instead cost a buffer per block and its garbage collection, more CPU than the read back, and up
- * to 64 MiB of memory.
- */
-class InOrderFileHash {
-  private cursor = 0;
-  private readonly early = new Set<number>(); // leaves in the file, waiting for their turn
-  private readBack: Buffer | null = null;
-
-  /**
-   * `fd` must be open for reading: early leaves are read back from it. `hash` is the pull's sha256
-   * worker thread when there is one (the blocks' own CID checks stay on this thread), else in-line.
-   */
-  constructor(
-    private readonly leaves: Leaf[],
-    private readonly fd: number,
-    private readonly hash: OffThreadHash = inlineSha256(),
-  ) {}
-
-  /** Leaf `i` is verified and in the file; `bytes` are its bytes, only used during the call. */
-  add(i: number, bytes: Uint8Array): void {
-    if (i !== this.cursor) {
-      this.early.add(i);
-      return;
-    }
-    this.hash.update(bytes);
-    this.cursor++;
-    while (this.early.delete(this.cursor)) {
-      const leaf = this.leaves[this.cursor]!;
-      if (!this.readBack || this.readBack.length < leaf.size) this.readBack = Buffer.allocUnsafe(Math.max(leaf.size, MAX_BLOCK_BYTES));
-      const b = this.readBack.subarray(0, leaf.size);
-      for (let off = 0; off < leaf.size;) {
-        const n = fs.readSync(this.fd, b, off, leaf.size - off, leaf.offset + off);
-        if (n === 0) throw new Error(`short read at ${leaf.offset + off}`);
-        off += n;
-      }
-      this.hash.update(b);
-      this.cursor++;
-    }
-  }
-
-  /** The sha256 (hex) of the whole file; every leaf must have been added. */
-  digest(): Promise<string> {
-    if (this.cursor !== this.leaves.length) throw new Error(`file hash incomplete: ${this.cursor} of ${this.leaves.length} leaves`);
-    return this.hash.digest();
-  }
-
-  /** Forgets the hash (a failed attempt). */
-  discard(): void {
-    this.hash.discard();
-  }
-}
-
-/** A sha256 on this thread, with the worker's interface. */
-function inlineSha256(): OffThreadHash {
-  const h = crypto.createHash('sha256');
-  return { update: (b) => void h.update(b), digest: async () => h.digest('hex'), discard: () => {} };
-}
-
-/** Writes all of `bytes` at `position`. */
-function writeAllAt(fd: number, bytes: Uint8Array, position: number): void {
-  for (let off = 0; off < bytes.byteLength;) off += fs.writeSync(fd, bytes, off, bytes.byteLength - off, position + off);
-}
-
 export interface IpfsFileResult {
   /** bytes already in the partial file from an earlier attempt (verified block by block) */
   resumedBytes: number;
 }
 
 /**
- * Writes verified leaf `i` into the partial file and feeds the file hash, synchronously (like the
- * /api pull: no thread-pool round trip per block); `bytes` may be reused by the caller afterwards.
+ * Hands verified leaf `i` to the partial file (LeafFile.add: copied, written at its offset, fed to
+ * the file hash in its turn); `bytes` may be reused by the caller afterwards.
  */
 type Deliver = (i: number, bytes: Uint8Array) => void;
 
@@ -562,6 +483,8 @@ async function fetchRawRange(pool: IpfsGatewayPool, gw: string, leaves: Leaf[], 
  * gateway that does not serve CAR ranges, and single leaves as raw blocks. Every block is checked
  * against its CID before it is written at its offset; the file is hashed in order as blocks arrive.
  * A gateway that fails a range is dropped and the range's undelivered leaves go to the next one.
+ * A range is started only while its leaves can wait in memory for their turn in the file hash
+ * (LeafFile.window): a slow range holds the others back instead of filling memory.
  * Resume: blocks already in `part` are kept when their bytes hash to their CID.
  */
 export async function fetchFileByCid(
@@ -572,29 +495,13 @@ export async function fetchFileByCid(
 ): Promise<IpfsFileResult> {
   const root = CID.parse(file.cid);
   const leaves = await leavesOf(pool, root, file.size);
-  const existing = await fsp.stat(part).then(
-    (s) => s.size,
-    () => -1,
-  );
-  const fd = fs.openSync(part, existing >= 0 ? 'r+' : 'w+');
+  const out = new LeafFile(part, leaves, file.size, o.sha256?.());
   let resumedBytes = 0;
   let got: string;
   try {
-    if (existing !== file.size) fs.ftruncateSync(fd, file.size);
-    const fileHash = new InOrderFileHash(leaves, fd, o.sha256?.());
-    const todo: number[] = [];
-    const buf = Buffer.allocUnsafe(MAX_BLOCK_BYTES);
-    for (const [i, leaf] of leaves.entries()) {
-      if (existing > 0 && leaf.offset + leaf.size <= existing && leaf.size > 0) {
-        const n = fs.readSync(fd, buf, 0, leaf.size, leaf.offset);
-        if (n === leaf.size && isBlockOf(leaf.cid, buf.subarray(0, n))) {
-          resumedBytes += leaf.size;
-          fileHash.add(i, buf.subarray(0, n));
-          continue;
-        }
-      }
-      todo.push(i);
-    }
+    const resumed = out.resume();
+    resumedBytes = resumed.resumedBytes;
+    const todo = resumed.todo;
     const streams = Math.max(1, Math.ceil((o.concurrency ?? 16) / RAW_PER_STREAM));
     // ranges: runs of consecutive missing leaves, cut so that every stream gets work
     const perRange = Math.max(2, Math.min(RANGE_LEAVES, Math.ceil(todo.length / (2 * streams))));
@@ -609,9 +516,8 @@ export async function fetchFileByCid(
       const leaf = leaves[i]!;
       if (delivered[i]) return;
       if (bytes.byteLength !== leaf.size) throw new Error(`block ${leaf.cid} is ${bytes.byteLength} bytes, the DAG says ${leaf.size}`);
-      writeAllAt(fd, bytes, leaf.offset);
+      out.add(i, bytes);
       delivered[i] = 1;
-      fileHash.add(i, bytes);
       o.progress?.(leaf.size);
     };
     let failed: unknown = null;
@@ -624,12 +530,15 @@ export async function fetchFileByCid(
     };
     const worker = async () => {
       while (failed === null) {
-        const range = queue.shift();
-        if (!range) {
-          if (inflight === 0) return;
-          await new Promise<void>((r) => waiters.push(r)); // a range in flight may come back
+        const range = queue[0];
+        // no range yet, or one whose leaves would come too far ahead of the file hash (held in
+        // memory until their turn): wait for a range in flight to end (it may come back, or move the hash on)
+        if (!range || (inflight > 0 && out.ahead(range[range.length - 1]!) >= out.window)) {
+          if (!range && inflight === 0) return;
+          await new Promise<void>((r) => waiters.push(r));
           continue;
         }
+        queue.shift();
         const gw = pool.next();
         if (gw === null) {
           failed ??= new IpfsFetchError(leaves[range[0]!]!.cid, [...pool.dropped]);
@@ -654,13 +563,12 @@ export async function fetchFileByCid(
     };
     await Promise.all(Array.from({ length: Math.min(streams, Math.max(1, queue.length)) }, worker));
     if (failed !== null) {
-      fileHash.discard();
+      out.discard();
       throw failed;
     }
-    got = await fileHash.digest();
-    if (process.env.MODELDAO_FSYNC === '1') fs.fsyncSync(fd);
+    got = await out.digest();
   } finally {
-    fs.closeSync(fd);
+    await out.close();
   }
   if (got !== file.sha256) {
     await fsp.rm(part, { force: true });

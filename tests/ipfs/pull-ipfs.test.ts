@@ -209,7 +209,7 @@ describe('pull --ipfs-gateway', () => {
     for (const g of [flip, trunc, stall, honest]) expect(g.requests.length).toBeGreaterThan(0);
   });
 
-  it('leaves that arrive before the first ones are hashed into the file digest in file order (read back from the new partial file)', async () => {
+  it('leaves that arrive before the first ones are hashed into the file digest in file order (held until their turn)', async () => {
     const slow = await proxy('slow-start');
     const r = await pull({ ...base(), ipfsGateways: [slow.url], cacheDir: dir() });
     expectFiles(r);
