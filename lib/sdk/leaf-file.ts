@@ -37,7 +37,7 @@ const SLOT_BYTES = 1024 * 1024;
  * `ahead`); a leaf that finds no free slot is written through the page cache and read back for the
  * hash instead.
  */
-const SLOTS = 64;
+const SLOTS = 32;
 
 /** Block-aligned memory for direct writes: slots of SLOT_BYTES from `base` of `ab`. */
 interface Slab {
