@@ -270,6 +270,25 @@ contract LateQuorumRecordTest is LateQuorumSystem {
     }
 }
 
+/// @dev With a quorum of 0 no vote "reaches" quorum, so no deadline moves (OpenZeppelin's GovernorPreventLateQuorum
+/// would extend at the first vote cast in the window, of any support): a documented difference, pinned here.
+contract LateQuorumZeroQuorumTest is LateQuorumSystem {
+    function test_lateQuorum_zeroQuorumNeverExtends() public {
+        uint256[VOTERS] memory amounts = [uint256(100e18), 100e18, 100e18, 100e18, 100e18, 100e18];
+        _setUpSystem(amounts, 0, 60);
+        uint256 id = _propose(modeldao, "no quorum");
+        uint256 deadline = modeldao.proposalDeadline(id);
+        vm.warp(deadline - 10);
+        vm.prank(voters[0]);
+        modeldao.castVote(id, 1);
+        vm.prank(voters[1]);
+        modeldao.castVote(id, 2);
+        assertEq(modeldao.proposalDeadline(id), deadline);
+        vm.warp(deadline + 1);
+        assertEq(uint8(modeldao.state(id)), uint8(IGovernor.ProposalState.Succeeded));
+    }
+}
+
 /// @dev forVotes is a uint208 sharing its slot with the extended deadline. An ERC20Votes token's total supply is at
 /// most type(uint208).max, so the For votes of one proposal fit; a token that reports more is refused, not wrapped.
 contract LateQuorumForVotesLimitTest is LateQuorumSystem {
