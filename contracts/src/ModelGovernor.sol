@@ -3,19 +3,18 @@ pragma solidity ^0.8.28;
 
 import {IGovernor, Governor} from "@openzeppelin/contracts/governance/Governor.sol";
 import {GovernorSettings} from "@openzeppelin/contracts/governance/extensions/GovernorSettings.sol";
-import {GovernorCountingSimple} from "@openzeppelin/contracts/governance/extensions/GovernorCountingSimple.sol";
 import {GovernorVotes} from "@openzeppelin/contracts/governance/extensions/GovernorVotes.sol";
 import {
     GovernorVotesQuorumFraction
 } from "@openzeppelin/contracts/governance/extensions/GovernorVotesQuorumFraction.sol";
 import {GovernorTimelockControl} from "@openzeppelin/contracts/governance/extensions/GovernorTimelockControl.sol";
-import {GovernorPreventLateQuorum} from "@openzeppelin/contracts/governance/extensions/GovernorPreventLateQuorum.sol";
 import {GovernorProposalGuardian} from "@openzeppelin/contracts/governance/extensions/GovernorProposalGuardian.sol";
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
 import {IERC6372} from "@openzeppelin/contracts/interfaces/IERC6372.sol";
 import {Time} from "@openzeppelin/contracts/utils/types/Time.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {GovernorCountingLateQuorum} from "./governance/GovernorCountingLateQuorum.sol";
 
 /// @title ModelGovernor
 /// @notice The modeldao governor. Proposals pass through the timelock, which holds every permission
@@ -23,15 +22,10 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 /// @dev Delays and periods are in the token's clock unit (seconds: ModelToken uses a timestamp clock).
 /// The proposal guardian may cancel any proposal at any stage; governance may replace it.
 ///
-/// Gas: {GovernorPreventLateQuorum} as written computes the quorum (two checkpoint lookups and a call to
-/// the token, ~14k gas) on every vote until quorum is reached, then stores the extended deadline in a
-/// fresh slot (~20k) even when quorum was reached early and the record can never move the deadline.
-/// {_countVote} and {_tallyUpdated} below skip that bookkeeping whenever it cannot change anything, so
-/// the extension only costs gas for a vote that can actually reach quorum late; {proposalDeadline}
-/// skips reading the recorded extension while no record can move the deadline (one cold read less per
-/// vote), and that vote's quorum is computed once per transaction. Proposal deadlines and
-/// {ProposalExtended} events are exactly those of the unmodified extension (see the differential test
-/// in contracts/test/LateQuorum.t.sol).
+/// Counting and late quorum: {GovernorCountingLateQuorum} stands in for OpenZeppelin's {GovernorCountingSimple} and
+/// {GovernorPreventLateQuorum}, with the same ABI, events and deadlines, and keeps a late-quorum extension in the slot
+/// of the proposal's For votes: the vote that reaches quorum late records it without a storage write of its own,
+/// and only a For or Abstain vote inside the late-quorum window computes the quorum.
 ///
 /// Signed ballots ({castVoteBySig}, {castVoteWithReasonAndParamsBySig}, which the server's relayer submits for
 /// members without ETH) keep OpenZeppelin's EIP-712 types and nonce check but do not consume the nonce: a ballot
@@ -40,27 +34,12 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 contract ModelGovernor is
     Governor,
     GovernorSettings,
-    GovernorCountingSimple,
     GovernorVotes,
     GovernorVotesQuorumFraction,
     GovernorTimelockControl,
-    GovernorPreventLateQuorum,
+    GovernorCountingLateQuorum,
     GovernorProposalGuardian
 {
-    /// @dev Set by {_countVote}, consumed by {_tallyUpdated} within the same vote: this vote may be the one
-    /// that first reaches quorum inside the late-quorum window.
-    bool private transient _lateQuorumCheckPending;
-    /// @dev quorum(snapshot) of `_quorumCacheProposal`, computed by {_countVote} and reused by
-    /// {_quorumReached} in the same transaction (a past snapshot's quorum never changes).
-    uint256 private transient _quorumCache;
-    uint256 private transient _quorumCacheProposal;
-
-    /// @dev The late-quorum extension in force (mirrors {GovernorPreventLateQuorum}'s private value) and the
-    /// largest it has ever been, in one slot: one cold read per vote answers both "can this vote be in the
-    /// window" and "can any recorded extension move this deadline".
-    uint48 private _lateQuorumExtension;
-    uint48 private _maxLateQuorumExtensionEver;
-
     /// @dev The token does not use an ERC-6372 timestamp clock (`mode=timestamp`).
     error ModelGovernorUnsupportedClock(string clockMode);
 
@@ -79,7 +58,7 @@ contract ModelGovernor is
         GovernorVotes(token_)
         GovernorVotesQuorumFraction(quorumNumeratorValue)
         GovernorTimelockControl(timelock_)
-        GovernorPreventLateQuorum(initialVoteExtension)
+        GovernorCountingLateQuorum(initialVoteExtension)
     {
         _setProposalGuardian(initialProposalGuardian);
         string memory clockMode = IERC6372(address(token_)).CLOCK_MODE();
@@ -102,90 +81,13 @@ contract ModelGovernor is
         return "mode=timestamp";
     }
 
-    /// @inheritdoc GovernorPreventLateQuorum
-    function lateQuorumVoteExtension() public view override returns (uint48) {
-        return _lateQuorumExtension;
-    }
-
-    /// @dev Keeps the packed mirror of the extension (and its all-time maximum) next to OpenZeppelin's.
-    function _setLateQuorumVoteExtension(uint48 newVoteExtension) internal override {
-        super._setLateQuorumVoteExtension(newVoteExtension);
-        _lateQuorumExtension = newVoteExtension;
-        if (newVoteExtension > _maxLateQuorumExtensionEver) _maxLateQuorumExtensionEver = newVoteExtension;
-    }
-
-    /**
-     * @dev Same value as {GovernorPreventLateQuorum-proposalDeadline}, without reading the recorded
-     * extension while none can matter: a record made at time `t` is `t + extension(t)`, at most
-     * `now + maxExtensionEver`, so while that is before the proposal's own deadline the maximum is the
-     * proposal's own deadline. Saves a cold storage read in every vote outside the late-quorum window.
-     */
-    function proposalDeadline(uint256 proposalId)
-        public
-        view
-        override(Governor, GovernorPreventLateQuorum)
-        returns (uint256)
-    {
-        uint256 deadline = Governor.proposalDeadline(proposalId);
-        if (clock() + uint256(_maxLateQuorumExtensionEver) < deadline) return deadline;
-        return super.proposalDeadline(proposalId);
-    }
-
-    /**
-     * @dev A deadline moves only when quorum is first reached at a time `t` with
-     * `t + lateQuorumVoteExtension() > original deadline`. So the unmodified extension's bookkeeping
-     * ({GovernorPreventLateQuorum-_tallyUpdated}) runs only for a For or Abstain vote (Against does not
-     * count towards quorum) cast inside that window while quorum was not yet reached. Outside the window
-     * the unmodified extension would record a deadline no later than the original one, which
-     * {proposalDeadline} ignores; once quorum is reached it never records again.
-     */
-    function _countVote(uint256 proposalId, address account, uint8 support, uint256 totalWeight, bytes memory params)
-        internal
-        override(Governor, GovernorCountingSimple)
-        returns (uint256)
-    {
-        if (
-            support != uint8(VoteType.Against)
-                && clock() + lateQuorumVoteExtension() > Governor.proposalDeadline(proposalId)
-        ) {
-            uint256 quorumAtSnapshot = quorum(proposalSnapshot(proposalId));
-            _quorumCache = quorumAtSnapshot;
-            _quorumCacheProposal = proposalId;
-            (, uint256 forVotes, uint256 abstainVotes) = proposalVotes(proposalId);
-            if (quorumAtSnapshot > forVotes + abstainVotes) _lateQuorumCheckPending = true;
-        }
-        return super._countVote(proposalId, account, support, totalWeight, params);
-    }
-
-    /// @dev {GovernorCountingSimple-_quorumReached}, with the quorum {_countVote} just computed when there is one.
-    function _quorumReached(uint256 proposalId)
-        internal
-        view
-        override(Governor, GovernorCountingSimple)
-        returns (bool)
-    {
-        if (_quorumCacheProposal == proposalId && proposalId != 0) {
-            (, uint256 forVotes, uint256 abstainVotes) = proposalVotes(proposalId);
-            return _quorumCache <= forVotes + abstainVotes;
-        }
-        return super._quorumReached(proposalId);
-    }
-
-    /// @dev See {_countVote}.
-    function _tallyUpdated(uint256 proposalId) internal override(Governor, GovernorPreventLateQuorum) {
-        if (_lateQuorumCheckPending) {
-            _lateQuorumCheckPending = false;
-            super._tallyUpdated(proposalId);
-        }
-    }
-
     /**
      * @dev Validates a {castVoteBySig} ballot: OpenZeppelin's EIP-712 `Ballot` (same type, same domain, so wallets
      * and Tally-style signers work unchanged), signed by `voter` (ECDSA or ERC-1271) with `nonce == nonces(voter)`,
      * exactly as {Governor-_validateVoteSig} checks it, except that the nonce is **not consumed**.
      *
      * Replay protection of a ballot does not need the nonce: a ballot names its proposal and its voter, is bound to
-     * this governor and chain by the domain, and {GovernorCountingSimple} counts a voter once per proposal (a second
+     * this governor and chain by the domain, and {GovernorCountingLateQuorum} counts a voter once per proposal (a second
      * submission reverts with {GovernorAlreadyCastVote}); proposal ids are never reused. Consuming the nonce added no
      * protection (the governor offers no way to burn a nonce on purpose) and cost every relayed vote a storage write
      * (~20k gas for a voter's first ballot, a fresh slot, ~2.9k later), and it made two ballots signed with the same
@@ -239,6 +141,15 @@ contract ModelGovernor is
 
     // The following functions are overrides required by Solidity.
 
+    function proposalDeadline(uint256 proposalId)
+        public
+        view
+        override(Governor, GovernorCountingLateQuorum)
+        returns (uint256)
+    {
+        return super.proposalDeadline(proposalId);
+    }
+
     function proposalNeedsQueuing(uint256 proposalId)
         public
         view
@@ -287,6 +198,10 @@ contract ModelGovernor is
         bytes32 descriptionHash
     ) internal override(Governor, GovernorTimelockControl) returns (uint48) {
         return super._queueOperations(proposalId, targets, values, calldatas, descriptionHash);
+    }
+
+    function _tallyUpdated(uint256 proposalId) internal override(Governor, GovernorCountingLateQuorum) {
+        super._tallyUpdated(proposalId);
     }
 
     function _validateCancel(uint256 proposalId, address caller)

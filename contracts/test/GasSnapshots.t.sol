@@ -137,6 +137,45 @@ contract GasSnapshotTest is Fixture {
         vm.snapshotGasLastCall(GOVERNOR, "castVote: For, late quorum extends the deadline");
     }
 
+    /// @dev Abstain counts towards quorum too: the extended deadline shares the For votes' slot, which an Abstain
+    /// vote writes once more (a non-zero slot when a For vote was cast, a fresh one when none was).
+    function test_gas_castVote_lateQuorum_abstain() public {
+        vm.prank(holders[1]);
+        token.transfer(outsider, 1e18);
+        vm.prank(outsider);
+        token.delegate(outsider);
+        vm.warp(block.timestamp + 1);
+        uint256 afterFor =
+            _propose(_registryCall(abi.encodeCall(ModelRegistry.publishVersion, (modelId, DIGEST_1, 0)), "a"));
+        uint256 noFor =
+            _propose(_registryCall(abi.encodeCall(ModelRegistry.publishVersion, (modelId, DIGEST_1, 0)), "b"));
+        vm.warp(governor.proposalSnapshot(afterFor) + 1);
+        vm.prank(outsider);
+        governor.castVote(afterFor, FOR); // below quorum
+        vm.warp(governor.proposalDeadline(afterFor) - 10);
+        vm.prank(holders[0]);
+        governor.castVote(afterFor, ABSTAIN);
+        vm.snapshotGasLastCall(GOVERNOR, "castVote: Abstain, late quorum extends the deadline, after a For vote");
+        vm.prank(holders[0]);
+        governor.castVote(noFor, ABSTAIN);
+        vm.snapshotGasLastCall(GOVERNOR, "castVote: Abstain, late quorum extends the deadline, no For vote yet");
+    }
+
+    /// @dev Quorum was reached early; a vote in the last lateQuorumVoteExtension() seconds cannot extend anything.
+    function test_gas_castVote_insideWindowAfterEarlyQuorum() public {
+        uint256 id = _propose(_registryCall(abi.encodeCall(ModelRegistry.publishVersion, (modelId, DIGEST_1, 0)), "a"));
+        vm.warp(governor.proposalSnapshot(id) + 1);
+        vm.prank(holders[0]);
+        governor.castVote(id, FOR);
+        vm.warp(governor.proposalDeadline(id) - 10);
+        vm.prank(holders[1]);
+        governor.castVote(id, FOR);
+        vm.snapshotGasLastCall(GOVERNOR, "castVote: For, inside the late-quorum window after early quorum");
+        vm.prank(holders[2]);
+        governor.castVote(id, FOR);
+        vm.snapshotGasLastCall(GOVERNOR, "castVote: For, inside the late-quorum window after early quorum, next");
+    }
+
     /// @dev A relayed vote (anyone sends the voter's signed ballot), the voter's first ballot and a later one:
     /// the ballot nonce is checked, not consumed, so the two cost the same (see {ModelGovernor-_validateVoteSig}).
     function test_gas_castVoteBySig() public {

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {Vm} from "forge-std/Vm.sol";
 import {IGovernor} from "@openzeppelin/contracts/governance/IGovernor.sol";
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
-import {GovernorPreventLateQuorum} from "@openzeppelin/contracts/governance/extensions/GovernorPreventLateQuorum.sol";
 import {GovernorProposalGuardian} from "@openzeppelin/contracts/governance/extensions/GovernorProposalGuardian.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 import {Fixture} from "./utils/Fixture.sol";
 import {ModelGovernor} from "../src/ModelGovernor.sol";
+import {GovernorCountingLateQuorum} from "../src/governance/GovernorCountingLateQuorum.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {IModelRegistry} from "../src/interfaces/IModelRegistry.sol";
 import {BlockNumberVotesToken, ERC1271Wallet} from "./mocks/Mocks.sol";
@@ -110,7 +111,7 @@ contract ModelGovernorTest is Fixture {
     function test_constructor_revertsIfExtensionExceedsPeriod() public {
         vm.expectRevert(
             abi.encodeWithSelector(
-                GovernorPreventLateQuorum.GovernorPreventLateQuorumVoteExtensionTooLarge.selector, 301, 300
+                GovernorCountingLateQuorum.GovernorPreventLateQuorumVoteExtensionTooLarge.selector, 301, 300
             )
         );
         new ModelGovernor(token, timelock, 1, 300, 0, 4, 301, guardian);
@@ -404,13 +405,43 @@ contract ModelGovernorTest is Fixture {
         p.targets[1] = address(governor);
         p.targets[2] = address(governor);
         p.calldatas[0] = abi.encodeCall(GovernorProposalGuardian.setProposalGuardian, (outsider));
-        p.calldatas[1] = abi.encodeCall(GovernorPreventLateQuorum.setLateQuorumVoteExtension, (120));
+        p.calldatas[1] = abi.encodeCall(GovernorCountingLateQuorum.setLateQuorumVoteExtension, (120));
         p.calldatas[2] = abi.encodeWithSignature("setVotingPeriod(uint32)", uint32(600));
         p.description = "New guardian, longer periods";
+        vm.recordLogs();
         _pass(p);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        uint256 extensionSet;
+        for (uint256 i = 0; i < logs.length; ++i) {
+            if (
+                logs[i].emitter == address(governor)
+                    && logs[i].topics[0] == GovernorCountingLateQuorum.LateQuorumVoteExtensionSet.selector
+            ) {
+                assertEq(logs[i].data, abi.encode(uint64(60), uint64(120)));
+                ++extensionSet;
+            }
+        }
+        assertEq(extensionSet, 1, "one LateQuorumVoteExtensionSet(60, 120)");
         assertEq(governor.proposalGuardian(), outsider);
         assertEq(governor.lateQuorumVoteExtension(), 120);
         assertEq(governor.votingPeriod(), 600);
+
+        // The next proposal reaching quorum late gets the new extension.
+        uint256 id = _propose(_publishProposal(DIGEST_1, 0, "v1 under the new extension"));
+        uint256 deadline = governor.proposalDeadline(id);
+        vm.warp(deadline - 10);
+        vm.expectEmit(address(governor));
+        emit GovernorCountingLateQuorum.ProposalExtended(id, uint64(deadline - 10 + 120));
+        vm.prank(holders[0]);
+        governor.castVote(id, FOR);
+        assertEq(governor.proposalDeadline(id), deadline + 110);
+    }
+
+    function test_setLateQuorumVoteExtension_revertsIfNotGovernance() public {
+        vm.expectRevert(abi.encodeWithSelector(IGovernor.GovernorOnlyExecutor.selector, holders[0]));
+        vm.prank(holders[0]);
+        governor.setLateQuorumVoteExtension(120);
+        assertEq(governor.lateQuorumVoteExtension(), 60);
     }
 
     function test_setProposalGuardian_revertsIfNotGovernance() public {
@@ -606,7 +637,7 @@ contract ModelGovernorTest is Fixture {
         uint256 deadline = governor.proposalDeadline(id);
         vm.warp(deadline - 10);
         vm.expectEmit(address(governor));
-        emit GovernorPreventLateQuorum.ProposalExtended(id, uint64(deadline - 10 + 60));
+        emit GovernorCountingLateQuorum.ProposalExtended(id, uint64(deadline - 10 + 60));
         vm.prank(holders[0]);
         governor.castVote(id, FOR);
         assertEq(governor.proposalDeadline(id), deadline + 50);

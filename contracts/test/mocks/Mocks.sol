@@ -9,6 +9,7 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
+import {IERC5805} from "@openzeppelin/contracts/interfaces/IERC5805.sol";
 
 contract MockERC20 is ERC20 {
     constructor() ERC20("Mock", "MOCK") {}
@@ -76,4 +77,38 @@ contract ERC1271Wallet is IERC1271 {
         require(msg.sender == owner, "not the owner");
         votes.delegate(to);
     }
+}
+
+/// @dev An ERC-5805 votes source on a timestamp clock that gives every account type(uint208).max votes: more, in
+/// total, than any ERC20Votes token can (its supply is capped at type(uint208).max). Only for showing that the
+/// governor's uint208 For tally refuses to wrap.
+contract InflatedVotesToken is IERC5805 {
+    function clock() external view returns (uint48) {
+        return uint48(block.timestamp);
+    }
+
+    // solhint-disable-next-line func-name-mixedcase
+    function CLOCK_MODE() external pure returns (string memory) {
+        return "mode=timestamp";
+    }
+
+    function getVotes(address) external pure returns (uint256) {
+        return type(uint208).max;
+    }
+
+    function getPastVotes(address, uint256) external pure returns (uint256) {
+        return type(uint208).max;
+    }
+
+    function getPastTotalSupply(uint256) external pure returns (uint256) {
+        return type(uint208).max;
+    }
+
+    function delegates(address account) external pure returns (address) {
+        return account;
+    }
+
+    function delegate(address) external pure {}
+
+    function delegateBySig(address, uint256, uint256, uint8, bytes32, bytes32) external pure {}
 }
