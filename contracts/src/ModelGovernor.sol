@@ -24,8 +24,9 @@ import {GovernorCountingLateQuorum} from "./governance/GovernorCountingLateQuoru
 ///
 /// Counting and late quorum: {GovernorCountingLateQuorum} stands in for OpenZeppelin's {GovernorCountingSimple} and
 /// {GovernorPreventLateQuorum}, with the same ABI, events and deadlines, and keeps a late-quorum extension in the slot
-/// of the proposal's For votes: the vote that reaches quorum late records it without a storage write of its own,
-/// and only a For or Abstain vote inside the late-quorum window computes the quorum.
+/// of the proposal's For votes or Abstain votes, whichever the vote that reaches quorum late adds to: that vote records
+/// it without a storage write of its own, and only a For or Abstain vote inside the late-quorum window computes the
+/// quorum.
 ///
 /// Signed ballots ({castVoteBySig}, {castVoteWithReasonAndParamsBySig}, which the server's relayer submits for
 /// members without ETH) keep OpenZeppelin's EIP-712 types and nonce check but do not consume the nonce: a ballot

@@ -137,8 +137,8 @@ contract GasSnapshotTest is Fixture {
         vm.snapshotGasLastCall(GOVERNOR, "castVote: For, late quorum extends the deadline");
     }
 
-    /// @dev Abstain counts towards quorum too: the extended deadline shares the For votes' slot, which an Abstain
-    /// vote writes once more (a non-zero slot when a For vote was cast, a fresh one when none was).
+    /// @dev Abstain counts towards quorum too: an Abstain vote records the extended deadline in the Abstain votes'
+    /// slot, which it writes anyway, so with or without a For vote cast before it costs the same.
     function test_gas_castVote_lateQuorum_abstain() public {
         vm.prank(holders[1]);
         token.transfer(outsider, 1e18);
@@ -174,6 +174,22 @@ contract GasSnapshotTest is Fixture {
         vm.prank(holders[2]);
         governor.castVote(id, FOR);
         vm.snapshotGasLastCall(GOVERNOR, "castVote: For, inside the late-quorum window after early quorum, next");
+    }
+
+    /// @dev The same with an Abstain vote first in the window: it records in the Abstain votes' slot, so the For vote
+    /// after it reads that slot too (cold) before it skips the quorum.
+    function test_gas_castVote_insideWindowAfterEarlyQuorum_abstainFirst() public {
+        uint256 id = _propose(_registryCall(abi.encodeCall(ModelRegistry.publishVersion, (modelId, DIGEST_1, 0)), "a"));
+        vm.warp(governor.proposalSnapshot(id) + 1);
+        vm.prank(holders[0]);
+        governor.castVote(id, FOR);
+        vm.warp(governor.proposalDeadline(id) - 10);
+        vm.prank(holders[1]);
+        governor.castVote(id, ABSTAIN);
+        vm.snapshotGasLastCall(GOVERNOR, "castVote: Abstain, inside the late-quorum window after early quorum");
+        vm.prank(holders[2]);
+        governor.castVote(id, FOR);
+        vm.snapshotGasLastCall(GOVERNOR, "castVote: For, inside the late-quorum window after an Abstain record");
     }
 
     /// @dev A relayed vote (anyone sends the voter's signed ballot), the voter's first ballot and a later one:

@@ -95,30 +95,101 @@ contract LateQuorumDifferentialTest is LateQuorumSystem {
                     "deadline after extension change"
                 );
             }
-            address voter = voters[(step >> 8) % VOTERS];
             // 3 is not a vote type: both governors must refuse it alike.
-            uint8 support = uint8((step >> 12) % 4);
-
-            vm.recordLogs();
-            vm.prank(voter);
-            (bool okA,) = address(modeldao).call(abi.encodeCall(IGovernor.castVote, (idA, support)));
-            vm.prank(voter);
-            (bool okB,) = address(referenceGovernor).call(abi.encodeCall(IGovernor.castVote, (idB, support)));
-            Vm.Log[] memory logs = vm.getRecordedLogs();
-
-            assertEq(okA, okB, "vote accepted by one governor only");
-            assertEq(modeldao.proposalDeadline(idA), referenceGovernor.proposalDeadline(idB), "deadline");
-            assertEq(uint8(modeldao.state(idA)), uint8(referenceGovernor.state(idB)), "state");
-            _assertSameTally(idA, idB);
-            // Same ProposalExtended events, at the same place among the vote's logs (after VoteCast).
-            (bytes32 eventsA, uint256 nA, uint256 logsA) = _extendedEvents(logs, address(modeldao));
-            (bytes32 eventsB, uint256 nB, uint256 logsB) = _extendedEvents(logs, address(referenceGovernor));
-            assertEq(nA, nB, "ProposalExtended count");
-            assertEq(logsA, logsB, "number of logs");
-            assertEq(eventsA, eventsB, "ProposalExtended payload and position");
+            _voteOnBoth(idA, idB, voters[(step >> 8) % VOTERS], uint8((step >> 12) % 4));
         }
         vm.warp(referenceGovernor.proposalDeadline(idB) + 1);
         assertEq(uint8(modeldao.state(idA)), uint8(referenceGovernor.state(idB)), "final state");
+    }
+
+    /// @dev `voter` casts the same vote on both governors: same outcome, deadline, state, tally and events.
+    function _voteOnBoth(uint256 idA, uint256 idB, address voter, uint8 support) internal {
+        vm.recordLogs();
+        vm.prank(voter);
+        (bool okA,) = address(modeldao).call(abi.encodeCall(IGovernor.castVote, (idA, support)));
+        vm.prank(voter);
+        (bool okB,) = address(referenceGovernor).call(abi.encodeCall(IGovernor.castVote, (idB, support)));
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+
+        assertEq(okA, okB, "vote accepted by one governor only");
+        assertEq(modeldao.proposalDeadline(idA), referenceGovernor.proposalDeadline(idB), "deadline");
+        assertEq(uint8(modeldao.state(idA)), uint8(referenceGovernor.state(idB)), "state");
+        _assertSameTally(idA, idB);
+        // Same ProposalExtended events, at the same place among the vote's logs (after VoteCast).
+        (bytes32 eventsA, uint256 nA, uint256 logsA) = _extendedEvents(logs, address(modeldao));
+        (bytes32 eventsB, uint256 nB, uint256 logsB) = _extendedEvents(logs, address(referenceGovernor));
+        assertEq(nA, nB, "ProposalExtended count");
+        assertEq(logsA, logsB, "number of logs");
+        assertEq(eventsA, eventsB, "ProposalExtended payload and position");
+    }
+
+    /// @dev A scripted vote: `voter` (index) casts `support` at `time` seconds relative to the deadline (negative:
+    /// before it).
+    struct Ballot {
+        int256 time;
+        uint256 voter;
+        uint8 support;
+    }
+
+    /// @dev Runs `ballots` on a fresh proposal of each governor, checking each vote (see {_voteOnBoth}), then the
+    /// final state.
+    function _runScript(string memory description, Ballot[] memory ballots) internal {
+        uint256 idA = _propose(modeldao, description);
+        uint256 idB = _propose(referenceGovernor, description);
+        uint256 deadline = referenceGovernor.proposalDeadline(idB);
+        for (uint256 i = 0; i < ballots.length; ++i) {
+            uint256 time = uint256(int256(deadline) + ballots[i].time);
+            if (time > block.timestamp) vm.warp(time);
+            _voteOnBoth(idA, idB, voters[ballots[i].voter], ballots[i].support);
+        }
+        vm.warp(referenceGovernor.proposalDeadline(idB));
+        assertEq(uint8(modeldao.state(idA)), uint8(IGovernor.ProposalState.Active), "open until the deadline");
+        vm.warp(referenceGovernor.proposalDeadline(idB) + 1);
+        assertEq(uint8(modeldao.state(idA)), uint8(referenceGovernor.state(idB)), "final state");
+    }
+
+    /// @dev The records an Abstain vote makes in its own slot, against OpenZeppelin's composition. Voter 0 holds
+    /// 200k, voters 1-2 50k each, voters 3-5 10k each, 1M never votes; quorum 10% (133k); extension 60 s, period
+    /// 300 s (each proposal's voting starts 299 s before its deadline).
+    function test_lateQuorum_abstainRecords_matchOpenZeppelin() public {
+        uint256[VOTERS] memory amounts = [uint256(200_000e18), 50_000e18, 50_000e18, 10_000e18, 10_000e18, 10_000e18];
+        _setUpSystem(amounts, 10, 60);
+        uint8 against = 0;
+        uint8 for_ = 1;
+        uint8 abstain = 2;
+
+        // Abstain reaches quorum late with no For vote cast, then For votes inside the window and the extension.
+        Ballot[] memory noFor = new Ballot[](4);
+        noFor[0] = Ballot(-10, 0, abstain);
+        noFor[1] = Ballot(-5, 1, for_);
+        noFor[2] = Ballot(20, 2, for_);
+        noFor[3] = Ballot(30, 3, abstain);
+        _runScript("abstain, no For vote", noFor);
+
+        // Abstain reaches quorum late after For votes below quorum; a later Abstain and Against.
+        Ballot[] memory afterFor = new Ballot[](5);
+        afterFor[0] = Ballot(-250, 1, for_);
+        afterFor[1] = Ballot(-100, 3, against);
+        afterFor[2] = Ballot(-20, 0, abstain);
+        afterFor[3] = Ballot(-1, 2, abstain);
+        afterFor[4] = Ballot(39, 4, against);
+        _runScript("abstain after For", afterFor);
+
+        // Abstain below quorum in the window, then a For vote reaches it: the record is the For vote's.
+        Ballot[] memory forAfterAbstain = new Ballot[](4);
+        forAfterAbstain[0] = Ballot(-50, 1, abstain);
+        forAfterAbstain[1] = Ballot(-30, 0, for_);
+        forAfterAbstain[2] = Ballot(-10, 2, abstain);
+        forAfterAbstain[3] = Ballot(25, 3, for_);
+        _runScript("For after Abstain", forAfterAbstain);
+
+        // Quorum reached early by Abstain; in the window an Abstain vote records the own deadline, For votes follow.
+        Ballot[] memory early = new Ballot[](4);
+        early[0] = Ballot(-290, 0, abstain);
+        early[1] = Ballot(-30, 1, abstain);
+        early[2] = Ballot(-20, 2, for_);
+        early[3] = Ballot(-1, 3, for_);
+        _runScript("early quorum, Abstain records", early);
     }
 }
 
@@ -172,7 +243,16 @@ contract LateQuorumRecordTest is LateQuorumSystem {
             assertEq(modeldao.recordedDeadline(ids[i]), deadline + 50, "record");
             assertEq(modeldao.baseDeadline(ids[i]), deadline, "the proposal's own deadline is unchanged");
         }
-        // The record shares the For votes' slot: the tallies read back whole.
+        // The record is in the slot of the tally the vote reaching quorum added to.
+        (uint48 recordByFor, uint48 recordByAbstain) = modeldao.recordedDeadlines(byFor);
+        assertEq(recordByFor, deadline + 50);
+        assertEq(recordByAbstain, 0);
+        for (uint256 i = 1; i < 3; ++i) {
+            (recordByFor, recordByAbstain) = modeldao.recordedDeadlines(ids[i]);
+            assertEq(recordByFor, 0, "nothing in the For votes' slot");
+            assertEq(recordByAbstain, deadline + 50, "in the Abstain votes' slot");
+        }
+        // The records share the tallies' slots: the tallies read back whole.
         (uint256 against, uint256 forVotes, uint256 abstain) = modeldao.proposalVotes(byFor);
         assertEq(against, 0);
         assertEq(forVotes, 200_000e18);
@@ -225,16 +305,75 @@ contract LateQuorumRecordTest is LateQuorumSystem {
         assertEq(modeldao.recordedDeadline(id), 0, "nothing recorded before the window");
 
         vm.warp(deadline - 10);
-        _vote(id, 1, 2); // an Abstain vote in the window records nothing (it would cost a write of its own)
+        _vote(id, 4, 0); // an Against vote records nothing
         assertEq(modeldao.recordedDeadline(id), 0);
-        _vote(id, 2, 1); // a For vote in the window records the deadline itself: later votes skip the quorum
+        _vote(id, 1, 1); // a For vote in the window records the deadline itself: later votes skip the quorum
         assertEq(modeldao.recordedDeadline(id), deadline);
+        _vote(id, 2, 2);
         _vote(id, 3, 1);
-        _vote(id, 4, 0);
-        assertEq(modeldao.recordedDeadline(id), deadline);
+        (uint48 byFor, uint48 byAbstain) = modeldao.recordedDeadlines(id);
+        assertEq(byFor, deadline);
+        assertEq(byAbstain, 0, "a later vote records nothing more");
         assertEq(_countExtended(vm.getRecordedLogs()), 0, "no ProposalExtended");
         assertEq(modeldao.proposalDeadline(id), deadline);
         vm.warp(deadline + 1);
+        assertEq(uint8(modeldao.state(id)), uint8(IGovernor.ProposalState.Succeeded));
+    }
+
+    function test_lateQuorum_earlyQuorumRecordedByAnAbstainVote() public {
+        uint256 id = _propose(modeldao, "p");
+        uint256 deadline = modeldao.proposalDeadline(id);
+        vm.warp(modeldao.proposalSnapshot(id) + 1);
+        vm.recordLogs();
+        _vote(id, 0, 2); // quorum, by Abstain, long before the window
+        vm.warp(deadline - 10);
+        _vote(id, 1, 2); // an Abstain vote in the window records the deadline itself, in its own slot
+        (uint48 byFor, uint48 byAbstain) = modeldao.recordedDeadlines(id);
+        assertEq(byFor, 0);
+        assertEq(byAbstain, deadline);
+        _vote(id, 2, 1); // a For vote after it records nothing (the quorum is not computed again)
+        _vote(id, 3, 2);
+        (byFor, byAbstain) = modeldao.recordedDeadlines(id);
+        assertEq(byFor, 0, "For vote after an Abstain record");
+        assertEq(byAbstain, deadline);
+        assertEq(_countExtended(vm.getRecordedLogs()), 0, "no ProposalExtended");
+        assertEq(modeldao.proposalDeadline(id), deadline);
+        vm.warp(deadline + 1);
+        assertEq(uint8(modeldao.state(id)), uint8(IGovernor.ProposalState.Succeeded));
+    }
+
+    /// @dev Abstain votes alone reach quorum late; the For votes cast after it (inside the window, then inside the
+    /// extension) neither record nor extend again, and the proposal stays open until the Abstain record.
+    function test_lateQuorum_forVotesAfterAnAbstainExtension() public {
+        uint256 id = _propose(modeldao, "p");
+        uint256 deadline = modeldao.proposalDeadline(id);
+        vm.warp(deadline - 30);
+        _vote(id, 1, 2); // 50k Abstain, below quorum
+        vm.warp(deadline - 20);
+        vm.expectEmit(address(modeldao));
+        emit GovernorCountingLateQuorum.ProposalExtended(id, uint64(deadline - 20 + EXTENSION));
+        _vote(id, 0, 2); // 250k: quorum, late
+        assertEq(modeldao.proposalDeadline(id), deadline + 40);
+
+        vm.recordLogs();
+        vm.warp(deadline - 5); // inside the window: the record is found, the quorum is not computed
+        _vote(id, 2, 1);
+        vm.warp(deadline + 30); // after the proposal's own deadline, inside the extension
+        _vote(id, 3, 1);
+        _vote(id, 4, 0);
+        assertEq(_countExtended(vm.getRecordedLogs()), 0, "no second ProposalExtended");
+        (uint48 byFor, uint48 byAbstain) = modeldao.recordedDeadlines(id);
+        assertEq(byFor, 0);
+        assertEq(byAbstain, deadline + 40);
+        assertEq(modeldao.proposalDeadline(id), deadline + 40);
+        (uint256 against, uint256 forVotes, uint256 abstain) = modeldao.proposalVotes(id);
+        assertEq(against, 10_000e18);
+        assertEq(forVotes, 60_000e18);
+        assertEq(abstain, 250_000e18);
+
+        vm.warp(deadline + 40);
+        assertEq(uint8(modeldao.state(id)), uint8(IGovernor.ProposalState.Active));
+        vm.warp(deadline + 41);
         assertEq(uint8(modeldao.state(id)), uint8(IGovernor.ProposalState.Succeeded));
     }
 
@@ -289,10 +428,19 @@ contract LateQuorumZeroQuorumTest is LateQuorumSystem {
     }
 }
 
-/// @dev forVotes is a uint208 sharing its slot with the extended deadline. An ERC20Votes token's total supply is at
-/// most type(uint208).max, so the For votes of one proposal fit; a token that reports more is refused, not wrapped.
+/// @dev forVotes and abstainVotes are uint208s, each sharing its slot with a recorded deadline. An ERC20Votes token's
+/// total supply is at most type(uint208).max, so the For (Abstain) votes of one proposal fit; a token that reports
+/// more is refused, not wrapped.
 contract LateQuorumForVotesLimitTest is LateQuorumSystem {
     function test_forVotes_reachTheUint208MaximumWithoutTouchingTheDeadline() public {
+        _reachTheUint208Maximum(1);
+    }
+
+    function test_abstainVotes_reachTheUint208MaximumWithoutTouchingTheDeadline() public {
+        _reachTheUint208Maximum(2);
+    }
+
+    function _reachTheUint208Maximum(uint8 support) internal {
         vm.warp(1_700_000_000);
         address whale = address(0x1000);
         address minnow = address(0x1001);
@@ -315,20 +463,24 @@ contract LateQuorumForVotesLimitTest is LateQuorumSystem {
 
         vm.warp(deadline - 10);
         vm.prank(whale);
-        modeldao.castVote(id, 1); // reaches quorum late
+        modeldao.castVote(id, support); // reaches quorum late
         assertEq(modeldao.proposalDeadline(id), deadline + 50);
         vm.prank(minnow);
-        modeldao.castVote(id, 1);
+        modeldao.castVote(id, support);
 
-        (, uint256 forVotes,) = modeldao.proposalVotes(id);
-        assertEq(forVotes, type(uint208).max);
-        assertEq(modeldao.recordedDeadline(id), deadline + 50, "record intact beside a full forVotes");
+        (, uint256 forVotes, uint256 abstainVotes) = modeldao.proposalVotes(id);
+        assertEq(support == 1 ? forVotes : abstainVotes, type(uint208).max);
+        assertEq(support == 1 ? abstainVotes : forVotes, 0);
+        assertEq(modeldao.recordedDeadline(id), deadline + 50, "record intact beside a full tally");
         assertEq(modeldao.proposalDeadline(id), deadline + 50);
         vm.warp(deadline + 51);
-        assertEq(uint8(modeldao.state(id)), uint8(IGovernor.ProposalState.Succeeded));
+        // Abstain votes alone reach quorum but do not pass the proposal.
+        IGovernor.ProposalState outcome =
+            support == 1 ? IGovernor.ProposalState.Succeeded : IGovernor.ProposalState.Defeated;
+        assertEq(uint8(modeldao.state(id)), uint8(outcome));
     }
 
-    function test_castVote_revertsIfForVotesWouldExceedUint208() public {
+    function test_castVote_revertsIfForOrAbstainVotesWouldExceedUint208() public {
         vm.warp(1_700_000_000);
         InflatedVotesToken inflated = new InflatedVotesToken();
         TimelockController timelock = new TimelockController(0, new address[](0), new address[](0), address(this));
@@ -348,14 +500,26 @@ contract LateQuorumForVotesLimitTest is LateQuorumSystem {
         );
         vm.prank(address(0xb));
         modeldao.castVote(id, 1);
-        // Against and Abstain tallies are full uint256 words.
+        // The same for Abstain votes.
+        vm.prank(address(0xe));
+        modeldao.castVote(id, 2);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                SafeCast.SafeCastOverflowedUintDowncast.selector, 208, 2 * uint256(type(uint208).max)
+            )
+        );
+        vm.prank(address(0xf));
+        modeldao.castVote(id, 2);
+        // The Against tally is a full uint256 word.
         vm.prank(address(0xc));
         modeldao.castVote(id, 0);
         vm.prank(address(0xd));
         modeldao.castVote(id, 0);
-        (uint256 against, uint256 forVotes,) = modeldao.proposalVotes(id);
+        (uint256 against, uint256 forVotes, uint256 abstainVotes) = modeldao.proposalVotes(id);
         assertEq(against, 2 * uint256(type(uint208).max));
         assertEq(forVotes, type(uint208).max);
+        assertEq(abstainVotes, type(uint208).max);
         assertFalse(modeldao.hasVoted(id, address(0xb)));
+        assertFalse(modeldao.hasVoted(id, address(0xf)));
     }
 }

@@ -14,17 +14,19 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
  * `t + lateQuorumVoteExtension() > proposalDeadline` moves the deadline to `t + lateQuorumVoteExtension()` and emits
  * {ProposalExtended}. contracts/test/LateQuorum.t.sol checks it against the unmodified OpenZeppelin composition.
  *
- * Why one module: the extended deadline lives in the same storage slot as the proposal's `forVotes` (a `uint208`,
- * see {ProposalTally}). The For vote that reaches quorum late writes that slot anyway, so recording the extension
- * costs no storage write of its own; {GovernorPreventLateQuorum} writes it to a fresh slot of its own mapping
- * (~22k gas: a cold zero-to-nonzero write). An Abstain vote that reaches quorum late writes the slot once more
- * (~2.9k when `forVotes` is already non-zero, ~20k when no For vote has been cast yet).
+ * Why one module: the extended deadline is recorded in the storage slot of the tally the vote that reaches quorum
+ * late adds to: beside `forVotes` for a For vote, beside `abstainVotes` for an Abstain vote (both `uint208`, see
+ * {ProposalTally}). That vote writes that slot anyway, so recording the extension costs no storage write of its own;
+ * {GovernorPreventLateQuorum} writes it to a fresh slot of its own mapping (~22k gas: a cold zero-to-nonzero write).
+ * A proposal holds at most one record, in one of the two slots: the first vote to record one (see
+ * {_lateQuorumRecord}).
  *
  * Differences from the two OpenZeppelin modules, none visible in deadlines or events with a non-zero quorum:
  * - The quorum is computed only by a For or Abstain vote cast inside the late-quorum window, the only votes that
  *   can extend the deadline (OpenZeppelin computes it after every vote until quorum is reached, and records the
  *   deadline that quorum would give even when it cannot move the deadline). Inside the window, once quorum is
- *   known to be reached, a For vote records the proposal's own deadline so that later votes skip the quorum.
+ *   known to be reached, a For or Abstain vote records the proposal's own deadline so that later votes skip the
+ *   quorum.
  * - With a quorum of 0 (a zero quorum numerator, or no supply at the snapshot) no vote "reaches" quorum, so no
  *   deadline is extended; OpenZeppelin would extend at the first vote cast inside the window.
  * - {proposalDeadline} reads the record only when one can exist beyond the proposal's own deadline.
@@ -39,17 +41,20 @@ abstract contract GovernorCountingLateQuorum is Governor {
     }
 
     /**
-     * @dev A proposal's tally. `forVotes` and `extendedDeadline` share one slot. `forVotes` fits in a `uint208`:
-     * each account votes once, with its voting power at the snapshot, and an ERC20Votes token's voting powers add
-     * up to at most its total supply, which ERC20Votes caps at `type(uint208).max`; {_countVote} still checks
-     * with SafeCast, so a token that reports more makes the vote revert instead of wrapping. `extendedDeadline`
-     * is a timepoint of the `uint48` clock, 0 while the deadline was not extended.
+     * @dev A proposal's tally. `forVotes` shares its slot with `recordedByFor`, `abstainVotes` with
+     * `recordedByAbstain`: what a For (resp. Abstain) vote recorded for the deadline (see {_lateQuorumRecord}), a
+     * timepoint of the `uint48` clock, 0 while nothing is recorded; at most one of the two is non-zero.
+     * `forVotes` and `abstainVotes` fit in a `uint208`: each account votes once, with its voting power at the
+     * snapshot, and an ERC20Votes token's voting powers add up to at most its total supply, which ERC20Votes caps at
+     * `type(uint208).max`; {_countVote} still checks with SafeCast, so a token that reports more makes the vote
+     * revert instead of wrapping.
      */
     struct ProposalTally {
         uint208 forVotes;
-        uint48 extendedDeadline;
+        uint48 recordedByFor;
         uint256 againstVotes;
-        uint256 abstainVotes;
+        uint208 abstainVotes;
+        uint48 recordedByAbstain;
         mapping(address voter => bool) hasVoted;
     }
 
@@ -139,20 +144,17 @@ abstract contract GovernorCountingLateQuorum is Governor {
 
         // Only inside the late-quorum window can this vote move the deadline; elsewhere the quorum is not computed.
         uint48 record;
-        bool extended;
         uint48 extendedDeadline = clock() + _voteExtension;
         uint256 deadline = super.proposalDeadline(proposalId);
         if (extendedDeadline > deadline) {
-            (record, extended) = _lateQuorumRecord(proposalId, tally, support, totalWeight, deadline, extendedDeadline);
+            record = _lateQuorumRecord(proposalId, tally, totalWeight, deadline, extendedDeadline);
         }
         if (support == uint8(VoteType.For)) {
             tally.forVotes = SafeCast.toUint208(tally.forVotes + totalWeight);
+            if (record != 0) tally.recordedByFor = record;
         } else {
-            tally.abstainVotes += totalWeight;
-        }
-        if (record != 0) {
-            tally.extendedDeadline = record;
-            if (extended) _recordedExtension = record;
+            tally.abstainVotes = SafeCast.toUint208(tally.abstainVotes + totalWeight);
+            if (record != 0) tally.recordedByAbstain = record;
         }
         return totalWeight;
     }
@@ -178,7 +180,7 @@ abstract contract GovernorCountingLateQuorum is Governor {
     function proposalDeadline(uint256 proposalId) public view virtual override returns (uint256) {
         uint256 deadline = super.proposalDeadline(proposalId);
         if (clock() + uint256(_maxVoteExtensionEver) < deadline) return deadline;
-        return Math.max(deadline, _tallies[proposalId].extendedDeadline);
+        return Math.max(deadline, _recordedDeadline(proposalId));
     }
 
     /// @notice The time (in the clock's unit) that must pass between the vote that reaches quorum and the end of
@@ -219,7 +221,23 @@ abstract contract GovernorCountingLateQuorum is Governor {
      * proposal's own deadline and this.
      */
     function _recordedDeadline(uint256 proposalId) internal view returns (uint48) {
-        return _tallies[proposalId].extendedDeadline;
+        return _recorded(_tallies[proposalId]);
+    }
+
+    /// @dev The record in each slot, `recordedByFor` and `recordedByAbstain` (at most one is non-zero).
+    function _recordedDeadlines(uint256 proposalId) internal view returns (uint48 byFor, uint48 byAbstain) {
+        ProposalTally storage tally = _tallies[proposalId];
+        return (tally.recordedByFor, tally.recordedByAbstain);
+    }
+
+    /**
+     * @dev The proposal's record: at most one slot holds one, so the For slot's when set, else the Abstain slot's.
+     * The Abstain slot is read only when the For slot holds nothing: a For vote in the window after a For record
+     * reads no slot it would not read anyway.
+     */
+    function _recorded(ProposalTally storage tally) private view returns (uint48) {
+        uint48 byFor = tally.recordedByFor;
+        return byFor != 0 ? byFor : tally.recordedByAbstain;
     }
 
     /**
@@ -232,31 +250,29 @@ abstract contract GovernorCountingLateQuorum is Governor {
 
     /**
      * @dev What a For or Abstain vote of `weight`, cast inside the late-quorum window (`extendedDeadline`, i.e.
-     * `clock() + extension`, is past the proposal's own `deadline`), records in `ProposalTally.extendedDeadline`
-     * (0: nothing), and whether that extends the deadline. Nothing once something is recorded (the quorum, two
-     * checkpoint lookups and a call to the token, is not computed then). Otherwise:
+     * `clock() + extension`, is past the proposal's own `deadline`), records in the slot of the tally it adds to
+     * (`recordedByFor` or `recordedByAbstain`; 0: nothing), noting an extension for {_tallyUpdated}. Nothing once
+     * either slot holds a record (the quorum, two checkpoint lookups and a call to the token, is not computed then),
+     * so a proposal holds at most one record and its deadline never moves twice. Otherwise:
      * - the vote takes `forVotes + abstainVotes` from below quorum to quorum: `extendedDeadline`, which
      *   {proposalDeadline} then returns, and {_tallyUpdated} emits {ProposalExtended};
-     * - quorum was reached before the window: a For vote records the proposal's own deadline, which moves nothing
-     *   but spares every later vote the quorum computation (the For vote writes that slot anyway; an Abstain vote
-     *   would pay a write of its own, so it does not);
+     * - quorum was reached before the window: the proposal's own deadline, which moves nothing but spares every
+     *   later vote the quorum computation (the vote writes that slot anyway);
      * - quorum not reached: nothing.
      */
     function _lateQuorumRecord(
         uint256 proposalId,
         ProposalTally storage tally,
-        uint8 support,
         uint256 weight,
         uint256 deadline,
         uint48 extendedDeadline
-    ) private view returns (uint48 record, bool extended) {
-        if (tally.extendedDeadline != 0) return (0, false);
+    ) private returns (uint48) {
+        if (_recorded(tally) != 0) return 0;
         uint256 votesBefore = tally.forVotes + tally.abstainVotes;
         uint256 quorumAtSnapshot = quorum(proposalSnapshot(proposalId));
-        if (votesBefore >= quorumAtSnapshot) {
-            return (support == uint8(VoteType.For) ? SafeCast.toUint48(deadline) : 0, false);
-        }
-        if (votesBefore + weight < quorumAtSnapshot) return (0, false);
-        return (extendedDeadline, true);
+        if (votesBefore >= quorumAtSnapshot) return SafeCast.toUint48(deadline);
+        if (votesBefore + weight < quorumAtSnapshot) return 0;
+        _recordedExtension = extendedDeadline;
+        return extendedDeadline;
     }
 }

@@ -6,7 +6,8 @@ import {LateQuorumSystem} from "../utils/LateQuorumSystem.sol";
 import {LateQuorumHandler} from "./LateQuorumHandler.sol";
 
 /// @dev Proposals, votes, time and extension changes in any order (LateQuorumHandler): a proposal's deadline never
-/// decreases, and it is always the later of the deadline set at proposal creation and what the votes recorded.
+/// decreases, and it is always the latest of the deadline set at proposal creation and what the votes recorded in the
+/// For votes' and the Abstain votes' slots (at most one of the two holds a record).
 /// Voters: 100k, 60k, 40k, 20k, 10k, 5k; 1M never votes; quorum 5% (61.75k); extension 60 s, period 300 s.
 contract LateQuorumInvariantTest is LateQuorumSystem {
     LateQuorumHandler internal handler;
@@ -35,8 +36,15 @@ contract LateQuorumInvariantTest is LateQuorumSystem {
         for (uint256 i = 0; i < n; ++i) {
             uint256 id = handler.proposals(i);
             uint256 base = modeldao.baseDeadline(id);
-            uint256 record = modeldao.recordedDeadline(id);
-            assertEq(modeldao.proposalDeadline(id), Math.max(base, record), "deadline == max(base, record)");
+            (uint256 byFor, uint256 byAbstain) = modeldao.recordedDeadlines(id);
+            assertEq(
+                modeldao.proposalDeadline(id),
+                Math.max(base, Math.max(byFor, byAbstain)),
+                "deadline == max(base, For slot's record, Abstain slot's record)"
+            );
+            assertTrue(byFor == 0 || byAbstain == 0, "records in both slots");
+            uint256 record = byFor + byAbstain;
+            assertEq(modeldao.recordedDeadline(id), record, "recordedDeadline is the slot that holds one");
             // a record is the proposal's own deadline (quorum reached before the window) or an extension past it
             if (record != 0) assertGe(record, base, "record below the proposal's own deadline");
         }

@@ -26,6 +26,11 @@ contract ModelGovernorHarness is ModelGovernor {
         return _recordedDeadline(proposalId);
     }
 
+    /// @dev The record in the For votes' slot and in the Abstain votes' slot.
+    function recordedDeadlines(uint256 proposalId) external view returns (uint48 byFor, uint48 byAbstain) {
+        return _recordedDeadlines(proposalId);
+    }
+
     /// @dev The deadline set at proposal creation, before any late-quorum extension.
     function baseDeadline(uint256 proposalId) external view returns (uint256) {
         return Governor.proposalDeadline(proposalId);
