@@ -145,7 +145,7 @@ await runBench('gas', async ({ defer }) => {
     const extended = Number(await read(governor, gAbi, 'proposalDeadline', [id2]));
 
     // The same with an Abstain vote (it counts towards quorum): after a For vote below quorum, and as the
-    // proposal's first vote (no For vote: modeldao's record then takes a fresh slot, see the contract).
+    // proposal's first vote (no For vote cast: modeldao records in the Abstain votes' slot either way).
     const p3 = proposal(keccak256(toHex('manifest v3')), 1, 'Publish tiny-lm v3');
     const p4 = proposal(keccak256(toHex('manifest v4')), 1, 'Publish tiny-lm v4');
     const [id3, id4] = await Promise.all(
@@ -205,13 +205,15 @@ await runBench('gas', async ({ defer }) => {
   for (const [op, v] of Object.entries(registry)) console.log(`${pad(op, 34)}${v}`);
 
   // Goal (issue 2): every governance op <= 1.05x bare (ratio bare/modeldao >= 1/1.05), except the
-  // vote that first reaches quorum, allowed bare + 25k.
-  const quorumVotes = ['castVote_reachingQuorum_gas', 'castVote_reachingQuorumLate_gas', 'castVote_reachingQuorumLate_abstainAfterFor_gas'];
-  // Reported, not part of the goal: quorum reached late by Abstain votes alone, with no For vote cast (a proposal
-  // that is failing at that moment); see where_extensions_cost_more.
-  const informational = ['castVote_reachingQuorumLate_abstainNoForVote_gas'];
+  // vote that first reaches quorum (For or Abstain, on time or late), allowed bare + 25k.
+  const quorumVotes = [
+    'castVote_reachingQuorum_gas',
+    'castVote_reachingQuorumLate_gas',
+    'castVote_reachingQuorumLate_abstainAfterFor_gas',
+    'castVote_reachingQuorumLate_abstainNoForVote_gas',
+  ];
   const misses: string[] = [];
-  for (const op of ops.filter((o) => !informational.includes(o))) {
+  for (const op of ops) {
     const ok = quorumVotes.includes(op) ? gasOf(modeldao, op) <= gasOf(bare, op) + 25_000n : Number(gasOf(modeldao, op)) <= Number(gasOf(bare, op)) * 1.05;
     if (!ok) misses.push(op);
   }
@@ -222,17 +224,17 @@ await runBench('gas', async ({ defer }) => {
     registry: num(registry),
     ratios,
     lateQuorumExtension_s: modeldao.deadlineExtendedBy,
-    goal: 'every governance operation costs at most 1.05x the bare OpenZeppelin stack (ratio bare/modeldao >= 0.952); the vote that first reaches quorum at most bare + 25000 gas (an Abstain vote reaching it with no For vote cast is reported, not judged)',
+    goal: 'every governance operation costs at most 1.05x the bare OpenZeppelin stack (ratio bare/modeldao >= 0.952); the vote that first reaches quorum (For or Abstain, with or without a For vote cast before it) at most bare + 25000 gas',
     goal_met: misses.length === 0,
     goal_missed_by: misses,
     // Where the extensions cost more, and why (see contracts/src/ModelGovernor.sol):
     where_extensions_cost_more: {
       castVote:
-        "the late-quorum extension: state() reads the extension in force (one cold read of a packed slot); the recorded extended deadline, kept in the slot of the proposal's For votes, is read only when a record can move the deadline; forVotes is a uint208 packed with it (a SafeCast check). After an early quorum, the first For/Abstain vote inside the late-quorum window still computes quorum(snapshot) (~14k, see contracts/snapshots); the first For vote there records that quorum was reached, so later votes skip it",
+        "the late-quorum extension: state() reads the extension in force (one cold read of a packed slot); the recorded extended deadline, kept in the slot of the proposal's For votes or of its Abstain votes (whichever vote recorded it), is read only when a record can move the deadline; forVotes and abstainVotes are uint208s packed with it (a SafeCast check). After an early quorum, the first For/Abstain vote inside the late-quorum window still computes quorum(snapshot) (~14k, see contracts/snapshots) and records that quorum was reached, so later votes skip it (a For vote after an Abstain vote's record reads the Abstain votes' slot, ~2.1k cold)",
       queue_execute:
-        "after the deadline state() also reads the recorded extended deadline: it shares the For votes' slot, which the quorum and vote-succeeded checks read anyway; GovernorProposalGuardian adds nothing here",
+        "after the deadline state() also reads the recorded extended deadline: it shares the For votes' or the Abstain votes' slot, which the quorum and vote-succeeded checks read anyway (warm reads only); GovernorProposalGuardian adds nothing here",
       castVote_reachingQuorumLate:
-        "only a For/Abstain vote inside the late-quorum window computes quorum(snapshot) (token total-supply and numerator checkpoint lookups, cold), then records the extended deadline and emits ProposalExtended; the record shares the slot of the proposal's For votes (GovernorCountingLateQuorum), so a For vote writes it at no extra storage cost, an Abstain vote pays one more write of that slot (nonzero to nonzero, ~2.9k, after a For vote; a fresh slot, ~20k, when no For vote was cast yet: reported as castVote_reachingQuorumLate_abstainNoForVote, outside the goal)",
+        "only a For/Abstain vote inside the late-quorum window computes quorum(snapshot) (token total-supply and numerator checkpoint lookups, cold), then records the extended deadline and emits ProposalExtended; the record goes in the slot of the tally the vote adds to, the For votes' or the Abstain votes' (GovernorCountingLateQuorum), which that vote writes anyway: no extra storage write, with or without a For vote cast before",
       propose: 'cheaper than bare: clock() is block.timestamp instead of a call to the token',
     },
   };
