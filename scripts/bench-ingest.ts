@@ -129,7 +129,7 @@ await runBench('ingest', async ({ defer, log }) => {
     defer(() => server.stop()); // on Ctrl-C or an error; stop() is idempotent
     try {
       const auth = await chain.auth(server.url);
-      // warm-up: JIT, CID worker start, database connections
+      // warm-up: JIT, hash worker start, database connections
       const warm = path.join(work, 'warm.bin');
       generateFile(warm, 64 * MiB);
       await curlUpload(server.url, warm, auth);

@@ -3,16 +3,18 @@ import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 /**
- * One streaming pass, two hashes, both off the calling thread: the file's sha256 in one worker and
- * the IPFS CIDv1 (unixfs-v1-2025) in another. The caller (the upload request's event loop) only
- * receives and copies bytes, so it is never the bottleneck, and the hashes use both cores.
+ * One streaming pass, two hashes, off the calling thread: the file's sha256 and the IPFS CIDv1
+ * (unixfs-v1-2025) in one worker, which reads each piece once for both. The caller (the upload
+ * request's event loop) only receives and copies bytes, so it is never the bottleneck; concurrent
+ * jobs are spread over a few workers, so they use every core.
  */
 
 /**
  * Each hashing job owns a ring of SLOTS × SLOT_BYTES in a SharedArrayBuffer: the caller fills a
- * slot, both workers read the same memory (no copy, no transfer) and release the slot when done
- * with it. Memory per job is constant (32 MiB), and the pages are reused instead of faulting in
- * fresh buffers for every batch.
+ * slot, the worker reads it in place (no copy, no transfer) and releases it when done. Memory per
+ * job is constant (32 MiB), and the pages are reused instead of faulting in fresh buffers for
+ * every batch. (1 MiB and 512 KiB slots measured no cheaper for the upload path: more, smaller
+ * direct writes and messages.)
  */
 export const SLOT_BYTES = 4 * 1024 * 1024;
 const SLOTS = 8;
@@ -28,19 +30,25 @@ export interface Slot {
   bytes: Buffer;
 }
 
-/** A dag-pb node of a file's DAG as the CID worker built it: CID bytes and block bytes. */
+/** A dag-pb node of a file's DAG as the worker built it: CID bytes and block bytes. */
 export interface DagNodeBytes {
   cid: Uint8Array;
   bytes: Uint8Array;
 }
 
+interface JobResult {
+  sha256: string;
+  cid: string;
+  nodes: DagNodeBytes[];
+}
+
 interface JobHandlers {
   release(slot: number): void;
-  resolve(result: string, nodes?: DagNodeBytes[]): void;
+  resolve(result: JobResult): void;
   reject(err: Error): void;
 }
 
-type HashKind = 'sha256' | 'cid';
+type WorkerMessage = { t: 'release'; id: number; slot: number } | ({ t: 'done'; id: number } & JobResult) | { t: 'error'; id: number; message: string };
 
 class HashWorker {
   private worker: Worker;
@@ -48,18 +56,18 @@ class HashWorker {
   private nextId = 1;
   private dead = false;
 
-  constructor(private readonly kind: HashKind) {
+  constructor() {
     this.worker = new Worker(new URL('./hash-worker.mjs', import.meta.url));
-    this.worker.on('message', (m: { t: string; id: number; slot?: number; result?: string; message?: string; nodes?: DagNodeBytes[] }) => {
+    this.worker.on('message', (m: WorkerMessage) => {
       const job = this.jobs.get(m.id);
       if (!job) return;
-      if (m.t === 'release') job.release(m.slot!);
+      if (m.t === 'release') job.release(m.slot);
       else if (m.t === 'done') {
         this.settle(m.id);
-        job.resolve(m.result!, m.nodes);
+        job.resolve({ sha256: m.sha256, cid: m.cid, nodes: m.nodes });
       } else if (m.t === 'error') {
         this.settle(m.id);
-        job.reject(new Error(`${kind} computation failed: ${m.message}`));
+        job.reject(new Error(`hash computation failed: ${m.message}`));
       }
     });
     const fail = (err: Error) => {
@@ -68,13 +76,18 @@ class HashWorker {
       this.jobs.clear();
     };
     this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`${kind} worker exited with code ${code}`)));
+    this.worker.on('exit', (code) => fail(new Error(`hash worker exited with code ${code}`)));
     // Listeners ref the worker; it should keep the process alive only while a job is running.
     this.worker.unref();
   }
 
   get alive() {
     return !this.dead;
+  }
+
+  /** jobs running on this worker */
+  get load() {
+    return this.jobs.size;
   }
 
   private settle(id: number) {
@@ -86,7 +99,7 @@ class HashWorker {
     const id = this.nextId++;
     this.jobs.set(id, handlers);
     this.worker.ref();
-    this.worker.postMessage({ t: 'start', id, kind: this.kind, sab });
+    this.worker.postMessage({ t: 'start', id, sab });
     const worker = this.worker;
     return {
       data: (slot: number, offset: number, length: number) => worker.postMessage({ t: 'data', id, slot, offset, length }),
@@ -109,11 +122,20 @@ const idleRings: Ring[] = [];
 /** Idle rings kept for the next jobs (memory held while idle: MAX_IDLE_RINGS × 32 MiB). */
 const MAX_IDLE_RINGS = 2;
 
-const shared = new Map<HashKind, HashWorker>();
-function hashWorker(kind: HashKind): HashWorker {
-  let w = shared.get(kind);
-  if (!w || !w.alive) shared.set(kind, (w = new HashWorker(kind)));
-  return w;
+/** Workers shared by all jobs (one job is one thread's work; more workers serve concurrent jobs). */
+const WORKERS = 2;
+const workers: HashWorker[] = [];
+/** The least busy worker (a dead one is replaced). */
+function hashWorker(): HashWorker {
+  for (let i = 0; i < workers.length; i++) if (!workers[i]!.alive) workers[i] = new HashWorker();
+  const idle = workers.find((w) => w.load === 0);
+  if (idle) return idle;
+  if (workers.length < WORKERS) {
+    const w = new HashWorker();
+    workers.push(w);
+    return w;
+  }
+  return workers.reduce((a, b) => (b.load < a.load ? b : a));
 }
 export interface ContentHashes {
   sha256: string;
@@ -127,7 +149,7 @@ export interface ContentHashes {
 }
 
 /**
- * sha256 + CIDv1 (one worker each) of a byte stream fed through slots: `acquire` a slot, fill it,
+ * sha256 + CIDv1 (one worker job) of a byte stream fed through slots: `acquire` a slot, fill it,
  * `submit` it. A slot submitted with `withWriter` stays busy until `writerDone` too, so the caller
  * may write the same memory to disk meanwhile.
  */
@@ -136,51 +158,41 @@ export class StreamingHasher {
   /** slot i is `[base + i * SLOT_BYTES, base + (i + 1) * SLOT_BYTES)` of the ring */
   private base = this.ring.base ?? 0;
   private handedOut = false;
-  /** hashing jobs that have not answered yet (done, error or aborted) */
-  private pendingJobs = 0;
+  /** the worker has answered (done, error or aborted): it never reads the ring again */
+  private settled = false;
   private recycled = false;
   private refs = new Array<number>(SLOTS).fill(0);
   private free: number[] = [...Array(SLOTS).keys()];
   private waiters: ((slot: Slot) => void)[] = [];
   private failure: Error | null = null;
-  private results: Promise<string>[] = [];
-  private dagNodes: DagNodeBytes[] = [];
-  private jobs: ReturnType<HashWorker['start']>[] = [];
+  private result: Promise<JobResult>;
+  private job: ReturnType<HashWorker['start']>;
   private ended = false;
   /** partially filled slot of `update` */
   private open: { slot: Slot; fill: number } | null = null;
   size = 0;
 
   constructor() {
-    for (const kind of ['sha256', 'cid'] as const) {
-      let resolve!: (result: string) => void;
-      let reject!: (err: Error) => void;
-      const result = new Promise<string>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      result.catch(() => {});
-      this.pendingJobs++;
-      void result.then(
-        () => this.jobSettled(),
-        () => this.jobSettled(),
-      );
-      this.results.push(result);
-      this.jobs.push(
-        hashWorker(kind).start(this.sab, {
-          release: (slot) => this.unref(slot),
-          resolve: (r, nodes) => {
-            if (kind === 'cid' && nodes) this.dagNodes = nodes;
-            resolve(r);
-          },
-          reject: (err) => {
-            this.failure ??= err;
-            reject(err);
-            for (const w of this.waiters.splice(0)) w(this.slot(0)); // wake waiters; they check failure
-          },
-        }),
-      );
-    }
+    let resolve!: (result: JobResult) => void;
+    let reject!: (err: Error) => void;
+    this.result = new Promise<JobResult>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.result.catch(() => {});
+    void this.result.then(
+      () => this.jobSettled(),
+      () => this.jobSettled(),
+    );
+    this.job = hashWorker().start(this.sab, {
+      release: (slot) => this.unref(slot),
+      resolve,
+      reject: (err) => {
+        this.failure ??= err;
+        reject(err);
+        for (const w of this.waiters.splice(0)) w(this.slot(0)); // wake waiters; they check failure
+      },
+    });
   }
 
   /** The ring's memory (SLOTS × SLOT_BYTES + RING_SLACK). */
@@ -209,17 +221,17 @@ export class StreamingHasher {
   }
 
   private jobSettled() {
-    this.pendingJobs--;
+    this.settled = true;
     this.recycle();
   }
 
   /**
    * The ring goes back to the pool only when nobody can touch it any more: the caller has ended or
-   * aborted, both workers have answered (after which they never read it again), and no slot is
-   * held by a worker or by the writer.
+   * aborted, the worker has answered (after which it never reads it again), and no slot is held by
+   * the worker or by the writer.
    */
   private recycle() {
-    if (this.recycled || !this.ended || this.pendingJobs > 0 || this.refs.some((r) => r > 0)) return;
+    if (this.recycled || !this.ended || !this.settled || this.refs.some((r) => r > 0)) return;
     this.recycled = true;
     if (idleRings.length < MAX_IDLE_RINGS) idleRings.push(this.ring);
   }
@@ -245,15 +257,15 @@ export class StreamingHasher {
     });
   }
 
-  /** Hands the first `length` bytes of `slot` to both hashing workers. */
+  /** Hands the first `length` bytes of `slot` to the hashing worker. */
   submit(slot: Slot, length: number, withWriter = false): void {
     if (length === 0) {
       this.free.push(slot.index);
       return;
     }
-    this.refs[slot.index] = this.jobs.length + (withWriter ? 1 : 0);
+    this.refs[slot.index] = withWriter ? 2 : 1;
     this.size += length;
-    for (const job of this.jobs) job.data(slot.index, this.base + slot.index * SLOT_BYTES, length);
+    this.job.data(slot.index, this.base + slot.index * SLOT_BYTES, length);
   }
 
   /** The writer is finished with `slot`. */
@@ -283,16 +295,16 @@ export class StreamingHasher {
       this.open = null;
     }
     this.ended = true;
-    for (const job of this.jobs) job.end();
+    this.job.end();
     this.recycle();
-    const [sha256, cid] = await Promise.all(this.results);
-    return { sha256: sha256!, size: this.size, cid: cid!, dagNodes: this.dagNodes }; // results holds both hashes
+    const { sha256, cid, nodes } = await this.result;
+    return { sha256, size: this.size, cid, dagNodes: nodes };
   }
 
   abort(): void {
     if (!this.ended) {
       this.ended = true;
-      for (const job of this.jobs) job.abort();
+      this.job.abort();
       this.recycle();
     }
   }

@@ -94,7 +94,7 @@ describe('CIDv1 (unixfs-v1-2025) matches an independent encoder', () => {
 
 describe('hashing rings are reused safely', () => {
   it('concurrent, sequential and aborted jobs on recycled rings all give the right hashes', async () => {
-    // Rings go back to a pool once both workers and the writer are done with them; handing one out
+    // Rings go back to a pool once the worker and the writer are done with them; handing one out
     // too early would let a new job's bytes land in memory a worker is still hashing.
     const { randomBytes } = await import('node:crypto');
     const inputs = Array.from({ length: 5 }, (_, i) => randomBytes(9 * MiB + 1000 * i));
