@@ -1,5 +1,5 @@
-// Hashing off the main thread (plain JS so it loads the same way under tsx, vitest and node). Each
-// job computes both of a file's hashes in one pass over its bytes:
+// Hashing off the main thread (plain JS so it loads the same way under tsx, vitest and node). A job
+// computes a file's two hashes in one pass over its bytes (or one of them: see `parts`):
 //  - the file's sha256 (Node crypto);
 //  - the IPFS CIDv1, profile unixfs-v1-2025 (IPIP-499): raw leaves, 1 MiB chunks, 1024 links per
 //    node, balanced layout, CIDv1 — spelled out explicitly as well so a library default change
@@ -42,11 +42,12 @@ function hashedLeaves(file) {
 }
 
 class Job {
-  constructor(id, sab) {
+  /** parts: 'both', or 'sha256' / 'cid' alone (a file's two hashes split over two workers) */
+  constructor(id, sab, parts) {
     this.id = id;
     this.sab = sab;
-    this.file = createHash('sha256');
-    this.leaf = createHash('sha256');
+    this.file = parts === 'cid' ? null : createHash('sha256');
+    this.leaf = parts === 'sha256' ? null : createHash('sha256');
     this.leafFill = 0;
     this.leafCount = 0;
     /** hashed leaves ({digest, byteLength}) not yet taken by the importer */
@@ -79,17 +80,24 @@ class Job {
     while (offset < end) {
       const n = Math.min(end - offset, PIECE, CHUNK - this.leafFill);
       const piece = new Uint8Array(this.sab, offset, n);
-      this.file.update(piece);
-      this.leaf.update(piece);
+      this.file?.update(piece);
+      this.leaf?.update(piece);
       this.leafFill += n;
       offset += n;
-      if (this.leafFill === CHUNK) this.finishLeaf();
+      if (this.leafFill === CHUNK && this.leaf) this.finishLeaf();
+      else if (this.leafFill === CHUNK) this.leafFill = 0;
     }
     parentPort.postMessage({ t: 'release', id: this.id, slot });
   }
   end() {
+    this.sha256 = this.file?.digest('hex');
+    if (!this.leaf) {
+      // sha256 alone: no importer running, the answer is ready now
+      jobs.delete(this.id);
+      parentPort.postMessage({ t: 'done', id: this.id, sha256: this.sha256 });
+      return;
+    }
     if (this.leafFill > 0 || this.leafCount === 0) this.finishLeaf();
-    this.sha256 = this.file.digest('hex');
     this.done = true;
     this.wake?.();
   }
@@ -115,6 +123,7 @@ class Job {
 
 const jobs = new Map();
 
+/** The CID from the job's hashed leaves (the sha256 comes along when the job computes it too). */
 async function run(job) {
   try {
     let root;
@@ -142,9 +151,9 @@ async function run(job) {
 
 parentPort.on('message', (m) => {
   if (m.t === 'start') {
-    const job = new Job(m.id, m.sab);
+    const job = new Job(m.id, m.sab, m.parts);
     jobs.set(m.id, job);
-    void run(job);
+    if (job.leaf) void run(job);
   } else if (m.t === 'data') {
     jobs.get(m.id)?.push(m.slot, m.offset, m.length);
   } else if (m.t === 'end') {
@@ -154,6 +163,7 @@ parentPort.on('message', (m) => {
     if (job) {
       // holds no slot (each was released as soon as it was hashed): settle the caller now
       job.abort();
+      jobs.delete(m.id);
       parentPort.postMessage({ t: 'error', id: m.id, message: 'aborted' });
     }
   }
