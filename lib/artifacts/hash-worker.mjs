@@ -18,8 +18,12 @@ import { CID } from 'multiformats/cid';
 import { create as createDigest } from 'multiformats/hashes/digest';
 
 const CHUNK = 1024 * 1024;
-/** Bytes given to each hash at a time: small enough that the second read finds them in L1/L2. */
-const PIECE = 128 * 1024;
+/**
+ * Bytes given to each hash at a time: small enough that the second read finds them in cache. The
+ * worker alone (StreamingHasher, 1 GiB, one job): 64 KiB pieces 1.24–1.32 CPU s/GiB, 48 KiB
+ * 1.30–1.35, 128 KiB 1.38–1.44, 256 KiB 1.53.
+ */
+const PIECE = 64 * 1024;
 const RAW_CODEC = 0x55;
 const DAG_PB_CODEC = 0x70;
 const SHA2_256 = 0x12;
