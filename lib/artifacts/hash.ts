@@ -11,13 +11,14 @@ import { Worker } from 'node:worker_threads';
  */
 
 /**
- * Each hashing job owns a ring of SLOTS × SLOT_BYTES in a SharedArrayBuffer: the caller fills a
+ * Each hashing job owns a ring of slots × SLOT_BYTES in a SharedArrayBuffer: the caller fills a
  * slot, the worker reads it in place (no copy, no transfer) and releases it when done. Memory per
- * job is constant (32 MiB), and the pages are reused instead of faulting in fresh buffers for
+ * job is constant (32 MiB by default), and the pages are reused instead of faulting in fresh buffers for
  * every batch. (1 MiB and 512 KiB slots measured no cheaper for the upload path: more, smaller
  * direct writes and messages.)
  */
 export const SLOT_BYTES = 4 * 1024 * 1024;
+/** Slots per ring unless the caller asks for fewer or more (`StreamingHasher`'s `slots`). */
 const SLOTS = 8;
 /**
  * Spare bytes in front of the ring so its slots can start at any alignment a caller needs (O_DIRECT
@@ -123,8 +124,9 @@ interface Ring {
   sab: SharedArrayBuffer;
   base: number | null;
 }
-const idleRings: Ring[] = [];
-/** Idle rings kept for the next jobs (memory held while idle: MAX_IDLE_RINGS × 32 MiB). */
+/** Idle rings by slot count. */
+const idleRings = new Map<number, Ring[]>();
+/** Idle rings kept per slot count for the next jobs (memory held while idle: MAX_IDLE_RINGS rings). */
 const MAX_IDLE_RINGS = 2;
 
 /**
@@ -166,15 +168,16 @@ export interface ContentHashes {
  * memory to disk meanwhile.
  */
 export class StreamingHasher {
-  private ring: Ring = idleRings.pop() ?? { sab: new SharedArrayBuffer(SLOT_BYTES * SLOTS + RING_SLACK), base: null };
+  private readonly slots: number;
+  private readonly ring: Ring;
   /** slot i is `[base + i * SLOT_BYTES, base + (i + 1) * SLOT_BYTES)` of the ring */
-  private base = this.ring.base ?? 0;
+  private base: number;
   private handedOut = false;
   /** worker jobs that have not answered yet (done, error or aborted); after answering, a job never reads the ring again */
   private pendingJobs = 0;
   private recycled = false;
-  private refs = new Array<number>(SLOTS).fill(0);
-  private free: number[] = [...Array(SLOTS).keys()];
+  private refs: number[];
+  private free: number[];
   private waiters: ((slot: Slot) => void)[] = [];
   private failure: Error | null = null;
   private results: Promise<JobResult>[] = [];
@@ -184,8 +187,18 @@ export class StreamingHasher {
   private open: { slot: Slot; fill: number } | null = null;
   size = 0;
 
-  /** `split`: the two hashes in two workers (default `SPLIT_HASHES`), else both in one. */
-  constructor(opts: { split?: boolean } = {}) {
+  /**
+   * `split`: the two hashes in two workers (default `SPLIT_HASHES`), else both in one. `slots`: the
+   * ring's size in SLOT_BYTES slots (default 8); the hashes of the last bytes are ready at most
+   * that many slots after they arrive when the worker is the slower side.
+   */
+  constructor(opts: { split?: boolean; slots?: number } = {}) {
+    this.slots = opts.slots ?? SLOTS;
+    if (!Number.isInteger(this.slots) || this.slots < 1) throw new RangeError(`ring of ${this.slots} slots`);
+    this.ring = idleRings.get(this.slots)?.pop() ?? { sab: new SharedArrayBuffer(SLOT_BYTES * this.slots + RING_SLACK), base: null };
+    this.base = this.ring.base ?? 0;
+    this.refs = new Array<number>(this.slots).fill(0);
+    this.free = [...Array(this.slots).keys()];
     const parts: JobParts[] = (opts.split ?? SPLIT_HASHES) ? ['sha256', 'cid'] : ['both'];
     for (const part of parts) {
       let resolve!: (result: JobResult) => void;
@@ -215,7 +228,7 @@ export class StreamingHasher {
     }
   }
 
-  /** The ring's memory (SLOTS × SLOT_BYTES + RING_SLACK). */
+  /** The ring's memory (slots × SLOT_BYTES + RING_SLACK). */
   get sab(): SharedArrayBuffer {
     return this.ring.sab;
   }
@@ -253,7 +266,9 @@ export class StreamingHasher {
   private recycle() {
     if (this.recycled || !this.ended || this.pendingJobs > 0 || this.refs.some((r) => r > 0)) return;
     this.recycled = true;
-    if (idleRings.length < MAX_IDLE_RINGS) idleRings.push(this.ring);
+    const idle = idleRings.get(this.slots) ?? [];
+    if (idle.length < MAX_IDLE_RINGS) idle.push(this.ring);
+    idleRings.set(this.slots, idle);
   }
 
   private unref(index: number) {
