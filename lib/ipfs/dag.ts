@@ -8,7 +8,7 @@ import { StreamingHasher, type ContentHashes, type DagNodeBytes } from '../artif
 import type { ArtifactStore } from '../artifacts/store.ts';
 
 // The IPFS view of the artifact store, without copies: every blob's unixfs-v1-2025 DAG (the dag-pb
-// nodes the CID worker builds at ingest, ≈ 50 KB per GiB) and an index from each block's multihash
+// nodes the hash worker builds at ingest, ≈ 50 KB per GiB) and an index from each block's multihash
 // to where its bytes are — a node's bytes in the row, a leaf's as (blob, offset, length) in the
 // blob file. Tables: db/schema/ipfs.ts.
 
@@ -56,7 +56,7 @@ export function indexDag(sha256: string, rootCid: string, size: number, nodes: D
     }
     if (cid.code !== DAG_PB_CODE) throw new Error(`unexpected codec 0x${cid.code.toString(16)} in the DAG of ${sha256}`);
     const bytes = byCid.get(Buffer.from(cid.bytes).toString('hex'));
-    if (!bytes) throw new Error(`dag-pb node ${cid} of ${sha256} was not kept by the CID worker`);
+    if (!bytes) throw new Error(`dag-pb node ${cid} of ${sha256} was not kept by the hash worker`);
     const node = dagPb.decode(bytes);
     const unixfs = UnixFS.unmarshal(node.Data ?? new Uint8Array());
     if (node.Links.length !== unixfs.blockSizes.length) throw new Error(`node ${cid}: ${node.Links.length} links, ${unixfs.blockSizes.length} blocksizes`);
