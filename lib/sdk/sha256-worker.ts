@@ -161,18 +161,29 @@ function put(id, d, fd, off, len, pos) {
   }
   // a piece is at most half the ring (1 MiB): it never fills more than one stage
   if (d.fill + len >= STAGE && d.free.length === 0) {
-    if (d.count >= MAX_STAGES) return false;
-    const stage = alignedStage(d.probe);
-    if (!stage) return false; // cannot happen after a first one; waits for a write instead
-    d.free.push(stage);
-    d.count++;
+    const stage = d.count < MAX_STAGES ? alignedStage(d.probe) : null;
+    if (stage) {
+      d.free.push(stage);
+      d.count++;
+    } else if (d.writing || d.queue.length > 0) return false; // a write in flight frees a stage
+    // else (no further stage could be made: the probe failed) the full stage is written synchronously below
   }
   const first = Math.min(len, STAGE - d.fill);
   d.stage.set(ring.subarray(off, off + first), d.fill);
   d.fill += first;
   if (d.fill === STAGE) {
-    d.queue.push({ stage: d.stage, n: STAGE, pos: d.start });
-    d.stage = d.free.pop();
+    const next = d.free.pop();
+    if (next) {
+      d.queue.push({ stage: d.stage, n: STAGE, pos: d.start });
+      d.stage = next;
+    } else {
+      try {
+        writeAll(d.dfd, d.stage, 0, STAGE, d.start);
+      } catch (err) {
+        if (err.code !== 'EINVAL') throw err;
+        writeAll(d.fd, d.stage, 0, STAGE, d.start);
+      }
+    }
     d.start += STAGE;
     d.fill = 0;
     if (first < len) {
