@@ -50,6 +50,16 @@ interface Slab {
 const spareSlabs = new Spares<Slab>(1);
 let lastAlignedBase = 0;
 
+/** `file` opened for direct writes (O_WRONLY | O_DIRECT), or null where its file system refuses them. */
+export function openDirect(file: string): number | null {
+  if (!fs.constants.O_DIRECT) return null;
+  try {
+    return fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_DIRECT);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * A slab whose slots start at block-aligned addresses, or null where `dir`'s file system refuses
  * O_DIRECT (tmpfs). JavaScript cannot see addresses, so alignment is found by probing: a one-block
@@ -136,10 +146,9 @@ export class LeafFile {
       if (existing !== size) fs.ftruncateSync(this.fd, size);
       this.slab = opts.direct !== false && leaves.length > 1 ? alignedSlab(`${part}.direct-probe`, slots) : null;
       if (this.slab) {
-        try {
-          this.directFd = fs.openSync(part, fs.constants.O_WRONLY | fs.constants.O_DIRECT);
-          for (let s = slots - 1; s >= 0; s--) this.free.push(s);
-        } catch {
+        this.directFd = openDirect(part);
+        if (this.directFd !== null) for (let s = slots - 1; s >= 0; s--) this.free.push(s);
+        else {
           spareSlabs.give(this.slab);
           this.slab = null;
         }

@@ -15,6 +15,7 @@ import { rawGet, RawGetUnsupported } from './rawget.ts';
 import { Sha256Worker } from './sha256-worker.ts';
 import { resolveApproved, type ApprovedVersion, type ResolveOptions } from './resolve.ts';
 import { IpfsFetchError, IpfsGatewayPool, fetchFileByCid } from './ipfs.ts';
+import { openDirect } from './leaf-file.ts';
 
 export interface PullProgress {
   totalBytes: number;
@@ -354,16 +355,6 @@ async function fetchBlobOnce(
     );
   }
   return { resumedFrom };
-}
-
-/** `file` opened for direct writes (O_WRONLY | O_DIRECT), or null where its file system refuses them. */
-function openDirect(file: string): number | null {
-  if (!fs.constants.O_DIRECT) return null;
-  try {
-    return fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_DIRECT);
-  } catch {
-    return null;
-  }
 }
 
 /**
