@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { copyBytes } from '../bytes.ts';
 
 /**
  * One streaming pass, two hashes, off the calling thread: the file's sha256 and the IPFS CIDv1
@@ -314,7 +315,7 @@ export class StreamingHasher {
     while (off < bytes.byteLength) {
       if (!this.open) this.open = { slot: await this.acquire(), fill: 0 };
       const n = Math.min(bytes.byteLength - off, SLOT_BYTES - this.open.fill);
-      this.open.slot.bytes.set(bytes.subarray(off, off + n), this.open.fill);
+      copyBytes(this.open.slot.bytes, this.open.fill, bytes.subarray(off, off + n));
       this.open.fill += n;
       off += n;
       if (this.open.fill === SLOT_BYTES) {

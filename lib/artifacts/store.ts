@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { copyBytes } from '../bytes.ts';
 import { BlobHandles } from './blob-handles.ts';
 import { RING_SLACK, SLOT_BYTES, StreamingHasher, hashFile, sha256File, type ContentHashes, type Slot } from './hash.ts';
 
@@ -220,8 +221,7 @@ export class LocalArtifactStore implements ArtifactStore {
         while (off < chunk.byteLength) {
           slot ??= await hasher.acquire();
           const n = Math.min(chunk.byteLength - off, SLOT_BYTES - fill);
-          if (Buffer.isBuffer(chunk)) chunk.copy(slot.bytes, fill, off, off + n);
-          else slot.bytes.set(chunk.subarray(off, off + n), fill);
+          copyBytes(slot.bytes, fill, chunk.subarray(off, off + n));
           fill += n;
           off += n;
           if (fill === SLOT_BYTES) flush();

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { copyBytes } from '../bytes.ts';
 
 // sha256 on another thread, so that a pull's one main thread only receives while the hashing (the
 // largest CPU cost of a verified download) runs on the second core. Bytes travel through one shared
@@ -63,6 +64,10 @@ const spareStages = [];
 let alignedBase = -1;
 /** Messages not handled yet: a stream waiting for a free stage holds up the ones behind it (ring back-pressure). */
 const backlog = [];
+// lib/bytes.ts's copyBytes (a script string cannot import it): one memcpy out of the shared ring
+function copyBytes(target, at, source) {
+  if (source.length > 0) Buffer.from(target.buffer, target.byteOffset, target.byteLength).fill(source, at, at + source.length);
+}
 function writeAll(fd, bytes, off, len, pos) {
   for (let done = 0; done < len;) done += fs.writeSync(fd, bytes, off + done, len - done, pos + done);
 }
@@ -169,7 +174,7 @@ function put(id, d, fd, off, len, pos) {
     // else (no further stage could be made: the probe failed) the full stage is written synchronously below
   }
   const first = Math.min(len, STAGE - d.fill);
-  d.stage.set(ring.subarray(off, off + first), d.fill);
+  copyBytes(d.stage, d.fill, ring.subarray(off, off + first));
   d.fill += first;
   if (d.fill === STAGE) {
     const next = d.free.pop();
@@ -187,7 +192,7 @@ function put(id, d, fd, off, len, pos) {
     d.start += STAGE;
     d.fill = 0;
     if (first < len) {
-      d.stage.set(ring.subarray(off + first, off + len), 0);
+      copyBytes(d.stage, 0, ring.subarray(off + first, off + len));
       d.fill = len - first;
     }
     pump(id, d);
@@ -461,7 +466,7 @@ export class Sha256Worker {
     while (done < n) {
       const at = (this.produced >>> 0) % size;
       const len = Math.min(n - done, size - at);
-      this.ring.set(bytes.subarray(done, done + len), at);
+      copyBytes(this.ring, at, bytes.subarray(done, done + len));
       this.worker.postMessage({ op: 'data', id, off: at, len });
       this.writer?.postMessage({ op: 'data', id, off: at, len, fd, pos: position + done });
       this.produced = (this.produced + len) | 0;
