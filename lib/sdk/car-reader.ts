@@ -1,5 +1,6 @@
 import * as dagCbor from '@ipld/dag-cbor';
 import { CID } from 'multiformats/cid';
+import { copyBytes } from '../bytes.ts';
 
 // An incremental CARv1 reader (ipld.io/specs/transport/car/carv1) for the pull over IPFS: chunks of
 // an HTTP body go in, whole blocks come out, each block's bytes in one buffer of its length (copied
@@ -18,6 +19,13 @@ export class CarFormatError extends Error {}
 
 /** Gets each block in stream order; `bytes` is only valid during the call (the reader reuses it). */
 export type OnCarBlock = (cid: CID, bytes: Buffer) => void;
+
+/**
+ * Where a block's bytes should go, asked as its section starts: a buffer of exactly `length` bytes
+ * (the block is copied into it and handed to OnCarBlock as that very buffer), or null for the
+ * reader's own. Saves a copy when the consumer keeps the bytes anyway (the pull's slots).
+ */
+export type PlaceCarBlock = (cid: CID, length: number) => Buffer | null;
 
 /** A varint at `pos`: [value, next position], or null when `buf` ends inside it. */
 function readVarint(buf: Uint8Array, pos: number): [number, number] | null {
@@ -56,7 +64,10 @@ export class CarReader {
     return null;
   }
 
-  constructor(private readonly maxBlockBytes: number) {}
+  constructor(
+    private readonly maxBlockBytes: number,
+    private readonly place?: PlaceCarBlock,
+  ) {}
 
   private head(buf: Buffer, pos: number): Head | null {
     const len = readVarint(buf, pos);
@@ -99,8 +110,12 @@ export class CarReader {
     // the CAR header is decoded into an object that may keep views of its bytes: its own buffer
     if (h.cid === null) this.block = Buffer.allocUnsafe(h.dataLength);
     else {
-      if (!this.scratch || this.scratch.length < h.dataLength) this.scratch = Buffer.allocUnsafe(h.dataLength);
-      this.block = this.scratch.subarray(0, h.dataLength);
+      const placed = h.dataLength > 0 ? this.place?.(h.cid, h.dataLength) : null;
+      if (placed && placed.length === h.dataLength) this.block = placed;
+      else {
+        if (!this.scratch || this.scratch.length < h.dataLength) this.scratch = Buffer.allocUnsafe(h.dataLength);
+        this.block = this.scratch.subarray(0, h.dataLength);
+      }
     }
     this.blockCid = h.cid;
     this.fill = 0;
@@ -142,7 +157,7 @@ export class CarReader {
     while (off < chunk.length) {
       if (this.block) {
         const k = Math.min(this.block.length - this.fill, chunk.length - off);
-        chunk.copy(this.block, this.fill, off, off + k);
+        copyBytes(this.block, this.fill, chunk.subarray(off, off + k));
         this.fill += k;
         off += k;
         if (this.fill === this.block.length) this.finish(out);

@@ -316,6 +316,20 @@ export interface IpfsFileResult {
  */
 type Deliver = (i: number, bytes: Uint8Array) => void;
 
+/**
+ * The partial file's slots (LeafFile), for leaves that arrive in a CAR: the reader frames a wanted
+ * leaf straight into a free slot, where the checker thread checks it against its CID; a match is
+ * delivered from there. A leaf that finds no slot is checked on this thread and `deliver`ed.
+ */
+interface LeafSlots {
+  /** A slot for leaf `i` (`size` bytes), or null. */
+  take(i: number, size: number): { s: number; bytes: Buffer } | null;
+  /** Leaf `i` fills slot `s`: resolves with the verdict (true: delivered). Rejects with a local failure. */
+  check(i: number, s: number): Promise<boolean>;
+  /** Slot `s` was not filled after all (the stream ended or failed inside the block). */
+  give(s: number): void;
+}
+
 /** The gateway answered a CAR byte-range request with something other than one (it does not serve them). */
 class CarRefused extends Error {}
 
@@ -334,7 +348,15 @@ const mhKey = (cid: CID) => Buffer.from(cid.multihash.bytes).toString('hex');
  * gateway when it lies, truncates, stalls or fails; CarRefused when it does not serve CAR ranges.
  * Leaves delivered before a failure stay delivered.
  */
-async function fetchCarRange(pool: IpfsGatewayPool, gw: string, root: CID, leaves: Leaf[], indexes: number[], deliver: Deliver): Promise<void> {
+async function fetchCarRange(
+  pool: IpfsGatewayPool,
+  gw: string,
+  root: CID,
+  leaves: Leaf[],
+  indexes: number[],
+  deliver: Deliver,
+  slots?: LeafSlots,
+): Promise<void> {
   const first = leaves[indexes[0]!]!;
   const last = leaves[indexes[indexes.length - 1]!]!;
   const from = first.offset;
@@ -364,17 +386,55 @@ async function fetchCarRange(pool: IpfsGatewayPool, gw: string, root: CID, leave
     ac.abort();
     res?.destroy(new Error('stalled'));
   }, timeout);
-  const reader = new CarReader(MAX_BLOCK_BYTES);
+  // the wanted leaf being framed into a slot, if any
+  const framing: { placed: { i: number; s: number; bytes: Buffer } | null } = { placed: null };
+  const place = (cid: CID, length: number): Buffer | null => {
+    if (!slots || cid.multihash.code !== SHA2_256) return null;
+    const at = pending.get(mhKey(cid));
+    if (!at || at.length !== 1) return null; // a leaf wanted at two offsets is delivered twice, from here
+    let slot: { s: number; bytes: Buffer } | null;
+    try {
+      slot = slots.take(at[0]!, length);
+    } catch (err) {
+      throw new LocalFailure(err);
+    }
+    if (slot) framing.placed = { i: at[0]!, ...slot };
+    return slot?.bytes ?? null;
+  };
+  const reader = new CarReader(MAX_BLOCK_BYTES, place);
+  // leaves whose check runs on the checker thread; the range's outcome waits for all of them
+  const checks: Promise<unknown>[] = [];
+  const verdict: { lie: BlockFailure | null; local: LocalFailure | null } = { lie: null, local: null };
   const onBlock = (cid: CID, bytes: Buffer) => {
     if (cid.multihash.code !== SHA2_256) {
       unexpected += bytes.length; // cannot be one of ours: dropped unverified, never used
       return;
     }
-    if (!isBlockOf(cid, bytes)) {
-      throw new BlockFailure('integrity', gw, `served ${bytes.length} bytes for block ${cid} that do not hash to it (lying gateway; in the ${what})`);
-    }
+    const lie = () => new BlockFailure('integrity', gw, `served ${bytes.length} bytes for block ${cid} that do not hash to it (lying gateway; in the ${what})`);
     const k = mhKey(cid);
     const at = pending.get(k);
+    const placed = framing.placed;
+    if (placed && placed.bytes === bytes) {
+      // a wanted leaf, framed into its slot: checked there on the checker thread
+      const { i, s } = placed;
+      framing.placed = null;
+      pending.delete(k);
+      checks.push(
+        slots!.check(i, s).then(
+          (ok) => {
+            if (ok) return timer.refresh();
+            verdict.lie ??= lie();
+            ac.abort();
+          },
+          (err) => {
+            verdict.local ??= new LocalFailure(err);
+            ac.abort();
+          },
+        ),
+      );
+      return;
+    }
+    if (!isBlockOf(cid, bytes)) throw lie();
     if (!at) {
       unexpected += bytes.length;
       return;
@@ -406,6 +466,7 @@ async function fetchCarRange(pool: IpfsGatewayPool, gw: string, root: CID, leave
     return new BlockFailure(failureKind(status), gw, message, status);
   };
   try {
+    let failed: { err: unknown } | null = null;
     try {
       const headers = { accept: 'application/vnd.ipld.car; version=1; order=dfs; dups=y', ...(await pool.headersFor(gw)) };
       const idleTimeoutMs = timeout + 1000; // the stall timer goes first
@@ -427,6 +488,14 @@ async function fetchCarRange(pool: IpfsGatewayPool, gw: string, root: CID, leave
         if (!res.complete) throw new Error('connection closed before the end of the body');
       }
     } catch (err) {
+      failed = { err };
+    }
+    // the leaves on the checker thread: the range's outcome waits for every answer
+    await Promise.all(checks);
+    if (verdict.local) throw verdict.local.cause;
+    if (verdict.lie) throw verdict.lie;
+    if (failed) {
+      const err = failed.err;
       if (err instanceof LocalFailure) throw err.cause;
       if (pending.size === 0) return; // every leaf asked for arrived verified: a bad tail does not matter
       if (err instanceof BlockFailure || err instanceof CarRefused) throw err;
@@ -443,6 +512,7 @@ async function fetchCarRange(pool: IpfsGatewayPool, gw: string, root: CID, leave
   } finally {
     clearTimeout(timer);
     if (res && !res.complete) res.destroy();
+    if (framing.placed) slots!.give(framing.placed.s); // the body ended inside that leaf
   }
 }
 
@@ -520,6 +590,18 @@ export async function fetchFileByCid(
       delivered[i] = 1;
       o.progress?.(leaf.size);
     };
+    const slots: LeafSlots = {
+      take: (i, size) => (delivered[i] || size !== leaves[i]!.size ? null : out.takeSlot(i)),
+      check: (i, s) =>
+        out.checkInSlot(i, s).then((ok) => {
+          if (ok) {
+            delivered[i] = 1;
+            o.progress?.(leaves[i]!.size);
+          }
+          return ok;
+        }),
+      give: (s) => out.giveSlot(s),
+    };
     let failed: unknown = null;
     let inflight = 0;
     let waiters: (() => void)[] = [];
@@ -546,7 +628,7 @@ export async function fetchFileByCid(
         }
         inflight++;
         try {
-          if (range.length > 1 && pool.servesCar(gw)) await fetchCarRange(pool, gw, root, leaves, range, deliver);
+          if (range.length > 1 && pool.servesCar(gw)) await fetchCarRange(pool, gw, root, leaves, range, deliver, slots);
           else await fetchRawRange(pool, gw, leaves, range, deliver);
         } catch (err) {
           if (err instanceof BlockFailure) pool.drop(err);

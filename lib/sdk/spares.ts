@@ -10,6 +10,8 @@ export class Spares<T> {
   constructor(
     private readonly max: number,
     private readonly idleMs = 10_000,
+    /** called for each item let go (not kept, or dropped when idle) */
+    private readonly drop?: (item: T) => void,
   ) {}
 
   /** A kept one (the last given back), or undefined. */
@@ -20,11 +22,12 @@ export class Spares<T> {
   /** Keeps `item` for a later `take` (dropped when `max` are kept already). */
   give(item: T): void {
     if (this.items.length < this.max) this.items.push(item);
+    else this.drop?.(item);
     if (this.timer) this.timer.refresh();
     else {
       this.timer = setTimeout(() => {
         this.timer = null;
-        this.items.length = 0;
+        for (const item of this.items.splice(0)) this.drop?.(item);
       }, this.idleMs);
       this.timer.unref();
     }

@@ -77,4 +77,26 @@ describe('CarReader', () => {
     expect(() => r.push(car, () => {})).toThrow(CarFormatError);
     expect(() => new CarReader(1024).push(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), () => {})).toThrow(CarFormatError);
   });
+
+  it("a block placed in a buffer of the caller arrives as that buffer, filled; blocks not placed use the reader's own", () => {
+    for (const step of [1, 37, 65_536, car.length]) {
+      const places: Buffer[] = [];
+      // the 70 000-byte block goes into a buffer of the caller; the others (and an offer of the wrong length) do not
+      const r = new CarReader(2 * 1024 * 1024, (cid, length) => {
+        if (length === 300) return Buffer.alloc(299); // wrong length: ignored
+        if (length !== 70_000) return null;
+        const b = Buffer.alloc(length);
+        places.push(b);
+        return b;
+      });
+      const got: { bytes: Buffer; placed: boolean }[] = [];
+      for (let off = 0; off < car.length; off += step)
+        r.push(car.subarray(off, off + step), (cid, bytes) => got.push({ bytes: Buffer.from(bytes), placed: places.includes(bytes) }));
+      expect(r.clean).toBe(true);
+      expect(places).toHaveLength(1);
+      expect(got.map((g) => g.placed)).toEqual([false, false, false, true, false]);
+      expect(got.map((g) => g.bytes.equals(datas[got.indexOf(g)]!))).toEqual([true, true, true, true, true]);
+      expect(places[0]!.equals(datas[3]!)).toBe(true);
+    }
+  });
 });

@@ -132,4 +132,54 @@ describe('LeafFile (the partial file of a download by CID)', () => {
     expect(again.resume().resumedBytes).toBe(2 * MiB);
     await again.close();
   });
+
+  it('leaves checked against their CIDs in their slots (off the main thread): a match is written and hashed, a mismatch is refused and leaves nothing', async () => {
+    const part = path.join(tmp(), 'g.ipfs-incomplete');
+    const out = new LeafFile(part, f.leaves, f.bytes.length);
+    try {
+      expect(out.direct).toBe(true); // /tmp is a disk file system here: slots exist
+      const { todo } = out.resume();
+      const whole = todo.filter((i) => f.leaves[i]!.size === MiB);
+      // the first leaf arrives corrupt: refused, its slot free again, the file keeps zeros there
+      const bad = out.takeSlot(0)!;
+      f.bytes.copy(bad.bytes, 0, 0, MiB);
+      bad.bytes[12345]! ^= 0x80;
+      expect(await out.checkInSlot(0, bad.s)).toBe(false);
+      // then every whole leaf, in reverse, checked in parallel; the short tail leaf has no slot
+      expect(out.takeSlot(f.leaves.length - 1)).toBeNull();
+      const verdicts = whole.reverse().map((i) => {
+        const slot = out.takeSlot(i)!;
+        f.bytes.copy(slot.bytes, 0, f.leaves[i]!.offset, f.leaves[i]!.offset + MiB);
+        return out.checkInSlot(i, slot.s);
+      });
+      expect(await Promise.all(verdicts)).toEqual(whole.map(() => true));
+      const tail = f.leaves.at(-1)!;
+      out.add(f.leaves.length - 1, f.bytes.subarray(tail.offset));
+      expect(await out.digest()).toBe(f.sha256);
+    } finally {
+      await out.close();
+    }
+    expect(fs.readFileSync(part).equals(f.bytes)).toBe(true);
+  });
+
+  it('a slot taken and given back unfilled is used again; a file whose leaves never came digests as incomplete', async () => {
+    const part = path.join(tmp(), 'h.ipfs-incomplete');
+    const out = new LeafFile(part, f.leaves, f.bytes.length, undefined, { slots: 1 });
+    out.resume();
+    const a = out.takeSlot(0)!;
+    expect(out.takeSlot(1)).toBeNull(); // one slot only
+    out.giveSlot(a.s);
+    const b = out.takeSlot(1)!;
+    expect(b.s).toBe(a.s);
+    f.bytes.copy(b.bytes, 0, MiB, 2 * MiB);
+    expect(await out.checkInSlot(1, b.s)).toBe(true);
+    await expect(out.digest()).rejects.toThrow(/file hash incomplete: 0 of 10 leaves/);
+    await out.close();
+    expect(
+      fs
+        .readFileSync(part)
+        .subarray(MiB, 2 * MiB)
+        .equals(f.bytes.subarray(MiB, 2 * MiB)),
+    ).toBe(true);
+  });
 });
