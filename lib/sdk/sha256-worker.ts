@@ -297,7 +297,8 @@ export interface OffThreadHashWriter extends OffThreadHash {
 }
 
 export class Sha256Worker {
-  private readonly worker: Worker;
+  /** Started by the first bytes or digest: a pull whose files all hash elsewhere (IPFS slots) needs no thread. */
+  private hasher: Worker | null = null;
   /** Started by the first `updateAndWrite`: a pull that writes nothing through it needs no third thread. */
   private writer: Worker | null = null;
   private readonly ringBuffer: SharedArrayBuffer;
@@ -325,16 +326,21 @@ export class Sha256Worker {
     this.controlBuffer = new SharedArrayBuffer(8);
     this.ring = new Uint8Array(this.ringBuffer);
     this.consumed = new Int32Array(this.controlBuffer);
-    this.worker = this.start(WORKER_SOURCE, 'sha256 worker', (err) => {
+  }
+
+  private get worker(): Worker {
+    if (this.hasher) return this.hasher;
+    const worker = this.start(WORKER_SOURCE, 'sha256 worker', (err) => {
       for (const w of this.waiting.values()) w.reject(err);
       this.waiting.clear();
     });
-    this.worker.on('message', (m: { id: number; hex: string }) => {
+    worker.on('message', (m: { id: number; hex: string }) => {
       const w = this.waiting.get(m.id);
       this.waiting.delete(m.id);
-      if (this.waiting.size === 0) this.worker.unref();
+      if (this.waiting.size === 0) worker.unref();
       w?.resolve(m.hex);
     });
+    return (this.hasher = worker);
   }
 
   hash(): OffThreadHashWriter {
@@ -391,7 +397,7 @@ export class Sha256Worker {
       discard: () => {
         if (!open || this.failure) return;
         open = false;
-        this.worker.postMessage({ op: 'drop', id });
+        this.hasher?.postMessage({ op: 'drop', id }); // no thread yet: it has nothing of this stream
       },
     };
   }
@@ -399,7 +405,7 @@ export class Sha256Worker {
   /** Stops the workers; hashes not yet digested and writes not yet confirmed fail. */
   async close(): Promise<void> {
     this.failure ??= new Error('sha256 worker closed');
-    await Promise.all([this.worker.terminate(), this.writer?.terminate()]);
+    await Promise.all([this.hasher?.terminate(), this.writer?.terminate()]);
   }
 
   /**
