@@ -18,15 +18,16 @@ import { Spares } from './spares.ts';
 // of the pull; its block goes to the next gateway.
 //
 // CPU (profiled with --cpu-prof, perf and strace on the CLI): every byte is hashed twice, and must
-// be: each 1 MiB leaf against its CID, the whole file against the manifest's sha256 (on the pull's
-// worker thread), neither follows from the other. Around that: garbage collection of per-block
-// buffers and copies of response chunks (so a CAR's blocks are framed into one reused buffer,
-// car-reader.ts, and a raw block's body is read into one buffer of its Content-Length), and writes
-// through the page cache, which cost this kernel 1.5-2 CPU s/GiB on the main thread: leaves are now
-// written with O_DIRECT from aligned slots (leaf-file.ts, about 0.1 s/GiB), and a leaf that comes
-// before its turn in the file hash waits in its slot instead of being read back. WebCrypto's digest
-// was tried for the block check and is slower here: on Node 20 it cost 2.5x the CPU of createHash
-// and still ran mostly on the main thread.
+// be: each 1 MiB leaf against its CID, the whole file against the manifest's sha256; neither follows
+// from the other. Both hashes run on worker threads (block-check.ts), reading each leaf in the slot
+// the CAR reader framed it into (leaf-file.ts: shared, block-aligned memory), so the main thread
+// only receives, frames and starts writes; leaves are written with O_DIRECT from those slots (page-
+// cache writes cost this kernel 1.5-2 CPU s/GiB, direct ones about 0.1). Around that: garbage
+// collection of per-block buffers and copies of response chunks (so blocks that find no slot are
+// framed into one reused buffer, car-reader.ts, and a raw block's body is read into one buffer of its
+// Content-Length), copies into shared memory (lib/bytes.ts), and the gateway's cost per request
+// (RANGE_LEAVES). WebCrypto's digest was tried for the block check and is slower here: on Node 20 it
+// cost 2.5x the CPU of createHash and still ran mostly on the main thread.
 
 const RAW = 0x55;
 const DAG_PB = 0x70;
