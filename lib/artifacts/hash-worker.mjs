@@ -45,11 +45,24 @@ function hashedLeaves(file) {
   })();
 }
 
+/** Leaf claims shared with the caller (StreamingHasher.steal in hash.ts): who hashes which leaf. */
+const FREE = 0;
+const BY_WORKER = 1;
+const CALLER_DONE = 3;
+
 class Job {
-  /** parts: 'both', or 'sha256' / 'cid' alone (a file's two hashes split over two workers) */
-  constructor(id, sab, parts) {
+  /**
+   * parts: 'both', or 'sha256' / 'cid' alone (a file's two hashes split over two workers). `leaves`
+   * (jobs that hash leaves): the claims and digests the caller shares, and the slot geometry.
+   */
+  constructor(id, sab, parts, leaves) {
     this.id = id;
     this.sab = sab;
+    this.claims = leaves?.claims ? new Int32Array(leaves.claims) : null;
+    this.callerDigests = leaves?.digests ? new Uint8Array(leaves.digests) : null;
+    this.leavesPerSlot = leaves?.leavesPerSlot;
+    /** the claim index of the leaf being read when the caller hashed it (this job skips its leaf hash), else -1 */
+    this.taken = -1;
     this.file = parts === 'cid' ? null : createHash('sha256');
     this.leaf = parts === 'sha256' ? null : createHash('sha256');
     this.leafFill = 0;
@@ -79,16 +92,39 @@ class Job {
     this.leafFill = 0;
     this.wake?.();
   }
+  /** Claims the whole leaf starting at `at` (of `slot`, which starts at `start`): false when the caller has it. */
+  claim(slot, start, at) {
+    const j = (at - start) / CHUNK;
+    if (!this.claims || this.leafFill !== 0 || !Number.isInteger(j) || j >= this.leavesPerSlot) return true;
+    const leaf = slot * this.leavesPerSlot + j;
+    if (Atomics.compareExchange(this.claims, leaf, FREE, BY_WORKER) === FREE) return true;
+    this.taken = leaf;
+    return false;
+  }
+  /** The leaf the caller hashed: waits for its digest (it hashes right after claiming) and takes it. */
+  finishTaken() {
+    const leaf = this.taken;
+    while (Atomics.load(this.claims, leaf) !== CALLER_DONE) Atomics.wait(this.claims, leaf, Atomics.load(this.claims, leaf), 1000);
+    this.leaves.push({ digest: this.callerDigests.slice(leaf * 32, leaf * 32 + 32), byteLength: this.leafFill });
+    this.leafCount++;
+    this.leafFill = 0;
+    this.taken = -1;
+    this.wake?.();
+  }
   push(slot, offset, length) {
+    const start = offset;
     const end = offset + length;
     while (offset < end) {
+      // only whole leaves of full slots can be the caller's (it takes none from a short last slot)
+      if (this.leaf && this.leafFill === 0 && end - offset >= CHUNK) this.claim(slot, start, offset);
       const n = Math.min(end - offset, PIECE, CHUNK - this.leafFill);
       const piece = new Uint8Array(this.sab, offset, n);
       this.file?.update(piece);
-      this.leaf?.update(piece);
+      if (this.taken === -1) this.leaf?.update(piece);
       this.leafFill += n;
       offset += n;
-      if (this.leafFill === CHUNK && this.leaf) this.finishLeaf();
+      if (this.leafFill === CHUNK && this.taken !== -1) this.finishTaken();
+      else if (this.leafFill === CHUNK && this.leaf) this.finishLeaf();
       else if (this.leafFill === CHUNK) this.leafFill = 0;
     }
     parentPort.postMessage({ t: 'release', id: this.id, slot });
@@ -155,7 +191,7 @@ async function run(job) {
 
 parentPort.on('message', (m) => {
   if (m.t === 'start') {
-    const job = new Job(m.id, m.sab, m.parts);
+    const job = new Job(m.id, m.sab, m.parts, m.claims ? { claims: m.claims, digests: m.digests, leavesPerSlot: m.leavesPerSlot } : undefined);
     jobs.set(m.id, job);
     if (job.leaf) void run(job);
   } else if (m.t === 'data') {

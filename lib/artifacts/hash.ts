@@ -7,8 +7,9 @@ import { copyBytes } from '../bytes.ts';
 /**
  * One streaming pass, two hashes, off the calling thread: the file's sha256 and the IPFS CIDv1
  * (unixfs-v1-2025), in one worker that reads each piece once for both, or split over two workers
- * (see `SPLIT_HASHES`). The caller (the upload request's event loop) only receives and copies
- * bytes; concurrent jobs are spread over a few workers, so they use every core.
+ * (see `SPLIT_HASHES`). The caller (the upload request's event loop) receives and copies bytes,
+ * and when the ring is full (the worker is the slower side) hashes some leaves for the CID itself
+ * instead of waiting (`steal`); concurrent jobs are spread over a few workers, so they use every core.
  */
 
 /**
@@ -38,6 +39,20 @@ export interface DagNodeBytes {
   cid: Uint8Array;
   bytes: Uint8Array;
 }
+
+/** The CID's leaves (unixfs-v1-2025 chunks): a full slot holds LEAVES_PER_SLOT whole leaves. */
+const LEAF_BYTES = 1024 * 1024;
+const LEAVES_PER_SLOT = SLOT_BYTES / LEAF_BYTES;
+/**
+ * Leaf hashes the caller takes over (see `steal`) per `acquire` that finds the ring full: when the
+ * worker is the slower side, the receiving thread hashes leaves it would otherwise wait for.
+ */
+const STEAL_PER_WAIT = 2;
+/** Leaf claims, shared with the worker (hash-worker.mjs): whoever moves a leaf off FREE hashes it. */
+const FREE = 0;
+const BY_WORKER = 1;
+const BY_CALLER = 2;
+const CALLER_DONE = 3;
 
 /** What a worker job computes: both hashes, or one of them. */
 type JobParts = 'both' | 'sha256' | 'cid';
@@ -102,11 +117,11 @@ class HashWorker {
     if (this.jobs.size === 0) this.worker.unref();
   }
 
-  start(sab: SharedArrayBuffer, parts: JobParts, handlers: JobHandlers) {
+  start(sab: SharedArrayBuffer, parts: JobParts, handlers: JobHandlers, leaves?: { claims: SharedArrayBuffer; digests: SharedArrayBuffer }) {
     const id = this.nextId++;
     this.jobs.set(id, handlers);
     this.worker.ref();
-    this.worker.postMessage({ t: 'start', id, sab, parts });
+    this.worker.postMessage({ t: 'start', id, sab, parts, ...leaves, leavesPerSlot: LEAVES_PER_SLOT, slotBytes: SLOT_BYTES });
     const worker = this.worker;
     return {
       data: (slot: number, offset: number, length: number) => worker.postMessage({ t: 'data', id, slot, offset, length }),
@@ -187,6 +202,18 @@ export class StreamingHasher {
   /** partially filled slot of `update` */
   private open: { slot: Slot; fill: number } | null = null;
   size = 0;
+  /**
+   * Leaf claims (FREE … CALLER_DONE) and the caller's leaf digests, LEAVES_PER_SLOT per slot, shared
+   * with the job that hashes leaves. Null when no job does (never: kept for clarity of `steal`).
+   */
+  private readonly claims: Int32Array;
+  private readonly digests: Uint8Array;
+  /** Full slots submitted and not yet released, oldest first: where `steal` looks for leaves. */
+  private hashing: number[] = [];
+  /** Leaves may be taken over while every slot so far was full (each then starts on a leaf boundary). */
+  private aligned = true;
+  /** Leaf hashes this caller computed itself (tests, diagnostics). */
+  stolenLeaves = 0;
 
   /**
    * `split`: the two hashes in two workers (default `SPLIT_HASHES`), else both in one. `slots`: the
@@ -200,6 +227,9 @@ export class StreamingHasher {
     this.base = this.ring.base ?? 0;
     this.refs = new Array<number>(this.slots).fill(0);
     this.free = [...Array(this.slots).keys()];
+    const leafSlots = this.slots * LEAVES_PER_SLOT;
+    this.claims = new Int32Array(new SharedArrayBuffer(4 * leafSlots));
+    this.digests = new Uint8Array(new SharedArrayBuffer(32 * leafSlots));
     const parts: JobParts[] = (opts.split ?? SPLIT_HASHES) ? ['sha256', 'cid'] : ['both'];
     for (const part of parts) {
       let resolve!: (result: JobResult) => void;
@@ -216,15 +246,20 @@ export class StreamingHasher {
       );
       this.results.push(result);
       this.jobs.push(
-        hashWorker().start(this.sab, part, {
-          release: (slot) => this.unref(slot),
-          resolve,
-          reject: (err) => {
-            this.failure ??= err;
-            reject(err);
-            for (const w of this.waiters.splice(0)) w(this.slot(0)); // wake waiters; they check failure
+        hashWorker().start(
+          this.sab,
+          part,
+          {
+            release: (slot) => this.unref(slot),
+            resolve,
+            reject: (err) => {
+              this.failure ??= err;
+              reject(err);
+              for (const w of this.waiters.splice(0)) w(this.slot(0)); // wake waiters; they check failure
+            },
           },
-        }),
+          part === 'sha256' ? undefined : { claims: this.claims.buffer as SharedArrayBuffer, digests: this.digests.buffer as SharedArrayBuffer },
+        ),
       );
     }
   }
@@ -274,6 +309,8 @@ export class StreamingHasher {
 
   private unref(index: number) {
     if (--this.refs[index]! > 0) return;
+    const at = this.hashing.indexOf(index);
+    if (at !== -1) this.hashing.splice(at, 1);
     const waiter = this.waiters.shift();
     if (waiter) {
       waiter(this.slot(index));
@@ -287,6 +324,7 @@ export class StreamingHasher {
     this.handedOut = true;
     const index = this.free.shift();
     if (index !== undefined) return this.slot(index);
+    this.steal(STEAL_PER_WAIT);
     return new Promise<Slot>((resolve) => this.waiters.push(resolve)).then((s) => {
       if (this.failure) throw this.failure;
       return s;
@@ -301,7 +339,51 @@ export class StreamingHasher {
     }
     this.refs[slot.index] = this.jobs.length + (withWriter ? 1 : 0);
     this.size += length;
+    // the worker released this slot's previous bytes (claims and all) before it could be reused
+    for (let j = 0; j < LEAVES_PER_SLOT; j++) Atomics.store(this.claims, slot.index * LEAVES_PER_SLOT + j, FREE);
+    if (length === SLOT_BYTES && this.aligned) this.hashing.push(slot.index);
+    else this.aligned = false;
     for (const job of this.jobs) job.data(slot.index, this.base + slot.index * SLOT_BYTES, length);
+  }
+
+  /**
+   * Work stealing: the worker hashes every byte twice (the file's sha256, and each 1 MiB leaf's for
+   * the CID) and is the slower side of an upload on two cores, while this thread waits for a slot.
+   * Instead, this thread computes up to `n` leaf hashes of the newest submitted slots, last leaf
+   * first (the furthest from where the worker reads), and leaves them in shared memory; the worker
+   * skips those leaves' hashes (the file's sha256 it still computes) and takes the digests. A leaf is
+   * hashed by whoever claims it first (compare-and-swap), so never twice and never by neither;
+   * a leaf the worker has claimed ends the search (the earlier ones are its too).
+   */
+  private steal(n: number): void {
+    for (let k = this.hashing.length - 1; k >= 0 && n > 0; k--) {
+      const slot = this.hashing[k]!;
+      for (let j = LEAVES_PER_SLOT - 1; j >= 0 && n > 0; j--) {
+        const leaf = slot * LEAVES_PER_SLOT + j;
+        const was = Atomics.compareExchange(this.claims, leaf, FREE, BY_CALLER);
+        if (was === BY_WORKER) return;
+        if (was !== FREE) continue;
+        const at = this.base + slot * SLOT_BYTES + j * LEAF_BYTES;
+        try {
+          copyBytes(
+            this.digests,
+            leaf * 32,
+            createHash('sha256')
+              .update(new Uint8Array(this.ring.sab, at, LEAF_BYTES))
+              .digest(),
+          );
+        } catch (err) {
+          // the worker waits for this leaf: release it, and fail the job (its CID would be wrong)
+          this.failure ??= new Error(`hashing a leaf on the receiving thread failed: ${(err as Error).message}`);
+        } finally {
+          Atomics.store(this.claims, leaf, CALLER_DONE);
+          Atomics.notify(this.claims, leaf);
+        }
+        if (this.failure) return;
+        this.stolenLeaves++;
+        n--;
+      }
+    }
   }
 
   /** The writer is finished with `slot`. */

@@ -133,3 +133,20 @@ describe('hashing rings are reused safely', () => {
     }
   });
 });
+
+describe('leaf hashes taken over by the receiving thread (work stealing)', () => {
+  it('a ring the worker cannot keep up with: the caller hashes leaves itself, and both hashes stay right, one worker or two', async () => {
+    // One slot: every acquire after a submit finds the ring full (the worker needs milliseconds
+    // per 4 MiB slot), so the caller takes over leaves of the slot just submitted.
+    for (const split of [false, true]) {
+      const size = 37 * MiB + 12_345;
+      const h = new StreamingHasher({ split, slots: 1 });
+      for (const piece of generate(size)) await h.update(piece as Uint8Array & { buffer: ArrayBuffer });
+      const got = await h.digest();
+      expect(h.stolenLeaves, `split ${split}`).toBeGreaterThan(0);
+      expect(h.stolenLeaves).toBeLessThan(37); // the worker hashed the others
+      expect(got.sha256).toBe(sha256Of(size));
+      expect(got.cid).toBe(await viaIpfsCar(size));
+    }
+  });
+});
