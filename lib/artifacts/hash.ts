@@ -204,7 +204,7 @@ export class StreamingHasher {
   size = 0;
   /**
    * Leaf claims (FREE … CALLER_DONE) and the caller's leaf digests, LEAVES_PER_SLOT per slot, shared
-   * with the job that hashes leaves. Null when no job does (never: kept for clarity of `steal`).
+   * with the job that hashes leaves (in split mode, the 'cid' job).
    */
   private readonly claims: Int32Array;
   private readonly digests: Uint8Array;

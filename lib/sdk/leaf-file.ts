@@ -231,15 +231,14 @@ export class LeafFile {
    */
   add(i: number, bytes: Uint8Array): void {
     if (this.writeError) throw this.writeError;
-    const leaf = this.leaves[i]!;
-    const s = this.slab && this.fits(leaf) ? this.free.pop() : undefined;
-    if (s === undefined) {
-      writeAllAt(this.fd, bytes, leaf.offset);
+    const slot = this.takeSlot(i);
+    if (!slot) {
+      writeAllAt(this.fd, bytes, this.leaves[i]!.offset);
       this.hashInOrder(i, bytes, -1);
       return;
     }
-    this.fill(s, bytes);
-    this.commit(i, s);
+    copyBytes(slot.bytes, 0, bytes); // shared memory: see copyBytes
+    this.commit(i, slot.s);
   }
 
   /**
@@ -350,11 +349,6 @@ export class LeafFile {
 
   private slotBytes(s: number, size: number): Buffer {
     return Buffer.from(this.slab!.mem.sab, this.slotOffset(s), size);
-  }
-
-  /** Copies a leaf into slot `s` (shared memory: see copyBytes). */
-  private fill(s: number, bytes: Uint8Array): void {
-    copyBytes(this.slotBytes(s, bytes.byteLength), 0, bytes);
   }
 
   private slotOffset(s: number): number {
