@@ -105,6 +105,37 @@ export async function openDatabase(env: DatabaseEnv, opts: OpenDatabaseOptions =
   };
 }
 
+/**
+ * MODELDAO_PGLITE_TEMPLATE: the path of a `dumpDataDir()` image of a database this same PGlite created
+ * and migrated. When it is set, a NEW database (in memory, or a data dir with no cluster in it yet)
+ * is loaded from that image instead of running initdb and every migration in WASM: about 0.6 CPU s
+ * instead of 2.6 s per database. The migrations still run after it (a no-op when the image is
+ * current), so an older image only costs time. The test run sets it (tests/global-setup.ts): the
+ * suite opens over a hundred databases. Unset (production), nothing changes.
+ */
+export const PGLITE_TEMPLATE_ENV = 'MODELDAO_PGLITE_TEMPLATE';
+let templateCache: { file: string; blob: Blob } | undefined;
+function templateImage(): Blob | null {
+  const file = process.env[PGLITE_TEMPLATE_ENV];
+  if (!file) return null;
+  if (templateCache?.file !== file) templateCache = { file, blob: new Blob([fs.readFileSync(file)]) };
+  return templateCache.blob;
+}
+
+/** Writes the image MODELDAO_PGLITE_TEMPLATE names: a new in-memory database, migrated, dumped to `file`. */
+export async function writePgliteTemplate(file: string, migrationsFolder = defaultMigrationsFolder()): Promise<void> {
+  const client = new PGlite();
+  try {
+    await client.waitReady;
+    await migratePglite(drizzlePglite({ client, schema }), { migrationsFolder });
+    const image = await client.dumpDataDir('none');
+    fs.writeFileSync(`${file}.tmp`, Buffer.from(await image.arrayBuffer()));
+    fs.renameSync(`${file}.tmp`, file);
+  } finally {
+    await client.close();
+  }
+}
+
 function makePglite(dir: string | null, migrationsFolder: string): Shared {
   let client: PGlite | undefined;
   let releaseLock = () => {};
@@ -114,7 +145,10 @@ function makePglite(dir: string | null, migrationsFolder: string): Shared {
       releaseLock = await acquireDirLock(dir);
     }
     try {
-      client = dir ? new PGlite(dir) : new PGlite();
+      // a database that does not exist yet (in memory, or no cluster in the dir) may start from the image
+      const image = dir && fs.existsSync(path.join(dir, 'PG_VERSION')) ? null : templateImage();
+      const options = image ? { loadDataDir: image } : {};
+      client = dir ? new PGlite(dir, options) : new PGlite(options);
       await client.waitReady;
       const db = drizzlePglite({ client, schema });
       await migratePglite(db, { migrationsFolder });

@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../lib/repo-root.ts';
+import { PGLITE_TEMPLATE_ENV, writePgliteTemplate } from '../db/client.ts';
 import { BUNDLE_DIR_ENV, buildEntryBundles } from './helpers/entry-bundles.ts';
 
 let dir: string | undefined;
@@ -29,11 +30,16 @@ export async function setup(): Promise<void> {
     if (!alive(pid)) fs.rmSync(path.join(parent, name), { recursive: true, force: true });
   }
   dir = path.join(parent, `${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
-  await buildEntryBundles(dir);
+  fs.mkdirSync(dir, { recursive: true });
+  // the bundles, and the migrated database image every new PGlite of this run starts from (db/client.ts)
+  const template = path.join(dir, 'pglite-template.tar');
+  await Promise.all([buildEntryBundles(dir), writePgliteTemplate(template)]);
   process.env[BUNDLE_DIR_ENV] = dir;
+  process.env[PGLITE_TEMPLATE_ENV] = template;
 }
 
 export function teardown(): void {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
   delete process.env[BUNDLE_DIR_ENV];
+  delete process.env[PGLITE_TEMPLATE_ENV];
 }
