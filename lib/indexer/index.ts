@@ -53,6 +53,11 @@ export interface IndexerOptions {
   /** Deepest reorg the indexer repairs by itself; deeper stops it with ReorgTooDeepError. */
   reorgWindow?: number;
   pollMs?: number;
+  /**
+   * The unit of every retry wait (default 100 ms): a failed RPC call waits backoffMs·2^attempt (≤ 10 s),
+   * a refused eth_getLogs 2–5·backoffMs, a failed step 2.5·backoffMs·2^failures (≤ 30 s).
+   */
+  backoffMs?: number;
   initialRange?: number;
   maxRange?: number;
   log?: (msg: string) => void;
@@ -118,6 +123,7 @@ class Core {
       transfersOf: c.TimelockController.toLowerCase(),
       initialRange: o.initialRange ?? o.env?.INDEXER_INITIAL_RANGE,
       maxRange: o.maxRange ?? o.env?.INDEXER_MAX_RANGE,
+      backoffMs: o.backoffMs,
       log: o.log,
       isStopped: () => this.stopped,
       onError: (err) => (this.st.lastError = errorText(err).slice(0, 500)),
@@ -413,7 +419,7 @@ export function startIndexer(o: IndexerOptions): Indexer {
           await lock.release().catch(() => {});
           lock = null;
         }
-        await sleep(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)));
+        await sleep(Math.min(30_000, 2.5 * (o.backoffMs ?? 100) * 2 ** Math.min(failures, 7)));
       }
     }
     await lock?.release().catch(() => {});

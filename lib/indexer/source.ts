@@ -54,6 +54,8 @@ export interface ChainSourceOptions {
   maxRange?: number;
   /** grow the range while a request returns fewer logs than this, shrink above twice it */
   targetLogs?: number;
+  /** the unit of retry waits (default 100 ms) */
+  backoffMs?: number;
   log?: (msg: string) => void;
   isStopped?: () => boolean;
   /** called with every transient RPC failure (status reporting) */
@@ -105,7 +107,7 @@ export class ChainSource {
       } catch (err) {
         if (err instanceof ReorgDetected || err instanceof StoppedError) throw err;
         this.o.onError?.(err);
-        const delay = Math.min(10_000, 100 * 2 ** Math.min(attempt, 7)) * (0.5 + Math.random() / 2);
+        const delay = Math.min(10_000, (this.o.backoffMs ?? 100) * 2 ** Math.min(attempt, 7)) * (0.5 + Math.random() / 2);
         if (attempt % 5 === 0)
           this.o.log?.(`rpc ${what} failed (attempt ${attempt + 1}), retrying in ${Math.round(delay)} ms: ${errorText(err).slice(0, 300)}`);
         await this.sleep(delay);
@@ -187,7 +189,7 @@ export class ChainSource {
         else {
           // not obviously about the range: back off, shrink a little in case it is
           this.rangeSize = Math.max(1, Math.floor(this.rangeSize * 0.75));
-          await this.sleep(200 + Math.random() * 300);
+          await this.sleep((this.o.backoffMs ?? 100) * (2 + Math.random() * 3));
         }
         this.o.log?.(`eth_getLogs ${from}..${to} failed, range ${before} → ${this.rangeSize}: ${text.slice(0, 200)}`);
         continue;

@@ -39,10 +39,11 @@ afterAll(async () => {
 describe('indexer faults', () => {
   it('keeps going through RPC errors, hangs, cut-off responses and range refusals, and misses nothing', async () => {
     const proxy = await startFaultyRpc(chain.rpcUrl, { errorRate: 0.1, hangRate: 0.05, truncateRate: 0.1, maxLogsRange: 6 });
-    // viem's own retries are turned off so every fault reaches the indexer's retry logic
-    const flaky = createPublicClient({ transport: http(proxy.url, { retryCount: 0, timeout: 500 }) }) as PublicClient;
+    // viem's own retries are turned off so every fault reaches the indexer's retry logic; the retry
+    // waits are scaled down (backoffMs 5, production 100): the logic is the same, the test is not idle
+    const flaky = createPublicClient({ transport: http(proxy.url, { retryCount: 0, timeout: 300 }) }) as PublicClient;
     const db = await openDatabase({ pgliteDir: '' }, { inMemory: true });
-    const indexer = startIndexer({ db, publicClient: flaky, deployment: chain.deployment, confirmations: 0, pollMs: 50, initialRange: 50 });
+    const indexer = startIndexer({ db, publicClient: flaky, deployment: chain.deployment, confirmations: 0, pollMs: 50, initialRange: 50, backoffMs: 5 });
     try {
       const head = Number(await pub.getBlockNumber({ cacheTime: 0 }));
       const end = Date.now() + 150_000;
