@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPublicClient, getAddress, http, isAddress, type Address, type PublicClient } from 'viem';
-import { chainFor } from '../chain/client.ts';
+import { chainFor, pollingIntervalFor } from '../chain/client.ts';
 import { ModelDaoError } from './errors.ts';
 
 export interface ChainOptions {
@@ -102,6 +102,7 @@ export async function connectChain(opts: ChainOptions = {}): Promise<ChainConnec
     // No cached block number (viem keeps one for its 4 s polling interval): registry reads are pinned
     // to the head, and a connection kept by a long-running consumer must see a revoke at once.
     cacheTime: 0,
+    pollingInterval: pollingIntervalFor(chainId),
     transport: http(rpcUrl, { retryCount: 2, retryDelay: 200, timeout: 15_000 }),
     batch: { multicall: false },
   }) as PublicClient;

@@ -30,7 +30,7 @@ export async function asTimelock(chain: TestChain, functionName: string, args: r
   await rpc(chain.rpcUrl, 'anvil_setBalance', [timelock, '0x56BC75E2D63100000']);
   const c = chainFor(chain.deployment.chainId, chain.rpcUrl);
   const wallet = createWalletClient({ account: timelock, chain: c, transport: viemHttp(chain.rpcUrl) });
-  const client = createPublicClient({ chain: c, transport: viemHttp(chain.rpcUrl) });
+  const client = createPublicClient({ chain: c, transport: viemHttp(chain.rpcUrl), pollingInterval: 50 });
   const hash = await wallet.writeContract({ address: chain.deployment.contracts.ModelRegistry, abi: modelRegistryAbi, functionName, args } as never);
   const receipt = await client.waitForTransactionReceipt({ hash });
   if (receipt.status !== 'success') throw new Error(`${functionName} reverted`);
@@ -43,7 +43,7 @@ export async function asGuardian(chain: TestChain, functionName: string, args: r
   await rpc(chain.rpcUrl, 'anvil_impersonateAccount', [guardian]);
   const c = chainFor(chain.deployment.chainId, chain.rpcUrl);
   const wallet = createWalletClient({ account: guardian, chain: c, transport: viemHttp(chain.rpcUrl) });
-  const client = createPublicClient({ chain: c, transport: viemHttp(chain.rpcUrl) });
+  const client = createPublicClient({ chain: c, transport: viemHttp(chain.rpcUrl), pollingInterval: 50 });
   const hash = await wallet.writeContract({ address: chain.deployment.contracts.ModelRegistry, abi: modelRegistryAbi, functionName, args } as never);
   await client.waitForTransactionReceipt({ hash });
   await rpc(chain.rpcUrl, 'anvil_stopImpersonatingAccount', [guardian]);

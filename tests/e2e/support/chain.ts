@@ -23,7 +23,8 @@ export function governance(rpcUrl: string, deployment: Deployment) {
   const chain = chainFor(deployment.chainId, rpcUrl);
   // cacheTime 0: viem otherwise answers getBlockNumber from a cache up to 4 s old, which can predate
   // the block a story just made (waitForIndex would then open a page before that block is indexed).
-  const pub = createPublicClient({ chain, transport: http(rpcUrl), cacheTime: 0 });
+  // polling 50 ms: a receipt wait ends as the block is mined, not at viem's 4 s tick
+  const pub = createPublicClient({ chain, transport: http(rpcUrl), cacheTime: 0, pollingInterval: 50 });
   const wallet = (account: Address) => createWalletClient({ chain, transport: http(rpcUrl), account });
   const c = deployment.contracts;
 
