@@ -167,10 +167,17 @@ export async function* watch(opts: WatchOptions): AsyncGenerator<WatchUpdate> {
         if (internal.signal.aborted) break;
         if (streamUp) notice(`event stream lost (${err instanceof Error ? err.message : String(err)}); polling the chain every ${pollMs} ms until it is back`);
       }
-      streamUp = false;
       if (internal.signal.aborted) break;
+      if (streamUp) {
+        // the loop below may be asleep for safetyPollMs (the stream was up): wake it, so it reads the
+        // chain now and every pollMs from here on, as the notice says
+        streamUp = false;
+        poke();
+      }
+      // reconnect with backoff, at most 3–6 s apart: one cheap request each, and the switch back to the
+      // stream (and off chain polling) should not wait long once the server is back
       await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
-      delay = Math.min(delay * 2, 30_000);
+      delay = Math.min(delay * 2, 3_000);
     }
   };
   const streaming = opts.events === false ? Promise.resolve() : follow();

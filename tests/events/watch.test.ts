@@ -154,7 +154,7 @@ describe('modeldao watch', () => {
         { key: DEV_ACCOUNTS[1].privateKey, support: Support.For },
       ],
     });
-    const client = createPublicClient({ transport: viemHttp(chain.rpcUrl) });
+    const client = createPublicClient({ transport: viemHttp(chain.rpcUrl), pollingInterval: 50 });
     await client.waitForTransactionReceipt({ hash: executeTx });
     const blockSeenAt = Date.now();
     await waitFor(() => live()?.version === 2, 'v2 in DIR', 10_000);
@@ -208,12 +208,14 @@ describe('modeldao watch', () => {
     const dataDir = path.join(work, 'data');
     await server.close();
     await asTimelock(chain, 'publishVersion', [await modelIdOf(chain, 'watch-lm'), v4.digest, 3]);
-    // polling every 2 s, then a pull: generous under a loaded CI machine (two suites at once)
-    await waitFor(() => live()?.version === 4, 'v4 through polling', 45_000);
+    // the watcher polls the chain (--poll-ms 500) as soon as the stream is lost, not after the 30 s
+    // safety poll it sleeps in while the stream is up: 15 s is generous for a poll and a pull
+    await waitFor(() => live()?.version === 4, 'v4 through polling', 15_000);
     expectBytes(v4);
     server = await serverOn(chain, dataDir, { PORT: String(new URL(server.url).port) });
     await server.waitForIndex();
-    await waitFor(() => server.events.clientCount === 1, 'the watcher back on the stream', 40_000);
+    // stream reconnects are at most 3–6 s apart
+    await waitFor(() => server.events.clientCount === 1, 'the watcher back on the stream', 20_000);
     await asTimelock(chain, 'setCurrentVersion', [await modelIdOf(chain, 'watch-lm'), 3]);
     // the stream is back (the chain poll is every 30 s while it is up): the switch comes from an event
     await waitFor(() => live()?.version === 3 && /^update 3 /.test(hooks().at(-1) ?? ''), 'back to v3 and the hook', 10_000);
