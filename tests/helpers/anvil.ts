@@ -1,4 +1,6 @@
 // Test helper: a real anvil on a free port with the contracts deployed by the forge deploy script.
+import fs from 'node:fs';
+import path from 'node:path';
 import { startAnvil, deployContracts, type Anvil } from '../../lib/devchain/anvil.ts';
 import type { Deployment } from '../../lib/contracts/deployment.ts';
 import type { PublicClient } from 'viem';
@@ -22,7 +24,16 @@ export async function startTestChain(opts: { env?: Record<string, string> } = {}
   const anvil = await startAnvil();
   try {
     const { deployment, deploymentFile } = await deployContracts(anvil.rpcUrl, { env: opts.env });
-    return { ...anvil, deployment, deploymentFile };
+    return {
+      ...anvil,
+      deployment,
+      deploymentFile,
+      // the deploy record's temporary directory goes with the chain
+      stop: async () => {
+        await anvil.stop();
+        fs.rmSync(path.dirname(deploymentFile), { recursive: true, force: true });
+      },
+    };
   } catch (err) {
     await anvil.stop();
     throw err;

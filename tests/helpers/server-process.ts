@@ -41,7 +41,10 @@ export async function startUploadChain(): Promise<UploadChain> {
           registry: deployment.contracts.ModelRegistry,
           audience: serverUrl,
         }),
-      stop: () => anvil.stop(),
+      stop: async () => {
+        await anvil.stop();
+        fs.rmSync(path.dirname(deploymentFile), { recursive: true, force: true });
+      },
     };
   } catch (err) {
     await anvil.stop();

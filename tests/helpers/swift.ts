@@ -160,16 +160,38 @@ for kind, port in (('account', int(sys.argv[2])), ('container', int(sys.argv[3])
 
 async function waitFor(what: string, check: () => Promise<boolean>, procs: ChildProcess[], timeoutMs: number, logs: () => string) {
   const deadline = Date.now() + timeoutMs;
+  let last: unknown = null;
   for (;;) {
     const dead = procs.find((p) => p.exitCode !== null || p.signalCode !== null);
     if (dead) throw new Error(`swift: ${dead.spawnfile} exited while waiting for ${what}\n${logs()}`);
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`swift: timed out waiting for ${what}\n${logs()}`);
+    if (
+      await check().catch((err: unknown) => {
+        last = err;
+        return false;
+      })
+    )
+      return;
+    if (Date.now() > deadline) throw new Error(`swift: timed out waiting for ${what} (last error: ${String(last)})\n${logs()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
+/**
+ * Starts the cluster; when it does not come up (a port picked by freePort() was taken by another
+ * process of the run before a server bound it: the servers retry their bind, so it shows as a
+ * cluster that never answers), starts it once more on other ports.
+ */
 export async function startSwift(opts: StartSwiftOptions = {}): Promise<TestSwift> {
+  try {
+    return await startSwiftOnce(opts);
+  } catch (err) {
+    if (!swiftAvailable()) throw err;
+    console.warn(`swift did not start, retrying on other ports: ${String(err).split('\n')[0]}`);
+    return await startSwiftOnce(opts);
+  }
+}
+
+async function startSwiftOnce(opts: StartSwiftOptions): Promise<TestSwift> {
   const missing = BINARIES.filter((b) => findBinary(b) === null);
   if (missing.length) {
     throw new Error(
@@ -272,7 +294,7 @@ export async function startSwift(opts: StartSwiftOptions = {}): Promise<TestSwif
           }
         },
         procs,
-        60_000,
+        40_000,
         logs,
       );
       c.destroy();
