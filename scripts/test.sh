@@ -4,10 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1 FOUNDRY_DISABLE_NIGHTLY_WARNING=1
+SECONDS=0
 
 bash scripts/prereqs.sh
 
 step() { printf '\n=== %s\n' "$*"; }
+# each phase's end, printed last (the CI budget is 12 minutes for all of npm test)
+times=()
+phase_done() { times+=("$1 ${SECONDS}s"); }
 
 # Under CI the `ci` profile: a fixed fuzz seed and a campaign sized to fit (foundry.toml); the long
 # campaign is `npm run test:deep`. forge-test.sh prints the seed and checks contracts/snapshots
@@ -47,8 +51,14 @@ if [ $static_rc -ne 0 ] || [ $contracts_rc -ne 0 ]; then
   exit 1
 fi
 
+phase_done "static checks + contracts:"
+
 step "unit + integration (vitest)"
 npx vitest run
+phase_done "vitest:"
 
 step "browser stories (Chromium)"
 npx vitest run --config vitest.e2e.config.ts
+phase_done "browser stories:"
+echo
+echo "npm test passed in ${SECONDS}s (phases end at: ${times[*]})"
