@@ -115,9 +115,16 @@ describe('webhooks', () => {
       expect(new Set(first.map((r) => r.headers['modeldao-webhook-id'])).size).toBe(1);
       expect(new Set(first.map((r) => r.body)).size).toBe(1);
       expect(first.map((r) => r.headers['modeldao-webhook-attempt'])).toEqual(['1', '2', '3', '4']);
+      // Retry k waits a jittered delay in [d/2, d], d = 300 ms·2^(k-1); the third attempt first hangs
+      // for the 700 ms timeout. So the gaps never fall below 150, 300 and 700 + 600 ms: the floor
+      // doubles. (Adjacent windows touch, [150, 300] and [300, 600], so two gaps in a row can come out
+      // in either order near 300 ms: comparing them directly failed once in CI-like runs.) 50 ms of
+      // slack for the receiver seeing one request later than the next on a loaded machine.
       const gaps = first.slice(1).map((r, i) => r.at - first[i]!.at);
-      expect(gaps[1]).toBeGreaterThan(gaps[0]!);
-      expect(gaps[2]).toBeGreaterThan(gaps[1]!);
+      expect(gaps[0]).toBeGreaterThanOrEqual(150 - 50);
+      expect(gaps[1]).toBeGreaterThanOrEqual(300 - 50);
+      expect(gaps[2]).toBeGreaterThanOrEqual(700 + 600 - 50);
+      expect(gaps[2]).toBeGreaterThan(Math.max(gaps[0]!, gaps[1]!));
       expect(JSON.parse(flaky.got[4]!.body).type).toBe('version.current');
       expect(JSON.parse(first[0]!.body).type).toBe('version.published');
       const fs1 = await webhookStatus(server.db, 'flaky');
