@@ -20,7 +20,7 @@ export function chainFor(chainId: number, rpcUrl: string): Chain {
  * receipt exists instead of at viem's 4 s default tick; elsewhere viem's default (from the block time).
  */
 export function pollingIntervalFor(chainId: number): number | undefined {
-  return chainId === 31337 ? 100 : undefined;
+  return chainId === anvil.id ? 100 : undefined;
 }
 
 export function createChainClient(rpcUrl: string, chainId: number): PublicClient {
